@@ -1,0 +1,41 @@
+//! Sigil's plugin runtime: sandboxed WebAssembly components (wasmtime,
+//! component model) implementing the `sigil:plugin` WIT package.
+//!
+//! 1. Describe the plugin directory, limits and grants in a [`RuntimeConfig`].
+//! 2. [`PluginRuntime::load`] reads every `plugin.toml`, checks the pinned
+//!    hash and the WIT version the component targets, compiles it once and
+//!    links it once (`InstancePre`).
+//! 3. Call [`PluginRuntime::resolve_claims`], [`PluginRuntime::format_metadata`]
+//!    or [`PluginRuntime::issue`]. Each call runs in a fresh `Store` with
+//!    fuel, a memory cap and a wall-clock deadline; any failure comes back as
+//!    a [`PluginError`] naming the plugin, and never affects other calls.
+//!
+//! Plugins get no files, environment or sockets. Outbound HTTP goes through
+//! `wasi:http` and only to origins the plugin requested and the operator
+//! granted ([`PluginPolicy::allowed_hosts`]); private addresses are refused
+//! unless the operator named them. Format plugins sign through a
+//! `signing-key` handle; private keys stay in the host.
+
+mod bindings;
+mod calls;
+mod engine;
+mod error;
+mod grants;
+mod limits;
+mod loader;
+mod manifest;
+mod outbound;
+mod runtime;
+mod signing;
+mod state;
+
+pub use bindings::{WIT_PACKAGE, WIT_VERSION};
+pub use calls::{
+    ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, IssueInput, StatusReference,
+};
+pub use error::{ClaimFailure, FormatFailure, LoadError, PluginError};
+pub use grants::{OriginPattern, PluginPolicy};
+pub use limits::Limits;
+pub use loader::PluginInfo;
+pub use manifest::{Manifest, PluginKind, Requests};
+pub use runtime::{PluginRuntime, RuntimeConfig};

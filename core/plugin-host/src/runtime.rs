@@ -1,0 +1,369 @@
+//! [`PluginRuntime`]: every loaded plugin, and the calls into them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+use sigil_keys::SharedSigner;
+use wasmtime::Store;
+
+use crate::bindings::claims::sigil::plugin::types::{ClaimError, ClaimOutcome as RawOutcome, FormatError};
+use crate::engine::{EngineOptions, SandboxEngine};
+use crate::loader::{self, Linkers, LoadedPlugin, PluginInfo, Pre};
+use crate::outbound::Outbound;
+use crate::signing::KeyHandle;
+use crate::state::CallState;
+use crate::{
+    ClaimFailure, ClaimOutcome, ClaimRequest, FormatConfiguration, FormatFailure, IssueInput,
+    Limits, LoadError, PluginError, PluginKind, PluginPolicy,
+};
+
+/// How to load plugins.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The plugin directory: one subdirectory per plugin with `plugin.toml` and a `.wasm`.
+    pub dir: PathBuf,
+    /// Limits for plugins without their own.
+    pub limits: Limits,
+    /// The operator's grants, by plugin id.
+    pub policies: BTreeMap<String, PluginPolicy>,
+    /// How many plugin calls may run at once.
+    pub max_concurrent_calls: u32,
+}
+
+impl RuntimeConfig {
+    /// Defaults for `dir`: default limits, no grants, 256 concurrent calls.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            limits: Limits::default(),
+            policies: BTreeMap::new(),
+            max_concurrent_calls: 256,
+        }
+    }
+}
+
+/// All loaded plugins. Cheap to share (`Arc`); every call gets a fresh sandbox.
+pub struct PluginRuntime {
+    engine: SandboxEngine,
+    plugins: BTreeMap<String, LoadedPlugin>,
+    errors: Vec<LoadError>,
+}
+
+impl std::fmt::Debug for PluginRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginRuntime")
+            .field("plugins", &self.plugins.keys().collect::<Vec<_>>())
+            .field("errors", &self.errors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginRuntime {
+    /// Load every plugin of `config.dir`. Plugins that fail to load are
+    /// reported by [`PluginRuntime::load_errors`]; the others are usable.
+    pub fn load(config: &RuntimeConfig) -> Result<Self, LoadError> {
+        let max_memory = config
+            .policies
+            .values()
+            .filter_map(|p| p.limits.map(|l| l.max_memory_bytes))
+            .chain([config.limits.max_memory_bytes])
+            .max()
+            .unwrap_or(config.limits.max_memory_bytes);
+        let engine = SandboxEngine::new(EngineOptions {
+            max_memory_bytes: max_memory,
+            max_concurrent_calls: config.max_concurrent_calls,
+        })
+        .map_err(|e| LoadError::Compile {
+            path: config.dir.clone(),
+            message: format!("cannot create the WebAssembly engine: {e}"),
+        })?;
+        let linkers = Linkers::new(engine.engine()).map_err(|e| LoadError::Compile {
+            path: config.dir.clone(),
+            message: format!("cannot link host interfaces: {e}"),
+        })?;
+        let mut plugins: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for manifest in loader::manifests(&config.dir)? {
+            match loader::load_one(engine.engine(), &linkers, &manifest, &config.policies, config.limits) {
+                Ok(plugin) => {
+                    if let Some(other) = plugins.get(&plugin.info.id) {
+                        errors.push(LoadError::DuplicateId {
+                            path: manifest,
+                            id: plugin.info.id.clone(),
+                            other: other.info.path.clone(),
+                        });
+                    } else {
+                        plugins.insert(plugin.info.id.clone(), plugin);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok(Self {
+            engine,
+            plugins,
+            errors,
+        })
+    }
+
+    /// The loaded plugins, by id.
+    pub fn plugins(&self) -> impl Iterator<Item = &PluginInfo> {
+        self.plugins.values().map(|p| &p.info)
+    }
+
+    /// One loaded plugin.
+    pub fn plugin(&self, id: &str) -> Option<&PluginInfo> {
+        self.plugins.get(id).map(|p| &p.info)
+    }
+
+    /// Plugins that could not be loaded, and why.
+    pub fn load_errors(&self) -> &[LoadError] {
+        &self.errors
+    }
+
+    /// Whether the pooling allocator is in use.
+    pub fn is_pooling(&self) -> bool {
+        self.engine.is_pooling()
+    }
+
+    fn get(&self, id: &str, kind: PluginKind) -> Result<&LoadedPlugin, PluginError> {
+        let plugin = self.plugins.get(id).ok_or_else(|| PluginError::NotLoaded {
+            plugin: id.to_owned(),
+        })?;
+        if plugin.info.kind != kind {
+            return Err(PluginError::WrongKind {
+                plugin: id.to_owned(),
+                expected: kind.as_str(),
+                actual: plugin.info.kind.as_str(),
+            });
+        }
+        Ok(plugin)
+    }
+
+    fn store(&self, plugin: &LoadedPlugin) -> Result<Store<CallState>, PluginError> {
+        let limits = plugin.limits;
+        let outbound = Outbound::new(plugin.grant.clone(), limits.timeout(), limits.max_http_response_bytes);
+        let state = CallState::new(plugin.id.clone(), outbound, plugin.config.clone(), limits.max_memory_bytes);
+        let mut store = Store::new(self.engine.engine(), state);
+        store.limiter(|s| &mut s.memory);
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| trap(plugin, e))?;
+        // Yield to the executor every epoch tick; the wall-clock deadline is
+        // enforced by the timeout around the call.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        Ok(store)
+    }
+
+    /// Ask a claim provider for the claims of one credential.
+    pub async fn resolve_claims(&self, id: &str, request: &ClaimRequest) -> Result<ClaimOutcome, PluginError> {
+        let plugin = self.get(id, PluginKind::ClaimProvider)?;
+        let Pre::Claims(pre) = &plugin.pre else {
+            return Err(wrong_kind(plugin, PluginKind::ClaimProvider));
+        };
+        let raw = request.to_raw();
+        let mut store = self.store(plugin)?;
+        let call = async {
+            let bindings = pre.instantiate_async(&mut store).await?;
+            bindings.sigil_plugin_claims().call_resolve(&mut store, &raw).await
+        };
+        let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
+        let outcome = finish(plugin, &store, result)?;
+        match outcome {
+            Ok(RawOutcome::Claims(json)) => Ok(ClaimOutcome::Claims(parse_object(plugin, &json, "claims")?)),
+            Ok(RawOutcome::Pending(p)) => Ok(ClaimOutcome::Pending {
+                interval_seconds: p.interval_seconds,
+                reason: p.reason,
+            }),
+            Err(e) => Err(denied_or(plugin, &store, PluginError::Claim {
+                plugin: plugin.info.id.clone(),
+                error: claim_failure(e),
+            })),
+        }
+    }
+
+    /// The format-specific metadata of one configuration.
+    pub async fn format_metadata(
+        &self,
+        id: &str,
+        configuration: &FormatConfiguration,
+    ) -> Result<Map<String, Value>, PluginError> {
+        let plugin = self.get(id, PluginKind::CredentialFormat)?;
+        let Pre::Format(pre) = &plugin.pre else {
+            return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
+        };
+        let raw = configuration.to_raw();
+        let mut store = self.store(plugin)?;
+        let call = async {
+            let bindings = pre.instantiate_async(&mut store).await?;
+            bindings.sigil_plugin_format().call_metadata(&mut store, &raw).await
+        };
+        let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
+        match finish(plugin, &store, result)? {
+            Ok(json) => parse_object(plugin, &json, "metadata"),
+            Err(e) => Err(format_error(plugin, e)),
+        }
+    }
+
+    /// Issue one credential per slot of `input`, signed with `key` by the host.
+    pub async fn issue(&self, id: &str, input: &IssueInput, key: SharedSigner) -> Result<Vec<String>, PluginError> {
+        let plugin = self.get(id, PluginKind::CredentialFormat)?;
+        let Pre::Format(pre) = &plugin.pre else {
+            return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
+        };
+        let raw = input.to_raw();
+        let mut store = self.store(plugin)?;
+        let handle = store
+            .data_mut()
+            .table
+            .push(KeyHandle::new(key))
+            .map_err(|e| trap(plugin, e.into()))?;
+        let call = async {
+            let bindings = pre.instantiate_async(&mut store).await?;
+            bindings.sigil_plugin_format().call_issue(&mut store, &raw, handle).await
+        };
+        let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
+        let credentials = match finish(plugin, &store, result)? {
+            Ok(list) => list,
+            Err(e) => return Err(format_error(plugin, e)),
+        };
+        if credentials.len() != input.slots.len() {
+            return Err(invalid(plugin, format!(
+                "{} credentials for {} requested",
+                credentials.len(),
+                input.slots.len()
+            )));
+        }
+        let max = plugin.limits.max_output_bytes;
+        credentials
+            .into_iter()
+            .map(|c| {
+                if c.credential.len() > max {
+                    Err(invalid(plugin, format!("a credential of {} bytes exceeds the {max}-byte limit", c.credential.len())))
+                } else if c.credential.is_empty() {
+                    Err(invalid(plugin, "an empty credential".into()))
+                } else {
+                    Ok(c.credential)
+                }
+            })
+            .collect()
+    }
+}
+
+type CallResult<T> = Result<wasmtime::Result<T>, tokio::time::error::Elapsed>;
+
+/// Turn the outcome of a sandboxed call into the guest's result or an attributed error.
+fn finish<T>(plugin: &LoadedPlugin, store: &Store<CallState>, result: CallResult<T>) -> Result<T, PluginError> {
+    match result {
+        Err(_) => Err(PluginError::Timeout {
+            plugin: plugin.info.id.clone(),
+            limit: plugin.limits.timeout(),
+        }),
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(classify(plugin, store, e)),
+    }
+}
+
+fn classify(plugin: &LoadedPlugin, store: &Store<CallState>, e: wasmtime::Error) -> PluginError {
+    let id = plugin.info.id.clone();
+    if store.data().memory.exceeded {
+        return PluginError::MemoryExceeded {
+            plugin: id,
+            limit: plugin.limits.max_memory_bytes,
+        };
+    }
+    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return PluginError::Unavailable {
+            plugin: id,
+            reason: "all sandbox slots are busy; raise plugins.max_concurrent_calls".into(),
+        };
+    }
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::OutOfFuel) => PluginError::FuelExhausted {
+            plugin: id,
+            fuel: plugin.limits.fuel,
+        },
+        Some(wasmtime::Trap::Interrupt) => PluginError::Timeout {
+            plugin: id,
+            limit: plugin.limits.timeout(),
+        },
+        _ => trap(plugin, e),
+    }
+}
+
+fn trap(plugin: &LoadedPlugin, e: wasmtime::Error) -> PluginError {
+    let message = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(t) => t.to_string(),
+        None => format!("{e:#}"),
+    };
+    PluginError::Trap {
+        plugin: plugin.info.id.clone(),
+        message,
+    }
+}
+
+fn invalid(plugin: &LoadedPlugin, reason: String) -> PluginError {
+    PluginError::InvalidOutput {
+        plugin: plugin.info.id.clone(),
+        reason,
+    }
+}
+
+fn wrong_kind(plugin: &LoadedPlugin, expected: PluginKind) -> PluginError {
+    PluginError::WrongKind {
+        plugin: plugin.info.id.clone(),
+        expected: expected.as_str(),
+        actual: plugin.info.kind.as_str(),
+    }
+}
+
+/// A failure after a denied outbound request is reported as the denial.
+fn denied_or(plugin: &LoadedPlugin, store: &Store<CallState>, error: PluginError) -> PluginError {
+    let denied = store.data().outbound.denied();
+    if denied.is_empty() {
+        error
+    } else {
+        PluginError::CapabilityDenied {
+            plugin: plugin.info.id.clone(),
+            capability: denied.join("; "),
+        }
+    }
+}
+
+fn parse_object(plugin: &LoadedPlugin, json: &str, what: &str) -> Result<Map<String, Value>, PluginError> {
+    let max = plugin.limits.max_output_bytes;
+    if json.len() > max {
+        return Err(invalid(plugin, format!("{what} of {} bytes exceed the {max}-byte limit", json.len())));
+    }
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid(plugin, format!("{what} must be a JSON object"))),
+        Err(e) => Err(invalid(plugin, format!("{what} are not valid JSON: {e}"))),
+    }
+}
+
+fn claim_failure(e: ClaimError) -> ClaimFailure {
+    match e {
+        ClaimError::NotFound(m) => ClaimFailure::NotFound(m),
+        ClaimError::Denied(m) => ClaimFailure::Denied(m),
+        ClaimError::InvalidInput(m) => ClaimFailure::InvalidInput(m),
+        ClaimError::Upstream(m) => ClaimFailure::Upstream(m),
+        ClaimError::Internal(m) => ClaimFailure::Internal(m),
+    }
+}
+
+fn format_error(plugin: &LoadedPlugin, e: FormatError) -> PluginError {
+    let error = match e {
+        FormatError::InvalidConfiguration(m) => FormatFailure::InvalidConfiguration(m),
+        FormatError::InvalidClaims(m) => FormatFailure::InvalidClaims(m),
+        FormatError::UnsupportedHolderKey(m) => FormatFailure::UnsupportedHolderKey(m),
+        FormatError::Signing(m) => FormatFailure::Signing(m),
+        FormatError::Internal(m) => FormatFailure::Internal(m),
+    };
+    PluginError::Format {
+        plugin: plugin.info.id.clone(),
+        error,
+    }
+}

@@ -1,0 +1,14 @@
+//! Sigil's HTTP server and command line.
+//!
+//! [`startup::Application::build`] turns validated [`sigil_settings::Settings`]
+//! into a bound actix-web server with the plugin runtime and issuer keys
+//! loaded; [`cli`] wraps that in the `sigil` command.
+
+pub mod auth;
+pub mod cli;
+pub mod keystore;
+pub mod problem;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

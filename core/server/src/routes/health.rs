@@ -1,0 +1,24 @@
+//! `GET /health` (process up) and `GET /ready` (dependencies ready).
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// The process is up.
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready to serve: every plugin in the plugin directory loaded.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let errors: Vec<String> = state.plugins.load_errors().iter().map(ToString::to_string).collect();
+    let plugins = state.plugins.plugins().count();
+    if errors.is_empty() {
+        HttpResponse::Ok().json(json!({ "status": "ready", "plugins": plugins }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({
+            "status": "not_ready", "plugins": plugins, "pluginErrors": errors
+        }))
+    }
+}

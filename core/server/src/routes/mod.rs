@@ -1,0 +1,13 @@
+//! HTTP routes.
+
+pub mod admin;
+pub mod health;
+
+use actix_web::web;
+
+/// Mount every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready))
+        .configure(admin::configure);
+}

@@ -1,0 +1,97 @@
+//! Build and run the server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sigil_plugin_host::{PluginRuntime, RuntimeConfig};
+use sigil_settings::Settings;
+
+use crate::auth::AdminToken;
+use crate::state::AppState;
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Load the plugin runtime described by the settings.
+pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
+    let config = RuntimeConfig {
+        dir: settings.plugins.dir.clone(),
+        limits: settings.plugins.limits,
+        policies: settings.plugins.grants.clone(),
+        max_concurrent_calls: settings.plugins.max_concurrent_calls,
+    };
+    PluginRuntime::load(&config).with_context(|| {
+        format!(
+            "{}: plugins.dir: cannot load plugins from {}. Fix: run `cargo xtask build-plugins` or point plugins.dir at a plugin directory",
+            settings.source.display(),
+            settings.plugins.dir.display()
+        )
+    })
+}
+
+impl Application {
+    /// Load plugins and keys, bind the listener.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let plugins = load_plugins(&settings)?;
+        for e in plugins.load_errors() {
+            tracing::error!(error = %e, "plugin not loaded");
+        }
+        let signer = crate::keystore::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing, &settings.source)?;
+        let admin = AdminToken::new(std::env::var("SIGIL_ADMIN_TOKEN").ok().as_deref());
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).with_context(|| {
+            format!(
+                "{}: server.port: cannot listen on {address}. Fix: choose a free port (SIGIL__SERVER__PORT=...)",
+                settings.source.display()
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.server.workers;
+        let state = AppState {
+            settings: Arc::new(settings),
+            plugins: Arc::new(plugins),
+            signer,
+            admin,
+        };
+        let data = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(|err, _| {
+                    crate::problem::Problem::validation(format!("invalid JSON body: {err}"), Vec::new()).into()
+                }))
+                .configure(crate::routes::configure)
+        })
+        .listen(listener)?;
+        if let Some(w) = workers {
+            server = server.workers(w);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (for tests and tools).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,14 @@
+//! Sigil's configuration: `config/sigil.toml` plus `SIGIL__SECTION__KEY`
+//! environment overrides, deserialised strictly (unknown keys are errors)
+//! and validated with messages that name the file, the key and the fix.
+//!
+//! 1. [`Settings::load`] reads the file and the environment.
+//! 2. Relative paths in the file are resolved against the file's folder.
+//! 3. Every failure is a [`SettingsError`] whose `Display` reads
+//!    `config/sigil.toml: server.port: <problem>. Fix: <what to do>`.
+
+mod error;
+mod model;
+
+pub use error::SettingsError;
+pub use model::{DatabaseSettings, KeySettings, PluginSettings, ServerSettings, Settings};

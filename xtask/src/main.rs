@@ -1,0 +1,133 @@
+//! `cargo xtask <command>`: build plugins, run the issuer, run every test.
+//!
+//! * `build-plugins`  — build `plugins/*` for wasm32-wasip2 into `plugins/dist/`
+//! * `build-fixtures` — build the hostile test plugins into `target/fixtures/`
+//! * `serve`          — build plugins, then run `sigil serve` (release) with `config/sigil.toml`
+//! * `test`           — everything CI runs: fmt, clippy, plugins, fixtures, all tests
+//! * `bench`          — the criterion benchmark of one plugin call (release)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => build_guests(&root, "plugins", &root.join("plugins/dist")),
+        Some("build-fixtures") => build_guests(&root, "tests/fixtures", &root.join("target/fixtures")),
+        Some("serve") => serve(&root, &args[1..]),
+        Some("test") => test(&root, &args[1..]),
+        Some("bench") => bench(&root),
+        _ => {
+            eprintln!("usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench>");
+            bail!("unknown command")
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {cmd:?}");
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Install the wasm32-wasip2 target when the toolchain lacks it.
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to install the wasm32-wasip2 target")?;
+    if !String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// Build every member of the guest workspace at `dir` and lay out
+/// `<out>/<id>/plugin.toml` + `<out>/<id>/<id>.wasm`.
+fn build_guests(root: &Path, dir: &str, out: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    let target_dir = root.join("target/wasm");
+    run(cargo()
+        .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .arg(root.join(dir).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir))?;
+    let built = target_dir.join(WASM_TARGET).join("release");
+    std::fs::create_dir_all(out)?;
+    let mut count = 0;
+    for entry in std::fs::read_dir(root.join(dir))? {
+        let folder = entry?.path();
+        let manifest = folder.join("plugin.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        let crate_name = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("plugin folder name")?
+            .replace('-', "_");
+        let wasm = built.join(format!("{crate_name}.wasm"));
+        let dest = out.join(folder.file_name().context("plugin folder name")?);
+        if dest.exists() {
+            std::fs::remove_dir_all(&dest)?;
+        }
+        std::fs::create_dir_all(&dest)?;
+        std::fs::copy(&manifest, dest.join("plugin.toml"))?;
+        std::fs::copy(&wasm, dest.join(format!("{crate_name}.wasm")))
+            .with_context(|| format!("copying {}", wasm.display()))?;
+        count += 1;
+    }
+    eprintln!("xtask: {count} components in {}", out.display());
+    Ok(())
+}
+
+fn serve(root: &Path, extra: &[String]) -> Result<()> {
+    build_guests(root, "plugins", &root.join("plugins/dist"))?;
+    run(cargo()
+        .args(["run", "--release", "--package", "sigil", "--", "serve", "--config", "config/sigil.toml"])
+        .args(extra))
+}
+
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    let lint = !extra.iter().any(|a| a == "--no-lint");
+    if lint {
+        run(cargo().args(["fmt", "--all", "--check"]))?;
+        run(cargo().args(["fmt", "--all", "--check", "--manifest-path", "plugins/Cargo.toml"]))?;
+        run(cargo().args(["fmt", "--all", "--check", "--manifest-path", "tests/fixtures/Cargo.toml"]))?;
+    }
+    build_guests(root, "plugins", &root.join("plugins/dist"))?;
+    build_guests(root, "tests/fixtures", &root.join("target/fixtures"))?;
+    if lint {
+        run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+        run(cargo()
+            .args(["clippy", "--release", "--target", WASM_TARGET, "--manifest-path", "plugins/Cargo.toml", "--target-dir"])
+            .arg(root.join("target/wasm"))
+            .args(["--", "-D", "warnings"]))?;
+    }
+    run(cargo().args(["test", "--workspace", "--no-fail-fast"]))
+}
+
+fn bench(root: &Path) -> Result<()> {
+    build_guests(root, "plugins", &root.join("plugins/dist"))?;
+    run(cargo().args(["bench", "--package", "sigil-plugin-host", "--bench", "plugin_call"]))
+}
