@@ -37,14 +37,20 @@ pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
 }
 
 impl Application {
-    /// Load plugins and keys, bind the listener.
+    /// Load plugins and keys, bind the listener; the admin token comes from
+    /// `SIGIL_ADMIN_TOKEN`.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let admin = AdminToken::new(std::env::var("SIGIL_ADMIN_TOKEN").ok().as_deref());
+        Self::build_with(settings, admin)
+    }
+
+    /// Like [`Application::build`] with an explicit admin credential.
+    pub fn build_with(settings: Settings, admin: AdminToken) -> anyhow::Result<Self> {
         let plugins = load_plugins(&settings)?;
         for e in plugins.load_errors() {
             tracing::error!(error = %e, "plugin not loaded");
         }
         let signer = crate::keystore::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing, &settings.source)?;
-        let admin = AdminToken::new(std::env::var("SIGIL_ADMIN_TOKEN").ok().as_deref());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| {
             format!(

@@ -1,0 +1,6 @@
+//! End-to-end tests against a real server on 127.0.0.1.
+
+#![allow(clippy::unwrap_used, missing_docs, reason = "tests")]
+
+mod admin_plugins;
+mod health;
