@@ -29,3 +29,36 @@ pub mod format {
 pub const WIT_VERSION: &str = "0.1.0";
 /// The WIT package name with version, as plugins declare it in `api`.
 pub const WIT_PACKAGE: &str = "sigil:plugin@0.1.0";
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+    use std::path::Path;
+
+    /// Released WIT versions are frozen: their digest must match
+    /// `plugin-sdk/wit/FROZEN`. Add a new version instead of editing one.
+    #[test]
+    fn released_wit_versions_are_unchanged() {
+        let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugin-sdk/wit");
+        let frozen = std::fs::read_to_string(wit.join("FROZEN")).expect("FROZEN");
+        let mut checked = 0;
+        for line in frozen.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let (folder, digest) = line.split_once(' ').expect("<folder> <sha256>");
+            let dir = wit.join(folder);
+            let mut names: Vec<_> = std::fs::read_dir(&dir)
+                .expect("released folder")
+                .map(|e| e.expect("entry").file_name().into_string().expect("utf-8 name"))
+                .collect();
+            names.sort();
+            let mut hasher = Sha256::new();
+            for name in names {
+                hasher.update(format!("{name}\n").as_bytes());
+                hasher.update(std::fs::read(dir.join(&name)).expect("read"));
+            }
+            assert_eq!(hex::encode(hasher.finalize()), digest.trim(), "{folder} was edited after release");
+            checked += 1;
+        }
+        assert!(checked >= 1);
+        assert!(frozen.contains(&format!("sigil-plugin@{} ", super::WIT_VERSION)));
+    }
+}
