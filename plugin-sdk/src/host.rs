@@ -36,7 +36,7 @@ pub fn log(level: Level, message: &str) {
     raw::log(level, message);
 }
 
-/// A setting the operator gave this plugin in `[plugins.<id>.config]`.
+/// A setting the operator gave this plugin in `[plugins.grants.<id>.config]` of `sigil.toml`.
 pub fn config(key: &str) -> Option<String> {
     raw::config(key)
 }

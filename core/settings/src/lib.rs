@@ -9,6 +9,13 @@
 
 mod error;
 mod model;
+mod resources;
 
 pub use error::SettingsError;
-pub use model::{DatabaseSettings, KeySettings, PluginSettings, ServerSettings, Settings};
+pub use model::{
+    DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings, PluginSettings, ResourceSettings,
+    ServerSettings, Settings, TenantSettings,
+};
+pub use resources::{
+    ClaimDescription, ClaimDisplay, ClaimSource, CredentialConfiguration, Display, Profile, TxCodeDefaults,
+};

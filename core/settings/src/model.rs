@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sigil_plugin_host::{Limits, OriginPattern, PluginPolicy};
 
+use crate::resources::{CredentialConfiguration, Display, Profile, load_dir};
+
 use crate::SettingsError;
 
 /// Environment variable prefix for overrides: `SIGIL__SERVER__PORT=8099`.
@@ -24,10 +26,97 @@ pub struct Settings {
     /// Issuer keys.
     #[serde(default)]
     pub keys: KeySettings,
+    /// Tenants besides the default one, `[tenants.<id>]`; `[tenants.default]`
+    /// customises the default tenant.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantSettings>,
+    /// Offer and token policy.
+    #[serde(default)]
+    pub issuance: IssuanceSettings,
+    /// Resource folders.
+    #[serde(default)]
+    pub resources: ResourceSettings,
     /// The file this was loaded from (not a config key).
     #[serde(skip)]
     pub source: PathBuf,
+    /// Credential configurations loaded from `resources.credential_configurations`.
+    #[serde(skip)]
+    pub credential_configurations: BTreeMap<String, CredentialConfiguration>,
+    /// Profiles loaded from `resources.profiles`.
+    #[serde(skip)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Where each resource came from (for error messages).
+    #[serde(skip)]
+    pub resource_files: BTreeMap<String, PathBuf>,
 }
+
+/// `[tenants.<id>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Issuer display entries for the metadata.
+    #[serde(default)]
+    pub display: Vec<Display>,
+    /// Configurations this tenant offers (default: all).
+    #[serde(default)]
+    pub credential_configurations: Option<Vec<String>>,
+}
+
+/// `[issuance]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuanceSettings {
+    /// Access token lifetime in seconds (at most 300: tokens are not sender-constrained).
+    pub access_token_seconds: i64,
+    /// c_nonce lifetime in seconds.
+    pub nonce_seconds: i64,
+    /// Wrong transaction codes allowed before the offer is invalidated.
+    pub max_tx_code_attempts: u32,
+    /// Largest number of proofs (credentials) in one credential request.
+    pub batch_size: u32,
+    /// Accepted skew of proof `iat`, in seconds.
+    pub proof_max_age_seconds: i64,
+}
+
+impl Default for IssuanceSettings {
+    fn default() -> Self {
+        Self {
+            access_token_seconds: 300,
+            nonce_seconds: 300,
+            max_tx_code_attempts: 3,
+            batch_size: 10,
+            proof_max_age_seconds: 300,
+        }
+    }
+}
+
+/// `[resources]`: folders relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResourceSettings {
+    /// Credential configurations, one file each.
+    pub credential_configurations: PathBuf,
+    /// Offer profiles, one file each.
+    pub profiles: PathBuf,
+}
+
+impl Default for ResourceSettings {
+    fn default() -> Self {
+        Self {
+            credential_configurations: "credential-configurations".into(),
+            profiles: "profiles".into(),
+        }
+    }
+}
+
+/// The id of the tenant served at the root URL.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Path segments a tenant id cannot take (they are routes).
+const RESERVED_TENANT_IDS: &[&str] = &[
+    "admin", "health", "ready", "token", "credential", "nonce", "credential-offer", ".well-known",
+    "metrics", "deferred_credential", "notification",
+];
 
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +267,16 @@ impl Settings {
         settings.plugins.dir = base.join(&settings.plugins.dir);
         settings.keys.dir = base.join(&settings.keys.dir);
         settings.database.url = resolve_sqlite_path(base, &settings.database.url);
+        settings.resources.credential_configurations = base.join(&settings.resources.credential_configurations);
+        settings.resources.profiles = base.join(&settings.resources.profiles);
+        for (id, (c, file)) in load_dir(&settings.resources.credential_configurations, |c: &CredentialConfiguration| &c.id)? {
+            settings.resource_files.insert(format!("credential-configuration:{id}"), file);
+            settings.credential_configurations.insert(id, c);
+        }
+        for (id, (p, file)) in load_dir(&settings.resources.profiles, |p: &Profile| &p.id)? {
+            settings.resource_files.insert(format!("profile:{id}"), file);
+            settings.profiles.insert(id, p);
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -225,6 +324,7 @@ impl Settings {
             ));
         }
         check_limits(self, "plugins.limits", &self.plugins.limits)?;
+        self.validate_resources()?;
         for (id, grant) in &self.plugins.grants {
             if let Some(limits) = &grant.limits {
                 check_limits(self, &format!("plugins.grants.{id}.limits"), limits)?;
@@ -240,6 +340,90 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    fn resource_err(&self, kind: &str, id: &str, key: &str, problem: impl Into<String>, fix: impl Into<String>) -> SettingsError {
+        let file = self
+            .resource_files
+            .get(&format!("{kind}:{id}"))
+            .cloned()
+            .unwrap_or_else(|| self.source.clone());
+        SettingsError::new(file, key, problem, fix)
+    }
+
+    fn validate_resources(&self) -> Result<(), SettingsError> {
+        let known = |id: &str| self.credential_configurations.contains_key(id);
+        let list = || self.credential_configurations.keys().cloned().collect::<Vec<_>>().join(", ");
+        for c in self.credential_configurations.values() {
+            if c.format_plugin_id().is_none() {
+                return Err(self.resource_err("credential-configuration", &c.id, "format_plugin",
+                    format!("no built-in plugin issues format '{}'", c.format),
+                    "set format_plugin to the id of a credential-format plugin"));
+            }
+            if c.format == "dc+sd-jwt" && c.vct.is_none() {
+                return Err(self.resource_err("credential-configuration", &c.id, "vct",
+                    "a dc+sd-jwt configuration needs a vct", "add vct = \"https://.../your-type\""));
+            }
+            if c.validity_seconds == Some(0) {
+                return Err(self.resource_err("credential-configuration", &c.id, "validity_seconds",
+                    "0 makes every credential expire at once", "remove it (no expiry) or give a positive number of seconds"));
+            }
+        }
+        for p in self.profiles.values() {
+            if p.credential_configuration_ids.is_empty() {
+                return Err(self.resource_err("profile", &p.id, "credential_configuration_ids", "is empty", "list at least one credential configuration id"));
+            }
+            for (i, id) in p.credential_configuration_ids.iter().enumerate() {
+                if !known(id) {
+                    return Err(self.resource_err("profile", &p.id, &format!("credential_configuration_ids[{i}]"),
+                        format!("unknown credential configuration '{id}'"), format!("use one of: {}", list())));
+                }
+            }
+        }
+        for (tenant, t) in &self.tenants {
+            let id_ok = !tenant.is_empty()
+                && tenant.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                && !RESERVED_TENANT_IDS.contains(&tenant.as_str());
+            if !id_ok {
+                return Err(self.err(&format!("tenants.{tenant}"), "a tenant id must be a lowercase URL path segment that is not a Sigil route",
+                    "use letters a-z, digits, '-' or '_' (not admin, token, credential, nonce, ...)"));
+            }
+            for (i, id) in t.credential_configurations.iter().flatten().enumerate() {
+                if !known(id) {
+                    return Err(self.err(&format!("tenants.{tenant}.credential_configurations[{i}]"),
+                        format!("unknown credential configuration '{id}'"), format!("use one of: {}", list())));
+                }
+            }
+        }
+        let at = self.issuance.access_token_seconds;
+        if !(1..=300).contains(&at) {
+            return Err(self.err("issuance.access_token_seconds", format!("{at} is out of range"),
+                "use 1 to 300: access tokens are bearer tokens and must be short-lived (OID4VCI §13.10)"));
+        }
+        if self.issuance.batch_size == 0 {
+            return Err(self.err("issuance.batch_size", "must be at least 1", "use e.g. 10"));
+        }
+        if self.issuance.max_tx_code_attempts == 0 {
+            return Err(self.err("issuance.max_tx_code_attempts", "must be at least 1", "use e.g. 3"));
+        }
+        Ok(())
+    }
+
+    /// Ids of the tenants served: `default` plus every `[tenants.<id>]`.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        let mut ids = vec![DEFAULT_TENANT.to_owned()];
+        ids.extend(self.tenants.keys().filter(|t| *t != DEFAULT_TENANT).cloned());
+        ids
+    }
+
+    /// The credential configurations a tenant offers.
+    pub fn tenant_configurations(&self, tenant: &str) -> Vec<&CredentialConfiguration> {
+        match self.tenants.get(tenant).and_then(|t| t.credential_configurations.as_ref()) {
+            Some(ids) => ids.iter().filter_map(|id| self.credential_configurations.get(id)).collect(),
+            None => self.credential_configurations.values().collect(),
+        }
     }
 }
 

@@ -1,0 +1,139 @@
+//! The Credential Offer object (OID4VCI §4.1) and its URI.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+
+/// Grant type of the pre-authorized code flow.
+pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+/// `tx_code` as announced in the offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxCodeOffer {
+    /// `numeric` or `text`.
+    pub input_mode: String,
+    /// Length of the code.
+    pub length: Option<u32>,
+    /// Description for the wallet (≤ 300 characters).
+    pub description: Option<String>,
+}
+
+/// What goes into an offer.
+#[derive(Debug, Clone)]
+pub struct OfferContent<'a> {
+    /// Credential issuer identifier.
+    pub credential_issuer: &'a str,
+    /// Offered configuration ids.
+    pub credential_configuration_ids: &'a [String],
+    /// The pre-authorized code, for that flow.
+    pub pre_authorized_code: Option<&'a str>,
+    /// The transaction code announcement.
+    pub tx_code: Option<&'a TxCodeOffer>,
+    /// `issuer_state` for the authorization code flow.
+    pub issuer_state: Option<&'a str>,
+}
+
+/// Build the offer object. Only the fields OID4VCI defines are emitted.
+pub fn credential_offer(content: &OfferContent<'_>) -> Value {
+    let mut grants = Map::new();
+    if let Some(code) = content.pre_authorized_code {
+        let mut grant = Map::new();
+        grant.insert("pre-authorized_code".into(), code.into());
+        if let Some(tx) = content.tx_code {
+            let mut t = Map::new();
+            t.insert("input_mode".into(), tx.input_mode.clone().into());
+            if let Some(l) = tx.length {
+                t.insert("length".into(), l.into());
+            }
+            if let Some(d) = &tx.description {
+                t.insert("description".into(), d.clone().into());
+            }
+            grant.insert("tx_code".into(), t.into());
+        }
+        grants.insert(PRE_AUTHORIZED_GRANT.into(), grant.into());
+    }
+    if let Some(state) = content.issuer_state {
+        grants.insert("authorization_code".into(), json!({ "issuer_state": state }));
+    }
+    json!({
+        "credential_issuer": content.credential_issuer,
+        "credential_configuration_ids": content.credential_configuration_ids,
+        "grants": grants,
+    })
+}
+
+/// Everything but unreserved characters is percent-encoded in the query value.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The URI scheme of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferScheme {
+    /// `openid-credential-offer://`
+    OpenidCredentialOffer,
+    /// `haip-vci://` (HAIP 1.0).
+    Haip,
+}
+
+impl OfferScheme {
+    /// The scheme prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::OpenidCredentialOffer => "openid-credential-offer://",
+            Self::Haip => "haip-vci://",
+        }
+    }
+}
+
+/// `scheme://?credential_offer_uri=<uri>`.
+pub fn offer_uri_by_reference(scheme: OfferScheme, credential_offer_uri: &str) -> String {
+    format!(
+        "{}?credential_offer_uri={}",
+        scheme.prefix(),
+        utf8_percent_encode(credential_offer_uri, QUERY_VALUE)
+    )
+}
+
+/// `scheme://?credential_offer=<url-encoded JSON>`.
+pub fn offer_uri_by_value(scheme: OfferScheme, offer: &Value) -> String {
+    format!(
+        "{}?credential_offer={}",
+        scheme.prefix(),
+        utf8_percent_encode(&offer.to_string(), QUERY_VALUE)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pre_authorized_offer_with_tx_code() {
+        let ids = vec!["employee_badge_sd_jwt".to_string()];
+        let tx = TxCodeOffer { input_mode: "numeric".into(), length: Some(6), description: Some("PIN".into()) };
+        let offer = credential_offer(&OfferContent {
+            credential_issuer: "https://issuer.example",
+            credential_configuration_ids: &ids,
+            pre_authorized_code: Some("abc"),
+            tx_code: Some(&tx),
+            issuer_state: None,
+        });
+        assert_eq!(
+            offer,
+            json!({
+                "credential_issuer": "https://issuer.example",
+                "credential_configuration_ids": ["employee_badge_sd_jwt"],
+                "grants": { PRE_AUTHORIZED_GRANT: {
+                    "pre-authorized_code": "abc",
+                    "tx_code": { "input_mode": "numeric", "length": 6, "description": "PIN" }
+                }}
+            })
+        );
+    }
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        let u = offer_uri_by_reference(OfferScheme::OpenidCredentialOffer, "http://127.0.0.1:8099/credential-offer/x");
+        assert_eq!(u, "openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A8099%2Fcredential-offer%2Fx");
+        let v = offer_uri_by_value(OfferScheme::Haip, &json!({"a": "b c"}));
+        assert_eq!(v, "haip-vci://?credential_offer=%7B%22a%22%3A%22b%20c%22%7D");
+    }
+}
