@@ -3,4 +3,8 @@
 #![allow(clippy::unwrap_used, missing_docs, reason = "tests")]
 
 mod admin_plugins;
+mod credential;
+mod format_sd_jwt;
 mod health;
+mod offers;
+mod token;

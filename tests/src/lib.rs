@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, reason = "test harness")]
 
+pub mod holder;
+pub mod wallet;
+
 use std::path::{Path, PathBuf};
 
 use sigil::auth::AdminToken;
@@ -43,6 +46,9 @@ pub struct TestApp {
 pub struct Spawn {
     plugins: Vec<String>,
     extra_toml: String,
+    example_resources: bool,
+    database_url: Option<String>,
+    offer_secret_from: Option<PathBuf>,
 }
 
 impl Spawn {
@@ -59,9 +65,38 @@ impl Spawn {
         self
     }
 
+    /// The issuer as the example configuration ships it: built-in plugins,
+    /// `config/credential-configurations`, `config/profiles`, tenant `acme`.
+    pub fn issuer(self) -> Self {
+        let mut s = self.plugins(&["claims-inline", "claims-static", "format-sd-jwt-vc"]);
+        s.example_resources = true;
+        s.toml("[tenants.acme]\ncredential_configurations = [\"employee_badge_sd_jwt\"]\n")
+    }
+
+    /// Use this database instead of a fresh SQLite file.
+    pub fn database(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
+    }
+
+    /// Share keys and the offer secret with another test server (two
+    /// instances behind one load balancer).
+    pub fn share_keys_with(mut self, other: &TestApp) -> Self {
+        self.offer_secret_from = Some(other.dir.path().join("keys"));
+        self
+    }
+
     /// Write the config, start the server on a free port, return a client.
     pub async fn start(self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
+        if self.example_resources {
+            for sub in ["credential-configurations", "profiles"] {
+                copy_dir(&root().join("config").join(sub), &dir.path().join(sub));
+            }
+        }
+        if let Some(keys) = &self.offer_secret_from {
+            copy_tree(keys, &dir.path().join("keys"));
+        }
         let plugin_dir = dir.path().join("plugins");
         for name in &self.plugins {
             copy_dir(&plugin_source(name), &plugin_dir.join(name));
@@ -71,14 +106,22 @@ impl Spawn {
         std::fs::write(
             &config,
             format!(
-                "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"sqlite://sigil.db?mode=rwc\"\n\n[plugins]\ndir = \"plugins\"\n\n{}",
+                "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"{}\"\n\n[plugins]\ndir = \"plugins\"\n\n{}",
+                self.database_url.as_deref().unwrap_or("sqlite://sigil.db?mode=rwc"),
                 self.extra_toml
             ),
         )
         .unwrap();
-        let settings = Settings::load_with_env(&config, []).unwrap();
-        let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN))).unwrap();
-        let address = format!("http://127.0.0.1:{}", app.port());
+        // The public URL must name the port, which is known only once bound:
+        // bind first to learn a free port, then configure it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let address = format!("http://127.0.0.1:{port}");
+        let env = [
+            ("SIGIL__SERVER__PORT".to_string(), port.to_string()),
+            ("SIGIL__SERVER__PUBLIC_URL".to_string(), address.clone()),
+        ];
+        let settings = Settings::load_with_env(&config, env).unwrap();
+        let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN))).await.unwrap();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
@@ -105,6 +148,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST` a form to `{address}{path}`.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(format!("{}{path}", self.address)).form(form).send().await.unwrap()
+    }
+
+    /// An admin `DELETE` with the bearer token.
+    pub async fn admin_delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(format!("{}{path}", self.address)).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+    }
+
     /// An admin `GET` with the bearer token.
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -113,6 +166,19 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &dest);
+        } else {
+            std::fs::copy(&path, dest).unwrap();
+        }
     }
 }
 

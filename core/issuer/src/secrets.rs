@@ -17,6 +17,13 @@ pub fn hash(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How a transaction code is stored: hashed together with its (256-bit)
+/// pre-authorized code, so a database dump does not let anyone brute-force
+/// the few digits of a PIN.
+pub fn tx_code_hash(pre_authorized_code: &str, tx_code: &str) -> String {
+    hash(&format!("{pre_authorized_code}\0{tx_code}"))
+}
+
 /// A transaction code: `length` digits (`numeric`) or letters and digits (`text`).
 pub fn tx_code(input_mode: &str, length: u32) -> String {
     const TEXT: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";

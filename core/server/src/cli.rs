@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
 fn serve(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings)?;
+        let app = Application::build(settings).await?;
         tracing::info!(port = app.port(), "sigil listening");
         app.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)

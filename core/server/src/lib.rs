@@ -6,9 +6,12 @@
 
 pub mod auth;
 pub mod cli;
+pub mod issuance;
 pub mod keystore;
 pub mod problem;
+pub mod qr;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod tenants;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sigil_plugin_host::{PluginRuntime, RuntimeConfig};
 use sigil_settings::Settings;
+use sigil_store::Store;
 
 use crate::auth::AdminToken;
 use crate::state::AppState;
@@ -37,20 +38,28 @@ pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
 }
 
 impl Application {
-    /// Load plugins and keys, bind the listener; the admin token comes from
-    /// `SIGIL_ADMIN_TOKEN`.
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+    /// Load plugins, keys and the store, bind the listener; the admin token
+    /// comes from `SIGIL_ADMIN_TOKEN`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let admin = AdminToken::new(std::env::var("SIGIL_ADMIN_TOKEN").ok().as_deref());
-        Self::build_with(settings, admin)
+        Self::build_with(settings, admin).await
     }
 
     /// Like [`Application::build`] with an explicit admin credential.
-    pub fn build_with(settings: Settings, admin: AdminToken) -> anyhow::Result<Self> {
+    pub async fn build_with(settings: Settings, admin: AdminToken) -> anyhow::Result<Self> {
         let plugins = load_plugins(&settings)?;
         for e in plugins.load_errors() {
             tracing::error!(error = %e, "plugin not loaded");
         }
-        let signer = crate::keystore::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing, &settings.source)?;
+        let tenants = crate::tenants::build(&settings, &plugins).await?;
+        let offer_secret = crate::tenants::offer_secret(&settings.keys.dir, settings.keys.generate_if_missing)?;
+        let store = Store::connect(&settings.database.url).await.with_context(|| {
+            format!(
+                "{}: database.url: cannot open the database. Fix: check the URL (SQLite: a writable path; PostgreSQL: a reachable server)",
+                settings.source.display()
+            )
+        })?;
+        spawn_purge(store.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| {
             format!(
@@ -63,8 +72,10 @@ impl Application {
         let state = AppState {
             settings: Arc::new(settings),
             plugins: Arc::new(plugins),
-            signer,
+            tenants: Arc::new(tenants),
+            store,
             admin,
+            offer_secret: Arc::new(offer_secret),
         };
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
@@ -100,4 +111,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Delete expired nonces, tokens and offers every minute.
+fn spawn_purge(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match store.purge_expired(crate::state::now(), 86_400).await {
+                Ok(counts) => tracing::debug!(?counts, "purged expired rows"),
+                Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+        }
+    });
 }

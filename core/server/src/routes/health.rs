@@ -10,15 +10,18 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready to serve: every plugin in the plugin directory loaded.
+/// Ready to serve: the database answers and every plugin in the plugin directory loaded.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let errors: Vec<String> = state.plugins.load_errors().iter().map(ToString::to_string).collect();
+    let mut errors: Vec<String> = state.plugins.load_errors().iter().map(ToString::to_string).collect();
+    if let Err(e) = state.store.ping().await {
+        errors.push(format!("database: {e}"));
+    }
     let plugins = state.plugins.plugins().count();
     if errors.is_empty() {
         HttpResponse::Ok().json(json!({ "status": "ready", "plugins": plugins }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({
-            "status": "not_ready", "plugins": plugins, "pluginErrors": errors
+            "status": "not_ready", "plugins": plugins, "pluginErrors": errors.iter().filter(|e| !e.starts_with("database:")).collect::<Vec<_>>(), "errors": errors
         }))
     }
 }

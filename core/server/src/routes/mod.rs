@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod health;
+pub mod oid4vci;
 
 use actix_web::web;
 
@@ -9,5 +10,6 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(oid4vci::configure);
 }

@@ -1,5 +1,6 @@
 //! The admin API (`/admin/v1`), bearer-authenticated, errors as problem+json.
 
+pub mod offers;
 pub mod plugins;
 
 use actix_web::web;
@@ -9,6 +10,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
             .route("/plugins", web::get().to(plugins::list))
-            .route("/plugins/{id}/resolve", web::post().to(plugins::resolve)),
+            .route("/plugins/{id}/resolve", web::post().to(plugins::resolve))
+            .route("/offers", web::post().to(offers::create_default))
+            .route("/tenants/{tenant}/offers", web::post().to(offers::create_for_tenant))
+            .route("/offers/{id}", web::get().to(offers::get))
+            .route("/offers/{id}", web::delete().to(offers::delete))
+            .route("/offers/{id}/qr.svg", web::get().to(offers::qr_svg))
+            .route("/offers/{id}/qr.png", web::get().to(offers::qr_png)),
     );
 }

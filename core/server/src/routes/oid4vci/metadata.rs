@@ -1,0 +1,41 @@
+//! Issuer metadata (OID4VCI §12.2), authorization server metadata (RFC 8414)
+//! and the JWT VC issuer metadata with the issuer's JWKS (SD-JWT VC §5).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use sigil_issuer::offer::PRE_AUTHORIZED_GRANT;
+
+use super::reply;
+use crate::state::AppState;
+
+/// `GET /.well-known/openid-credential-issuer[/<tenant>]`.
+pub async fn issuer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match reply::tenant(&state, &req) {
+        Ok(t) => reply::metadata(&t.metadata),
+        Err(r) => r,
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server[/<tenant>]`: the issuer is its own AS.
+pub async fn authorization_server(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let t = match reply::tenant(&state, &req) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    reply::metadata(&json!({
+        "issuer": t.issuer,
+        "token_endpoint": t.endpoint("/token"),
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "pre-authorized_grant_anonymous_access_supported": true,
+        "token_endpoint_auth_methods_supported": ["none"],
+    }))
+}
+
+/// `GET /.well-known/jwt-vc-issuer[/<tenant>]`.
+pub async fn jwt_vc_issuer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let t = match reply::tenant(&state, &req) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": [t.signer.public_jwk()] } }))
+}

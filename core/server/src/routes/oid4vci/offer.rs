@@ -1,0 +1,47 @@
+//! `GET /credential-offer/{id}`: the offer by reference (OID4VCI §4.1.3).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use sigil_store::{NewEvent, OfferStatus};
+
+use super::reply;
+use crate::routes::admin::offers::offer_object;
+use crate::state::{AppState, now};
+
+/// Serve the offer object; marks the offer `resolved`.
+pub async fn by_reference(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let t = match reply::tenant(&state, &req) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let not_found = || {
+        reply::no_store(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "not_found", "error_description": "no such credential offer, or it expired or was revoked" }),
+        )
+    };
+    let id = path.into_inner();
+    let offer = match state.store.get_offer(&t.id, &id).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an offer failed");
+            return HttpResponse::InternalServerError().finish();
+        }
+    };
+    if !matches!(offer.status, OfferStatus::Created | OfferStatus::Resolved) {
+        return not_found();
+    }
+    if offer.status == OfferStatus::Created {
+        let n = now();
+        if let Err(e) = state.store.mark_resolved(&offer.id, n).await {
+            tracing::warn!(error = %e, "marking an offer resolved failed");
+        }
+        let _ = state
+            .store
+            .append_event(NewEvent { tenant: t.id.clone(), offer_id: offer.id.clone(), kind: "offer_resolved".into(), detail: json!({}), created_at: n })
+            .await;
+    }
+    reply::no_store(StatusCode::OK, &offer_object(&state, t, &offer))
+}

@@ -1,0 +1,63 @@
+//! Response helpers shared by the OID4VCI endpoints.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::Value;
+use sigil_issuer::errors::{CredentialErrorCode, ErrorBody, TokenErrorCode};
+use sigil_settings::DEFAULT_TENANT;
+
+use crate::state::AppState;
+use crate::tenants::Tenant;
+
+/// A JSON response that must not be cached.
+pub fn no_store(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Pragma", "no-cache"))
+        .json(body)
+}
+
+/// A token endpoint error (RFC 6749 §5.2).
+pub fn token_error(code: TokenErrorCode, description: &str) -> HttpResponse {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut r = no_store(status, &ErrorBody::new(code.as_str(), description));
+    if code == TokenErrorCode::InvalidClient {
+        r.headers_mut().insert(
+            actix_web::http::header::WWW_AUTHENTICATE,
+            actix_web::http::header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    r
+}
+
+/// A credential endpoint error (OID4VCI §8.3.1, RFC 6750 §3).
+pub fn credential_error(code: CredentialErrorCode, description: &str) -> HttpResponse {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = ErrorBody::new(code.as_str(), description);
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Cache-Control", "no-store"));
+    if matches!(code, CredentialErrorCode::InvalidToken | CredentialErrorCode::InsufficientScope) {
+        response.insert_header((
+            "WWW-Authenticate",
+            format!("Bearer error=\"{}\", error_description=\"{}\"", code.as_str(), body.error_description),
+        ));
+    }
+    response.json(body)
+}
+
+/// The tenant the request is addressed to, or a 404.
+pub fn tenant<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Tenant, HttpResponse> {
+    let id = req.match_info().get("tenant").unwrap_or(DEFAULT_TENANT);
+    state.tenants.get(id).ok_or_else(|| {
+        HttpResponse::NotFound().json(serde_json::json!({
+            "error": "not_found", "error_description": format!("no credential issuer '{id}' here")
+        }))
+    })
+}
+
+/// A plain JSON 200 for metadata (cacheable for a short while).
+pub fn metadata(body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .json(body)
+}

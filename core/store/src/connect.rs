@@ -1,0 +1,205 @@
+//! Opening the database: URL checks, SQLite tuning, pool sizes and migrations.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, SqlxPostgresConnector,
+    SqlxSqliteConnector, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::StoreError;
+use crate::migration::Migrator;
+
+/// How long a SQLite connection waits for a lock held by another connection before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections in a SQLite pool: WAL lets readers run beside the one writer.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// How long to wait for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// An embedded SQLite file (WAL mode).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The storage of Sigil: a pool of connections to SQLite or PostgreSQL.
+///
+/// Cheap to clone (clones share the pool). Every single-use rule is enforced by an atomic conditional update in the
+/// database, so several `Store`s (in one process or many, on one PostgreSQL) behave as one.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` and applies pending migrations.
+    ///
+    /// Accepted URLs:
+    /// - `sqlite://path/to/file.db` (relative) or `sqlite:///abs/path.db`, optionally with `?mode=rwc`: the file and
+    ///   its parent directory are created when missing (unless the URL sets `mode=ro` or `mode=rw`). The database runs
+    ///   in WAL mode with `synchronous=NORMAL`, foreign keys on and a 5 s busy timeout. `sqlite::memory:` works too
+    ///   (one connection, for tests).
+    /// - `postgres://user[:password]@host[:port]/db[?options=-c%20search_path%3Dschema]` (or `postgresql://`).
+    ///
+    /// On PostgreSQL, migrations run in one transaction under an advisory lock scoped to the current schema, so
+    /// instances starting together do not race.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let backend = backend_of(url)?;
+        let mut options = ConnectOptions::new(url);
+        // Statement logging would put SQL text in the application log; keep the log for the caller to decide.
+        options.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
+        let db = match backend {
+            Backend::Sqlite => {
+                let in_memory = is_sqlite_in_memory(url);
+                let create = !url.contains("mode=");
+                if !in_memory {
+                    create_parent_dir(url)?;
+                }
+                options.max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS });
+                options.map_sqlx_sqlite_opts(move |o| {
+                    let o = o
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true);
+                    if create { o.create_if_missing(true) } else { o }
+                });
+                SqlxSqliteConnector::connect(options)
+                    .await
+                    .map_err(StoreError::Connect)?
+            }
+            Backend::Postgres => SqlxPostgresConnector::connect(options)
+                .await
+                .map_err(StoreError::Connect)?,
+        };
+        migrate(&db, backend).await?;
+        Ok(Store { db, backend })
+    }
+
+    /// The database behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers (for a readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::Database)
+    }
+}
+
+/// Tells the backend from the URL scheme.
+fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        // Never echo the URL: it may carry a password.
+        Err(StoreError::InvalidUrl(
+            "expected a sqlite: or postgres:// URL".to_owned(),
+        ))
+    }
+}
+
+fn is_sqlite_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Creates the directory that will hold the SQLite file, if it is missing.
+fn create_parent_dir(url: &str) -> Result<(), StoreError> {
+    let options =
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+    let Some(parent) = options.get_filename().parent() else {
+        return Ok(());
+    };
+    if parent.as_os_str().is_empty() || Path::new(parent).is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+        path: parent.display().to_string(),
+        source,
+    })
+}
+
+/// Applies pending migrations.
+async fn migrate(db: &DatabaseConnection, backend: Backend) -> Result<(), StoreError> {
+    match backend {
+        Backend::Sqlite => Migrator::up(db, None).await.map_err(StoreError::Migration),
+        Backend::Postgres => {
+            let txn = db.begin().await.map_err(StoreError::Migration)?;
+            // Serialise concurrent starters on the same schema; released at commit or rollback.
+            txn.execute_unprepared(
+                "SELECT pg_advisory_xact_lock(hashtext('sigil-store-migrate:' || current_schema()))",
+            )
+            .await
+            .map_err(StoreError::Migration)?;
+            Migrator::up(&txn, None)
+                .await
+                .map_err(StoreError::Migration)?;
+            txn.commit().await.map_err(StoreError::Migration)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    async fn scalar(store: &Store, sql: &str) -> String {
+        let row = store
+            .db
+            .query_one_raw(Statement::from_string(store.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+            .or_else(|_| row.try_get_by_index::<i32>(0).map(|v| v.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_with_normal_sync_and_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/nested/dir/s.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        assert_eq!(scalar(&store, "PRAGMA journal_mode").await, "wal");
+        // 1 = NORMAL
+        assert_eq!(scalar(&store, "PRAGMA synchronous").await, "1");
+        assert_eq!(scalar(&store, "PRAGMA busy_timeout").await, "5000");
+        assert_eq!(scalar(&store, "PRAGMA foreign_keys").await, "1");
+    }
+
+    #[tokio::test]
+    async fn postgres_url_option_sets_search_path() {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
+            return;
+        };
+        let store = Store::connect(&url).await.unwrap();
+        let schema = scalar(&store, "SELECT current_schema()::text").await;
+        assert!(schema.starts_with("sigil_t_"), "{schema}");
+        assert!(url.ends_with(&schema), "{url} vs {schema}");
+        let tables = scalar(
+            &store,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .await;
+        // offers, access_tokens, nonces, issuances, events, seaql_migrations
+        assert_eq!(tables, "6");
+        crate::testing::drop_postgres_schema(&url).await.unwrap();
+    }
+}

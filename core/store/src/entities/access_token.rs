@@ -1,0 +1,22 @@
+//! The `access_tokens` table (hashes only).
+
+use sea_orm::entity::prelude::*;
+
+/// One access token, keyed by its hash.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "access_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub token_hash: String,
+    pub tenant: String,
+    pub offer_id: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub credential_configuration_ids: Json,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,77 @@
+//! The event log of each offer.
+
+use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::entities::event;
+use crate::{Store, StoreError};
+
+/// An event to append.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// Tenant.
+    pub tenant: String,
+    /// Offer the event is about.
+    pub offer_id: String,
+    /// What happened (for example `offer.resolved`).
+    pub kind: String,
+    /// Details; never put secrets here.
+    pub detail: serde_json::Value,
+    /// When it happened, Unix seconds.
+    pub created_at: i64,
+}
+
+/// A stored event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    /// Database id, increasing with insertion.
+    pub id: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// Offer the event is about.
+    pub offer_id: String,
+    /// What happened.
+    pub kind: String,
+    /// Details.
+    pub detail: serde_json::Value,
+    /// When it happened, Unix seconds.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Appends an event.
+    pub async fn append_event(&self, e: NewEvent) -> Result<(), StoreError> {
+        let row = event::ActiveModel {
+            id: ActiveValue::NotSet,
+            tenant: ActiveValue::Set(e.tenant),
+            offer_id: ActiveValue::Set(e.offer_id),
+            kind: ActiveValue::Set(e.kind),
+            detail: ActiveValue::Set(e.detail),
+            created_at: ActiveValue::Set(e.created_at),
+        };
+        event::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The events of an offer, oldest first (by time, then insertion order).
+    pub async fn events(&self, offer_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = event::Entity::find()
+            .filter(event::Column::OfferId.eq(offer_id))
+            .order_by_asc(event::Column::CreatedAt)
+            .order_by_asc(event::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| EventRecord {
+                id: m.id,
+                tenant: m.tenant,
+                offer_id: m.offer_id,
+                kind: m.kind,
+                detail: m.detail,
+                created_at: m.created_at,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,27 @@
+//! Schema migrations, one per file, applied in order by [`Migrator`].
+//!
+//! A migration is named after its module (`DeriveMigrationName`): never rename a file that has shipped.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_offers;
+mod m20261123_000002_create_access_tokens;
+mod m20261123_000003_create_nonces;
+mod m20261123_000004_create_issuances;
+mod m20261123_000005_create_events;
+
+/// All migrations of the store.
+pub(crate) struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_offers::Migration),
+            Box::new(m20261123_000002_create_access_tokens::Migration),
+            Box::new(m20261123_000003_create_nonces::Migration),
+            Box::new(m20261123_000004_create_issuances::Migration),
+            Box::new(m20261123_000005_create_events::Migration),
+        ]
+    }
+}

@@ -1,0 +1,148 @@
+//! Offers: create, read, resolve, revoke, and record issuance progress.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+
+use crate::entities::offer;
+use crate::util::now_unix;
+use crate::{NewOffer, OfferRecord, OfferStatus, Store, StoreError};
+
+/// Column filter: the offer has not expired at `now`.
+pub(crate) fn not_expired(now: i64) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(offer::Column::ExpiresAt.is_null())
+        .add(offer::Column::ExpiresAt.gt(now))
+}
+
+/// Column filter: the status is one of `statuses`.
+pub(crate) fn status_in(statuses: &[OfferStatus]) -> sea_orm::sea_query::SimpleExpr {
+    offer::Column::Status.is_in(statuses.iter().map(|s| s.as_str()))
+}
+
+impl Store {
+    /// Stores a new offer in status `created`.
+    ///
+    /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken.
+    pub async fn insert_offer(&self, o: NewOffer) -> Result<OfferRecord, StoreError> {
+        let model = o.into_model();
+        offer::Entity::insert(model.clone().into_active_model())
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| StoreError::on_insert("offer id or pre-authorized code hash", e))?;
+        OfferRecord::from_model(model, now_unix())
+    }
+
+    /// Reads an offer of a tenant; `None` if there is none with that id in that tenant.
+    ///
+    /// A created/resolved offer whose `expires_at` is at or before the system clock is reported as
+    /// [`OfferStatus::Expired`] (the stored status is left alone).
+    pub async fn get_offer(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<OfferRecord>, StoreError> {
+        offer::Entity::find_by_id(id)
+            .filter(offer::Column::Tenant.eq(tenant))
+            .one(&self.db)
+            .await?
+            .map(|m| OfferRecord::from_model(m, now_unix()))
+            .transpose()
+    }
+
+    /// Reads an offer by id, whatever its tenant (for the wallet-facing offer URI). Reports expiry like
+    /// [`Store::get_offer`].
+    pub async fn get_offer_by_id(&self, id: &str) -> Result<Option<OfferRecord>, StoreError> {
+        offer::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(|m| OfferRecord::from_model(m, now_unix()))
+            .transpose()
+    }
+
+    /// Revokes an offer of a tenant. Returns `false` if the offer is unknown, `true` otherwise.
+    ///
+    /// An offer already consumed or revoked keeps its status (and `revoked_at`).
+    pub async fn revoke_offer(&self, tenant: &str, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = offer::Entity::update_many()
+            .col_expr(
+                offer::Column::Status,
+                Expr::value(OfferStatus::Revoked.as_str()),
+            )
+            .col_expr(offer::Column::RevokedAt, Expr::value(now))
+            .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+            .filter(offer::Column::Id.eq(id))
+            .filter(offer::Column::Tenant.eq(tenant))
+            .filter(offer::Column::Status.is_not_in([
+                OfferStatus::Consumed.as_str(),
+                OfferStatus::Revoked.as_str(),
+            ]))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected > 0 {
+            return Ok(true);
+        }
+        let exists = offer::Entity::find_by_id(id)
+            .filter(offer::Column::Tenant.eq(tenant))
+            .one(&self.db)
+            .await?
+            .is_some();
+        Ok(exists)
+    }
+
+    /// Marks an offer `resolved` (fetched by a wallet) if it is still `created` and unexpired; otherwise does
+    /// nothing.
+    pub async fn mark_resolved(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        offer::Entity::update_many()
+            .col_expr(
+                offer::Column::Status,
+                Expr::value(OfferStatus::Resolved.as_str()),
+            )
+            .col_expr(offer::Column::ResolvedAt, Expr::value(now))
+            .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+            .filter(offer::Column::Id.eq(id))
+            .filter(offer::Column::Status.eq(OfferStatus::Created.as_str()))
+            .filter(not_expired(now))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a credential was issued for an offer: status `credential_issued`, or `consumed` (with
+    /// `consumed_at`) when `consumed` is true.
+    ///
+    /// Only applies to an offer in `token_issued`, `credential_issued` or `deferred`; otherwise (for example revoked
+    /// meanwhile, or already consumed) it does nothing.
+    pub async fn mark_credential_issued(
+        &self,
+        offer_id: &str,
+        now: i64,
+        consumed: bool,
+    ) -> Result<(), StoreError> {
+        let mut update = offer::Entity::update_many()
+            .col_expr(offer::Column::CredentialIssuedAt, Expr::value(now))
+            .col_expr(offer::Column::UpdatedAt, Expr::value(now));
+        update = if consumed {
+            update
+                .col_expr(
+                    offer::Column::Status,
+                    Expr::value(OfferStatus::Consumed.as_str()),
+                )
+                .col_expr(offer::Column::ConsumedAt, Expr::value(now))
+        } else {
+            update.col_expr(
+                offer::Column::Status,
+                Expr::value(OfferStatus::CredentialIssued.as_str()),
+            )
+        };
+        update
+            .filter(offer::Column::Id.eq(offer_id))
+            .filter(status_in(&[
+                OfferStatus::TokenIssued,
+                OfferStatus::CredentialIssued,
+                OfferStatus::Deferred,
+            ]))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}

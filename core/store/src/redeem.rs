@@ -1,0 +1,166 @@
+//! Redeeming a pre-authorized code: single use, with transaction-code attempts, decided by conditional updates.
+
+use std::fmt;
+
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::entities::offer;
+use crate::offers::{not_expired, status_in};
+use crate::util::constant_time_eq;
+use crate::{OfferRecord, OfferStatus, RedeemError, Store};
+
+/// A request to redeem a pre-authorized code (token endpoint).
+#[derive(Clone, Copy)]
+pub struct Redeem<'a> {
+    /// Tenant the token endpoint serves.
+    pub tenant: &'a str,
+    /// Hash of the pre-authorized code sent by the wallet.
+    pub code_hash: &'a str,
+    /// Hash of the transaction code sent by the wallet, if any.
+    pub tx_code_hash: Option<&'a str>,
+    /// Wrong transaction codes allowed before the offer is invalidated (values below 1 count as 1).
+    pub max_tx_attempts: u32,
+    /// Current time, Unix seconds.
+    pub now: i64,
+}
+
+impl fmt::Debug for Redeem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redeem")
+            .field("tenant", &self.tenant)
+            .field("code_hash", &"<redacted>")
+            .field("tx_code_hash", &self.tx_code_hash.map(|_| "<redacted>"))
+            .field("max_tx_attempts", &self.max_tx_attempts)
+            .field("now", &self.now)
+            .finish()
+    }
+}
+
+const REDEEMABLE: [OfferStatus; 2] = [OfferStatus::Created, OfferStatus::Resolved];
+
+/// Why an offer in this state cannot be redeemed, or `Ok` if it still can.
+fn refusal(rec: &OfferRecord, max: u32) -> Result<(), RedeemError> {
+    match rec.status {
+        OfferStatus::Revoked => Err(RedeemError::Revoked),
+        OfferStatus::Invalidated => Err(RedeemError::Invalidated),
+        OfferStatus::Expired => Err(RedeemError::Expired),
+        OfferStatus::TokenIssued
+        | OfferStatus::CredentialIssued
+        | OfferStatus::Deferred
+        | OfferStatus::Consumed => Err(RedeemError::AlreadyUsed),
+        OfferStatus::Created | OfferStatus::Resolved if rec.tx_attempts >= max => {
+            Err(RedeemError::Invalidated)
+        }
+        OfferStatus::Created | OfferStatus::Resolved => Ok(()),
+    }
+}
+
+impl Store {
+    /// Redeems a pre-authorized code: at most one caller ever succeeds for a given offer.
+    ///
+    /// On success the offer is `token_issued` and is returned. The decision is one conditional `UPDATE` whose
+    /// affected rows pick the winner, so concurrent redeemers on any number of instances sharing the database get
+    /// exactly one success; a wrong transaction code is counted by another conditional `UPDATE` that also
+    /// invalidates the offer when the count reaches `max_tx_attempts`. A missing transaction code is refused
+    /// without counting an attempt.
+    pub async fn redeem_pre_authorized_code(
+        &self,
+        r: Redeem<'_>,
+    ) -> Result<OfferRecord, RedeemError> {
+        let max = Ord::max(r.max_tx_attempts, 1);
+        let found = offer::Entity::find()
+            .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
+            .filter(offer::Column::Tenant.eq(r.tenant))
+            .one(&self.db)
+            .await?
+            .ok_or(RedeemError::UnknownCode)?;
+        let rec = OfferRecord::from_model(found, r.now)?;
+        refusal(&rec, max)?;
+        match (rec.tx_code_hash.as_deref(), r.tx_code_hash) {
+            (Some(_), None) => return Err(RedeemError::TxCodeRequired),
+            (None, Some(_)) => return Err(RedeemError::TxCodeNotExpected),
+            (Some(expected), Some(sent)) if !constant_time_eq(expected, sent) => {
+                return self.count_wrong_tx_code(&rec.id, r.now, max).await;
+            }
+            _ => {}
+        }
+        // The tx code hash is checked again in the update, so the database has the last word.
+        let tx_code_matches = match r.tx_code_hash {
+            Some(sent) => offer::Column::TxCodeHash.eq(sent),
+            None => offer::Column::TxCodeHash.is_null(),
+        };
+        let won = offer::Entity::update_many()
+            .col_expr(
+                offer::Column::Status,
+                Expr::value(OfferStatus::TokenIssued.as_str()),
+            )
+            .col_expr(offer::Column::TokenIssuedAt, Expr::value(r.now))
+            .col_expr(offer::Column::UpdatedAt, Expr::value(r.now))
+            .filter(offer::Column::Id.eq(rec.id.as_str()))
+            .filter(status_in(&REDEEMABLE))
+            .filter(not_expired(r.now))
+            .filter(offer::Column::TxAttempts.lt(i64::from(max)))
+            .filter(tx_code_matches)
+            .exec_with_returning(&self.db)
+            .await?;
+        match won.into_iter().next() {
+            Some(m) => Ok(OfferRecord::from_model(m, r.now)?),
+            None => Err(self.why_lost(&rec.id, r.now, max).await),
+        }
+    }
+
+    /// Counts one wrong transaction code, invalidating the offer in the same statement when the last attempt is
+    /// used up.
+    async fn count_wrong_tx_code(
+        &self,
+        id: &str,
+        now: i64,
+        max: u32,
+    ) -> Result<OfferRecord, RedeemError> {
+        let attempts_after = Expr::col(offer::Column::TxAttempts).add(1);
+        let new_status: Expr = CaseStatement::new()
+            .case(
+                attempts_after.clone().gte(i64::from(max)),
+                Expr::value(OfferStatus::Invalidated.as_str()),
+            )
+            .finally(Expr::col(offer::Column::Status))
+            .into();
+        let counted = offer::Entity::update_many()
+            .col_expr(offer::Column::TxAttempts, attempts_after)
+            .col_expr(offer::Column::Status, new_status)
+            .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+            .filter(offer::Column::Id.eq(id))
+            .filter(status_in(&REDEEMABLE))
+            .filter(not_expired(now))
+            .filter(offer::Column::TxAttempts.lt(i64::from(max)))
+            .exec_with_returning(&self.db)
+            .await?;
+        match counted.into_iter().next() {
+            Some(m) => {
+                let attempts = u32::try_from(m.tx_attempts).unwrap_or(u32::MAX);
+                Err(RedeemError::WrongTxCode {
+                    remaining: max.saturating_sub(attempts),
+                })
+            }
+            None => Err(self.why_lost(id, now, max).await),
+        }
+    }
+
+    /// Explains why a conditional update matched no row: re-reads the offer and classifies it.
+    async fn why_lost(&self, id: &str, now: i64, max: u32) -> RedeemError {
+        let found = match offer::Entity::find_by_id(id).one(&self.db).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return RedeemError::UnknownCode,
+            Err(e) => return e.into(),
+        };
+        match OfferRecord::from_model(found, now) {
+            Ok(rec) => match refusal(&rec, max) {
+                Err(e) => e,
+                // Still redeemable yet not updated: another redeemer is mid-flight or the row changed under us.
+                Ok(()) => RedeemError::AlreadyUsed,
+            },
+            Err(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,713 @@
+//! Store scenarios, each run against SQLite (a temp file) and PostgreSQL (a fresh schema).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use sigil_store::testing::{drop_postgres_schema, fresh_postgres_url};
+use sigil_store::{
+    Backend, NewAccessToken, NewEvent, NewIssuance, NewOffer, OfferStatus, Redeem, RedeemError,
+    Store, StoreError, TxCodeSpec,
+};
+use tempfile::TempDir;
+
+/// One database for one test: the store, its URL (to open more pools) and what to clean up.
+struct Db {
+    store: Store,
+    url: String,
+    _dir: Option<TempDir>,
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/data/sigil.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        assert_eq!(store.backend(), Backend::Sqlite);
+        Db {
+            store,
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn postgres() -> Option<Db> {
+        let url = fresh_postgres_url().await?;
+        let store = Store::connect(&url).await.unwrap();
+        assert_eq!(store.backend(), Backend::Postgres);
+        Some(Db {
+            store,
+            url,
+            _dir: None,
+        })
+    }
+
+    /// Another store (its own connection pool) on the same database.
+    async fn second(&self) -> Store {
+        Store::connect(&self.url).await.unwrap()
+    }
+
+    async fn finish(self) {
+        if self.store.backend() == Backend::Postgres {
+            drop_postgres_schema(&self.url).await.unwrap();
+        }
+    }
+}
+
+/// Runs a scenario `async fn(&Db)` on both databases.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = super::Db::sqlite().await;
+                super::$name(&db).await;
+                db.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = super::Db::postgres().await {
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both!(
+    offer_round_trip,
+    redeem_then_already_used,
+    unknown_code,
+    expired_offer,
+    revoked_offer,
+    tx_code_required_does_not_burn,
+    wrong_tx_codes_invalidate,
+    tx_code_not_expected,
+    nonces_are_single_use,
+    issuance_is_recorded_once,
+    events_oldest_first,
+    access_tokens_expire_and_follow_revocation,
+    purge_removes_expired_rows,
+    concurrent_redeem_has_one_winner,
+    concurrent_wrong_tx_codes_count_exactly,
+    concurrent_nonce_consumed_once,
+);
+
+const TENANT: &str = "acme";
+
+fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+fn offer(id: &str, code_hash: &str, tx_code_hash: Option<&str>) -> NewOffer {
+    NewOffer {
+        id: id.to_owned(),
+        tenant: TENANT.to_owned(),
+        credential_configuration_ids: vec!["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()],
+        flow: "pre_authorized_code".to_owned(),
+        value_mode: "by_reference".to_owned(),
+        scheme: "openid-credential-offer".to_owned(),
+        pre_authorized_code_hash: Some(code_hash.to_owned()),
+        tx_code_hash: tx_code_hash.map(str::to_owned),
+        tx_code: tx_code_hash.map(|_| TxCodeSpec {
+            input_mode: "numeric".to_owned(),
+            length: Some(6),
+            description: Some("Code from the e-mail".to_owned()),
+        }),
+        issuer_state: None,
+        credential_claims: json!({"pid_sd_jwt": {"given_name": "Erika", "age": 40}}),
+        runtime_overrides: json!({}),
+        issuance_mode: "immediate".to_owned(),
+        webhook_endpoint_id: Some("hook-1".to_owned()),
+        profile: Some("pid".to_owned()),
+        created_at: now(),
+        expires_at: Some(now() + 600),
+    }
+}
+
+fn redeem<'a>(code_hash: &'a str, tx_code_hash: Option<&'a str>) -> Redeem<'a> {
+    Redeem {
+        tenant: TENANT,
+        code_hash,
+        tx_code_hash,
+        max_tx_attempts: 3,
+        now: now(),
+    }
+}
+
+async fn offer_round_trip(db: &Db) {
+    let s = &db.store;
+    s.ping().await.unwrap();
+    let mut new = offer("o1", "code-1", Some("tx-1"));
+    new.issuer_state = Some("state-1".to_owned());
+    new.expires_at = None;
+    let inserted = s.insert_offer(new.clone()).await.unwrap();
+    assert_eq!(inserted.status, OfferStatus::Created);
+
+    let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.id, "o1");
+    assert_eq!(got.tenant, TENANT);
+    assert_eq!(
+        got.credential_configuration_ids,
+        new.credential_configuration_ids
+    );
+    assert_eq!(got.flow, new.flow);
+    assert_eq!(got.value_mode, new.value_mode);
+    assert_eq!(got.scheme, new.scheme);
+    assert_eq!(got.pre_authorized_code_hash.as_deref(), Some("code-1"));
+    assert_eq!(got.tx_code_hash.as_deref(), Some("tx-1"));
+    assert_eq!(got.tx_code, new.tx_code);
+    assert_eq!(got.issuer_state.as_deref(), Some("state-1"));
+    assert_eq!(got.credential_claims, new.credential_claims);
+    assert_eq!(got.runtime_overrides, new.runtime_overrides);
+    assert_eq!(got.issuance_mode, new.issuance_mode);
+    assert_eq!(got.webhook_endpoint_id, new.webhook_endpoint_id);
+    assert_eq!(got.profile, new.profile);
+    assert_eq!(got.created_at, new.created_at);
+    assert_eq!(got.expires_at, None);
+    assert_eq!(got.status, OfferStatus::Created);
+    assert_eq!(got.status.as_str(), "created");
+    assert_eq!(got.tx_attempts, 0);
+    assert_eq!(got.updated_at, new.created_at);
+    assert!(got.resolved_at.is_none() && got.token_issued_at.is_none());
+
+    // Hashes never show in Debug output.
+    let debug = format!("{got:?} {new:?}");
+    assert!(
+        !debug.contains("code-1") && !debug.contains("tx-1"),
+        "{debug}"
+    );
+
+    assert!(s.get_offer("other", "o1").await.unwrap().is_none());
+    assert!(s.get_offer(TENANT, "nope").await.unwrap().is_none());
+    assert_eq!(s.get_offer_by_id("o1").await.unwrap().unwrap().id, "o1");
+
+    let at = now();
+    s.mark_resolved("o1", at).await.unwrap();
+    let got = s.get_offer_by_id("o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::Resolved);
+    assert_eq!(got.resolved_at, Some(at));
+    // A second resolve changes nothing.
+    s.mark_resolved("o1", at + 5).await.unwrap();
+    assert_eq!(
+        s.get_offer_by_id("o1").await.unwrap().unwrap().resolved_at,
+        Some(at)
+    );
+
+    // Same id, or same code hash: duplicate.
+    let err = s.insert_offer(new.clone()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    let err = s
+        .insert_offer(offer("o2", "code-1", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+}
+
+async fn redeem_then_already_used(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    let r = redeem("code-1", None);
+    let won = s.redeem_pre_authorized_code(r).await.unwrap();
+    assert_eq!(won.status, OfferStatus::TokenIssued);
+    assert_eq!(won.token_issued_at, Some(r.now));
+    let again = s.redeem_pre_authorized_code(r).await.unwrap_err();
+    assert!(matches!(again, RedeemError::AlreadyUsed), "{again:?}");
+
+    s.mark_credential_issued("o1", r.now + 1, false)
+        .await
+        .unwrap();
+    let got = s.get_offer_by_id("o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::CredentialIssued);
+    assert_eq!(got.credential_issued_at, Some(r.now + 1));
+    s.mark_credential_issued("o1", r.now + 2, true)
+        .await
+        .unwrap();
+    let got = s.get_offer_by_id("o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::Consumed);
+    assert_eq!(got.consumed_at, Some(r.now + 2));
+    let again = s.redeem_pre_authorized_code(r).await.unwrap_err();
+    assert!(matches!(again, RedeemError::AlreadyUsed), "{again:?}");
+}
+
+async fn unknown_code(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    let err = s
+        .redeem_pre_authorized_code(redeem("code-2", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::UnknownCode), "{err:?}");
+    let mut other_tenant = redeem("code-1", None);
+    other_tenant.tenant = "other";
+    let err = s
+        .redeem_pre_authorized_code(other_tenant)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::UnknownCode), "{err:?}");
+}
+
+async fn expired_offer(db: &Db) {
+    let s = &db.store;
+    let mut new = offer("o1", "code-1", None);
+    new.expires_at = Some(now() - 10);
+    s.insert_offer(new).await.unwrap();
+    assert_eq!(
+        s.get_offer(TENANT, "o1").await.unwrap().unwrap().status,
+        OfferStatus::Expired
+    );
+    s.mark_resolved("o1", now()).await.unwrap();
+    assert!(
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .resolved_at
+            .is_none()
+    );
+    let err = s
+        .redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::Expired), "{err:?}");
+}
+
+async fn revoked_offer(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    let at = now();
+    assert!(s.revoke_offer(TENANT, "o1", at).await.unwrap());
+    let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::Revoked);
+    assert_eq!(got.revoked_at, Some(at));
+    let err = s
+        .redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::Revoked), "{err:?}");
+    // Known but already revoked: true, and the first revocation time stays.
+    assert!(s.revoke_offer(TENANT, "o1", at + 9).await.unwrap());
+    assert_eq!(
+        s.get_offer(TENANT, "o1").await.unwrap().unwrap().revoked_at,
+        Some(at)
+    );
+    assert!(!s.revoke_offer(TENANT, "nope", at).await.unwrap());
+    assert!(!s.revoke_offer("other", "o1", at).await.unwrap());
+}
+
+async fn tx_code_required_does_not_burn(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let err = s
+            .redeem_pre_authorized_code(redeem("code-1", None))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RedeemError::TxCodeRequired), "{err:?}");
+    }
+    assert_eq!(
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .tx_attempts,
+        0
+    );
+    let won = s
+        .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
+        .await
+        .unwrap();
+    assert_eq!(won.status, OfferStatus::TokenIssued);
+}
+
+async fn wrong_tx_codes_invalidate(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .await
+        .unwrap();
+    for expected in [2, 1, 0] {
+        let err = s
+            .redeem_pre_authorized_code(redeem("code-1", Some("tx-bad")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RedeemError::WrongTxCode { remaining } if remaining == expected),
+            "{err:?}"
+        );
+    }
+    let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::Invalidated);
+    assert_eq!(got.tx_attempts, 3);
+    let err = s
+        .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::Invalidated), "{err:?}");
+    let err = s
+        .redeem_pre_authorized_code(redeem("code-1", Some("tx-bad")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::Invalidated), "{err:?}");
+    assert_eq!(
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .tx_attempts,
+        3
+    );
+}
+
+async fn tx_code_not_expected(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    let err = s
+        .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedeemError::TxCodeNotExpected), "{err:?}");
+    // Still redeemable without one.
+    s.redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap();
+}
+
+async fn nonces_are_single_use(db: &Db) {
+    let s = &db.store;
+    let t = now();
+    s.insert_nonce(TENANT, "n1", t + 60).await.unwrap();
+    s.insert_nonce(TENANT, "n-old", t - 1).await.unwrap();
+    assert!(!s.consume_nonce("other", "n1", t).await.unwrap());
+    assert!(s.consume_nonce(TENANT, "n1", t).await.unwrap());
+    assert!(!s.consume_nonce(TENANT, "n1", t).await.unwrap());
+    assert!(!s.consume_nonce(TENANT, "n-old", t).await.unwrap());
+    assert!(!s.consume_nonce(TENANT, "unknown", t).await.unwrap());
+    // Exactly at expiry: refused.
+    s.insert_nonce(TENANT, "n2", t + 10).await.unwrap();
+    assert!(!s.consume_nonce(TENANT, "n2", t + 10).await.unwrap());
+}
+
+async fn issuance_is_recorded_once(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    let i = NewIssuance {
+        id: "i1".to_owned(),
+        tenant: TENANT.to_owned(),
+        offer_id: "o1".to_owned(),
+        credential_configuration_id: "pid_sd_jwt".to_owned(),
+        format: "dc+sd-jwt".to_owned(),
+        count: 2,
+        created_at: 100,
+    };
+    assert!(s.record_issuance(i.clone()).await.unwrap());
+    let mut dup = i.clone();
+    dup.id = "i2".to_owned();
+    assert!(!s.record_issuance(dup).await.unwrap());
+    let mut other = i.clone();
+    other.id = "i3".to_owned();
+    other.credential_configuration_id = "pid_mdoc".to_owned();
+    other.format = "mso_mdoc".to_owned();
+    other.created_at = 101;
+    assert!(s.record_issuance(other).await.unwrap());
+    let all = s.issuances("o1").await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].id, "i1");
+    assert_eq!(all[0].count, 2);
+    assert_eq!(all[0].format, "dc+sd-jwt");
+    assert_eq!(all[1].id, "i3");
+    assert!(s.issuances("nope").await.unwrap().is_empty());
+}
+
+async fn events_oldest_first(db: &Db) {
+    let s = &db.store;
+    for (kind, at) in [
+        ("offer.created", 100),
+        ("offer.resolved", 100),
+        ("token.issued", 101),
+    ] {
+        s.append_event(NewEvent {
+            tenant: TENANT.to_owned(),
+            offer_id: "o1".to_owned(),
+            kind: kind.to_owned(),
+            detail: json!({"kind": kind}),
+            created_at: at,
+        })
+        .await
+        .unwrap();
+    }
+    s.append_event(NewEvent {
+        tenant: TENANT.to_owned(),
+        offer_id: "o2".to_owned(),
+        kind: "offer.created".to_owned(),
+        detail: json!(null),
+        created_at: 50,
+    })
+    .await
+    .unwrap();
+    let events = s.events("o1").await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["offer.created", "offer.resolved", "token.issued"]);
+    assert_eq!(events[1].detail, json!({"kind": "offer.resolved"}));
+    assert!(events[0].id < events[1].id);
+    assert_eq!(s.events("o2").await.unwrap().len(), 1);
+}
+
+fn token(hash: &str, offer_id: &str, expires_at: i64) -> NewAccessToken {
+    NewAccessToken {
+        token_hash: hash.to_owned(),
+        tenant: TENANT.to_owned(),
+        offer_id: offer_id.to_owned(),
+        credential_configuration_ids: vec!["pid_sd_jwt".to_owned()],
+        created_at: now(),
+        expires_at,
+    }
+}
+
+async fn access_tokens_expire_and_follow_revocation(db: &Db) {
+    let s = &db.store;
+    let t = now();
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap();
+    s.insert_access_token(token("at-1", "o1", t + 300))
+        .await
+        .unwrap();
+    let found = s.find_access_token("at-1", t).await.unwrap().unwrap();
+    assert_eq!(found.offer_id, "o1");
+    assert_eq!(found.credential_configuration_ids, ["pid_sd_jwt"]);
+    assert!(!format!("{found:?}").contains("at-1"));
+    assert!(
+        s.find_access_token("at-1", t + 300)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.find_access_token("at-x", t).await.unwrap().is_none());
+    let err = s
+        .insert_access_token(token("at-1", "o1", t + 300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+
+    assert!(s.revoke_offer(TENANT, "o1", t).await.unwrap());
+    assert!(s.find_access_token("at-1", t).await.unwrap().is_none());
+}
+
+async fn purge_removes_expired_rows(db: &Db) {
+    let s = &db.store;
+    let t = now();
+    let grace = 3600;
+    // Expired long ago, never redeemed: purged with its events.
+    let mut stale = offer("stale", "code-stale", None);
+    stale.expires_at = Some(t - grace - 10);
+    s.insert_offer(stale).await.unwrap();
+    // Expired within the grace period: kept.
+    let mut recent = offer("recent", "code-recent", None);
+    recent.expires_at = Some(t - 10);
+    s.insert_offer(recent).await.unwrap();
+    // Redeemed, then expired long ago: kept (with its token history).
+    let mut used = offer("used", "code-used", None);
+    used.expires_at = Some(t - grace - 10);
+    s.insert_offer(used).await.unwrap();
+    let mut back_then = redeem("code-used", None);
+    back_then.now = t - grace - 20;
+    s.redeem_pre_authorized_code(back_then).await.unwrap();
+    // Never expires: kept.
+    let mut forever = offer("forever", "code-forever", None);
+    forever.expires_at = None;
+    s.insert_offer(forever).await.unwrap();
+    for id in ["stale", "used"] {
+        s.append_event(NewEvent {
+            tenant: TENANT.to_owned(),
+            offer_id: id.to_owned(),
+            kind: "offer.created".to_owned(),
+            detail: json!({}),
+            created_at: t,
+        })
+        .await
+        .unwrap();
+    }
+    s.insert_nonce(TENANT, "n-old", t - 1).await.unwrap();
+    s.insert_nonce(TENANT, "n-live", t + 60).await.unwrap();
+    s.insert_access_token(token("at-old", "used", t - 1))
+        .await
+        .unwrap();
+    s.insert_access_token(token("at-live", "used", t + 60))
+        .await
+        .unwrap();
+
+    let counts = s.purge_expired(t, grace).await.unwrap();
+    assert_eq!(counts.nonces, 1, "{counts:?}");
+    assert_eq!(counts.access_tokens, 1, "{counts:?}");
+    assert_eq!(counts.offers, 1, "{counts:?}");
+    assert_eq!(counts.events, 1, "{counts:?}");
+    assert!(s.get_offer_by_id("stale").await.unwrap().is_none());
+    assert!(s.events("stale").await.unwrap().is_empty());
+    for kept in ["recent", "used", "forever"] {
+        assert!(s.get_offer_by_id(kept).await.unwrap().is_some(), "{kept}");
+    }
+    assert_eq!(s.events("used").await.unwrap().len(), 1);
+    assert!(s.find_access_token("at-live", t).await.unwrap().is_some());
+    assert!(s.consume_nonce(TENANT, "n-live", t).await.unwrap());
+    // Nothing left to purge.
+    let again = s.purge_expired(t, grace).await.unwrap();
+    assert_eq!(again, Default::default());
+}
+
+const RACERS: usize = 50;
+
+async fn concurrent_redeem_has_one_winner(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    stores[0]
+        .insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .await
+        .unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            store
+                .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
+                .await
+        });
+    }
+    let mut wins = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(_) => wins += 1,
+            Err(RedeemError::AlreadyUsed) => {}
+            Err(other) => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+async fn concurrent_wrong_tx_codes_count_exactly(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    stores[0]
+        .insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .await
+        .unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            store
+                .redeem_pre_authorized_code(redeem("code-1", Some("tx-bad")))
+                .await
+        });
+    }
+    let mut remaining_seen = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Err(RedeemError::WrongTxCode { remaining }) => remaining_seen.push(remaining),
+            Err(RedeemError::Invalidated) => {}
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    remaining_seen.sort_unstable();
+    assert_eq!(remaining_seen, [0, 1, 2]);
+    let got = stores[0].get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.tx_attempts, 3);
+    assert_eq!(got.status, OfferStatus::Invalidated);
+}
+
+async fn concurrent_nonce_consumed_once(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    let t = now();
+    stores[0].insert_nonce(TENANT, "n1", t + 60).await.unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            store.consume_nonce(TENANT, "n1", t).await.unwrap()
+        });
+    }
+    let mut consumed = 0;
+    while let Some(result) = tasks.join_next().await {
+        if result.unwrap() {
+            consumed += 1;
+        }
+    }
+    assert_eq!(consumed, 1);
+}
+
+#[tokio::test]
+async fn postgres_schemas_are_isolated() {
+    let (Some(a), Some(b)) = (Db::postgres().await, Db::postgres().await) else {
+        return;
+    };
+    assert_ne!(a.url, b.url);
+    a.store
+        .insert_offer(offer("o1", "code-1", None))
+        .await
+        .unwrap();
+    assert!(a.store.get_offer_by_id("o1").await.unwrap().is_some());
+    assert!(b.store.get_offer_by_id("o1").await.unwrap().is_none());
+    // Reconnecting to a migrated schema applies nothing and keeps the data.
+    let again = a.second().await;
+    assert!(again.get_offer_by_id("o1").await.unwrap().is_some());
+    a.finish().await;
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn sqlite_creates_missing_directories_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/sigil.db");
+    // No `mode=rwc`: the store still creates the file.
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.insert_nonce(TENANT, "n1", now() + 60).await.unwrap();
+    assert!(path.is_file());
+    // WAL mode keeps a -wal file beside the database while connections are open.
+    assert!(dir.path().join("a/b/sigil.db-wal").is_file());
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    store
+        .insert_offer(offer("o1", "code-1", None))
+        .await
+        .unwrap();
+    store
+        .redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused() {
+    for url in [
+        "mysql://localhost/db",
+        "nonsense",
+        "",
+        "sqlite://x.db?mode=bogus",
+    ] {
+        let err = Store::connect(url).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidUrl(_)), "{url}: {err:?}");
+    }
+}
