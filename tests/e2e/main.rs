@@ -8,3 +8,4 @@ mod format_sd_jwt;
 mod health;
 mod offers;
 mod token;
+mod wallet;

@@ -24,7 +24,15 @@ pub async fn create(app: &TestApp, body: &Value) -> Value {
 /// The pre-authorized code inside an offer, fetched the way a wallet would.
 pub async fn pre_authorized_code(app: &TestApp, created: &Value) -> String {
     let url = created["credentialOfferUri"].as_str().unwrap();
-    let offer: Value = app.client.get(url).send().await.unwrap().json().await.unwrap();
+    let offer: Value = app
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
         .as_str()
         .unwrap()
@@ -35,18 +43,27 @@ pub async fn pre_authorized_code(app: &TestApp, created: &Value) -> String {
 async fn create_returns_the_offer_uri_and_tx_code() {
     let app = issuer().await;
     let mut body = badge_offer();
-    body["txCode"] = json!({ "inputMode": "numeric", "length": 6, "description": "PIN from the e-mail" });
+    body["txCode"] =
+        json!({ "inputMode": "numeric", "length": 6, "description": "PIN from the e-mail" });
     let created = create(&app, &body).await;
     let id = created["offerId"].as_str().unwrap();
     assert_eq!(created["tenant"], "default");
     assert_eq!(created["flow"], "pre_authorized_code");
     let uri = format!("{}/credential-offer/{id}", app.address);
     assert_eq!(created["credentialOfferUri"], uri);
-    assert!(created["credentialOffer"].as_str().unwrap().starts_with("openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1"));
+    assert!(
+        created["credentialOffer"]
+            .as_str()
+            .unwrap()
+            .starts_with("openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1")
+    );
     let pin = created["txCodeValue"].as_str().unwrap();
     assert_eq!(pin.len(), 6);
     assert!(pin.chars().all(|c| c.is_ascii_digit()));
-    assert_eq!(created["qr"]["svg"], format!("/admin/v1/offers/{id}/qr.svg"));
+    assert_eq!(
+        created["qr"]["svg"],
+        format!("/admin/v1/offers/{id}/qr.svg")
+    );
     assert!(created["expiresAt"].as_str().unwrap().ends_with('Z'));
 
     // By reference: the offer object, not cacheable.
@@ -55,10 +72,16 @@ async fn create_returns_the_offer_uri_and_tx_code() {
     assert_eq!(r.headers()["cache-control"], "no-store");
     let offer: Value = r.json().await.unwrap();
     assert_eq!(offer["credential_issuer"], app.address);
-    assert_eq!(offer["credential_configuration_ids"], json!(["employee_badge_sd_jwt"]));
+    assert_eq!(
+        offer["credential_configuration_ids"],
+        json!(["employee_badge_sd_jwt"])
+    );
     let grant = &offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"];
     assert!(grant["pre-authorized_code"].as_str().unwrap().len() >= 32);
-    assert_eq!(grant["tx_code"], json!({ "input_mode": "numeric", "length": 6, "description": "PIN from the e-mail" }));
+    assert_eq!(
+        grant["tx_code"],
+        json!({ "input_mode": "numeric", "length": 6, "description": "PIN from the e-mail" })
+    );
 
     // The admin view: status, events, never secrets.
     let r = app.admin_get(&format!("/admin/v1/offers/{id}")).await;
@@ -68,7 +91,12 @@ async fn create_returns_the_offer_uri_and_tx_code() {
     let text = view.to_string();
     assert!(!text.contains(grant["pre-authorized_code"].as_str().unwrap()));
     assert!(!text.contains(pin));
-    let kinds: Vec<&str> = view["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = view["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["offer_created", "offer_resolved"]);
 }
 
@@ -88,7 +116,10 @@ async fn by_value_haip_and_given_tx_code() {
     let encoded = uri.strip_prefix("haip-vci://?credential_offer=").unwrap();
     let decoded: String = url_decode(encoded);
     let offer: Value = serde_json::from_str(&decoded).unwrap();
-    assert_eq!(offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"]["length"], 6);
+    assert_eq!(
+        offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"]["length"],
+        6
+    );
 }
 
 fn url_decode(s: &str) -> String {
@@ -111,7 +142,10 @@ fn url_decode(s: &str) -> String {
 async fn profile_supplies_configurations_and_defaults() {
     let app = issuer().await;
     let created = create(&app, &json!({ "profile": "employee-badge" })).await;
-    assert_eq!(created["credentialConfigurationIds"], json!(["employee_badge_sd_jwt"]));
+    assert_eq!(
+        created["credentialConfigurationIds"],
+        json!(["employee_badge_sd_jwt"])
+    );
     assert_eq!(created["txCodeValue"].as_str().unwrap().len(), 6);
 }
 
@@ -120,17 +154,47 @@ async fn invalid_requests_are_problems_naming_each_field() {
     let app = issuer().await;
     let cases = [
         (json!({}), "credentialConfigurationIds"),
-        (json!({ "credentialConfigurationIds": [] }), "credentialConfigurationIds"),
-        (json!({ "credentialConfigurationIds": ["nope"] }), "credentialConfigurationIds[0]"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "profile": "employee-badge" }), "profile"),
+        (
+            json!({ "credentialConfigurationIds": [] }),
+            "credentialConfigurationIds",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["nope"] }),
+            "credentialConfigurationIds[0]",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "profile": "employee-badge" }),
+            "profile",
+        ),
         (json!({ "profile": "nope" }), "profile"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "expiresInSeconds": 0 }), "expiresInSeconds"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "valueMode": "sideways" }), "valueMode"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "txCode": { "value": "12a4" } }), "txCode.value"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "credentialClaims": { "other": { "type": "inline", "claims": {} } } }), "credentialClaims.other"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "credentialClaims": { "employee_badge_sd_jwt": { "type": "inline" } } }), "credentialClaims.employee_badge_sd_jwt.claims"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "flow": "authorization_code" }), "flow"),
-        (json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "issuanceMode": "deferred" }), "issuanceMode"),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "expiresInSeconds": 0 }),
+            "expiresInSeconds",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "valueMode": "sideways" }),
+            "valueMode",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "txCode": { "value": "12a4" } }),
+            "txCode.value",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "credentialClaims": { "other": { "type": "inline", "claims": {} } } }),
+            "credentialClaims.other",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "credentialClaims": { "employee_badge_sd_jwt": { "type": "inline" } } }),
+            "credentialClaims.employee_badge_sd_jwt.claims",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "flow": "authorization_code" }),
+            "flow",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "issuanceMode": "deferred" }),
+            "issuanceMode",
+        ),
     ];
     for (body, field) in cases {
         let r = app.admin_post("/admin/v1/offers", &body).await;
@@ -138,14 +202,24 @@ async fn invalid_requests_are_problems_naming_each_field() {
         assert_eq!(r.headers()["content-type"], "application/problem+json");
         let p: Value = r.json().await.unwrap();
         assert_eq!(p["status"], 400);
-        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert!(fields.contains(&field), "{body}: {p}");
         for e in p["errors"].as_array().unwrap() {
             assert!(!e["message"].as_str().unwrap().is_empty());
         }
     }
     // Unknown members and malformed JSON are problems too.
-    let r = app.admin_post("/admin/v1/offers", &json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "colour": 1 })).await;
+    let r = app
+        .admin_post(
+            "/admin/v1/offers",
+            &json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "colour": 1 }),
+        )
+        .await;
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
@@ -155,7 +229,8 @@ async fn unknown_offers_and_tenants_are_404_problems() {
     let app = issuer().await;
     for r in [
         app.admin_get("/admin/v1/offers/nope").await,
-        app.admin_post("/admin/v1/tenants/nope/offers", &badge_offer()).await,
+        app.admin_post("/admin/v1/tenants/nope/offers", &badge_offer())
+            .await,
     ] {
         assert_eq!(r.status(), 404);
         assert_eq!(r.headers()["content-type"], "application/problem+json");
@@ -168,10 +243,14 @@ async fn qr_codes_render() {
     let app = issuer().await;
     let created = create(&app, &badge_offer()).await;
     let id = created["offerId"].as_str().unwrap();
-    let svg = app.admin_get(&format!("/admin/v1/offers/{id}/qr.svg")).await;
+    let svg = app
+        .admin_get(&format!("/admin/v1/offers/{id}/qr.svg"))
+        .await;
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
     assert!(svg.text().await.unwrap().contains("<svg"));
-    let png = app.admin_get(&format!("/admin/v1/offers/{id}/qr.png")).await;
+    let png = app
+        .admin_get(&format!("/admin/v1/offers/{id}/qr.png"))
+        .await;
     assert_eq!(png.headers()["content-type"], "image/png");
     let bytes = png.bytes().await.unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
@@ -180,19 +259,55 @@ async fn qr_codes_render() {
 #[tokio::test]
 async fn second_tenant_has_its_own_issuer() {
     let app = issuer().await;
-    let r = app.admin_post("/admin/v1/tenants/acme/offers", &badge_offer()).await;
+    let r = app
+        .admin_post("/admin/v1/tenants/acme/offers", &badge_offer())
+        .await;
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     assert_eq!(created["tenant"], "acme");
     let acme = format!("{}/acme", app.address);
-    assert_eq!(created["credentialOfferUri"], format!("{acme}/credential-offer/{}", created["offerId"].as_str().unwrap()));
-    let meta: Value = app.get("/.well-known/openid-credential-issuer/acme").await.json().await.unwrap();
+    assert_eq!(
+        created["credentialOfferUri"],
+        format!(
+            "{acme}/credential-offer/{}",
+            created["offerId"].as_str().unwrap()
+        )
+    );
+    let meta: Value = app
+        .get("/.well-known/openid-credential-issuer/acme")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(meta["credential_issuer"], acme);
     assert_eq!(meta["credential_endpoint"], format!("{acme}/credential"));
-    let root_meta: Value = app.get("/.well-known/openid-credential-issuer").await.json().await.unwrap();
+    let root_meta: Value = app
+        .get("/.well-known/openid-credential-issuer")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(root_meta["credential_issuer"], app.address);
-    let jwks_root: Value = app.get("/.well-known/jwt-vc-issuer").await.json().await.unwrap();
-    let jwks_acme: Value = app.get("/.well-known/jwt-vc-issuer/acme").await.json().await.unwrap();
-    assert_ne!(jwks_root["jwks"]["keys"][0]["kid"], jwks_acme["jwks"]["keys"][0]["kid"], "each tenant has its own key");
-    assert_eq!(app.get("/.well-known/openid-credential-issuer/nope").await.status(), 404);
+    let jwks_root: Value = app
+        .get("/.well-known/jwt-vc-issuer")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwks_acme: Value = app
+        .get("/.well-known/jwt-vc-issuer/acme")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        jwks_root["jwks"]["keys"][0]["kid"], jwks_acme["jwks"]["keys"][0]["kid"],
+        "each tenant has its own key"
+    );
+    assert_eq!(
+        app.get("/.well-known/openid-credential-issuer/nope")
+            .await
+            .status(),
+        404
+    );
 }

@@ -25,22 +25,67 @@ async fn success_then_reuse_is_invalid_grant() {
     let app = issuer().await;
     let created = create(&app, &badge_offer()).await;
     let code = pre_authorized_code(&app, &created).await;
-    let (status, body) = token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code)]).await;
+    let (status, body) = token(
+        &app,
+        &[("grant_type", GRANT), ("pre-authorized_code", &code)],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);
-    assert!(body.get("c_nonce").is_none(), "c_nonce is not part of 1.0 token responses");
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code)]).await, 400, "invalid_grant");
+    assert!(
+        body.get("c_nonce").is_none(),
+        "c_nonce is not part of 1.0 token responses"
+    );
+    assert_error(
+        &token(
+            &app,
+            &[("grant_type", GRANT), ("pre-authorized_code", &code)],
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
 }
 
 #[tokio::test]
 async fn malformed_requests_are_invalid_request() {
     let app = issuer().await;
-    assert_error(&token(&app, &[("pre-authorized_code", "x")]).await, 400, "invalid_request");
-    assert_error(&token(&app, &[("grant_type", GRANT)]).await, 400, "invalid_request");
-    assert_error(&token(&app, &[("grant_type", "password"), ("pre-authorized_code", "x")]).await, 400, "unsupported_grant_type");
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", "unknown")]).await, 400, "invalid_grant");
-    let r = app.client.post(format!("{}/token", app.address)).json(&json!({"grant_type": GRANT})).send().await.unwrap();
+    assert_error(
+        &token(&app, &[("pre-authorized_code", "x")]).await,
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &token(&app, &[("grant_type", GRANT)]).await,
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &token(
+            &app,
+            &[("grant_type", "password"), ("pre-authorized_code", "x")],
+        )
+        .await,
+        400,
+        "unsupported_grant_type",
+    );
+    assert_error(
+        &token(
+            &app,
+            &[("grant_type", GRANT), ("pre-authorized_code", "unknown")],
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    let r = app
+        .client
+        .post(format!("{}/token", app.address))
+        .json(&json!({"grant_type": GRANT}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
 }
@@ -53,28 +98,100 @@ async fn tx_code_rules() {
     let created = create(&app, &body).await;
     let code = pre_authorized_code(&app, &created).await;
     // Missing: invalid_request, and it does not count.
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code)]).await, 400, "invalid_request");
+    assert_error(
+        &token(
+            &app,
+            &[("grant_type", GRANT), ("pre-authorized_code", &code)],
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
     // Wrong twice: invalid_grant, the code survives.
     for _ in 0..2 {
-        assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code), ("tx_code", "000000")]).await, 400, "invalid_grant");
+        assert_error(
+            &token(
+                &app,
+                &[
+                    ("grant_type", GRANT),
+                    ("pre-authorized_code", &code),
+                    ("tx_code", "000000"),
+                ],
+            )
+            .await,
+            400,
+            "invalid_grant",
+        );
     }
-    let (status, _) = token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code), ("tx_code", "123456")]).await;
+    let (status, _) = token(
+        &app,
+        &[
+            ("grant_type", GRANT),
+            ("pre-authorized_code", &code),
+            ("tx_code", "123456"),
+        ],
+    )
+    .await;
     assert_eq!(status, 200);
 
     // Three wrong codes kill the offer: even the right one fails afterwards.
     let created = create(&app, &body).await;
     let code = pre_authorized_code(&app, &created).await;
     for _ in 0..3 {
-        assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code), ("tx_code", "999999")]).await, 400, "invalid_grant");
+        assert_error(
+            &token(
+                &app,
+                &[
+                    ("grant_type", GRANT),
+                    ("pre-authorized_code", &code),
+                    ("tx_code", "999999"),
+                ],
+            )
+            .await,
+            400,
+            "invalid_grant",
+        );
     }
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code), ("tx_code", "123456")]).await, 400, "invalid_grant");
-    let view: Value = app.admin_get(&format!("/admin/v1/offers/{}", created["offerId"].as_str().unwrap())).await.json().await.unwrap();
+    assert_error(
+        &token(
+            &app,
+            &[
+                ("grant_type", GRANT),
+                ("pre-authorized_code", &code),
+                ("tx_code", "123456"),
+            ],
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    let view: Value = app
+        .admin_get(&format!(
+            "/admin/v1/offers/{}",
+            created["offerId"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view["status"], "invalidated");
 
     // A tx_code for an offer without one: invalid_request.
     let created = create(&app, &badge_offer()).await;
     let code = pre_authorized_code(&app, &created).await;
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code), ("tx_code", "1")]).await, 400, "invalid_request");
+    assert_error(
+        &token(
+            &app,
+            &[
+                ("grant_type", GRANT),
+                ("pre-authorized_code", &code),
+                ("tx_code", "1"),
+            ],
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
 }
 
 #[tokio::test]
@@ -83,9 +200,27 @@ async fn revoked_and_expired_offers_are_invalid_grant() {
     let created = create(&app, &badge_offer()).await;
     let code = pre_authorized_code(&app, &created).await;
     let id = created["offerId"].as_str().unwrap();
-    assert_eq!(app.admin_delete(&format!("/admin/v1/offers/{id}")).await.status(), 204);
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code)]).await, 400, "invalid_grant");
-    let view: Value = app.admin_get(&format!("/admin/v1/offers/{id}")).await.json().await.unwrap();
+    assert_eq!(
+        app.admin_delete(&format!("/admin/v1/offers/{id}"))
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        &token(
+            &app,
+            &[("grant_type", GRANT), ("pre-authorized_code", &code)],
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    let view: Value = app
+        .admin_get(&format!("/admin/v1/offers/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view["status"], "revoked");
 
     let mut body = badge_offer();
@@ -93,5 +228,13 @@ async fn revoked_and_expired_offers_are_invalid_grant() {
     let created = create(&app, &body).await;
     let code = pre_authorized_code(&app, &created).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_error(&token(&app, &[("grant_type", GRANT), ("pre-authorized_code", &code)]).await, 400, "invalid_grant");
+    assert_error(
+        &token(
+            &app,
+            &[("grant_type", GRANT), ("pre-authorized_code", &code)],
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
 }

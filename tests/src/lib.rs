@@ -28,7 +28,9 @@ pub fn plugin_source(name: &str) -> PathBuf {
             return dir;
         }
     }
-    panic!("plugin '{name}' is not built: run `cargo xtask build-plugins` and `cargo xtask build-fixtures`");
+    panic!(
+        "plugin '{name}' is not built: run `cargo xtask build-plugins` and `cargo xtask build-fixtures`"
+    );
 }
 
 /// A running server and a client for it.
@@ -114,14 +116,20 @@ impl Spawn {
         .unwrap();
         // The public URL must name the port, which is known only once bound:
         // bind first to learn a free port, then configure it.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let address = format!("http://127.0.0.1:{port}");
         let env = [
             ("SIGIL__SERVER__PORT".to_string(), port.to_string()),
             ("SIGIL__SERVER__PUBLIC_URL".to_string(), address.clone()),
         ];
         let settings = Settings::load_with_env(&config, env).unwrap();
-        let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN))).await.unwrap();
+        let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN)))
+            .await
+            .unwrap();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
@@ -134,7 +142,11 @@ impl Spawn {
 impl TestApp {
     /// `GET {address}{path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.address)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// An admin `POST` with the bearer token and a JSON body.
@@ -150,12 +162,22 @@ impl TestApp {
 
     /// `POST` a form to `{address}{path}`.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(format!("{}{path}", self.address)).form(form).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.address))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// An admin `DELETE` with the bearer token.
     pub async fn admin_delete(&self, path: &str) -> reqwest::Response {
-        self.client.delete(format!("{}{path}", self.address)).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+        self.client
+            .delete(format!("{}{path}", self.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// An admin `GET` with the bearer token.

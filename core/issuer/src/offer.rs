@@ -52,7 +52,10 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
         grants.insert(PRE_AUTHORIZED_GRANT.into(), grant.into());
     }
     if let Some(state) = content.issuer_state {
-        grants.insert("authorization_code".into(), json!({ "issuer_state": state }));
+        grants.insert(
+            "authorization_code".into(),
+            json!({ "issuer_state": state }),
+        );
     }
     json!({
         "credential_issuer": content.credential_issuer,
@@ -62,7 +65,11 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
 }
 
 /// Everything but unreserved characters is percent-encoded in the query value.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The URI scheme of an offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +115,11 @@ mod tests {
     #[test]
     fn pre_authorized_offer_with_tx_code() {
         let ids = vec!["employee_badge_sd_jwt".to_string()];
-        let tx = TxCodeOffer { input_mode: "numeric".into(), length: Some(6), description: Some("PIN".into()) };
+        let tx = TxCodeOffer {
+            input_mode: "numeric".into(),
+            length: Some(6),
+            description: Some("PIN".into()),
+        };
         let offer = credential_offer(&OfferContent {
             credential_issuer: "https://issuer.example",
             credential_configuration_ids: &ids,
@@ -131,9 +142,18 @@ mod tests {
 
     #[test]
     fn uris_are_percent_encoded() {
-        let u = offer_uri_by_reference(OfferScheme::OpenidCredentialOffer, "http://127.0.0.1:8099/credential-offer/x");
-        assert_eq!(u, "openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A8099%2Fcredential-offer%2Fx");
+        let u = offer_uri_by_reference(
+            OfferScheme::OpenidCredentialOffer,
+            "http://127.0.0.1:8099/credential-offer/x",
+        );
+        assert_eq!(
+            u,
+            "openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A8099%2Fcredential-offer%2Fx"
+        );
         let v = offer_uri_by_value(OfferScheme::Haip, &json!({"a": "b c"}));
-        assert_eq!(v, "haip-vci://?credential_offer=%7B%22a%22%3A%22b%20c%22%7D");
+        assert_eq!(
+            v,
+            "haip-vci://?credential_offer=%7B%22a%22%3A%22b%20c%22%7D"
+        );
     }
 }

@@ -99,12 +99,20 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
         Some("ES256") => {}
         other => return Err(ProofError::Alg(other.unwrap_or("nothing").to_owned())),
     }
-    let (jwk, kid, x5c) = (header.get("jwk"), header.get("kid").and_then(Value::as_str), header.get("x5c"));
+    let (jwk, kid, x5c) = (
+        header.get("jwk"),
+        header.get("kid").and_then(Value::as_str),
+        header.get("x5c"),
+    );
     if x5c.is_some() && (jwk.is_some() || kid.is_some()) {
-        return Err(ProofError::Key("x5c must not appear with jwk or kid".into()));
+        return Err(ProofError::Key(
+            "x5c must not appear with jwk or kid".into(),
+        ));
     }
     if jwk.is_some() && kid.is_some() {
-        return Err(ProofError::Key("jwk and kid must not appear together".into()));
+        return Err(ProofError::Key(
+            "jwk and kid must not appear together".into(),
+        ));
     }
     let jwk: Value = match (jwk, kid) {
         (Some(jwk), None) => jwk.clone(),
@@ -112,16 +120,20 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
         _ => return Err(ProofError::Key("no jwk".into())),
     };
     let public = public_members(&jwk)?;
-    let typed: Jwk = serde_json::from_value(public.clone()).map_err(|e| ProofError::Key(e.to_string()))?;
+    let typed: Jwk =
+        serde_json::from_value(public.clone()).map_err(|e| ProofError::Key(e.to_string()))?;
     let key = DecodingKey::from_jwk(&typed).map_err(|e| ProofError::Key(e.to_string()))?;
     let mut validation = Validation::new(Algorithm::ES256);
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<Map<String, Value>>(jwt, &key, &validation).map_err(|e| match e.kind() {
-        jsonwebtoken::errors::ErrorKind::InvalidSignature => ProofError::Signature,
-        _ => ProofError::Malformed(e.to_string()),
-    })?;
+    let data =
+        jsonwebtoken::decode::<Map<String, Value>>(jwt, &key, &validation).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => ProofError::Signature,
+            _ => ProofError::Malformed(e.to_string()),
+        })?;
     let aud_ok = match data.claims.get("aud") {
         Some(Value::String(a)) => a == check.audience,
         Some(Value::Array(a)) => a.len() == 1 && a[0] == check.audience,
@@ -130,13 +142,16 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
     if !aud_ok {
         return Err(ProofError::Audience(check.audience.to_owned()));
     }
-    let claims: Claims =
-        serde_json::from_value(Value::Object(data.claims)).map_err(|e| ProofError::Malformed(e.to_string()))?;
+    let claims: Claims = serde_json::from_value(Value::Object(data.claims))
+        .map_err(|e| ProofError::Malformed(e.to_string()))?;
     match claims.iat {
         Some(iat) if iat >= check.now - check.max_age && iat <= check.now + check.max_skew => {}
         _ => return Err(ProofError::IssuedAt),
     }
-    let nonce = claims.nonce.filter(|n| !n.is_empty()).ok_or(ProofError::MissingNonce)?;
+    let nonce = claims
+        .nonce
+        .filter(|n| !n.is_empty())
+        .ok_or(ProofError::MissingNonce)?;
     Ok(VerifiedProof {
         holder_key: public,
         nonce,
@@ -145,17 +160,27 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
 
 /// The JWK inside a `did:jwk:<base64url JSON>` (optionally with `#0`).
 fn did_jwk(kid: &str) -> Result<Value, ProofError> {
-    let encoded = kid.trim_start_matches("did:jwk:").split('#').next().unwrap_or_default();
+    let encoded = kid
+        .trim_start_matches("did:jwk:")
+        .split('#')
+        .next()
+        .unwrap_or_default();
     let bytes = URL_SAFE_NO_PAD
         .decode(encoded)
         .map_err(|_| ProofError::Key("did:jwk is not base64url".into()))?;
-    serde_json::from_slice(&bytes).map_err(|_| ProofError::Key("did:jwk does not hold a JWK".into()))
+    serde_json::from_slice(&bytes)
+        .map_err(|_| ProofError::Key("did:jwk does not hold a JWK".into()))
 }
 
 /// Only the public members of an EC/OKP JWK; refuses private ones.
 fn public_members(jwk: &Value) -> Result<Value, ProofError> {
-    let obj = jwk.as_object().ok_or_else(|| ProofError::Key("jwk is not an object".into()))?;
-    if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|m| obj.contains_key(*m)) {
+    let obj = jwk
+        .as_object()
+        .ok_or_else(|| ProofError::Key("jwk is not an object".into()))?;
+    if ["d", "p", "q", "dp", "dq", "qi", "k"]
+        .iter()
+        .any(|m| obj.contains_key(*m))
+    {
         return Err(ProofError::PrivateKey);
     }
     let mut out = Map::new();
@@ -164,8 +189,12 @@ fn public_members(jwk: &Value) -> Result<Value, ProofError> {
             out.insert(m.into(), v.clone());
         }
     }
-    if out.get("kty").and_then(Value::as_str) != Some("EC") || out.get("crv").and_then(Value::as_str) != Some("P-256") {
-        return Err(ProofError::Key("the proof key must be an EC P-256 key (ES256)".into()));
+    if out.get("kty").and_then(Value::as_str) != Some("EC")
+        || out.get("crv").and_then(Value::as_str) != Some("P-256")
+    {
+        return Err(ProofError::Key(
+            "the proof key must be an EC P-256 key (ES256)".into(),
+        ));
     }
     Ok(Value::Object(out))
 }
@@ -197,14 +226,22 @@ mod tests {
 
     const AUD: &str = "https://issuer.example";
     fn check() -> ProofCheck<'static> {
-        ProofCheck { audience: AUD, now: 1_000_000, max_age: 300, max_skew: 60 }
+        ProofCheck {
+            audience: AUD,
+            now: 1_000_000,
+            max_age: 300,
+            max_skew: 60,
+        }
     }
 
     #[test]
     fn valid_proof_yields_key_and_nonce() {
         let (key, jwk) = holder();
-        let jwt = sign(&key, &json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": jwk}),
-            &json!({"aud": AUD, "iat": 1_000_000, "nonce": "n1"}));
+        let jwt = sign(
+            &key,
+            &json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": jwk}),
+            &json!({"aud": AUD, "iat": 1_000_000, "nonce": "n1"}),
+        );
         let p = verify(&jwt, check()).unwrap();
         assert_eq!(p.holder_key, jwk);
         assert_eq!(p.nonce, "n1");
@@ -214,8 +251,11 @@ mod tests {
     fn did_jwk_kid_is_accepted() {
         let (key, jwk) = holder();
         let kid = format!("did:jwk:{}#0", b64(&jwk));
-        let jwt = sign(&key, &json!({"typ": PROOF_TYP, "alg": "ES256", "kid": kid}),
-            &json!({"aud": [AUD], "iat": 1_000_000, "nonce": "n1"}));
+        let jwt = sign(
+            &key,
+            &json!({"typ": PROOF_TYP, "alg": "ES256", "kid": kid}),
+            &json!({"aud": [AUD], "iat": 1_000_000, "nonce": "n1"}),
+        );
         assert_eq!(verify(&jwt, check()).unwrap().holder_key, jwk);
     }
 
@@ -226,22 +266,63 @@ mod tests {
         let h = json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": jwk});
         let c = json!({"aud": AUD, "iat": 1_000_000, "nonce": "n1"});
         let cases: Vec<(String, ProofError)> = vec![
-            (sign(&key, &json!({"typ": "JWT", "alg": "ES256", "jwk": jwk}), &c), ProofError::Typ("JWT".into())),
+            (
+                sign(&key, &json!({"typ": "JWT", "alg": "ES256", "jwk": jwk}), &c),
+                ProofError::Typ("JWT".into()),
+            ),
             (sign(&other, &h, &c), ProofError::Signature),
-            (sign(&key, &h, &json!({"aud": "https://evil", "iat": 1_000_000, "nonce": "n"})), ProofError::Audience(AUD.into())),
-            (sign(&key, &h, &json!({"aud": AUD, "iat": 1_000_000 - 301, "nonce": "n"})), ProofError::IssuedAt),
-            (sign(&key, &h, &json!({"aud": AUD, "iat": 1_000_000 + 61, "nonce": "n"})), ProofError::IssuedAt),
-            (sign(&key, &h, &json!({"aud": AUD, "iat": 1_000_000})), ProofError::MissingNonce),
+            (
+                sign(
+                    &key,
+                    &h,
+                    &json!({"aud": "https://evil", "iat": 1_000_000, "nonce": "n"}),
+                ),
+                ProofError::Audience(AUD.into()),
+            ),
+            (
+                sign(
+                    &key,
+                    &h,
+                    &json!({"aud": AUD, "iat": 1_000_000 - 301, "nonce": "n"}),
+                ),
+                ProofError::IssuedAt,
+            ),
+            (
+                sign(
+                    &key,
+                    &h,
+                    &json!({"aud": AUD, "iat": 1_000_000 + 61, "nonce": "n"}),
+                ),
+                ProofError::IssuedAt,
+            ),
+            (
+                sign(&key, &h, &json!({"aud": AUD, "iat": 1_000_000})),
+                ProofError::MissingNonce,
+            ),
         ];
         for (jwt, expected) in cases {
             assert_eq!(verify(&jwt, check()).unwrap_err(), expected);
         }
         let mut private = jwk.clone();
         private["d"] = json!("AAAA");
-        let jwt = sign(&key, &json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": private}), &c);
+        let jwt = sign(
+            &key,
+            &json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": private}),
+            &c,
+        );
         assert_eq!(verify(&jwt, check()).unwrap_err(), ProofError::PrivateKey);
-        let jwt = sign(&key, &json!({"typ": PROOF_TYP, "alg": "HS256", "jwk": jwk}), &c);
-        assert_eq!(verify(&jwt, check()).unwrap_err(), ProofError::Alg("HS256".into()));
-        assert!(matches!(verify("not.a.jwt", check()), Err(ProofError::Malformed(_))));
+        let jwt = sign(
+            &key,
+            &json!({"typ": PROOF_TYP, "alg": "HS256", "jwk": jwk}),
+            &c,
+        );
+        assert_eq!(
+            verify(&jwt, check()).unwrap_err(),
+            ProofError::Alg("HS256".into())
+        );
+        assert!(matches!(
+            verify("not.a.jwt", check()),
+            Err(ProofError::Malformed(_))
+        ));
     }
 }

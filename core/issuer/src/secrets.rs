@@ -48,13 +48,19 @@ mod tests {
         let a = random_token();
         assert_ne!(a, random_token());
         assert_eq!(a.len(), 43);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
     }
 
     #[test]
     fn tx_codes_follow_the_mode() {
         assert!(tx_code("numeric", 6).chars().all(|c| c.is_ascii_digit()));
         assert_eq!(tx_code("text", 8).len(), 8);
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

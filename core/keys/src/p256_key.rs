@@ -67,8 +67,14 @@ impl IssuerKey {
 
     fn from_signing_key(key: SigningKey, kid: Option<String>) -> Self {
         let point = key.verifying_key().to_encoded_point(false);
-        let x = point.x().map(|x| URL_SAFE_NO_PAD.encode(x)).unwrap_or_default();
-        let y = point.y().map(|y| URL_SAFE_NO_PAD.encode(y)).unwrap_or_default();
+        let x = point
+            .x()
+            .map(|x| URL_SAFE_NO_PAD.encode(x))
+            .unwrap_or_default();
+        let y = point
+            .y()
+            .map(|y| URL_SAFE_NO_PAD.encode(y))
+            .unwrap_or_default();
         // RFC 7638 thumbprint: required members in lexicographic order, no spaces.
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
@@ -152,6 +158,9 @@ mod tests {
     #[test]
     fn rejects_other_curves() {
         let jwk = serde_json::json!({"kty": "EC", "crv": "P-521", "x": "", "y": "", "d": ""});
-        assert!(matches!(IssuerKey::from_jwk(&jwk), Err(KeyError::Unsupported(_))));
+        assert!(matches!(
+            IssuerKey::from_jwk(&jwk),
+            Err(KeyError::Unsupported(_))
+        ));
     }
 }

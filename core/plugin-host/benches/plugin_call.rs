@@ -15,7 +15,10 @@ fn bench(c: &mut Criterion) {
     let rt = PluginRuntime::load(&RuntimeConfig::new(&dir)).unwrap();
     assert!(rt.load_errors().is_empty(), "{:?}", rt.load_errors());
     println!("pooling allocator: {}", rt.is_pooling());
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let request = ClaimRequest {
         tenant: "default".into(),
         issuer: "http://127.0.0.1:8099".into(),
@@ -23,13 +26,16 @@ fn bench(c: &mut Criterion) {
         credential_configuration_id: "employee_badge_sd_jwt".into(),
         format: "dc+sd-jwt".into(),
         source: json!({ "type": "static", "claims": { "given_name": "Ada", "family_name": "Lovelace", "employee_id": "E-1001" } }),
-        inline_claims: Some(json!({ "given_name": "Ada", "family_name": "Lovelace", "department": "Engineering" })),
+        inline_claims: Some(
+            json!({ "given_name": "Ada", "family_name": "Lovelace", "department": "Engineering" }),
+        ),
         ..Default::default()
     };
     let mut group = c.benchmark_group("plugin_call_fresh_instance");
     for id in ["claims-static", "claims-inline"] {
         group.bench_function(id, |b| {
-            b.to_async(&tokio).iter(|| async { rt.resolve_claims(id, &request).await.unwrap() })
+            b.to_async(&tokio)
+                .iter(|| async { rt.resolve_claims(id, &request).await.unwrap() })
         });
     }
     group.finish();

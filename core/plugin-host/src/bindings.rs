@@ -42,12 +42,20 @@ mod tests {
         let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugin-sdk/wit");
         let frozen = std::fs::read_to_string(wit.join("FROZEN")).expect("FROZEN");
         let mut checked = 0;
-        for line in frozen.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in frozen
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let (folder, digest) = line.split_once(' ').expect("<folder> <sha256>");
             let dir = wit.join(folder);
             let mut names: Vec<_> = std::fs::read_dir(&dir)
                 .expect("released folder")
-                .map(|e| e.expect("entry").file_name().into_string().expect("utf-8 name"))
+                .map(|e| {
+                    e.expect("entry")
+                        .file_name()
+                        .into_string()
+                        .expect("utf-8 name")
+                })
                 .collect();
             names.sort();
             let mut hasher = Sha256::new();
@@ -55,7 +63,11 @@ mod tests {
                 hasher.update(format!("{name}\n").as_bytes());
                 hasher.update(std::fs::read(dir.join(&name)).expect("read"));
             }
-            assert_eq!(hex::encode(hasher.finalize()), digest.trim(), "{folder} was edited after release");
+            assert_eq!(
+                hex::encode(hasher.finalize()),
+                digest.trim(),
+                "{folder} was edited after release"
+            );
             checked += 1;
         }
         assert!(checked >= 1);

@@ -44,9 +44,9 @@ enum HostPattern {
 impl OriginPattern {
     /// Parse `scheme://host[:port]`, where host may start with `*.` and port may be `*`.
     pub fn parse(pattern: &str) -> Result<Self, String> {
-        let (scheme, rest) = pattern
-            .split_once("://")
-            .ok_or_else(|| format!("'{pattern}' is not an origin: expected scheme://host[:port]"))?;
+        let (scheme, rest) = pattern.split_once("://").ok_or_else(|| {
+            format!("'{pattern}' is not an origin: expected scheme://host[:port]")
+        })?;
         if scheme != "http" && scheme != "https" {
             return Err(format!("'{pattern}': scheme must be http or https"));
         }
@@ -59,7 +59,10 @@ impl OriginPattern {
                 let port = if p == "*" {
                     None
                 } else {
-                    Some(p.parse::<u16>().map_err(|_| format!("'{pattern}': invalid port '{p}'"))?)
+                    Some(
+                        p.parse::<u16>()
+                            .map_err(|_| format!("'{pattern}': invalid port '{p}'"))?,
+                    )
                 };
                 (h, port)
             }
@@ -71,7 +74,11 @@ impl OriginPattern {
         let host = host.to_ascii_lowercase();
         let host = match host.strip_prefix("*.") {
             Some(suffix) => HostPattern::Subdomains(suffix.to_owned()),
-            None => HostPattern::Exact(host.trim_start_matches('[').trim_end_matches(']').to_owned()),
+            None => HostPattern::Exact(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            ),
         };
         Ok(Self {
             scheme: scheme.to_owned(),
@@ -88,7 +95,10 @@ impl OriginPattern {
         let Some(host) = url.host_str() else {
             return false;
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let host_ok = match &self.host {
             HostPattern::Exact(h) => *h == host,
             HostPattern::Subdomains(suffix) => host
@@ -225,7 +235,15 @@ mod tests {
 
     #[test]
     fn private_ranges() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1", "::ffff:10.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.169.254",
+            "::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
         for ip in ["8.8.8.8", "2001:4860:4860::8888"] {

@@ -103,11 +103,13 @@ fn component_path(manifest_path: &Path, manifest: &Manifest) -> Result<PathBuf, 
         [one] => Ok(one.clone()),
         [] => Err(LoadError::Manifest {
             path: manifest_path.to_owned(),
-            message: "no .wasm component next to the manifest; set `component = \"file.wasm\"`".into(),
+            message: "no .wasm component next to the manifest; set `component = \"file.wasm\"`"
+                .into(),
         }),
         _ => Err(LoadError::Manifest {
             path: manifest_path.to_owned(),
-            message: "several .wasm files next to the manifest; set `component = \"file.wasm\"`".into(),
+            message: "several .wasm files next to the manifest; set `component = \"file.wasm\"`"
+                .into(),
         }),
     }
 }
@@ -139,7 +141,11 @@ fn version_supported(version: &str) -> bool {
     };
     match (parse(version), parse(WIT_VERSION)) {
         (Some(p), Some(h)) => {
-            let compatible = if h.0 == 0 { p.0 == 0 && p.1 == h.1 } else { p.0 == h.0 };
+            let compatible = if h.0 == 0 {
+                p.0 == 0 && p.1 == h.1
+            } else {
+                p.0 == h.0
+            };
             compatible && p <= h
         }
         _ => false,
@@ -166,14 +172,14 @@ pub(crate) fn load_one(
     })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let policy = policies.get(&manifest.id).cloned().unwrap_or_default();
-    if let Some(expected) = &policy.sha256 {
-        if !expected.eq_ignore_ascii_case(&sha256) {
-            return Err(LoadError::HashMismatch {
-                path,
-                expected: expected.clone(),
-                actual: sha256,
-            });
-        }
+    if let Some(expected) = &policy.sha256
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(LoadError::HashMismatch {
+            path,
+            expected: expected.clone(),
+            actual: sha256,
+        });
     }
     let manifest_api = manifest
         .api
@@ -233,23 +239,33 @@ pub(crate) fn load_one(
     let pre = match kind {
         PluginKind::ClaimProvider => Pre::Claims(
             claims::ClaimProviderPre::new(
-                linkers.claims.instantiate_pre(&component).map_err(link_error)?,
+                linkers
+                    .claims
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?,
             )
             .map_err(link_error)?,
         ),
         PluginKind::CredentialFormat => Pre::Format(
             format::CredentialFormatPre::new(
-                linkers.format.instantiate_pre(&component).map_err(link_error)?,
+                linkers
+                    .format
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?,
             )
             .map_err(link_error)?,
         ),
     };
-    let grant = HttpGrant::new(&manifest.requests.http, &policy.allowed_hosts).map_err(|message| {
-        LoadError::Manifest {
-            path: manifest_path.to_owned(),
-            message: format!("outbound HTTP origins of plugin '{}': {message}", manifest.id),
-        }
-    })?;
+    let grant =
+        HttpGrant::new(&manifest.requests.http, &policy.allowed_hosts).map_err(|message| {
+            LoadError::Manifest {
+                path: manifest_path.to_owned(),
+                message: format!(
+                    "outbound HTTP origins of plugin '{}': {message}",
+                    manifest.id
+                ),
+            }
+        })?;
     let limits = policy.limits.unwrap_or(default_limits);
     let id: Arc<str> = Arc::from(manifest.id.as_str());
     Ok(LoadedPlugin {

@@ -77,7 +77,10 @@ impl WasiHttpHooks for Outbound {
         let allow_private = match self.grant.check(&url) {
             Some(pattern) => pattern.names_private_host(),
             None => {
-                let err = deny(&denied, format!("outbound HTTP to {} (origin not allowed)", origin_of(&url)));
+                let err = deny(
+                    &denied,
+                    format!("outbound HTTP to {} (origin not allowed)", origin_of(&url)),
+                );
                 return Box::new(async move { Err(err) });
             }
         };
@@ -87,13 +90,15 @@ impl WasiHttpHooks for Outbound {
             if !allow_private {
                 check_resolved_addresses(&url, &denied).await?;
             }
-            let cap = |requested: Option<Duration>| Some(requested.map_or(timeout, |r| r.min(timeout)));
+            let cap =
+                |requested: Option<Duration>| Some(requested.map_or(timeout, |r| r.min(timeout)));
             let options = RequestOptions {
                 connect_timeout: cap(options.and_then(|o| o.connect_timeout)),
                 first_byte_timeout: cap(options.and_then(|o| o.first_byte_timeout)),
                 between_bytes_timeout: cap(options.and_then(|o| o.between_bytes_timeout)),
             };
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             let response = response.map(|body| limit_body(body, max_body));
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
@@ -101,20 +106,30 @@ impl WasiHttpHooks for Outbound {
 }
 
 async fn check_resolved_addresses(url: &Url, denied: &Mutex<Vec<String>>) -> Result<(), HttpError> {
-    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let port = url.port_or_known_default().unwrap_or(80);
     let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
         Err(_) => tokio::net::lookup_host((host, port))
             .await
-            .map_err(|_| HttpError::DnsError { rcode: None, info_code: None })?
+            .map_err(|_| HttpError::DnsError {
+                rcode: None,
+                info_code: None,
+            })?
             .map(|a| a.ip())
             .collect(),
     };
     if let Some(ip) = addresses.into_iter().find(|ip| is_private(*ip)) {
         deny(
             denied,
-            format!("outbound HTTP to {} (resolves to non-public address {ip})", origin_of(url)),
+            format!(
+                "outbound HTTP to {} (resolves to non-public address {ip})",
+                origin_of(url)
+            ),
         );
         return Err(HttpError::DestinationIpProhibited);
     }

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use sigil_keys::SharedSigner;
 use wasmtime::Store;
 
-use crate::bindings::claims::sigil::plugin::types::{ClaimError, ClaimOutcome as RawOutcome, FormatError};
+use crate::bindings::claims::sigil::plugin::types::{
+    ClaimError, ClaimOutcome as RawOutcome, FormatError,
+};
 use crate::engine::{EngineOptions, SandboxEngine};
 use crate::loader::{self, Linkers, LoadedPlugin, PluginInfo, Pre};
 use crate::outbound::Outbound;
@@ -85,7 +87,13 @@ impl PluginRuntime {
         let mut plugins: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
         let mut errors = Vec::new();
         for manifest in loader::manifests(&config.dir)? {
-            match loader::load_one(engine.engine(), &linkers, &manifest, &config.policies, config.limits) {
+            match loader::load_one(
+                engine.engine(),
+                &linkers,
+                &manifest,
+                &config.policies,
+                config.limits,
+            ) {
                 Ok(plugin) => {
                     if let Some(other) = plugins.get(&plugin.info.id) {
                         errors.push(LoadError::DuplicateId {
@@ -143,13 +151,20 @@ impl PluginRuntime {
 
     fn store(&self, plugin: &LoadedPlugin) -> Result<Store<CallState>, PluginError> {
         let limits = plugin.limits;
-        let outbound = Outbound::new(plugin.grant.clone(), limits.timeout(), limits.max_http_response_bytes);
-        let state = CallState::new(plugin.id.clone(), outbound, plugin.config.clone(), limits.max_memory_bytes);
+        let outbound = Outbound::new(
+            plugin.grant.clone(),
+            limits.timeout(),
+            limits.max_http_response_bytes,
+        );
+        let state = CallState::new(
+            plugin.id.clone(),
+            outbound,
+            plugin.config.clone(),
+            limits.max_memory_bytes,
+        );
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|s| &mut s.memory);
-        store
-            .set_fuel(limits.fuel)
-            .map_err(|e| trap(plugin, e))?;
+        store.set_fuel(limits.fuel).map_err(|e| trap(plugin, &e))?;
         // Yield to the executor every epoch tick; the wall-clock deadline is
         // enforced by the timeout around the call.
         store.set_epoch_deadline(1);
@@ -158,7 +173,11 @@ impl PluginRuntime {
     }
 
     /// Ask a claim provider for the claims of one credential.
-    pub async fn resolve_claims(&self, id: &str, request: &ClaimRequest) -> Result<ClaimOutcome, PluginError> {
+    pub async fn resolve_claims(
+        &self,
+        id: &str,
+        request: &ClaimRequest,
+    ) -> Result<ClaimOutcome, PluginError> {
         let plugin = self.get(id, PluginKind::ClaimProvider)?;
         let Pre::Claims(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::ClaimProvider));
@@ -167,20 +186,29 @@ impl PluginRuntime {
         let mut store = self.store(plugin)?;
         let call = async {
             let bindings = pre.instantiate_async(&mut store).await?;
-            bindings.sigil_plugin_claims().call_resolve(&mut store, &raw).await
+            bindings
+                .sigil_plugin_claims()
+                .call_resolve(&mut store, &raw)
+                .await
         };
         let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
         let outcome = finish(plugin, &store, result)?;
         match outcome {
-            Ok(RawOutcome::Claims(json)) => Ok(ClaimOutcome::Claims(parse_object(plugin, &json, "claims")?)),
+            Ok(RawOutcome::Claims(json)) => {
+                Ok(ClaimOutcome::Claims(parse_object(plugin, &json, "claims")?))
+            }
             Ok(RawOutcome::Pending(p)) => Ok(ClaimOutcome::Pending {
                 interval_seconds: p.interval_seconds,
                 reason: p.reason,
             }),
-            Err(e) => Err(denied_or(plugin, &store, PluginError::Claim {
-                plugin: plugin.info.id.clone(),
-                error: claim_failure(e),
-            })),
+            Err(e) => Err(denied_or(
+                plugin,
+                &store,
+                PluginError::Claim {
+                    plugin: plugin.info.id.clone(),
+                    error: claim_failure(e),
+                },
+            )),
         }
     }
 
@@ -198,7 +226,10 @@ impl PluginRuntime {
         let mut store = self.store(plugin)?;
         let call = async {
             let bindings = pre.instantiate_async(&mut store).await?;
-            bindings.sigil_plugin_format().call_metadata(&mut store, &raw).await
+            bindings
+                .sigil_plugin_format()
+                .call_metadata(&mut store, &raw)
+                .await
         };
         let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
         match finish(plugin, &store, result)? {
@@ -208,7 +239,12 @@ impl PluginRuntime {
     }
 
     /// Issue one credential per slot of `input`, signed with `key` by the host.
-    pub async fn issue(&self, id: &str, input: &IssueInput, key: SharedSigner) -> Result<Vec<String>, PluginError> {
+    pub async fn issue(
+        &self,
+        id: &str,
+        input: &IssueInput,
+        key: SharedSigner,
+    ) -> Result<Vec<String>, PluginError> {
         let plugin = self.get(id, PluginKind::CredentialFormat)?;
         let Pre::Format(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
@@ -219,10 +255,13 @@ impl PluginRuntime {
             .data_mut()
             .table
             .push(KeyHandle::new(key))
-            .map_err(|e| trap(plugin, e.into()))?;
+            .map_err(|e| trap(plugin, &e.into()))?;
         let call = async {
             let bindings = pre.instantiate_async(&mut store).await?;
-            bindings.sigil_plugin_format().call_issue(&mut store, &raw, handle).await
+            bindings
+                .sigil_plugin_format()
+                .call_issue(&mut store, &raw, handle)
+                .await
         };
         let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
         let credentials = match finish(plugin, &store, result)? {
@@ -230,18 +269,27 @@ impl PluginRuntime {
             Err(e) => return Err(format_error(plugin, e)),
         };
         if credentials.len() != input.slots.len() {
-            return Err(invalid(plugin, format!(
-                "{} credentials for {} requested",
-                credentials.len(),
-                input.slots.len()
-            )));
+            return Err(invalid(
+                plugin,
+                format!(
+                    "{} credentials for {} requested",
+                    credentials.len(),
+                    input.slots.len()
+                ),
+            ));
         }
         let max = plugin.limits.max_output_bytes;
         credentials
             .into_iter()
             .map(|c| {
                 if c.credential.len() > max {
-                    Err(invalid(plugin, format!("a credential of {} bytes exceeds the {max}-byte limit", c.credential.len())))
+                    Err(invalid(
+                        plugin,
+                        format!(
+                            "a credential of {} bytes exceeds the {max}-byte limit",
+                            c.credential.len()
+                        ),
+                    ))
                 } else if c.credential.is_empty() {
                     Err(invalid(plugin, "an empty credential".into()))
                 } else {
@@ -255,18 +303,22 @@ impl PluginRuntime {
 type CallResult<T> = Result<wasmtime::Result<T>, tokio::time::error::Elapsed>;
 
 /// Turn the outcome of a sandboxed call into the guest's result or an attributed error.
-fn finish<T>(plugin: &LoadedPlugin, store: &Store<CallState>, result: CallResult<T>) -> Result<T, PluginError> {
+fn finish<T>(
+    plugin: &LoadedPlugin,
+    store: &Store<CallState>,
+    result: CallResult<T>,
+) -> Result<T, PluginError> {
     match result {
         Err(_) => Err(PluginError::Timeout {
             plugin: plugin.info.id.clone(),
             limit: plugin.limits.timeout(),
         }),
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(classify(plugin, store, e)),
+        Ok(Err(e)) => Err(classify(plugin, store, &e)),
     }
 }
 
-fn classify(plugin: &LoadedPlugin, store: &Store<CallState>, e: wasmtime::Error) -> PluginError {
+fn classify(plugin: &LoadedPlugin, store: &Store<CallState>, e: &wasmtime::Error) -> PluginError {
     let id = plugin.info.id.clone();
     if store.data().memory.exceeded {
         return PluginError::MemoryExceeded {
@@ -274,7 +326,9 @@ fn classify(plugin: &LoadedPlugin, store: &Store<CallState>, e: wasmtime::Error)
             limit: plugin.limits.max_memory_bytes,
         };
     }
-    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return PluginError::Unavailable {
             plugin: id,
             reason: "all sandbox slots are busy; raise plugins.max_concurrent_calls".into(),
@@ -293,7 +347,7 @@ fn classify(plugin: &LoadedPlugin, store: &Store<CallState>, e: wasmtime::Error)
     }
 }
 
-fn trap(plugin: &LoadedPlugin, e: wasmtime::Error) -> PluginError {
+fn trap(plugin: &LoadedPlugin, e: &wasmtime::Error) -> PluginError {
     let message = match e.downcast_ref::<wasmtime::Trap>() {
         Some(t) => t.to_string(),
         None => format!("{e:#}"),
@@ -332,10 +386,17 @@ fn denied_or(plugin: &LoadedPlugin, store: &Store<CallState>, error: PluginError
     }
 }
 
-fn parse_object(plugin: &LoadedPlugin, json: &str, what: &str) -> Result<Map<String, Value>, PluginError> {
+fn parse_object(
+    plugin: &LoadedPlugin,
+    json: &str,
+    what: &str,
+) -> Result<Map<String, Value>, PluginError> {
     let max = plugin.limits.max_output_bytes;
     if json.len() > max {
-        return Err(invalid(plugin, format!("{what} of {} bytes exceed the {max}-byte limit", json.len())));
+        return Err(invalid(
+            plugin,
+            format!("{what} of {} bytes exceed the {max}-byte limit", json.len()),
+        ));
     }
     match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(map)) => Ok(map),

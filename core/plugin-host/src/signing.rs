@@ -29,7 +29,9 @@ impl Host for CallState {}
 
 impl HostSigningKey for CallState {
     fn key_id(&mut self, handle: Resource<KeyHandle>) -> String {
-        self.key(&handle).map(|k| k.key_id().to_owned()).unwrap_or_default()
+        self.key(&handle)
+            .map(|k| k.key_id().to_owned())
+            .unwrap_or_default()
     }
 
     fn algorithm(&mut self, handle: Resource<KeyHandle>) -> String {
@@ -39,7 +41,9 @@ impl HostSigningKey for CallState {
     }
 
     fn cose_algorithm(&mut self, handle: Resource<KeyHandle>) -> i32 {
-        self.key(&handle).map(|k| k.algorithm().cose_id()).unwrap_or_default()
+        self.key(&handle)
+            .map(|k| k.algorithm().cose_id())
+            .unwrap_or_default()
     }
 
     fn public_jwk(&mut self, handle: Resource<KeyHandle>) -> String {
@@ -59,7 +63,8 @@ impl HostSigningKey for CallState {
             return Err(SignError::ExpiredHandle);
         };
         self.signatures += 1;
-        key.sign(&data).map_err(|e| SignError::Failed(e.to_string()))
+        key.sign(&data)
+            .map_err(|e| SignError::Failed(e.to_string()))
     }
 
     fn drop(&mut self, handle: Resource<KeyHandle>) -> wasmtime::Result<()> {

@@ -22,7 +22,9 @@ impl AdminToken {
     /// From the token value (`SIGIL_ADMIN_TOKEN`); `None` disables the admin API.
     pub fn new(token: Option<&str>) -> Self {
         Self {
-            digest: token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into()),
+            digest: token
+                .filter(|t| !t.is_empty())
+                .map(|t| Sha256::digest(t.as_bytes()).into()),
         }
     }
 
@@ -40,7 +42,11 @@ impl AdminToken {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| Problem::unauthorized("send Authorization: Bearer <admin token>"))?;
         let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
-        let same = digest.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let same = digest
+            .iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
         if same {
             Ok(())
         } else {

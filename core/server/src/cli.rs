@@ -68,8 +68,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config } => serve(&config),
-        Command::Plugins { command: PluginsCommand::List { config } } => list_plugins(&config),
-        Command::Config { command: ConfigCommand::Check { config } } => check(&config),
+        Command::Plugins {
+            command: PluginsCommand::List { config },
+        } => list_plugins(&config),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => check(&config),
     };
     match result {
         Ok(code) => code,
@@ -93,26 +97,47 @@ fn serve(config: &std::path::Path) -> anyhow::Result<ExitCode> {
 fn list_plugins(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
     let runtime = load_plugins(&settings)?;
-    println!("{:<24} {:<18} {:<9} {:<20} capabilities", "NAME", "KIND", "VERSION", "API");
+    println!(
+        "{:<24} {:<18} {:<9} {:<20} capabilities",
+        "NAME", "KIND", "VERSION", "API"
+    );
     for p in runtime.plugins() {
         let http = if p.requested_hosts.is_empty() {
             "none".to_owned()
         } else {
-            format!("http requested {:?}, granted {:?}", p.requested_hosts, p.allowed_hosts)
+            format!(
+                "http requested {:?}, granted {:?}",
+                p.requested_hosts, p.allowed_hosts
+            )
         };
-        println!("{:<24} {:<18} {:<9} {:<20} {http}", p.id, p.kind.as_str(), p.version, p.api);
+        println!(
+            "{:<24} {:<18} {:<9} {:<20} {http}",
+            p.id,
+            p.kind.as_str(),
+            p.version,
+            p.api
+        );
     }
     for e in runtime.load_errors() {
         println!("error: {e}");
     }
-    Ok(if runtime.load_errors().is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if runtime.load_errors().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
     let runtime = load_plugins(&settings)?;
     for id in settings.plugins.grants.keys() {
-        if runtime.plugin(id).is_none() && !runtime.load_errors().iter().any(|e| e.to_string().contains(id.as_str())) {
+        if runtime.plugin(id).is_none()
+            && !runtime
+                .load_errors()
+                .iter()
+                .any(|e| e.to_string().contains(id.as_str()))
+        {
             eprintln!(
                 "error: {}: plugins.grants.{id}: no plugin '{id}' in {}. Fix: correct the id or add the plugin",
                 settings.source.display(),

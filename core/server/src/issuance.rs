@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 use sigil_issuer::errors::CredentialErrorCode;
 use sigil_plugin_host::{
-    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, IssueInput, PluginError,
+    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, IssueInput,
+    PluginError,
 };
 use sigil_settings::{ClaimSource, CredentialConfiguration};
 use sigil_store::OfferRecord;
@@ -21,16 +22,26 @@ pub struct IssueFailure {
 }
 
 fn fail(code: CredentialErrorCode, description: impl Into<String>) -> IssueFailure {
-    IssueFailure { code, description: description.into() }
+    IssueFailure {
+        code,
+        description: description.into(),
+    }
 }
 
 fn plugin_failure(e: &PluginError) -> IssueFailure {
     tracing::warn!(error = %e, plugin = e.plugin(), "plugin call failed during issuance");
     match e {
-        PluginError::Claim { error: ClaimFailure::Denied(_) | ClaimFailure::NotFound(_), .. } => {
-            fail(CredentialErrorCode::CredentialRequestDenied, "the issuer will not issue this credential to this holder")
-        }
-        _ => fail(CredentialErrorCode::ServerError, format!("{e}; the request can be retried with the same access token")),
+        PluginError::Claim {
+            error: ClaimFailure::Denied(_) | ClaimFailure::NotFound(_),
+            ..
+        } => fail(
+            CredentialErrorCode::CredentialRequestDenied,
+            "the issuer will not issue this credential to this holder",
+        ),
+        _ => fail(
+            CredentialErrorCode::ServerError,
+            format!("{e}; the request can be retried with the same access token"),
+        ),
     }
 }
 
@@ -62,7 +73,9 @@ fn claim_call(
             other => {
                 return Err(fail(
                     CredentialErrorCode::ServerError,
-                    format!("claim source type {other:?} of this offer is not available on this server"),
+                    format!(
+                        "claim source type {other:?} of this offer is not available on this server"
+                    ),
                 ));
             }
         }
@@ -98,7 +111,9 @@ pub async fn issue(
         Ok(ClaimOutcome::Pending { .. }) => {
             return Err(fail(
                 CredentialErrorCode::ServerError,
-                format!("plugin '{plugin}' deferred the claims, and deferred issuance is not enabled on this server; retry later"),
+                format!(
+                    "plugin '{plugin}' deferred the claims, and deferred issuance is not enabled on this server; retry later"
+                ),
             ));
         }
         Err(e) => return Err(plugin_failure(&e)),
@@ -110,13 +125,23 @@ pub async fn issue(
         configuration: FormatConfiguration {
             id: config.id.clone(),
             format: config.format.clone(),
-            settings: tenant.format_settings.get(&config.id).cloned().unwrap_or_else(|| json!({})),
+            settings: tenant
+                .format_settings
+                .get(&config.id)
+                .cloned()
+                .unwrap_or_else(|| json!({})),
         },
         claims,
         issuer: tenant.issuer.clone(),
         issued_at: issued_at as u64,
         expires_at: config.validity_seconds.map(|v| issued_at as u64 + v),
-        slots: holder_keys.into_iter().map(|k| CredentialSlot { holder_key: Some(k), status: None }).collect(),
+        slots: holder_keys
+            .into_iter()
+            .map(|k| CredentialSlot {
+                holder_key: Some(k),
+                status: None,
+            })
+            .collect(),
     };
     let format_plugin = config.format_plugin_id().unwrap_or_default();
     state

@@ -11,17 +11,36 @@ pub const DEV_KEY_FILE: &str = "issuer-p256.private.jwk.json";
 
 /// Load the issuer key from `dir` (a private JWK file), generating and
 /// writing one when `generate` is set and none exists.
-pub fn load_or_generate(dir: &Path, generate: bool, config: &Path) -> Result<SharedSigner, SettingsError> {
+pub fn load_or_generate(
+    dir: &Path,
+    generate: bool,
+    config: &Path,
+) -> Result<SharedSigner, SettingsError> {
     let path = dir.join(DEV_KEY_FILE);
     if path.is_file() {
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            SettingsError::new(&path, "-", format!("cannot read the key: {e}"), "check the file's permissions")
+            SettingsError::new(
+                &path,
+                "-",
+                format!("cannot read the key: {e}"),
+                "check the file's permissions",
+            )
         })?;
         let jwk: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            SettingsError::new(&path, "-", format!("not JSON: {e}"), "the file must hold one private JWK")
+            SettingsError::new(
+                &path,
+                "-",
+                format!("not JSON: {e}"),
+                "the file must hold one private JWK",
+            )
         })?;
         let key = IssuerKey::from_jwk(&jwk).map_err(|e| {
-            SettingsError::new(&path, "-", e.to_string(), "use an EC P-256 private JWK (kty EC, crv P-256, d)")
+            SettingsError::new(
+                &path,
+                "-",
+                e.to_string(),
+                "use an EC P-256 private JWK (kty EC, crv P-256, d)",
+            )
         })?;
         return Ok(Arc::new(key));
     }
@@ -41,7 +60,12 @@ pub fn load_or_generate(dir: &Path, generate: bool, config: &Path) -> Result<Sha
         restrict_permissions(&path)
     };
     write().map_err(|e| {
-        SettingsError::new(config, "keys.dir", format!("cannot write a new key to {}: {e}", path.display()), "make the folder writable or point keys.dir elsewhere")
+        SettingsError::new(
+            config,
+            "keys.dir",
+            format!("cannot write a new key to {}: {e}", path.display()),
+            "make the folder writable or point keys.dir elsewhere",
+        )
     })?;
     tracing::warn!(path = %path.display(), kid = %sigil_keys::Signer::key_id(&key), "generated a development issuer key");
     Ok(Arc::new(key))

@@ -13,5 +13,5 @@ pub mod qr;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod tenants;
 pub mod telemetry;
+pub mod tenants;

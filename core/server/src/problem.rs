@@ -44,7 +44,12 @@ impl Problem {
 
     /// 401: missing or wrong admin token.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
     }
 
     /// 404: no such resource.
@@ -54,7 +59,12 @@ impl Problem {
 
     /// 400: the request body is invalid.
     pub fn validation(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        let mut p = Self::new(StatusCode::BAD_REQUEST, "validation", "Invalid request", detail);
+        let mut p = Self::new(
+            StatusCode::BAD_REQUEST,
+            "validation",
+            "Invalid request",
+            detail,
+        );
         p.errors = errors;
         p
     }

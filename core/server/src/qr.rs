@@ -6,8 +6,9 @@ const QUIET_ZONE: usize = 4;
 const SCALE: usize = 8;
 
 fn code(data: &str) -> Result<QrCode, String> {
-    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
-        .map_err(|e| format!("the offer URI does not fit in a QR code ({e}); use valueMode by_reference"))
+    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| {
+        format!("the offer URI does not fit in a QR code ({e}); use valueMode by_reference")
+    })
 }
 
 /// An SVG image of the QR code.
@@ -40,7 +41,9 @@ pub fn png(data: &str) -> Result<Vec<u8>, String> {
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }

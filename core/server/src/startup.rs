@@ -52,7 +52,8 @@ impl Application {
             tracing::error!(error = %e, "plugin not loaded");
         }
         let tenants = crate::tenants::build(&settings, &plugins).await?;
-        let offer_secret = crate::tenants::offer_secret(&settings.keys.dir, settings.keys.generate_if_missing)?;
+        let offer_secret =
+            crate::tenants::offer_secret(&settings.keys.dir, settings.keys.generate_if_missing)?;
         let store = Store::connect(&settings.database.url).await.with_context(|| {
             format!(
                 "{}: database.url: cannot open the database. Fix: check the URL (SQLite: a writable path; PostgreSQL: a reachable server)",
@@ -78,15 +79,22 @@ impl Application {
             offer_secret: Arc::new(offer_secret),
         };
         let data = web::Data::new(state.clone());
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(|err, _| {
-                    crate::problem::Problem::validation(format!("invalid JSON body: {err}"), Vec::new()).into()
-                }))
-                .configure(crate::routes::configure)
-        })
-        .listen(listener)?;
+        let mut server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(
+                        |err, _| {
+                            crate::problem::Problem::validation(
+                                format!("invalid JSON body: {err}"),
+                                Vec::new(),
+                            )
+                            .into()
+                        },
+                    ))
+                    .configure(crate::routes::configure)
+            })
+            .listen(listener)?;
         if let Some(w) = workers {
             server = server.workers(w);
         }

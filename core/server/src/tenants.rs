@@ -82,7 +82,9 @@ pub fn check_plugins(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Re
         let format_plugin = c.format_plugin_id().unwrap_or_default();
         match plugins.plugin(format_plugin) {
             Some(p) if p.kind == PluginKind::CredentialFormat => {}
-            Some(_) => bail!("{file}: format_plugin: '{format_plugin}' is not a credential-format plugin. Fix: name a credential-format plugin"),
+            Some(_) => bail!(
+                "{file}: format_plugin: '{format_plugin}' is not a credential-format plugin. Fix: name a credential-format plugin"
+            ),
             None => bail!(
                 "{file}: format: format '{}' needs plugin '{format_plugin}', which is not loaded from {}. Fix: run `cargo xtask build-plugins` or set format_plugin",
                 c.format,
@@ -92,7 +94,9 @@ pub fn check_plugins(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Re
         if let Some(ClaimSource::Plugin { plugin, .. }) = &c.source {
             match plugins.plugin(plugin) {
                 Some(p) if p.kind == PluginKind::ClaimProvider => {}
-                _ => bail!("{file}: source.plugin: '{plugin}' is not a loaded claim-provider plugin. Fix: build it into the plugin directory or correct the id"),
+                _ => bail!(
+                    "{file}: source.plugin: '{plugin}' is not a loaded claim-provider plugin. Fix: build it into the plugin directory or correct the id"
+                ),
             }
         }
     }
@@ -103,7 +107,10 @@ pub fn check_plugins(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Re
 pub fn format_settings(c: &CredentialConfiguration, signer: &SharedSigner) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or_else(|_| json!({}));
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("signing_algorithms".into(), json!([signer.algorithm().jose_name()]));
+        obj.insert(
+            "signing_algorithms".into(),
+            json!([signer.algorithm().jose_name()]),
+        );
     }
     v
 }
@@ -126,9 +133,18 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             let fs = format_settings(c, &signer);
             let plugin = c.format_plugin_id().unwrap_or_default();
             let fragment = plugins
-                .format_metadata(plugin, &FormatConfiguration { id: c.id.clone(), format: c.format.clone(), settings: fs.clone() })
+                .format_metadata(
+                    plugin,
+                    &FormatConfiguration {
+                        id: c.id.clone(),
+                        format: c.format.clone(),
+                        settings: fs.clone(),
+                    },
+                )
                 .await
-                .with_context(|| format!("{}: metadata of '{}'", config_file(settings, &c.id), c.id))?;
+                .with_context(|| {
+                    format!("{}: metadata of '{}'", config_file(settings, &c.id), c.id)
+                })?;
             let mut entry = Map::new();
             entry.insert("format".into(), c.format.clone().into());
             if let Some(scope) = &c.scope {
@@ -144,7 +160,11 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             supported.insert(c.id.clone(), entry.into());
             format_settings_map.insert(c.id.clone(), fs);
         }
-        let display = settings.tenants.get(&id).map(|t| t.display.clone()).unwrap_or_default();
+        let display = settings
+            .tenants
+            .get(&id)
+            .map(|t| t.display.clone())
+            .unwrap_or_default();
         let mut metadata = json!({
             "credential_issuer": issuer,
             "credential_endpoint": format!("{issuer}/credential"),
@@ -152,7 +172,8 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             "credential_configurations_supported": supported,
         });
         if settings.issuance.batch_size >= 2 {
-            metadata["batch_credential_issuance"] = json!({ "batch_size": settings.issuance.batch_size });
+            metadata["batch_credential_issuance"] =
+                json!({ "batch_size": settings.issuance.batch_size });
         }
         if !display.is_empty() {
             metadata["display"] = serde_json::to_value(&display)?;
@@ -187,7 +208,10 @@ pub fn offer_secret(dir: &Path, generate: bool) -> anyhow::Result<Vec<u8>> {
         return Ok(s.trim().as_bytes().to_vec());
     }
     if !generate {
-        bail!("{}: missing. Fix: set SIGIL_OFFER_SECRET or keys.generate_if_missing = true", path.display());
+        bail!(
+            "{}: missing. Fix: set SIGIL_OFFER_SECRET or keys.generate_if_missing = true",
+            path.display()
+        );
     }
     std::fs::create_dir_all(dir)?;
     let secret = sigil_issuer::secrets::random_token();

@@ -6,8 +6,15 @@ use std::path::Path;
 use std::process::Command;
 
 fn sigil(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -22,7 +29,12 @@ fn write_config(dir: &Path, text: &str) -> String {
 }
 
 fn plugin_dir() -> String {
-    root().join("plugins/dist").canonicalize().unwrap().display().to_string()
+    root()
+        .join("plugins/dist")
+        .canonicalize()
+        .unwrap()
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -36,7 +48,10 @@ fn example_config_checks_clean() {
 #[test]
 fn unknown_key_is_named_with_file_and_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "[server]\npublic_url = \"http://127.0.0.1:8099\"\nprot = 8099\n");
+    let config = write_config(
+        dir.path(),
+        "[server]\npublic_url = \"http://127.0.0.1:8099\"\nprot = 8099\n",
+    );
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(!ok);
     assert!(out.contains(&config), "{out}");
@@ -56,7 +71,10 @@ fn bad_grant_origin_is_named() {
     );
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(!ok);
-    assert!(out.contains("plugins.grants.claims-static.allowed_hosts[0]"), "{out}");
+    assert!(
+        out.contains("plugins.grants.claims-static.allowed_hosts[0]"),
+        "{out}"
+    );
     assert!(out.contains("Fix: write an origin"), "{out}");
 }
 
@@ -65,7 +83,10 @@ fn grant_for_a_missing_plugin_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
-        &format!("[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"{}\"\n[plugins.grants.crm]\n", plugin_dir()),
+        &format!(
+            "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"{}\"\n[plugins.grants.crm]\n",
+            plugin_dir()
+        ),
     );
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(!ok);
@@ -75,7 +96,10 @@ fn grant_for_a_missing_plugin_is_an_error() {
 #[test]
 fn missing_plugin_dir_says_how_to_build_plugins() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"nowhere\"\n");
+    let config = write_config(
+        dir.path(),
+        "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"nowhere\"\n",
+    );
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(!ok);
     assert!(out.contains("plugins.dir"), "{out}");
@@ -86,7 +110,10 @@ fn missing_plugin_dir_says_how_to_build_plugins() {
 fn plugins_list_shows_plugins_and_load_errors() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
-    for (name, base) in [("claims-static", "plugins/dist"), ("wrong-api-version", "target/fixtures")] {
+    for (name, base) in [
+        ("claims-static", "plugins/dist"),
+        ("wrong-api-version", "target/fixtures"),
+    ] {
         let src = root().join(base).join(name);
         let dest = plugins.join(name);
         std::fs::create_dir_all(&dest).unwrap();
@@ -95,9 +122,20 @@ fn plugins_list_shows_plugins_and_load_errors() {
             std::fs::copy(&p, dest.join(p.file_name().unwrap())).unwrap();
         }
     }
-    let config = write_config(dir.path(), "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"plugins\"\n");
+    let config = write_config(
+        dir.path(),
+        "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"plugins\"\n",
+    );
     let (ok, out) = sigil(&["plugins", "list", "--config", &config]);
     assert!(!ok, "a load error makes the command fail");
-    assert!(out.contains("claims-static") && out.contains("claim-provider") && out.contains("0.1.0"), "{out}");
-    assert!(out.contains("error:") && out.contains("wrong_api_version.wasm") && out.contains("sigil:plugin@0.9.0"), "{out}");
+    assert!(
+        out.contains("claims-static") && out.contains("claim-provider") && out.contains("0.1.0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error:")
+            && out.contains("wrong_api_version.wasm")
+            && out.contains("sigil:plugin@0.9.0"),
+        "{out}"
+    );
 }

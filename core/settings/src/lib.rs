@@ -13,9 +13,10 @@ mod resources;
 
 pub use error::SettingsError;
 pub use model::{
-    DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings, PluginSettings, ResourceSettings,
-    ServerSettings, Settings, TenantSettings,
+    DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings, PluginSettings,
+    ResourceSettings, ServerSettings, Settings, TenantSettings,
 };
 pub use resources::{
-    ClaimDescription, ClaimDisplay, ClaimSource, CredentialConfiguration, Display, Profile, TxCodeDefaults,
+    ClaimDescription, ClaimDisplay, ClaimSource, CredentialConfiguration, Display, Profile,
+    TxCodeDefaults,
 };

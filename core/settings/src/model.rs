@@ -114,8 +114,17 @@ pub const DEFAULT_TENANT: &str = "default";
 
 /// Path segments a tenant id cannot take (they are routes).
 const RESERVED_TENANT_IDS: &[&str] = &[
-    "admin", "health", "ready", "token", "credential", "nonce", "credential-offer", ".well-known",
-    "metrics", "deferred_credential", "notification",
+    "admin",
+    "health",
+    "ready",
+    "token",
+    "credential",
+    "nonce",
+    "credential-offer",
+    ".well-known",
+    "metrics",
+    "deferred_credential",
+    "notification",
 ];
 
 /// `[server]`.
@@ -267,14 +276,22 @@ impl Settings {
         settings.plugins.dir = base.join(&settings.plugins.dir);
         settings.keys.dir = base.join(&settings.keys.dir);
         settings.database.url = resolve_sqlite_path(base, &settings.database.url);
-        settings.resources.credential_configurations = base.join(&settings.resources.credential_configurations);
+        settings.resources.credential_configurations =
+            base.join(&settings.resources.credential_configurations);
         settings.resources.profiles = base.join(&settings.resources.profiles);
-        for (id, (c, file)) in load_dir(&settings.resources.credential_configurations, |c: &CredentialConfiguration| &c.id)? {
-            settings.resource_files.insert(format!("credential-configuration:{id}"), file);
+        for (id, (c, file)) in load_dir(
+            &settings.resources.credential_configurations,
+            |c: &CredentialConfiguration| &c.id,
+        )? {
+            settings
+                .resource_files
+                .insert(format!("credential-configuration:{id}"), file);
             settings.credential_configurations.insert(id, c);
         }
         for (id, (p, file)) in load_dir(&settings.resources.profiles, |p: &Profile| &p.id)? {
-            settings.resource_files.insert(format!("profile:{id}"), file);
+            settings
+                .resource_files
+                .insert(format!("profile:{id}"), file);
             settings.profiles.insert(id, p);
         }
         settings.validate()?;
@@ -309,7 +326,10 @@ impl Settings {
             ));
         }
         let db = &self.database.url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
             return Err(self.err(
                 "database.url",
                 format!("unsupported database URL '{}'", redact_url(db)),
@@ -344,7 +364,14 @@ impl Settings {
 }
 
 impl Settings {
-    fn resource_err(&self, kind: &str, id: &str, key: &str, problem: impl Into<String>, fix: impl Into<String>) -> SettingsError {
+    fn resource_err(
+        &self,
+        kind: &str,
+        id: &str,
+        key: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> SettingsError {
         let file = self
             .resource_files
             .get(&format!("{kind}:{id}"))
@@ -355,36 +382,69 @@ impl Settings {
 
     fn validate_resources(&self) -> Result<(), SettingsError> {
         let known = |id: &str| self.credential_configurations.contains_key(id);
-        let list = || self.credential_configurations.keys().cloned().collect::<Vec<_>>().join(", ");
+        let list = || {
+            self.credential_configurations
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for c in self.credential_configurations.values() {
             if c.format_plugin_id().is_none() {
-                return Err(self.resource_err("credential-configuration", &c.id, "format_plugin",
+                return Err(self.resource_err(
+                    "credential-configuration",
+                    &c.id,
+                    "format_plugin",
                     format!("no built-in plugin issues format '{}'", c.format),
-                    "set format_plugin to the id of a credential-format plugin"));
+                    "set format_plugin to the id of a credential-format plugin",
+                ));
             }
             if c.format == "dc+sd-jwt" && c.vct.is_none() {
-                return Err(self.resource_err("credential-configuration", &c.id, "vct",
-                    "a dc+sd-jwt configuration needs a vct", "add vct = \"https://.../your-type\""));
+                return Err(self.resource_err(
+                    "credential-configuration",
+                    &c.id,
+                    "vct",
+                    "a dc+sd-jwt configuration needs a vct",
+                    "add vct = \"https://.../your-type\"",
+                ));
             }
             if c.validity_seconds == Some(0) {
-                return Err(self.resource_err("credential-configuration", &c.id, "validity_seconds",
-                    "0 makes every credential expire at once", "remove it (no expiry) or give a positive number of seconds"));
+                return Err(self.resource_err(
+                    "credential-configuration",
+                    &c.id,
+                    "validity_seconds",
+                    "0 makes every credential expire at once",
+                    "remove it (no expiry) or give a positive number of seconds",
+                ));
             }
         }
         for p in self.profiles.values() {
             if p.credential_configuration_ids.is_empty() {
-                return Err(self.resource_err("profile", &p.id, "credential_configuration_ids", "is empty", "list at least one credential configuration id"));
+                return Err(self.resource_err(
+                    "profile",
+                    &p.id,
+                    "credential_configuration_ids",
+                    "is empty",
+                    "list at least one credential configuration id",
+                ));
             }
             for (i, id) in p.credential_configuration_ids.iter().enumerate() {
                 if !known(id) {
-                    return Err(self.resource_err("profile", &p.id, &format!("credential_configuration_ids[{i}]"),
-                        format!("unknown credential configuration '{id}'"), format!("use one of: {}", list())));
+                    return Err(self.resource_err(
+                        "profile",
+                        &p.id,
+                        &format!("credential_configuration_ids[{i}]"),
+                        format!("unknown credential configuration '{id}'"),
+                        format!("use one of: {}", list()),
+                    ));
                 }
             }
         }
         for (tenant, t) in &self.tenants {
             let id_ok = !tenant.is_empty()
-                && tenant.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                && tenant
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
                 && !RESERVED_TENANT_IDS.contains(&tenant.as_str());
             if !id_ok {
                 return Err(self.err(&format!("tenants.{tenant}"), "a tenant id must be a lowercase URL path segment that is not a Sigil route",
@@ -392,8 +452,11 @@ impl Settings {
             }
             for (i, id) in t.credential_configurations.iter().flatten().enumerate() {
                 if !known(id) {
-                    return Err(self.err(&format!("tenants.{tenant}.credential_configurations[{i}]"),
-                        format!("unknown credential configuration '{id}'"), format!("use one of: {}", list())));
+                    return Err(self.err(
+                        &format!("tenants.{tenant}.credential_configurations[{i}]"),
+                        format!("unknown credential configuration '{id}'"),
+                        format!("use one of: {}", list()),
+                    ));
                 }
             }
         }
@@ -406,7 +469,11 @@ impl Settings {
             return Err(self.err("issuance.batch_size", "must be at least 1", "use e.g. 10"));
         }
         if self.issuance.max_tx_code_attempts == 0 {
-            return Err(self.err("issuance.max_tx_code_attempts", "must be at least 1", "use e.g. 3"));
+            return Err(self.err(
+                "issuance.max_tx_code_attempts",
+                "must be at least 1",
+                "use e.g. 3",
+            ));
         }
         Ok(())
     }
@@ -414,14 +481,26 @@ impl Settings {
     /// Ids of the tenants served: `default` plus every `[tenants.<id>]`.
     pub fn tenant_ids(&self) -> Vec<String> {
         let mut ids = vec![DEFAULT_TENANT.to_owned()];
-        ids.extend(self.tenants.keys().filter(|t| *t != DEFAULT_TENANT).cloned());
+        ids.extend(
+            self.tenants
+                .keys()
+                .filter(|t| *t != DEFAULT_TENANT)
+                .cloned(),
+        );
         ids
     }
 
     /// The credential configurations a tenant offers.
     pub fn tenant_configurations(&self, tenant: &str) -> Vec<&CredentialConfiguration> {
-        match self.tenants.get(tenant).and_then(|t| t.credential_configurations.as_ref()) {
-            Some(ids) => ids.iter().filter_map(|id| self.credential_configurations.get(id)).collect(),
+        match self
+            .tenants
+            .get(tenant)
+            .and_then(|t| t.credential_configurations.as_ref())
+        {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.credential_configurations.get(id))
+                .collect(),
             None => self.credential_configurations.values().collect(),
         }
     }
@@ -429,13 +508,25 @@ impl Settings {
 
 fn check_limits(s: &Settings, key: &str, l: &Limits) -> Result<(), SettingsError> {
     if l.timeout_ms == 0 || l.timeout_ms > 60_000 {
-        return Err(s.err(&format!("{key}.timeout_ms"), format!("{} is out of range", l.timeout_ms), "use 1 to 60000 milliseconds"));
+        return Err(s.err(
+            &format!("{key}.timeout_ms"),
+            format!("{} is out of range", l.timeout_ms),
+            "use 1 to 60000 milliseconds",
+        ));
     }
     if l.max_memory_bytes < (1 << 20) || l.max_memory_bytes > (1 << 30) {
-        return Err(s.err(&format!("{key}.max_memory_bytes"), format!("{} is out of range", l.max_memory_bytes), "use 1048576 (1 MiB) to 1073741824 (1 GiB)"));
+        return Err(s.err(
+            &format!("{key}.max_memory_bytes"),
+            format!("{} is out of range", l.max_memory_bytes),
+            "use 1048576 (1 MiB) to 1073741824 (1 GiB)",
+        ));
     }
     if l.fuel == 0 {
-        return Err(s.err(&format!("{key}.fuel"), "0 allows no work at all", "use e.g. 50000000"));
+        return Err(s.err(
+            &format!("{key}.fuel"),
+            "0 allows no work at all",
+            "use e.g. 50000000",
+        ));
     }
     Ok(())
 }
@@ -493,7 +584,10 @@ mod tests {
     #[test]
     fn minimal_file_gets_defaults_and_relative_paths() {
         let dir = tempfile::tempdir().expect("tmp");
-        let p = write(dir.path(), "[server]\npublic_url = \"http://127.0.0.1:8099\"\n");
+        let p = write(
+            dir.path(),
+            "[server]\npublic_url = \"http://127.0.0.1:8099\"\n",
+        );
         let s = Settings::load_with_env(&p, []).expect("load");
         assert_eq!(s.server.port, 8099);
         assert_eq!(s.plugins.dir, dir.path().join("../plugins/dist"));
@@ -503,10 +597,16 @@ mod tests {
     #[test]
     fn env_overrides_file() {
         let dir = tempfile::tempdir().expect("tmp");
-        let p = write(dir.path(), "[server]\npublic_url = \"http://127.0.0.1:8099\"\n");
+        let p = write(
+            dir.path(),
+            "[server]\npublic_url = \"http://127.0.0.1:8099\"\n",
+        );
         let env = [
             ("SIGIL__SERVER__PORT".to_string(), "9001".to_string()),
-            ("SIGIL__SERVER__PUBLIC_URL".to_string(), "http://127.0.0.1:9001".to_string()),
+            (
+                "SIGIL__SERVER__PUBLIC_URL".to_string(),
+                "http://127.0.0.1:9001".to_string(),
+            ),
         ];
         let s = Settings::load_with_env(&p, env).expect("load");
         assert_eq!(s.server.port, 9001);
@@ -516,7 +616,10 @@ mod tests {
     #[test]
     fn unknown_key_names_file_and_key() {
         let dir = tempfile::tempdir().expect("tmp");
-        let p = write(dir.path(), "[server]\npublic_url = \"http://x\"\nprot = 1\n");
+        let p = write(
+            dir.path(),
+            "[server]\npublic_url = \"http://x\"\nprot = 1\n",
+        );
         let e = Settings::load_with_env(&p, []).expect_err("must fail");
         let msg = e.to_string();
         assert!(msg.contains("sigil.toml"), "{msg}");
@@ -541,14 +644,18 @@ mod tests {
     #[test]
     fn wrong_type_names_key() {
         let dir = tempfile::tempdir().expect("tmp");
-        let p = write(dir.path(), "[server]\npublic_url = \"http://x\"\nport = \"eighty\"\n");
+        let p = write(
+            dir.path(),
+            "[server]\npublic_url = \"http://x\"\nport = \"eighty\"\n",
+        );
         let e = Settings::load_with_env(&p, []).expect_err("must fail");
         assert_eq!(e.key, "server.port", "{e}");
     }
 
     #[test]
     fn missing_file_says_how_to_fix() {
-        let e = Settings::load_with_env(Path::new("/nonexistent/sigil.toml"), []).expect_err("fail");
+        let e =
+            Settings::load_with_env(Path::new("/nonexistent/sigil.toml"), []).expect_err("fail");
         assert!(e.fix.contains("--config"));
     }
 }

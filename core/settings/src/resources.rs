@@ -186,25 +186,46 @@ pub(crate) fn load_dir<T: DeserializeOwned>(
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
         if ext != "toml" && ext != "json" {
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            SettingsError::new(&path, "-", format!("cannot read: {e}"), "check the file's permissions")
+            SettingsError::new(
+                &path,
+                "-",
+                format!("cannot read: {e}"),
+                "check the file's permissions",
+            )
         })?;
         let value: T = if ext == "toml" {
             toml::from_str(&text).map_err(|e| {
                 let key = e.message().split('`').nth(1).unwrap_or("-").to_owned();
-                SettingsError::new(&path, key, e.to_string().replace('\n', " "), "correct the key or value shown")
+                SettingsError::new(
+                    &path,
+                    key,
+                    e.to_string().replace('\n', " "),
+                    "correct the key or value shown",
+                )
             })?
         } else {
             serde_json::from_str(&text).map_err(|e| {
-                SettingsError::new(&path, "-", e.to_string(), "correct the JSON at the position shown")
+                SettingsError::new(
+                    &path,
+                    "-",
+                    e.to_string(),
+                    "correct the JSON at the position shown",
+                )
             })?
         };
         let key = id(&value).to_owned();
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if stem != key {
             return Err(SettingsError::new(
                 &path,

@@ -15,7 +15,9 @@ fn locate(name: &str) -> PathBuf {
             return dir;
         }
     }
-    panic!("plugin '{name}' is not built: run `cargo xtask build-plugins` and `cargo xtask build-fixtures`");
+    panic!(
+        "plugin '{name}' is not built: run `cargo xtask build-plugins` and `cargo xtask build-fixtures`"
+    );
 }
 
 /// A plugin directory holding copies of the named plugins.

@@ -13,7 +13,9 @@ async fn serve(body: String) -> u16 {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let body = body.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
@@ -33,7 +35,10 @@ async fn serve(body: String) -> u16 {
 fn grant(origin: String) -> BTreeMap<String, PluginPolicy> {
     BTreeMap::from([(
         "outbound-http".into(),
-        PluginPolicy { allowed_hosts: vec![origin], ..Default::default() },
+        PluginPolicy {
+            allowed_hosts: vec![origin],
+            ..Default::default()
+        },
     )])
 }
 
@@ -48,8 +53,17 @@ async fn granted_origin_is_reachable() {
     let port = serve(r#"{"given_name":"Ada"}"#.into()).await;
     let dir = PluginDir::with(&["outbound-http"]);
     let rt = runtime(&dir, grant(format!("http://127.0.0.1:{port}")));
-    let out = rt.resolve_claims("outbound-http", &with_url(format!("http://127.0.0.1:{port}/people/1"))).await.unwrap();
-    assert_eq!(out, ClaimOutcome::Claims(json!({"given_name": "Ada"}).as_object().unwrap().clone()));
+    let out = rt
+        .resolve_claims(
+            "outbound-http",
+            &with_url(format!("http://127.0.0.1:{port}/people/1")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        ClaimOutcome::Claims(json!({"given_name": "Ada"}).as_object().unwrap().clone())
+    );
 }
 
 #[tokio::test]
@@ -57,8 +71,15 @@ async fn origin_not_granted_is_denied_and_attributed() {
     let port = serve("{}".into()).await;
     let dir = PluginDir::with(&["outbound-http"]);
     let rt = runtime(&dir, grant(format!("http://127.0.0.1:{port}")));
-    for url in [format!("http://127.0.0.2:{port}/"), format!("http://127.0.0.1:{}/", port.wrapping_add(1)), "http://169.254.169.254/latest/meta-data".to_string()] {
-        let err = rt.resolve_claims("outbound-http", &with_url(url.clone())).await.unwrap_err();
+    for url in [
+        format!("http://127.0.0.2:{port}/"),
+        format!("http://127.0.0.1:{}/", port.wrapping_add(1)),
+        "http://169.254.169.254/latest/meta-data".to_string(),
+    ] {
+        let err = rt
+            .resolve_claims("outbound-http", &with_url(url.clone()))
+            .await
+            .unwrap_err();
         match &err {
             PluginError::CapabilityDenied { plugin, capability } => {
                 assert_eq!(plugin, "outbound-http");
@@ -66,7 +87,11 @@ async fn origin_not_granted_is_denied_and_attributed() {
             }
             other => panic!("{url}: {other:?}"),
         }
-        assert!(err.to_string().starts_with("plugin 'outbound-http' was denied outbound HTTP to http://"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("plugin 'outbound-http' was denied outbound HTTP to http://"),
+            "{err}"
+        );
     }
 }
 
@@ -75,8 +100,17 @@ async fn no_grant_means_no_outbound_http() {
     let port = serve("{}".into()).await;
     let dir = PluginDir::with(&["outbound-http"]);
     let rt = runtime(&dir, BTreeMap::new());
-    let err = rt.resolve_claims("outbound-http", &with_url(format!("http://127.0.0.1:{port}/"))).await.unwrap_err();
-    assert!(matches!(err, PluginError::CapabilityDenied { .. }), "{err:?}");
+    let err = rt
+        .resolve_claims(
+            "outbound-http",
+            &with_url(format!("http://127.0.0.1:{port}/")),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PluginError::CapabilityDenied { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +119,13 @@ async fn oversized_response_is_cut_off() {
     let port = serve(big).await;
     let dir = PluginDir::with(&["outbound-http"]);
     let rt = runtime(&dir, grant(format!("http://127.0.0.1:{port}")));
-    let err = rt.resolve_claims("outbound-http", &with_url(format!("http://127.0.0.1:{port}/"))).await.unwrap_err();
+    let err = rt
+        .resolve_claims(
+            "outbound-http",
+            &with_url(format!("http://127.0.0.1:{port}/")),
+        )
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, PluginError::Claim { error: ClaimFailure::Upstream(ref m), .. } if m.contains("size exceeds limit: 1048576 bytes")),
         "{err:?}"

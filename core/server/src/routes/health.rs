@@ -12,7 +12,12 @@ pub async fn health() -> HttpResponse {
 
 /// Ready to serve: the database answers and every plugin in the plugin directory loaded.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let mut errors: Vec<String> = state.plugins.load_errors().iter().map(ToString::to_string).collect();
+    let mut errors: Vec<String> = state
+        .plugins
+        .load_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if let Err(e) = state.store.ping().await {
         errors.push(format!("database: {e}"));
     }

@@ -12,7 +12,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/plugins", web::get().to(plugins::list))
             .route("/plugins/{id}/resolve", web::post().to(plugins::resolve))
             .route("/offers", web::post().to(offers::create_default))
-            .route("/tenants/{tenant}/offers", web::post().to(offers::create_for_tenant))
+            .route(
+                "/tenants/{tenant}/offers",
+                web::post().to(offers::create_for_tenant),
+            )
             .route("/offers/{id}", web::get().to(offers::get))
             .route("/offers/{id}", web::delete().to(offers::delete))
             .route("/offers/{id}/qr.svg", web::get().to(offers::qr_svg))

@@ -27,7 +27,12 @@ fn info_json(p: &PluginInfo) -> Value {
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     state.admin.check(&req)?;
     let plugins: Vec<Value> = state.plugins.plugins().map(info_json).collect();
-    let errors: Vec<String> = state.plugins.load_errors().iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = state
+        .plugins
+        .load_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "plugins": plugins, "loadErrors": errors })))
 }
 
@@ -70,17 +75,25 @@ pub async fn resolve(
         offer_id: "dry-run".into(),
         credential_configuration_id: body.credential_configuration_id,
         format: body.format,
-        source: if body.source.is_null() { json!({}) } else { body.source },
+        source: if body.source.is_null() {
+            json!({})
+        } else {
+            body.source
+        },
         inline_claims: body.inline_claims,
         id_token_claims: body.id_token_claims,
         subject_id: body.subject_id,
         holder_keys: Vec::new(),
     };
     match state.plugins.resolve_claims(&id, &request).await {
-        Ok(ClaimOutcome::Claims(claims)) => Ok(HttpResponse::Ok().json(json!({ "claims": claims }))),
-        Ok(ClaimOutcome::Pending { interval_seconds, reason }) => Ok(HttpResponse::Ok().json(
-            json!({ "pending": { "intervalSeconds": interval_seconds, "reason": reason } }),
-        )),
+        Ok(ClaimOutcome::Claims(claims)) => {
+            Ok(HttpResponse::Ok().json(json!({ "claims": claims })))
+        }
+        Ok(ClaimOutcome::Pending {
+            interval_seconds,
+            reason,
+        }) => Ok(HttpResponse::Ok()
+            .json(json!({ "pending": { "intervalSeconds": interval_seconds, "reason": reason } }))),
         Err(e) => Err(plugin_problem(&e)),
     }
 }
@@ -93,12 +106,23 @@ pub fn plugin_problem(e: &PluginError) -> Problem {
         PluginError::WrongKind { .. } => (StatusCode::BAD_REQUEST, "plugin-wrong-kind"),
         PluginError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "plugin-timeout"),
         PluginError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-unavailable"),
-        PluginError::Claim { error: ClaimFailure::Denied(_), .. } => (StatusCode::FORBIDDEN, "claims-denied"),
-        PluginError::Claim { error: ClaimFailure::NotFound(_), .. } => (StatusCode::NOT_FOUND, "claims-not-found"),
-        PluginError::Claim { error: ClaimFailure::InvalidInput(_), .. } => (StatusCode::BAD_REQUEST, "claims-invalid-input"),
+        PluginError::Claim {
+            error: ClaimFailure::Denied(_),
+            ..
+        } => (StatusCode::FORBIDDEN, "claims-denied"),
+        PluginError::Claim {
+            error: ClaimFailure::NotFound(_),
+            ..
+        } => (StatusCode::NOT_FOUND, "claims-not-found"),
+        PluginError::Claim {
+            error: ClaimFailure::InvalidInput(_),
+            ..
+        } => (StatusCode::BAD_REQUEST, "claims-invalid-input"),
         PluginError::FuelExhausted { .. } => (StatusCode::BAD_GATEWAY, "plugin-fuel-exhausted"),
         PluginError::MemoryExceeded { .. } => (StatusCode::BAD_GATEWAY, "plugin-memory-exceeded"),
-        PluginError::CapabilityDenied { .. } => (StatusCode::BAD_GATEWAY, "plugin-capability-denied"),
+        PluginError::CapabilityDenied { .. } => {
+            (StatusCode::BAD_GATEWAY, "plugin-capability-denied")
+        }
         PluginError::Trap { .. } => (StatusCode::BAD_GATEWAY, "plugin-crashed"),
         PluginError::InvalidOutput { .. } => (StatusCode::BAD_GATEWAY, "plugin-invalid-output"),
         _ => (StatusCode::BAD_GATEWAY, "plugin-failed"),

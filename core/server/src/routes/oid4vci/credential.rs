@@ -16,10 +16,14 @@ use crate::issuance;
 use crate::state::{AppState, now};
 
 /// Issue credentials for one configuration.
-pub async fn credential(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn credential(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
     let t = match reply::tenant(&state, &req) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
     // 1. The access token.
     let Some(token) = req
@@ -30,53 +34,108 @@ pub async fn credential(req: HttpRequest, state: web::Data<AppState>, body: web:
         .map(str::trim)
         .filter(|v| !v.is_empty())
     else {
-        return error(Code::InvalidToken, "send the access token as Authorization: Bearer <token>");
+        return error(
+            Code::InvalidToken,
+            "send the access token as Authorization: Bearer <token>",
+        );
     };
     let n = now();
-    let grant = match state.store.find_access_token(&secrets::hash(token), n).await {
+    let grant = match state
+        .store
+        .find_access_token(&secrets::hash(token), n)
+        .await
+    {
         Ok(Some(g)) if g.tenant == t.id => g,
-        Ok(_) => return error(Code::InvalidToken, "the access token is unknown, expired or revoked"),
+        Ok(_) => {
+            return error(
+                Code::InvalidToken,
+                "the access token is unknown, expired or revoked",
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "reading an access token failed");
-            return error(Code::ServerError, "the request could not be processed; try again");
+            return error(
+                Code::ServerError,
+                "the request could not be processed; try again",
+            );
         }
     };
     // 2. The request body.
     let request: Value = match serde_json::from_slice(&body) {
         Ok(Value::Object(m)) => Value::Object(m),
-        _ => return error(Code::InvalidCredentialRequest, "the body must be a JSON object"),
+        _ => {
+            return error(
+                Code::InvalidCredentialRequest,
+                "the body must be a JSON object",
+            );
+        }
     };
     // 3. Which credential.
     let configuration_id = request.get("credential_configuration_id");
     if let Some(identifier) = request.get("credential_identifier") {
         let _ = identifier;
-        return error(Code::UnknownCredentialIdentifier, "this issuer returned no credential_identifiers; use credential_configuration_id");
+        return error(
+            Code::UnknownCredentialIdentifier,
+            "this issuer returned no credential_identifiers; use credential_configuration_id",
+        );
     }
     let Some(configuration_id) = configuration_id else {
-        return error(Code::InvalidCredentialRequest, "credential_configuration_id is missing");
+        return error(
+            Code::InvalidCredentialRequest,
+            "credential_configuration_id is missing",
+        );
     };
     let Some(configuration_id) = configuration_id.as_str() else {
-        return error(Code::InvalidCredentialRequest, "credential_configuration_id must be a string");
+        return error(
+            Code::InvalidCredentialRequest,
+            "credential_configuration_id must be a string",
+        );
     };
-    let Some(config) = state.settings.credential_configurations.get(configuration_id).filter(|_| t.offers(configuration_id)) else {
-        return error(Code::UnknownCredentialConfiguration, &format!("unknown credential configuration {configuration_id}"));
+    let Some(config) = state
+        .settings
+        .credential_configurations
+        .get(configuration_id)
+        .filter(|_| t.offers(configuration_id))
+    else {
+        return error(
+            Code::UnknownCredentialConfiguration,
+            &format!("unknown credential configuration {configuration_id}"),
+        );
     };
-    if !grant.credential_configuration_ids.iter().any(|c| c == configuration_id) {
-        return error(Code::InsufficientScope, &format!("the access token does not cover {configuration_id}"));
+    if !grant
+        .credential_configuration_ids
+        .iter()
+        .any(|c| c == configuration_id)
+    {
+        return error(
+            Code::InsufficientScope,
+            &format!("the access token does not cover {configuration_id}"),
+        );
     }
     // 4. Response encryption is not offered by this issuer.
     if request.get("credential_response_encryption").is_some() {
-        return error(Code::InvalidEncryptionParameters, "this issuer does not support credential response encryption");
+        return error(
+            Code::InvalidEncryptionParameters,
+            "this issuer does not support credential response encryption",
+        );
     }
     if request.get("proof").is_some() {
-        return error(Code::InvalidCredentialRequest, "the singular proof parameter is not part of OID4VCI 1.0; use proofs");
+        return error(
+            Code::InvalidCredentialRequest,
+            "the singular proof parameter is not part of OID4VCI 1.0; use proofs",
+        );
     }
     // 5. Proofs.
     let jwts = match proofs(&request, state.settings.issuance.batch_size) {
         Ok(j) => j,
-        Err(r) => return r,
+        Err((code, text)) => return error(code, &text),
     };
-    let check = ProofCheck { audience: &t.issuer, now: n, max_age: state.settings.issuance.proof_max_age_seconds, max_skew: 60 };
+    let check = ProofCheck {
+        audience: &t.issuer,
+        now: n,
+        max_age: state.settings.issuance.proof_max_age_seconds,
+        max_skew: 60,
+    };
     let mut holder_keys: Vec<Value> = Vec::new();
     let mut nonces = BTreeSet::new();
     for (i, jwt) in jwts.iter().enumerate() {
@@ -96,46 +155,86 @@ pub async fn credential(req: HttpRequest, state: web::Data<AppState>, body: web:
             Ok(false) => return proof_error(&ProofError::Nonce, 0),
             Err(e) => {
                 tracing::error!(error = %e, "consuming a nonce failed");
-                return error(Code::ServerError, "the request could not be processed; try again");
+                return error(
+                    Code::ServerError,
+                    "the request could not be processed; try again",
+                );
             }
         }
     }
     // 6. Issue.
     let offer = match state.store.get_offer(&t.id, &grant.offer_id).await {
         Ok(Some(o)) => o,
-        _ => return error(Code::InvalidToken, "the offer of this access token no longer exists"),
+        _ => {
+            return error(
+                Code::InvalidToken,
+                "the offer of this access token no longer exists",
+            );
+        }
     };
     let count = holder_keys.len();
     let credentials = match issuance::issue(&state, t, &offer, config, holder_keys, n).await {
         Ok(c) => c,
         Err(f) => return error(f.code, &f.description),
     };
-    record(&state, &t.id, &offer, configuration_id, &config.format, count, n).await;
-    let list: Vec<Value> = credentials.into_iter().map(|c| json!({ "credential": c })).collect();
+    record(
+        &state,
+        &t.id,
+        &offer,
+        configuration_id,
+        &config.format,
+        count,
+        n,
+    )
+    .await;
+    let list: Vec<Value> = credentials
+        .into_iter()
+        .map(|c| json!({ "credential": c }))
+        .collect();
     reply::no_store(StatusCode::OK, &json!({ "credentials": list }))
 }
 
-fn proofs(request: &Value, batch_size: u32) -> Result<Vec<String>, HttpResponse> {
+fn proofs(request: &Value, batch_size: u32) -> Result<Vec<String>, (Code, String)> {
+    let bad = |code, text: &str| Err((code, text.to_owned()));
     let Some(proofs) = request.get("proofs") else {
-        return Err(error(Code::InvalidProof, "proofs is missing; send proofs.jwt with a key proof signed over a c_nonce"));
+        return bad(
+            Code::InvalidProof,
+            "proofs is missing; send proofs.jwt with a key proof signed over a c_nonce",
+        );
     };
     let Some(obj) = proofs.as_object() else {
-        return Err(error(Code::InvalidCredentialRequest, "proofs must be an object"));
+        return bad(Code::InvalidCredentialRequest, "proofs must be an object");
     };
     if obj.len() != 1 {
-        return Err(error(Code::InvalidCredentialRequest, "proofs must have exactly one proof type"));
+        return bad(
+            Code::InvalidCredentialRequest,
+            "proofs must have exactly one proof type",
+        );
     }
     let Some(list) = obj.get("jwt") else {
-        return Err(error(Code::InvalidProof, "only the jwt proof type is supported"));
+        return bad(Code::InvalidProof, "only the jwt proof type is supported");
     };
     let Some(list) = list.as_array().filter(|l| !l.is_empty()) else {
-        return Err(error(Code::InvalidCredentialRequest, "proofs.jwt must be a non-empty array"));
+        return bad(
+            Code::InvalidCredentialRequest,
+            "proofs.jwt must be a non-empty array",
+        );
     };
     if list.len() > batch_size as usize {
-        return Err(error(Code::InvalidCredentialRequest, &format!("at most {batch_size} proofs per request (batch_size)")));
+        return bad(
+            Code::InvalidCredentialRequest,
+            &format!("at most {batch_size} proofs per request (batch_size)"),
+        );
     }
     list.iter()
-        .map(|p| p.as_str().map(str::to_owned).ok_or_else(|| error(Code::InvalidCredentialRequest, "each proof must be a JWT string")))
+        .map(|p| {
+            p.as_str().map(str::to_owned).ok_or_else(|| {
+                (
+                    Code::InvalidCredentialRequest,
+                    "each proof must be a JWT string".to_owned(),
+                )
+            })
+        })
         .collect()
 }
 
@@ -146,7 +245,15 @@ fn proof_error(e: &ProofError, index: usize) -> HttpResponse {
     }
 }
 
-async fn record(state: &AppState, tenant: &str, offer: &sigil_store::OfferRecord, configuration_id: &str, format: &str, count: usize, n: i64) {
+async fn record(
+    state: &AppState,
+    tenant: &str,
+    offer: &sigil_store::OfferRecord,
+    configuration_id: &str,
+    format: &str,
+    count: usize,
+    n: i64,
+) {
     let issuance = NewIssuance {
         id: secrets::random_token(),
         tenant: tenant.to_owned(),
@@ -160,16 +267,33 @@ async fn record(state: &AppState, tenant: &str, offer: &sigil_store::OfferRecord
         tracing::error!(error = %e, offer = %offer.id, "recording an issuance failed");
     }
     let issued: BTreeSet<String> = match state.store.issuances(&offer.id).await {
-        Ok(list) => list.into_iter().map(|i| i.credential_configuration_id).collect(),
+        Ok(list) => list
+            .into_iter()
+            .map(|i| i.credential_configuration_id)
+            .collect(),
         Err(_) => BTreeSet::new(),
     };
-    let consumed = offer.credential_configuration_ids.iter().all(|c| issued.contains(c));
-    if let Err(e) = state.store.mark_credential_issued(&offer.id, n, consumed).await {
+    let consumed = offer
+        .credential_configuration_ids
+        .iter()
+        .all(|c| issued.contains(c));
+    if let Err(e) = state
+        .store
+        .mark_credential_issued(&offer.id, n, consumed)
+        .await
+    {
         tracing::error!(error = %e, offer = %offer.id, "updating the offer status failed");
     }
-    let detail = json!({ "credentialConfigurationId": configuration_id, "format": format, "count": count });
+    let detail =
+        json!({ "credentialConfigurationId": configuration_id, "format": format, "count": count });
     let _ = state
         .store
-        .append_event(NewEvent { tenant: tenant.to_owned(), offer_id: offer.id.clone(), kind: "credential_issued".into(), detail, created_at: n })
+        .append_event(NewEvent {
+            tenant: tenant.to_owned(),
+            offer_id: offer.id.clone(),
+            kind: "credential_issued".into(),
+            detail,
+            created_at: n,
+        })
         .await;
 }

@@ -12,7 +12,7 @@ use crate::state::AppState;
 pub async fn issuer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match reply::tenant(&state, &req) {
         Ok(t) => reply::metadata(&t.metadata),
-        Err(r) => r,
+        Err(e) => e.response(),
     }
 }
 
@@ -20,7 +20,7 @@ pub async fn issuer(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 pub async fn authorization_server(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let t = match reply::tenant(&state, &req) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
     reply::metadata(&json!({
         "issuer": t.issuer,
@@ -35,7 +35,7 @@ pub async fn authorization_server(req: HttpRequest, state: web::Data<AppState>) 
 pub async fn jwt_vc_issuer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let t = match reply::tenant(&state, &req) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
     reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": [t.signer.public_jwk()] } }))
 }

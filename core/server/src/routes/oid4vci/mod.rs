@@ -13,18 +13,45 @@ use actix_web::web;
 
 /// Mount the wallet-facing routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/openid-credential-issuer", web::get().to(metadata::issuer))
-        .route("/.well-known/openid-credential-issuer/{tenant}", web::get().to(metadata::issuer))
-        .route("/.well-known/oauth-authorization-server", web::get().to(metadata::authorization_server))
-        .route("/.well-known/oauth-authorization-server/{tenant}", web::get().to(metadata::authorization_server))
-        .route("/.well-known/jwt-vc-issuer", web::get().to(metadata::jwt_vc_issuer))
-        .route("/.well-known/jwt-vc-issuer/{tenant}", web::get().to(metadata::jwt_vc_issuer))
-        .route("/credential-offer/{offer}", web::get().to(offer::by_reference))
-        .route("/{tenant}/credential-offer/{offer}", web::get().to(offer::by_reference))
-        .route("/token", web::post().to(token::token))
-        .route("/{tenant}/token", web::post().to(token::token))
-        .route("/nonce", web::post().to(nonce::nonce))
-        .route("/{tenant}/nonce", web::post().to(nonce::nonce))
-        .route("/credential", web::post().to(credential::credential))
-        .route("/{tenant}/credential", web::post().to(credential::credential));
+    cfg.route(
+        "/.well-known/openid-credential-issuer",
+        web::get().to(metadata::issuer),
+    )
+    .route(
+        "/.well-known/openid-credential-issuer/{tenant}",
+        web::get().to(metadata::issuer),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(metadata::authorization_server),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server/{tenant}",
+        web::get().to(metadata::authorization_server),
+    )
+    .route(
+        "/.well-known/jwt-vc-issuer",
+        web::get().to(metadata::jwt_vc_issuer),
+    )
+    .route(
+        "/.well-known/jwt-vc-issuer/{tenant}",
+        web::get().to(metadata::jwt_vc_issuer),
+    )
+    .route(
+        "/credential-offer/{offer}",
+        web::get().to(offer::by_reference),
+    )
+    .route(
+        "/{tenant}/credential-offer/{offer}",
+        web::get().to(offer::by_reference),
+    )
+    .route("/token", web::post().to(token::token))
+    .route("/{tenant}/token", web::post().to(token::token))
+    .route("/nonce", web::post().to(nonce::nonce))
+    .route("/{tenant}/nonce", web::post().to(nonce::nonce))
+    .route("/credential", web::post().to(credential::credential))
+    .route(
+        "/{tenant}/credential",
+        web::post().to(credential::credential),
+    );
 }

@@ -12,13 +12,16 @@ use crate::state::{AppState, now};
 pub async fn nonce(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let t = match reply::tenant(&state, &req) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
     let value = sigil_issuer::secrets::random_token();
     let expires = now() + state.settings.issuance.nonce_seconds;
     if let Err(e) = state.store.insert_nonce(&t.id, &value, expires).await {
         tracing::error!(error = %e, "storing a nonce failed");
-        return reply::credential_error(CredentialErrorCode::ServerError, "the nonce could not be stored; try again");
+        return reply::credential_error(
+            CredentialErrorCode::ServerError,
+            "the nonce could not be stored; try again",
+        );
     }
     reply::no_store(StatusCode::OK, &json!({ "c_nonce": value }))
 }

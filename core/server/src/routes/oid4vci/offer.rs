@@ -10,10 +10,10 @@ use crate::routes::admin::offers::offer_object;
 use crate::state::{AppState, now};
 
 /// Serve the offer object; marks the offer `resolved`.
-pub async fn by_reference(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn by_reference(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let t = match reply::tenant(&state, &req) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
     let not_found = || {
         reply::no_store(
@@ -21,7 +21,7 @@ pub async fn by_reference(req: HttpRequest, state: web::Data<AppState>, path: we
             &json!({ "error": "not_found", "error_description": "no such credential offer, or it expired or was revoked" }),
         )
     };
-    let id = path.into_inner();
+    let id = req.match_info().get("offer").unwrap_or_default().to_owned();
     let offer = match state.store.get_offer(&t.id, &id).await {
         Ok(Some(o)) => o,
         Ok(None) => return not_found(),
@@ -40,7 +40,13 @@ pub async fn by_reference(req: HttpRequest, state: web::Data<AppState>, path: we
         }
         let _ = state
             .store
-            .append_event(NewEvent { tenant: t.id.clone(), offer_id: offer.id.clone(), kind: "offer_resolved".into(), detail: json!({}), created_at: n })
+            .append_event(NewEvent {
+                tenant: t.id.clone(),
+                offer_id: offer.id.clone(),
+                kind: "offer_resolved".into(),
+                detail: json!({}),
+                created_at: n,
+            })
             .await;
     }
     reply::no_store(StatusCode::OK, &offer_object(&state, t, &offer))

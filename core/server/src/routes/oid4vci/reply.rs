@@ -36,23 +36,42 @@ pub fn credential_error(code: CredentialErrorCode, description: &str) -> HttpRes
     let body = ErrorBody::new(code.as_str(), description);
     let mut response = HttpResponse::build(status);
     response.insert_header(("Cache-Control", "no-store"));
-    if matches!(code, CredentialErrorCode::InvalidToken | CredentialErrorCode::InsufficientScope) {
+    if matches!(
+        code,
+        CredentialErrorCode::InvalidToken | CredentialErrorCode::InsufficientScope
+    ) {
         response.insert_header((
             "WWW-Authenticate",
-            format!("Bearer error=\"{}\", error_description=\"{}\"", code.as_str(), body.error_description),
+            format!(
+                "Bearer error=\"{}\", error_description=\"{}\"",
+                code.as_str(),
+                body.error_description
+            ),
         ));
     }
     response.json(body)
 }
 
-/// The tenant the request is addressed to, or a 404.
-pub fn tenant<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Tenant, HttpResponse> {
-    let id = req.match_info().get("tenant").unwrap_or(DEFAULT_TENANT);
-    state.tenants.get(id).ok_or_else(|| {
+/// A request for a tenant this server does not have.
+#[derive(Debug)]
+pub struct UnknownTenant(String);
+
+impl UnknownTenant {
+    /// The 404 answer.
+    pub fn response(&self) -> HttpResponse {
         HttpResponse::NotFound().json(serde_json::json!({
-            "error": "not_found", "error_description": format!("no credential issuer '{id}' here")
+            "error": "not_found", "error_description": format!("no credential issuer '{}' here", self.0)
         }))
-    })
+    }
+}
+
+/// The tenant the request is addressed to.
+pub fn tenant<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a Tenant, UnknownTenant> {
+    let id = req.match_info().get("tenant").unwrap_or(DEFAULT_TENANT);
+    state
+        .tenants
+        .get(id)
+        .ok_or_else(|| UnknownTenant(id.to_owned()))
 }
 
 /// A plain JSON 200 for metadata (cacheable for a short while).

@@ -17,9 +17,13 @@ use crate::state::{AppState, now};
 pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let t = match reply::tenant(&state, &req) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return reply::token_error(
             TokenErrorCode::InvalidRequest,
@@ -28,12 +32,20 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     }
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
         Ok(p) => p,
-        Err(_) => return reply::token_error(TokenErrorCode::InvalidRequest, "the body is not valid form encoding"),
+        Err(_) => {
+            return reply::token_error(
+                TokenErrorCode::InvalidRequest,
+                "the body is not valid form encoding",
+            );
+        }
     };
     let mut params = BTreeMap::new();
     for (k, v) in pairs {
         if params.insert(k.clone(), v).is_some() {
-            return reply::token_error(TokenErrorCode::InvalidRequest, &format!("parameter {k} is repeated"));
+            return reply::token_error(
+                TokenErrorCode::InvalidRequest,
+                &format!("parameter {k} is repeated"),
+            );
         }
     }
     match params.get("grant_type").map(String::as_str) {
@@ -47,10 +59,15 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         }
     }
     let Some(code) = params.get("pre-authorized_code").filter(|c| !c.is_empty()) else {
-        return reply::token_error(TokenErrorCode::InvalidRequest, "pre-authorized_code is missing");
+        return reply::token_error(
+            TokenErrorCode::InvalidRequest,
+            "pre-authorized_code is missing",
+        );
     };
     let code_hash = secrets::hash(code);
-    let tx_hash = params.get("tx_code").map(|tx| secrets::tx_code_hash(code, tx));
+    let tx_hash = params
+        .get("tx_code")
+        .map(|tx| secrets::tx_code_hash(code, tx));
     let n = now();
     let redeemed = state
         .store
@@ -81,11 +98,20 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         .await;
     if let Err(e) = stored {
         tracing::error!(error = %e, offer = %offer.id, "storing an access token failed after redeeming the code");
-        return reply::token_error(TokenErrorCode::ServerError, "the access token could not be stored");
+        return reply::token_error(
+            TokenErrorCode::ServerError,
+            "the access token could not be stored",
+        );
     }
     let _ = state
         .store
-        .append_event(NewEvent { tenant: t.id.clone(), offer_id: offer.id.clone(), kind: "token_issued".into(), detail: json!({}), created_at: n })
+        .append_event(NewEvent {
+            tenant: t.id.clone(),
+            offer_id: offer.id.clone(),
+            kind: "token_issued".into(),
+            detail: json!({}),
+            created_at: n,
+        })
         .await;
     reply::no_store(
         StatusCode::OK,
@@ -96,17 +122,38 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
 fn redeem_error(e: &RedeemError) -> HttpResponse {
     use TokenErrorCode::{InvalidGrant, InvalidRequest, ServerError};
     let (code, description) = match e {
-        RedeemError::UnknownCode => (InvalidGrant, "the pre-authorized code is unknown".to_owned()),
-        RedeemError::Expired => (InvalidGrant, "the pre-authorized code has expired".to_owned()),
+        RedeemError::UnknownCode => (
+            InvalidGrant,
+            "the pre-authorized code is unknown".to_owned(),
+        ),
+        RedeemError::Expired => (
+            InvalidGrant,
+            "the pre-authorized code has expired".to_owned(),
+        ),
         RedeemError::Revoked => (InvalidGrant, "the offer was revoked".to_owned()),
-        RedeemError::AlreadyUsed => (InvalidGrant, "the pre-authorized code was already used".to_owned()),
-        RedeemError::Invalidated => (InvalidGrant, "too many wrong transaction codes; the offer is no longer valid".to_owned()),
+        RedeemError::AlreadyUsed => (
+            InvalidGrant,
+            "the pre-authorized code was already used".to_owned(),
+        ),
+        RedeemError::Invalidated => (
+            InvalidGrant,
+            "too many wrong transaction codes; the offer is no longer valid".to_owned(),
+        ),
         RedeemError::TxCodeRequired => (InvalidRequest, "this offer requires a tx_code".to_owned()),
-        RedeemError::TxCodeNotExpected => (InvalidRequest, "this offer has no tx_code; do not send one".to_owned()),
-        RedeemError::WrongTxCode { remaining } => (InvalidGrant, format!("the tx_code is wrong; {remaining} attempts left")),
+        RedeemError::TxCodeNotExpected => (
+            InvalidRequest,
+            "this offer has no tx_code; do not send one".to_owned(),
+        ),
+        RedeemError::WrongTxCode { remaining } => (
+            InvalidGrant,
+            format!("the tx_code is wrong; {remaining} attempts left"),
+        ),
         RedeemError::Store(err) => {
             tracing::error!(error = %err, "redeeming a code failed");
-            (ServerError, "the request could not be processed; try again".to_owned())
+            (
+                ServerError,
+                "the request could not be processed; try again".to_owned(),
+            )
         }
         _ => (ServerError, "the request could not be processed".to_owned()),
     };
