@@ -167,9 +167,7 @@ pub fn __resolve<P: ClaimProvider>(
 ) -> Result<raw::ClaimOutcome, raw::ClaimError> {
     let ctx = from_raw_context(ctx).map_err(to_raw_error)?;
     match P::resolve(ctx).map_err(to_raw_error)? {
-        Resolution::Claims(map) => Ok(raw::ClaimOutcome::Claims(
-            Value::Object(map).to_string(),
-        )),
+        Resolution::Claims(map) => Ok(raw::ClaimOutcome::Claims(Value::Object(map).to_string())),
         Resolution::Pending {
             interval_seconds,
             reason,

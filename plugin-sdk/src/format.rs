@@ -200,7 +200,11 @@ pub fn __issue<F: CredentialFormat>(
             .into_iter()
             .map(|s| {
                 Ok(Slot {
-                    holder_key: s.holder_key.as_deref().map(|k| parse("holder key", k)).transpose()?,
+                    holder_key: s
+                        .holder_key
+                        .as_deref()
+                        .map(|k| parse("holder key", k))
+                        .transpose()?,
                     status: s.status.map(|st| StatusReference {
                         uri: st.uri,
                         index: st.index,

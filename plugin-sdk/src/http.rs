@@ -16,8 +16,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions,
-    Scheme,
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 
 /// Largest response body the SDK reads (the host may cap it lower).
@@ -198,8 +197,12 @@ impl Request {
             .map_err(|e| HttpError::InvalidRequest(format!("invalid header: {e:?}")))?;
         let request = OutgoingRequest::new(fields);
         let bad = |what: &str| HttpError::InvalidRequest(format!("invalid {what}"));
-        request.set_method(&self.method).map_err(|()| bad("method"))?;
-        request.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
+        request
+            .set_method(&self.method)
+            .map_err(|()| bad("method"))?;
+        request
+            .set_scheme(Some(&scheme))
+            .map_err(|()| bad("scheme"))?;
         request
             .set_authority(Some(authority))
             .map_err(|()| bad("authority"))?;

@@ -19,12 +19,16 @@ fn main() -> Result<()> {
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
         Some("build-plugins") => build_guests(&root, "plugins", &root.join("plugins/dist")),
-        Some("build-fixtures") => build_guests(&root, "tests/fixtures", &root.join("target/fixtures")),
+        Some("build-fixtures") => {
+            build_guests(&root, "tests/fixtures", &root.join("target/fixtures"))
+        }
         Some("serve") => serve(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
         Some("bench") => bench(&root),
         _ => {
-            eprintln!("usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench>");
+            eprintln!(
+                "usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench>"
+            );
             bail!("unknown command")
         }
     }
@@ -39,7 +43,9 @@ fn root() -> PathBuf {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -56,7 +62,10 @@ fn ensure_wasm_target() -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("rustup is needed to install the wasm32-wasip2 target")?;
-    if !String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+    if !String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     Ok(())
@@ -68,7 +77,13 @@ fn build_guests(root: &Path, dir: &str, out: &Path) -> Result<()> {
     ensure_wasm_target()?;
     let target_dir = root.join("target/wasm");
     run(cargo()
-        .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
         .arg(root.join(dir).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir))?;
@@ -104,7 +119,16 @@ fn build_guests(root: &Path, dir: &str, out: &Path) -> Result<()> {
 fn serve(root: &Path, extra: &[String]) -> Result<()> {
     build_guests(root, "plugins", &root.join("plugins/dist"))?;
     run(cargo()
-        .args(["run", "--release", "--package", "sigil", "--", "serve", "--config", "config/sigil.toml"])
+        .args([
+            "run",
+            "--release",
+            "--package",
+            "sigil",
+            "--",
+            "serve",
+            "--config",
+            "config/sigil.toml",
+        ])
         .args(extra))
 }
 
@@ -112,15 +136,42 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     let lint = !extra.iter().any(|a| a == "--no-lint");
     if lint {
         run(cargo().args(["fmt", "--all", "--check"]))?;
-        run(cargo().args(["fmt", "--all", "--check", "--manifest-path", "plugins/Cargo.toml"]))?;
-        run(cargo().args(["fmt", "--all", "--check", "--manifest-path", "tests/fixtures/Cargo.toml"]))?;
+        run(cargo().args([
+            "fmt",
+            "--all",
+            "--check",
+            "--manifest-path",
+            "plugins/Cargo.toml",
+        ]))?;
+        run(cargo().args([
+            "fmt",
+            "--all",
+            "--check",
+            "--manifest-path",
+            "tests/fixtures/Cargo.toml",
+        ]))?;
     }
     build_guests(root, "plugins", &root.join("plugins/dist"))?;
     build_guests(root, "tests/fixtures", &root.join("target/fixtures"))?;
     if lint {
-        run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
         run(cargo()
-            .args(["clippy", "--release", "--target", WASM_TARGET, "--manifest-path", "plugins/Cargo.toml", "--target-dir"])
+            .args([
+                "clippy",
+                "--release",
+                "--target",
+                WASM_TARGET,
+                "--manifest-path",
+                "plugins/Cargo.toml",
+                "--target-dir",
+            ])
             .arg(root.join("target/wasm"))
             .args(["--", "-D", "warnings"]))?;
     }
@@ -129,5 +180,11 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
 
 fn bench(root: &Path) -> Result<()> {
     build_guests(root, "plugins", &root.join("plugins/dist"))?;
-    run(cargo().args(["bench", "--package", "sigil-plugin-host", "--bench", "plugin_call"]))
+    run(cargo().args([
+        "bench",
+        "--package",
+        "sigil-plugin-host",
+        "--bench",
+        "plugin_call",
+    ]))
 }
