@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, reason = "tests")]
 
 mod admin_plugins;
+mod concurrency;
 mod credential;
 mod format_sd_jwt;
 mod health;

@@ -105,11 +105,20 @@ impl Spawn {
         }
         std::fs::create_dir_all(&plugin_dir).unwrap();
         let config = dir.path().join("sigil.toml");
+        let database_url = match &self.database_url {
+            Some(url) => url.clone(),
+            None if std::env::var("SIGIL_TEST_DATABASE").as_deref() == Ok("postgres") => {
+                sigil_store::testing::fresh_postgres_url()
+                    .await
+                    .expect("PostgreSQL for SIGIL_TEST_DATABASE=postgres")
+            }
+            None => "sqlite://sigil.db?mode=rwc".to_owned(),
+        };
         std::fs::write(
             &config,
             format!(
                 "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"{}\"\n\n[plugins]\ndir = \"plugins\"\n\n{}",
-                self.database_url.as_deref().unwrap_or("sqlite://sigil.db?mode=rwc"),
+                database_url,
                 self.extra_toml
             ),
         )

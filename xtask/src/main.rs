@@ -3,7 +3,8 @@
 //! * `build-plugins`  — build `plugins/*` for wasm32-wasip2 into `plugins/dist/`
 //! * `build-fixtures` — build the hostile test plugins into `target/fixtures/`
 //! * `serve`          — build plugins, then run `sigil serve` (release) with `config/sigil.toml`
-//! * `test`           — everything CI runs: fmt, clippy, plugins, fixtures, all tests
+//! * `test`           — everything CI runs: fmt, clippy, plugins, fixtures, PostgreSQL and the Node
+//!   wallet set up, all tests on SQLite, then the end-to-end suite on PostgreSQL
 //! * `bench`          — the criterion benchmark of one plugin call (release)
 
 use std::path::{Path, PathBuf};
@@ -175,7 +176,54 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .arg(root.join("target/wasm"))
             .args(["--", "-D", "warnings"]))?;
     }
-    run(cargo().args(["test", "--workspace", "--no-fail-fast"]))
+    // Everything on SQLite (and the store's own PostgreSQL tests), then the
+    // end-to-end suite again on PostgreSQL.
+    run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    run(cargo()
+        .args(["test", "--package", "sigil-tests", "--test", "e2e", "--no-fail-fast"])
+        .env("SIGIL_TEST_DATABASE", "postgres"))
+}
+
+/// Start the machine's PostgreSQL cluster when 127.0.0.1:5432 does not answer.
+fn ensure_postgres() -> Result<()> {
+    let ready = || {
+        Command::new("pg_isready")
+            .args(["-h", "127.0.0.1", "-p", "5432", "-q"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if ready() {
+        return Ok(());
+    }
+    let versions: Vec<String> = std::fs::read_dir("/etc/postgresql")
+        .context("PostgreSQL is not running on 127.0.0.1:5432 and no cluster is installed (apt-get install postgresql)")?
+        .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+        .collect();
+    let version = versions.first().context("no PostgreSQL cluster in /etc/postgresql")?;
+    run(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "start"]))?;
+    for _ in 0..50 {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    bail!("PostgreSQL did not become ready on 127.0.0.1:5432")
+}
+
+/// Install the independent Node wallet used by the end-to-end tests.
+fn ensure_wallet(root: &Path) -> Result<()> {
+    let dir = root.join("tests/wallet");
+    let lock = dir.join("package-lock.json");
+    let marker = dir.join("node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&marker)) {
+        (Ok(l), Ok(m)) => m.modified()? >= l.modified()?,
+        _ => false,
+    };
+    if !fresh {
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+    }
+    Ok(())
 }
 
 fn bench(root: &Path) -> Result<()> {
