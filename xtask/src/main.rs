@@ -154,6 +154,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     }
     build_guests(root, "plugins", &root.join("plugins/dist"))?;
     build_guests(root, "tests/fixtures", &root.join("target/fixtures"))?;
+    ensure_postgres()?;
+    ensure_wallet(root)?;
     if lint {
         run(cargo().args([
             "clippy",
