@@ -152,10 +152,16 @@ fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::FAILURE);
     }
+    if let Err(e) = crate::tenants::check_plugins(&settings, &runtime) {
+        eprintln!("error: {e:#}");
+        return Ok(ExitCode::FAILURE);
+    }
     println!(
-        "{}: configuration valid; {} plugins loaded",
+        "{}: configuration valid; {} plugins loaded, {} credential configurations, {} tenants",
         settings.source.display(),
-        runtime.plugins().count()
+        runtime.plugins().count(),
+        settings.credential_configurations.len(),
+        settings.tenant_ids().len()
     );
     Ok(ExitCode::SUCCESS)
 }

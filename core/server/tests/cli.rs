@@ -139,3 +139,50 @@ fn plugins_list_shows_plugins_and_load_errors() {
         "{out}"
     );
 }
+
+#[test]
+fn credential_configuration_problems_name_their_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = dir.path().join("credential-configurations");
+    std::fs::create_dir_all(&configs).unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"{}\"\n",
+            plugin_dir()
+        ),
+    );
+    // A dc+sd-jwt configuration without vct: the file and the key are named.
+    std::fs::write(
+        configs.join("badge.toml"),
+        "id = \"badge\"\nformat = \"dc+sd-jwt\"\n",
+    )
+    .unwrap();
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(!ok);
+    assert!(out.contains("badge.toml: vct:"), "{out}");
+    // An id that does not match the file name.
+    std::fs::write(
+        configs.join("badge.toml"),
+        "id = \"other\"\nformat = \"dc+sd-jwt\"\nvct = \"x\"\n",
+    )
+    .unwrap();
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(!ok);
+    assert!(
+        out.contains("badge.toml: id:") && out.contains("rename the file"),
+        "{out}"
+    );
+    // A format whose plugin is not in the plugin directory.
+    std::fs::write(
+        configs.join("badge.toml"),
+        "id = \"badge\"\nformat = \"jwt_vc_json\"\n",
+    )
+    .unwrap();
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(!ok);
+    assert!(
+        out.contains("badge.toml: format:") && out.contains("format-jwt-vc-json"),
+        "{out}"
+    );
+}
