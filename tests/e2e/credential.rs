@@ -163,7 +163,8 @@ async fn request_errors_use_the_spec_codes() {
         assert_eq!(reply["error"], code, "{body}: {reply}");
     }
     // None of that consumed the nonce or the token: the good proof still works.
-    let (status, reply, _) = credential(&app, Some(&token), &request(&[good.clone()])).await;
+    let (status, reply, _) =
+        credential(&app, Some(&token), &request(std::slice::from_ref(&good))).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["credentials"].as_array().unwrap().len(), 1);
     // A nonce is single use.

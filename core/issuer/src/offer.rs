@@ -109,6 +109,7 @@ pub fn offer_uri_by_value(scheme: OfferScheme, offer: &Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -200,6 +200,7 @@ fn public_members(jwk: &Value) -> Result<Value, ProofError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use p256::ecdsa::signature::Signer;

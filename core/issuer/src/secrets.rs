@@ -40,6 +40,7 @@ pub fn tx_code(input_mode: &str, length: u32) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

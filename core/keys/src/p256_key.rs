@@ -129,6 +129,7 @@ impl Signer for IssuerKey {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use p256::ecdsa::signature::Verifier;

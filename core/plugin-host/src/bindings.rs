@@ -31,6 +31,7 @@ pub const WIT_VERSION: &str = "0.1.0";
 pub const WIT_PACKAGE: &str = "sigil:plugin@0.1.0";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use sha2::{Digest, Sha256};
     use std::path::Path;

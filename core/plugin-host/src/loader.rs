@@ -290,6 +290,7 @@ pub(crate) fn load_one(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::version_supported;
 

@@ -57,6 +57,16 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not Found", detail)
     }
 
+    /// 503: the database did not answer; nothing was changed.
+    pub fn store_unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            "Store unavailable",
+            detail,
+        )
+    }
+
     /// 400: the request body is invalid.
     pub fn validation(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
         let mut p = Self::new(

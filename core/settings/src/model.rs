@@ -572,6 +572,7 @@ fn from_config_error(path: &Path, e: &config::ConfigError) -> SettingsError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -42,7 +42,7 @@ fn grant(origin: String) -> BTreeMap<String, PluginPolicy> {
     )])
 }
 
-fn with_url(url: String) -> sigil_plugin_host::ClaimRequest {
+fn with_url(url: &str) -> sigil_plugin_host::ClaimRequest {
     let mut req = request();
     req.source = json!({ "url": url });
     req
@@ -56,7 +56,7 @@ async fn granted_origin_is_reachable() {
     let out = rt
         .resolve_claims(
             "outbound-http",
-            &with_url(format!("http://127.0.0.1:{port}/people/1")),
+            &with_url(&format!("http://127.0.0.1:{port}/people/1")),
         )
         .await
         .unwrap();
@@ -77,7 +77,7 @@ async fn origin_not_granted_is_denied_and_attributed() {
         "http://169.254.169.254/latest/meta-data".to_string(),
     ] {
         let err = rt
-            .resolve_claims("outbound-http", &with_url(url.clone()))
+            .resolve_claims("outbound-http", &with_url(&url))
             .await
             .unwrap_err();
         match &err {
@@ -103,7 +103,7 @@ async fn no_grant_means_no_outbound_http() {
     let err = rt
         .resolve_claims(
             "outbound-http",
-            &with_url(format!("http://127.0.0.1:{port}/")),
+            &with_url(&format!("http://127.0.0.1:{port}/")),
         )
         .await
         .unwrap_err();
@@ -122,7 +122,7 @@ async fn oversized_response_is_cut_off() {
     let err = rt
         .resolve_claims(
             "outbound-http",
-            &with_url(format!("http://127.0.0.1:{port}/")),
+            &with_url(&format!("http://127.0.0.1:{port}/")),
         )
         .await
         .unwrap_err();

@@ -1,16 +1,12 @@
-//! The admin offers API (`shared/API.md`): create, read, revoke, QR codes.
+//! Validating a create-offer request against configurations and profiles.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use sigil_issuer::offer::{self, OfferContent, OfferScheme, TxCodeOffer};
+use serde_json::{Map, Value};
+use sigil_issuer::offer::{OfferScheme, TxCodeOffer};
 use sigil_issuer::secrets;
-use sigil_settings::DEFAULT_TENANT;
-use sigil_store::{NewEvent, NewOffer, OfferRecord, TxCodeSpec};
 
 use crate::problem::{FieldError, Problem};
-use crate::state::{AppState, now};
+use crate::state::AppState;
 use crate::tenants::Tenant;
 
 /// `txCode` in a create request.
@@ -86,44 +82,20 @@ fn field(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) 
     });
 }
 
-fn tenant<'a>(state: &'a AppState, id: &str) -> Result<&'a Tenant, Problem> {
-    state
-        .tenants
-        .get(id)
-        .ok_or_else(|| Problem::not_found(format!("no tenant '{id}'")))
+pub(super) struct Validated {
+    pub(super) configuration_ids: Vec<String>,
+    pub(super) tx: Option<(TxCodeOffer, String)>,
+    pub(super) by_value: bool,
+    pub(super) scheme: OfferScheme,
+    pub(super) expires_in: i64,
+    pub(super) claims: Map<String, Value>,
 }
 
-/// `POST /admin/v1/offers`.
-pub async fn create_default(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<CreateOffer>,
-) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    create(&state, tenant(&state, DEFAULT_TENANT)?, body.into_inner()).await
-}
-
-/// `POST /admin/v1/tenants/{tenant}/offers`.
-pub async fn create_for_tenant(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<CreateOffer>,
-) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    create(&state, tenant(&state, &path)?, body.into_inner()).await
-}
-
-struct Validated {
-    configuration_ids: Vec<String>,
-    tx: Option<(TxCodeOffer, String)>,
-    by_value: bool,
-    scheme: OfferScheme,
-    expires_in: i64,
-    claims: Map<String, Value>,
-}
-
-fn validate(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<Validated, Problem> {
+pub(super) fn validate(
+    state: &AppState,
+    t: &Tenant,
+    body: CreateOffer,
+) -> Result<Validated, Problem> {
     let mut errors = Vec::new();
     let profile = match &body.profile {
         Some(p) => match state.settings.profiles.get(p) {
@@ -410,293 +382,4 @@ fn validate(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<Validated
         expires_in,
         claims,
     })
-}
-
-async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpResponse, Problem> {
-    let profile = body.profile.clone();
-    let v = validate(state, t, body)?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let n = now();
-    let code = state.pre_authorized_code(&id);
-    let expires_at = (v.expires_in > 0).then(|| n + v.expires_in);
-    let record = state
-        .store
-        .insert_offer(NewOffer {
-            id: id.clone(),
-            tenant: t.id.clone(),
-            credential_configuration_ids: v.configuration_ids.clone(),
-            flow: "pre_authorized_code".into(),
-            value_mode: if v.by_value {
-                "by_value"
-            } else {
-                "by_reference"
-            }
-            .into(),
-            scheme: match v.scheme {
-                OfferScheme::Haip => "haip",
-                OfferScheme::OpenidCredentialOffer => "openid-credential-offer",
-            }
-            .into(),
-            pre_authorized_code_hash: Some(secrets::hash(&code)),
-            tx_code_hash: v
-                .tx
-                .as_ref()
-                .map(|(_, value)| secrets::tx_code_hash(&code, value)),
-            tx_code: v.tx.as_ref().map(|(o, _)| TxCodeSpec {
-                input_mode: o.input_mode.clone(),
-                length: o.length,
-                description: o.description.clone(),
-            }),
-            issuer_state: None,
-            credential_claims: Value::Object(v.claims),
-            runtime_overrides: json!({}),
-            issuance_mode: "immediate".into(),
-            webhook_endpoint_id: None,
-            profile,
-            created_at: n,
-            expires_at,
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "storing an offer failed");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store-unavailable",
-                "Store unavailable",
-                "the offer could not be stored; nothing was created, try again",
-            )
-        })?;
-    let _ = state
-        .store
-        .append_event(NewEvent {
-            tenant: t.id.clone(),
-            offer_id: id.clone(),
-            kind: "offer_created".into(),
-            detail: json!({}),
-            created_at: n,
-        })
-        .await;
-    let links = offer_links(state, t, &record);
-    let mut body = json!({
-        "offerId": id,
-        "tenant": t.id,
-        "credentialConfigurationIds": v.configuration_ids,
-        "flow": "pre_authorized_code",
-        "expiresAt": expires_at.map(rfc3339),
-        "credentialOffer": links.uri,
-        "qr": { "svg": format!("/admin/v1/offers/{id}/qr.svg"), "png": format!("/admin/v1/offers/{id}/qr.png") },
-    });
-    if let Some(u) = links.reference {
-        body["credentialOfferUri"] = u.into();
-    }
-    if let Some((_, value)) = v.tx {
-        body["txCodeValue"] = value.into();
-    }
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/admin/v1/offers/{}", record.id)))
-        .insert_header(("Cache-Control", "no-store"))
-        .json(body))
-}
-
-/// The offer URI and, by reference, the offer's URL.
-pub struct OfferLinks {
-    /// `openid-credential-offer://?...`
-    pub uri: String,
-    /// `credential_offer_uri`, when by reference.
-    pub reference: Option<String>,
-}
-
-/// The offer object wallets receive.
-pub fn offer_object(state: &AppState, t: &Tenant, o: &OfferRecord) -> Value {
-    let code = state.pre_authorized_code(&o.id);
-    let tx = o.tx_code.as_ref().map(|s| TxCodeOffer {
-        input_mode: s.input_mode.clone(),
-        length: s.length,
-        description: s.description.clone(),
-    });
-    offer::credential_offer(&OfferContent {
-        credential_issuer: &t.issuer,
-        credential_configuration_ids: &o.credential_configuration_ids,
-        pre_authorized_code: Some(&code),
-        tx_code: tx.as_ref(),
-        issuer_state: None,
-    })
-}
-
-fn offer_links(state: &AppState, t: &Tenant, o: &OfferRecord) -> OfferLinks {
-    let scheme = if o.scheme == "haip" {
-        OfferScheme::Haip
-    } else {
-        OfferScheme::OpenidCredentialOffer
-    };
-    if o.value_mode == "by_value" {
-        OfferLinks {
-            uri: offer::offer_uri_by_value(scheme, &offer_object(state, t, o)),
-            reference: None,
-        }
-    } else {
-        let url = t.endpoint(&format!("/credential-offer/{}", o.id));
-        OfferLinks {
-            uri: offer::offer_uri_by_reference(scheme, &url),
-            reference: Some(url),
-        }
-    }
-}
-
-fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
-async fn load(state: &AppState, id: &str) -> Result<OfferRecord, Problem> {
-    match state.store.get_offer_by_id(id).await {
-        Ok(Some(o)) => Ok(o),
-        Ok(None) => Err(Problem::not_found(format!("no offer '{id}'"))),
-        Err(e) => {
-            tracing::error!(error = %e, "reading an offer failed");
-            Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store-unavailable",
-                "Store unavailable",
-                "the offer could not be read; try again",
-            ))
-        }
-    }
-}
-
-/// `GET /admin/v1/offers/{id}`: status, timestamps, events; never secrets.
-pub async fn get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let o = load(&state, &path).await?;
-    let events: Vec<Value> = state
-        .store
-        .events(&o.id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| json!({ "type": e.kind, "at": rfc3339(e.created_at), "detail": e.detail }))
-        .collect();
-    let mut body = json!({
-        "offerId": o.id,
-        "tenant": o.tenant,
-        "status": o.status.as_str(),
-        "credentialConfigurationIds": o.credential_configuration_ids,
-        "flow": o.flow,
-        "valueMode": o.value_mode,
-        "scheme": o.scheme,
-        "profile": o.profile,
-        "txCode": o.tx_code.as_ref().map(|t| json!({ "inputMode": t.input_mode, "length": t.length, "description": t.description })),
-        "txCodeAttempts": o.tx_attempts,
-        "createdAt": rfc3339(o.created_at),
-        "expiresAt": o.expires_at.map(rfc3339),
-        "resolvedAt": o.resolved_at.map(rfc3339),
-        "tokenIssuedAt": o.token_issued_at.map(rfc3339),
-        "credentialIssuedAt": o.credential_issued_at.map(rfc3339),
-        "consumedAt": o.consumed_at.map(rfc3339),
-        "revokedAt": o.revoked_at.map(rfc3339),
-        "events": events,
-    });
-    if let Some(t) = state.tenants.get(&o.tenant) {
-        let links = offer_links(&state, t, &o);
-        if o.value_mode != "by_value" {
-            body["credentialOffer"] = links.uri.into();
-            body["credentialOfferUri"] = links.reference.into();
-        }
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(body))
-}
-
-/// `DELETE /admin/v1/offers/{id}`: revoke; its codes and tokens stop working.
-pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let o = load(&state, &path).await?;
-    let n = now();
-    match state.store.revoke_offer(&o.tenant, &o.id, n).await {
-        Ok(_) => {
-            let _ = state
-                .store
-                .append_event(NewEvent {
-                    tenant: o.tenant.clone(),
-                    offer_id: o.id.clone(),
-                    kind: "offer_revoked".into(),
-                    detail: json!({}),
-                    created_at: n,
-                })
-                .await;
-            Ok(HttpResponse::NoContent().finish())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "revoking an offer failed");
-            Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store-unavailable",
-                "Store unavailable",
-                "the offer could not be revoked; try again",
-            ))
-        }
-    }
-}
-
-async fn offer_uri(state: &AppState, id: &str) -> Result<String, Problem> {
-    let o = load(state, id).await?;
-    let t = state
-        .tenants
-        .get(&o.tenant)
-        .ok_or_else(|| Problem::not_found("the offer's tenant is gone"))?;
-    Ok(offer_links(state, t, &o).uri)
-}
-
-/// `GET /admin/v1/offers/{id}/qr.svg`.
-pub async fn qr_svg(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let uri = offer_uri(&state, &path).await?;
-    let svg = crate::qr::svg(&uri).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "qr-too-long",
-            "QR code not possible",
-            e,
-        )
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(svg))
-}
-
-/// `GET /admin/v1/offers/{id}/qr.png`.
-pub async fn qr_png(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let uri = offer_uri(&state, &path).await?;
-    let png = crate::qr::png(&uri).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "qr-too-long",
-            "QR code not possible",
-            e,
-        )
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/png")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(png))
 }

@@ -1,0 +1,125 @@
+//! `POST /admin/v1/offers` and `POST /admin/v1/tenants/{tenant}/offers`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use sigil_issuer::offer::OfferScheme;
+use sigil_issuer::secrets;
+use sigil_settings::DEFAULT_TENANT;
+use sigil_store::{NewEvent, NewOffer, TxCodeSpec};
+
+use super::links::{offer_links, rfc3339};
+use super::validate::{CreateOffer, validate};
+use crate::problem::Problem;
+use crate::state::{AppState, now};
+use crate::tenants::Tenant;
+
+fn tenant<'a>(state: &'a AppState, id: &str) -> Result<&'a Tenant, Problem> {
+    state
+        .tenants
+        .get(id)
+        .ok_or_else(|| Problem::not_found(format!("no tenant '{id}'")))
+}
+
+/// `POST /admin/v1/offers`.
+pub async fn create_default(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CreateOffer>,
+) -> Result<HttpResponse, Problem> {
+    state.admin.check(&req)?;
+    create(&state, tenant(&state, DEFAULT_TENANT)?, body.into_inner()).await
+}
+
+/// `POST /admin/v1/tenants/{tenant}/offers`.
+pub async fn create_for_tenant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<CreateOffer>,
+) -> Result<HttpResponse, Problem> {
+    state.admin.check(&req)?;
+    create(&state, tenant(&state, &path)?, body.into_inner()).await
+}
+
+async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpResponse, Problem> {
+    let profile = body.profile.clone();
+    let v = validate(state, t, body)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let n = now();
+    let code = state.pre_authorized_code(&id);
+    let expires_at = (v.expires_in > 0).then(|| n + v.expires_in);
+    let record = state
+        .store
+        .insert_offer(NewOffer {
+            id: id.clone(),
+            tenant: t.id.clone(),
+            credential_configuration_ids: v.configuration_ids.clone(),
+            flow: "pre_authorized_code".into(),
+            value_mode: if v.by_value {
+                "by_value"
+            } else {
+                "by_reference"
+            }
+            .into(),
+            scheme: match v.scheme {
+                OfferScheme::Haip => "haip",
+                OfferScheme::OpenidCredentialOffer => "openid-credential-offer",
+            }
+            .into(),
+            pre_authorized_code_hash: Some(secrets::hash(&code)),
+            tx_code_hash: v
+                .tx
+                .as_ref()
+                .map(|(_, value)| secrets::tx_code_hash(&code, value)),
+            tx_code: v.tx.as_ref().map(|(o, _)| TxCodeSpec {
+                input_mode: o.input_mode.clone(),
+                length: o.length,
+                description: o.description.clone(),
+            }),
+            issuer_state: None,
+            credential_claims: Value::Object(v.claims),
+            runtime_overrides: json!({}),
+            issuance_mode: "immediate".into(),
+            webhook_endpoint_id: None,
+            profile,
+            created_at: n,
+            expires_at,
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing an offer failed");
+            Problem::store_unavailable(
+                "the offer could not be stored; nothing was created, try again",
+            )
+        })?;
+    let _ = state
+        .store
+        .append_event(NewEvent {
+            tenant: t.id.clone(),
+            offer_id: id.clone(),
+            kind: "offer_created".into(),
+            detail: json!({}),
+            created_at: n,
+        })
+        .await;
+    let links = offer_links(state, t, &record);
+    let mut body = json!({
+        "offerId": id,
+        "tenant": t.id,
+        "credentialConfigurationIds": v.configuration_ids,
+        "flow": "pre_authorized_code",
+        "expiresAt": expires_at.map(rfc3339),
+        "credentialOffer": links.uri,
+        "qr": { "svg": format!("/admin/v1/offers/{id}/qr.svg"), "png": format!("/admin/v1/offers/{id}/qr.png") },
+    });
+    if let Some(u) = links.reference {
+        body["credentialOfferUri"] = u.into();
+    }
+    if let Some((_, value)) = v.tx {
+        body["txCodeValue"] = value.into();
+    }
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/admin/v1/offers/{}", record.id)))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body))
+}

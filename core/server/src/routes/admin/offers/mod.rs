@@ -1,0 +1,11 @@
+//! The admin offers API (`shared/API.md`): create, read, revoke, QR codes.
+
+mod create;
+mod links;
+mod validate;
+mod view;
+
+pub use create::{create_default, create_for_tenant};
+pub use links::{OfferLinks, offer_object};
+pub use validate::{CreateOffer, TxCodeInput};
+pub use view::{delete, get, qr_png, qr_svg};
