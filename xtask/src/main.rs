@@ -182,7 +182,14 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // end-to-end suite again on PostgreSQL.
     run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
     run(cargo()
-        .args(["test", "--package", "sigil-tests", "--test", "e2e", "--no-fail-fast"])
+        .args([
+            "test",
+            "--package",
+            "sigil-tests",
+            "--test",
+            "e2e",
+            "--no-fail-fast",
+        ])
         .env("SIGIL_TEST_DATABASE", "postgres"))
 }
 
@@ -202,8 +209,15 @@ fn ensure_postgres() -> Result<()> {
         .context("PostgreSQL is not running on 127.0.0.1:5432 and no cluster is installed (apt-get install postgresql)")?
         .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
         .collect();
-    let version = versions.first().context("no PostgreSQL cluster in /etc/postgresql")?;
-    run(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "start"]))?;
+    let version = versions
+        .first()
+        .context("no PostgreSQL cluster in /etc/postgresql")?;
+    run(Command::new("pg_ctlcluster").args([
+        "--skip-systemctl-redirect",
+        version,
+        "main",
+        "start",
+    ]))?;
     for _ in 0..50 {
         if ready() {
             return Ok(());
@@ -223,7 +237,9 @@ fn ensure_wallet(root: &Path) -> Result<()> {
         _ => false,
     };
     if !fresh {
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir))?;
     }
     Ok(())
 }
