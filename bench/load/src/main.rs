@@ -1,0 +1,678 @@
+//! `sigil-load`: drives a running Sigil over HTTP on the loopback interface
+//! with N concurrent workers for a fixed time, and reports throughput,
+//! latency percentiles, errors, and the server process's CPU time per
+//! operation and peak RSS (from `/proc`).
+//!
+//! Modes:
+//! * `flow`: offer → credential_offer_uri → token → nonce → credential, per iteration;
+//! * `credential`: nonce → credential with access tokens created beforehand.
+
+mod holder;
+mod procstat;
+mod stats;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::holder::Holder;
+use crate::stats::{Endpoint, Samples, Window, summarize};
+
+const GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+const CONFIGURATION: &str = "employee_badge_sd_jwt";
+const KEEP_ERROR_BODIES: usize = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// The whole pre-authorized flow: 5 HTTP exchanges per operation.
+    Flow,
+    /// `POST /nonce` + `POST /credential` per operation, pooled access tokens.
+    Credential,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Flow => "flow",
+            Mode::Credential => "credential",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Mode::Flow => "flows",
+            Mode::Credential => "credentials",
+        }
+    }
+}
+
+/// Load generator for Sigil (loopback only).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// What one operation is.
+    #[arg(long, value_enum, default_value = "flow")]
+    mode: Mode,
+    /// Base URL of the server (its default tenant); must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:8099")]
+    url: String,
+    /// Concurrent workers (each runs one operation at a time).
+    #[arg(long, short = 'c', default_value_t = 32)]
+    concurrency: usize,
+    /// Measured seconds, after the warm-up.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Warm-up seconds (same load, not counted).
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Admin bearer token; defaults to $SIGIL_ADMIN_TOKEN.
+    #[arg(long)]
+    admin_token: Option<String>,
+    /// `credential` mode: access tokens to create beforehand (default: one per worker).
+    #[arg(long)]
+    tokens: Option<usize>,
+    /// Pre-generated holder keys (default: one per worker).
+    #[arg(long)]
+    holders: Option<usize>,
+    /// PID of the server process: report its CPU time per operation and peak RSS.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Per-request timeout, seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Print one JSON line on stdout (the table goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// What every worker shares.
+struct Ctx {
+    client: reqwest::Client,
+    base: String,
+    admin_token: String,
+    audience: String,
+    offer_body: Value,
+    window: Window,
+    error_bodies: Mutex<Vec<String>>,
+}
+
+impl Ctx {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn note_error(&self, message: String) {
+        if let Ok(mut bodies) = self.error_bodies.lock()
+            && bodies.len() < KEEP_ERROR_BODIES
+        {
+            bodies.push(message);
+        }
+    }
+}
+
+/// Send one request; a non-2xx status, a transport error, or a 2xx without
+/// the expected field is an error. Returns the field `pick` extracts.
+async fn call(
+    ctx: &Ctx,
+    samples: &mut Samples,
+    endpoint: Endpoint,
+    request: reqwest::RequestBuilder,
+    pick: fn(&Value) -> Option<&str>,
+) -> Option<String> {
+    let started = Instant::now();
+    let result = match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            match response.bytes().await {
+                Ok(body) if status.is_success() => serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| pick(&v).map(str::to_owned))
+                    .ok_or_else(|| {
+                        format!(
+                            "{} {status}: unexpected body: {}",
+                            endpoint.name(),
+                            clip(&body)
+                        )
+                    }),
+                Ok(body) => Err(format!("{} {status}: {}", endpoint.name(), clip(&body))),
+                Err(e) => Err(format!(
+                    "{} {status}: reading the body: {e}",
+                    endpoint.name()
+                )),
+            }
+        }
+        Err(e) => Err(format!("{}: {e}", endpoint.name())),
+    };
+    let done = Instant::now();
+    samples.request(&ctx.window, endpoint, done - started, done, result.is_ok());
+    match result {
+        Ok(v) => Some(v),
+        Err(message) => {
+            ctx.note_error(message);
+            None
+        }
+    }
+}
+
+fn clip(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(400).collect()
+}
+
+/// Offer → offer URI → token: a fresh access token.
+async fn access_token(ctx: &Ctx, s: &mut Samples) -> Option<String> {
+    let uri = call(
+        ctx,
+        s,
+        Endpoint::Offer,
+        ctx.client
+            .post(ctx.url("/admin/v1/offers"))
+            .bearer_auth(&ctx.admin_token)
+            .json(&ctx.offer_body),
+        |v| v.get("credentialOfferUri")?.as_str(),
+    )
+    .await?;
+    let code = call(ctx, s, Endpoint::OfferUri, ctx.client.get(&uri), |v| {
+        v.get("grants")?
+            .get(GRANT)?
+            .get("pre-authorized_code")?
+            .as_str()
+    })
+    .await?;
+    call(
+        ctx,
+        s,
+        Endpoint::Token,
+        ctx.client
+            .post(ctx.url("/token"))
+            .form(&[("grant_type", GRANT), ("pre-authorized_code", &code)]),
+        |v| v.get("access_token")?.as_str(),
+    )
+    .await
+}
+
+/// Nonce → credential with one ES256 proof.
+async fn credential(ctx: &Ctx, s: &mut Samples, holder: &Holder, token: &str) -> Option<()> {
+    let nonce = call(
+        ctx,
+        s,
+        Endpoint::Nonce,
+        ctx.client.post(ctx.url("/nonce")),
+        |v| v.get("c_nonce")?.as_str(),
+    )
+    .await?;
+    let body = json!({
+        "credential_configuration_id": CONFIGURATION,
+        "proofs": { "jwt": [holder.proof(&ctx.audience, &nonce)] },
+    });
+    call(
+        ctx,
+        s,
+        Endpoint::Credential,
+        ctx.client
+            .post(ctx.url("/credential"))
+            .bearer_auth(token)
+            .json(&body),
+        |v| v.get("credentials")?.get(0)?.get("credential")?.as_str(),
+    )
+    .await
+    .map(drop)
+}
+
+async fn worker(ctx: Arc<Ctx>, mode: Mode, holder: Arc<Holder>, token: Option<String>) -> Samples {
+    let mut s = Samples::default();
+    while Instant::now() < ctx.window.end {
+        let started = Instant::now();
+        let ok = match (mode, &token) {
+            (Mode::Credential, Some(t)) => credential(&ctx, &mut s, &holder, t).await,
+            _ => match access_token(&ctx, &mut s).await {
+                Some(t) => credential(&ctx, &mut s, &holder, &t).await,
+                None => None,
+            },
+        };
+        let done = Instant::now();
+        if ok.is_some() {
+            s.op(&ctx.window, done - started, done);
+        } else {
+            // Do not spin on a failing server.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    s
+}
+
+/// Busy and total jiffies of the whole machine (`/proc/stat`).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4)?;
+    Some((total - idle, total))
+}
+
+struct CpuSnapshot {
+    at: Instant,
+    server: Option<u64>,
+    client: Option<u64>,
+    machine: Option<(u64, u64)>,
+}
+
+fn snapshot(pid: Option<&str>) -> CpuSnapshot {
+    CpuSnapshot {
+        at: Instant::now(),
+        server: pid.and_then(procstat::cpu_ticks),
+        client: procstat::cpu_ticks("self"),
+        machine: machine_ticks(),
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        eprintln!("sigil-load: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let base = args.url.trim_end_matches('/').to_owned();
+    if !is_loopback(&base) {
+        return Err(format!(
+            "{base} is not a loopback http:// URL; this tool only drives a local server"
+        ));
+    }
+    if args.concurrency == 0
+        || !args.duration.is_finite()
+        || args.duration <= 0.0
+        || args.warmup < 0.0
+    {
+        return Err("concurrency and duration must be positive, warmup not negative".into());
+    }
+    let admin_token = args
+        .admin_token
+        .clone()
+        .or_else(|| std::env::var("SIGIL_ADMIN_TOKEN").ok())
+        .filter(|t| !t.is_empty())
+        .ok_or("give --admin-token or set SIGIL_ADMIN_TOKEN")?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(args.timeout))
+        .build()
+        .map_err(|e| format!("building the HTTP client: {e}"))?;
+
+    // The credential issuer identifier is the proofs' audience.
+    let metadata: Value = client
+        .get(format!("{base}/.well-known/openid-credential-issuer"))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("fetching the issuer metadata from {base}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("reading the issuer metadata: {e}"))?;
+    let audience = metadata
+        .get("credential_issuer")
+        .and_then(Value::as_str)
+        .ok_or("the issuer metadata has no credential_issuer")?
+        .to_owned();
+
+    let holders: Vec<Arc<Holder>> = (0..args.holders.unwrap_or(args.concurrency).max(1))
+        .map(|_| Arc::new(Holder::new()))
+        .collect();
+    let offer_body = json!({
+        "credentialConfigurationIds": [CONFIGURATION],
+        "credentialClaims": { CONFIGURATION: { "type": "inline", "claims": {
+            "given_name": "Ada", "family_name": "Lovelace",
+            "employee_id": "E-1", "department": "Engines" } } },
+    });
+    let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    let mut ctx = Ctx {
+        client,
+        base,
+        admin_token,
+        audience,
+        offer_body,
+        window: Window {
+            start: far,
+            end: far,
+        },
+        error_bodies: Mutex::new(Vec::new()),
+    };
+
+    // Access tokens for `credential` mode, created before the clock starts.
+    let mut tokens: Vec<String> = Vec::new();
+    if args.mode == Mode::Credential {
+        let wanted = args.tokens.unwrap_or(args.concurrency).max(1);
+        let shared = Arc::new(ctx);
+        let mut set = JoinSet::new();
+        for i in 0..wanted {
+            let c = shared.clone();
+            set.spawn(async move { access_token(&c, &mut Samples::default()).await });
+            if (i + 1) % args.concurrency == 0 {
+                while let Some(r) = set.join_next().await {
+                    tokens.extend(r.ok().flatten());
+                }
+            }
+        }
+        while let Some(r) = set.join_next().await {
+            tokens.extend(r.ok().flatten());
+        }
+        ctx = Arc::try_unwrap(shared).map_err(|_| "set-up tasks still running")?;
+        if tokens.is_empty() {
+            let bodies = ctx
+                .error_bodies
+                .lock()
+                .map(|b| b.join("\n"))
+                .unwrap_or_default();
+            return Err(format!("could not create any access token:\n{bodies}"));
+        }
+        if tokens.len() < wanted {
+            eprintln!(
+                "sigil-load: only {} of {wanted} access tokens created",
+                tokens.len()
+            );
+        }
+    }
+
+    let begin = Instant::now();
+    let warmup = Duration::from_secs_f64(args.warmup);
+    let duration = Duration::from_secs_f64(args.duration);
+    ctx.window = Window {
+        start: begin + warmup,
+        end: begin + warmup + duration,
+    };
+    let ctx = Arc::new(ctx);
+    let mut workers = JoinSet::new();
+    for i in 0..args.concurrency {
+        let holder = holders[i % holders.len()].clone();
+        let token = (!tokens.is_empty()).then(|| tokens[i % tokens.len()].clone());
+        workers.spawn(worker(ctx.clone(), args.mode, holder, token));
+    }
+
+    let pid = args.server_pid.map(|p| p.to_string());
+    if let Some(p) = &pid
+        && procstat::cpu_ticks(p).is_none()
+    {
+        eprintln!("sigil-load: cannot read /proc/{p}/stat; server CPU will not be reported");
+    }
+    tokio::time::sleep_until(ctx.window.start.into()).await;
+    let first = snapshot(pid.as_deref());
+    tokio::time::sleep_until(ctx.window.end.into()).await;
+    let last = snapshot(pid.as_deref());
+
+    // Workers stop starting operations at the window's end; give the last
+    // ones time to finish, then abandon them.
+    let mut samples = Samples::default();
+    let grace = Duration::from_secs(args.timeout * 6 + 1);
+    let joined = tokio::time::timeout(grace, async {
+        let mut all = Samples::default();
+        while let Some(r) = workers.join_next().await {
+            if let Ok(s) = r {
+                all.merge(s);
+            }
+        }
+        all
+    })
+    .await;
+    match joined {
+        Ok(s) => samples.merge(s),
+        Err(_) => {
+            workers.abort_all();
+            eprintln!("sigil-load: some workers did not finish within {grace:?}");
+        }
+    }
+
+    let report = Report::new(&args, &ctx, &samples, &first, &last, pid.as_deref());
+    if args.json {
+        eprint!("{}", report.table());
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    if report.ops == 0 {
+        return Err("no operation completed in the measured window".into());
+    }
+    Ok(())
+}
+
+struct Report {
+    mode: Mode,
+    concurrency: usize,
+    warmup: f64,
+    measured: f64,
+    ops: usize,
+    rows: Vec<(&'static str, stats::Summary, u64)>,
+    op: stats::Summary,
+    errors: u64,
+    errors_outside: u64,
+    error_bodies: Vec<String>,
+    tick_ms: f64,
+    server_pid: Option<String>,
+    server_cpu_ms: Option<f64>,
+    client_cpu_ms: Option<f64>,
+    machine_busy_cores: Option<f64>,
+    cpu_seconds: f64,
+    vm_hwm_kb: Option<u64>,
+    vm_rss_kb: Option<u64>,
+    threads: Option<u64>,
+    tokens: usize,
+}
+
+impl Report {
+    fn new(
+        args: &Args,
+        ctx: &Ctx,
+        samples: &Samples,
+        first: &CpuSnapshot,
+        last: &CpuSnapshot,
+        pid: Option<&str>,
+    ) -> Self {
+        let tick_ms = 1000.0 / procstat::clock_ticks() as f64;
+        let delta = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?) as f64 * tick_ms);
+        let rows: Vec<_> = Endpoint::ALL
+            .iter()
+            .filter(|e| {
+                args.mode == Mode::Flow || matches!(e, Endpoint::Nonce | Endpoint::Credential)
+            })
+            .map(|&e| {
+                let (lat, errs) = samples.of(e);
+                (e.name(), summarize(lat), errs)
+            })
+            .collect();
+        let machine_busy_cores = match (first.machine, last.machine) {
+            (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+                Some((b1 - b0) as f64 / (t1 - t0) as f64 * cores)
+            }
+            _ => None,
+        };
+        Self {
+            mode: args.mode,
+            concurrency: args.concurrency,
+            warmup: args.warmup,
+            measured: (ctx.window.end - ctx.window.start).as_secs_f64(),
+            ops: samples.op_latency.len(),
+            errors: rows.iter().map(|r| r.2).sum(),
+            rows,
+            op: summarize(&samples.op_latency),
+            errors_outside: samples.errors_outside,
+            error_bodies: ctx
+                .error_bodies
+                .lock()
+                .map(|b| b.clone())
+                .unwrap_or_default(),
+            tick_ms,
+            server_pid: pid.map(str::to_owned),
+            server_cpu_ms: delta(first.server, last.server),
+            client_cpu_ms: delta(first.client, last.client),
+            machine_busy_cores,
+            cpu_seconds: (last.at - first.at).as_secs_f64(),
+            vm_hwm_kb: pid.and_then(|p| procstat::status_kb(p, "VmHWM")),
+            vm_rss_kb: pid.and_then(|p| procstat::status_kb(p, "VmRSS")),
+            threads: pid.and_then(procstat::threads),
+            tokens: 0,
+        }
+        .with_tokens(args)
+    }
+
+    fn with_tokens(mut self, args: &Args) -> Self {
+        if self.mode == Mode::Credential {
+            self.tokens = args.tokens.unwrap_or(args.concurrency).max(1);
+        }
+        self
+    }
+
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.measured
+    }
+
+    fn per_op(&self, ms: Option<f64>) -> Option<f64> {
+        ms.filter(|_| self.ops > 0).map(|m| m / self.ops as f64)
+    }
+
+    fn cores(&self, ms: Option<f64>) -> Option<f64> {
+        ms.map(|m| m / 1000.0 / self.cpu_seconds)
+    }
+
+    fn table(&self) -> String {
+        let mut out = String::new();
+        let unit = self.mode.unit();
+        out += &format!(
+            "sigil-load mode={} concurrency={} warmup={:.0}s measured={:.1}s{}\n",
+            self.mode.name(),
+            self.concurrency,
+            self.warmup,
+            self.measured,
+            if self.mode == Mode::Credential {
+                format!(" access_tokens={}", self.tokens)
+            } else {
+                String::new()
+            }
+        );
+        out += &format!(
+            "  throughput   {:>10.1} {unit}/s   ({} {unit}, {} errors in window, {} outside)\n",
+            self.rate(),
+            self.ops,
+            self.errors,
+            self.errors_outside
+        );
+        if self.mode == Mode::Credential {
+            out += "               (each credential = one POST /nonce + one POST /credential)\n";
+        }
+        out += &format!(
+            "  {:<12} {:>9} {:>9} {:>9} {:>9} {:>7}\n",
+            "request", "count", "p50 ms", "p99 ms", "max ms", "errors"
+        );
+        let op_name = match self.mode {
+            Mode::Flow => "= flow",
+            Mode::Credential => "= nonce+cred",
+        };
+        for (name, s, errs) in self
+            .rows
+            .iter()
+            .copied()
+            .chain(std::iter::once((op_name, self.op, 0)))
+        {
+            out += &format!(
+                "  {:<12} {:>9} {:>9.2} {:>9.2} {:>9.1} {:>7}\n",
+                name, s.count, s.p50, s.p99, s.max, errs
+            );
+        }
+        let fmt =
+            |v: Option<f64>, prec: usize| v.map_or("n/a".to_owned(), |x| format!("{x:.prec$}"));
+        if let Some(pid) = &self.server_pid {
+            out += &format!(
+                "  server pid {pid}: CPU {} ms = {} cores; {} ms CPU per {}; peak RSS (VmHWM) {} MB, RSS {} MB, {} threads\n",
+                fmt(self.server_cpu_ms, 0),
+                fmt(self.cores(self.server_cpu_ms), 2),
+                fmt(self.per_op(self.server_cpu_ms), 3),
+                unit.trim_end_matches('s'),
+                fmt(self.vm_hwm_kb.map(|k| k as f64 / 1024.0), 1),
+                fmt(self.vm_rss_kb.map(|k| k as f64 / 1024.0), 1),
+                self.threads.map_or("?".to_owned(), |t| t.to_string()),
+            );
+        }
+        out += &format!(
+            "  load generator: CPU {} ms = {} cores; {} ms CPU per {}; machine busy {} of {} cores\n",
+            fmt(self.client_cpu_ms, 0),
+            fmt(self.cores(self.client_cpu_ms), 2),
+            fmt(self.per_op(self.client_cpu_ms), 3),
+            unit.trim_end_matches('s'),
+            fmt(self.machine_busy_cores, 2),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        );
+        if self.tick_ms > 1.0 {
+            out += &format!("  (CPU resolution {:.0} ms per clock tick)\n", self.tick_ms);
+        }
+        for body in &self.error_bodies {
+            out += &format!("  error: {body}\n");
+        }
+        out
+    }
+
+    fn json(&self) -> String {
+        let mut latency = serde_json::Map::new();
+        for (name, s, errs) in &self.rows {
+            latency.insert(
+                (*name).to_owned(),
+                json!({ "count": s.count, "p50_ms": s.p50, "p99_ms": s.p99, "max_ms": s.max, "errors": errs }),
+            );
+        }
+        latency.insert(
+            "op".into(),
+            json!({ "count": self.op.count, "p50_ms": self.op.p50, "p99_ms": self.op.p99, "max_ms": self.op.max }),
+        );
+        json!({
+            "mode": self.mode.name(),
+            "concurrency": self.concurrency,
+            "warmup_s": self.warmup,
+            "measured_s": self.measured,
+            "access_tokens": self.tokens,
+            "ops": self.ops,
+            "ops_per_s": self.rate(),
+            "errors": self.errors,
+            "errors_outside_window": self.errors_outside,
+            "error_bodies": self.error_bodies,
+            "latency": latency,
+            "server": {
+                "pid": self.server_pid,
+                "cpu_ms": self.server_cpu_ms,
+                "cpu_ms_per_op": self.per_op(self.server_cpu_ms),
+                "cores": self.cores(self.server_cpu_ms),
+                "vm_hwm_kb": self.vm_hwm_kb,
+                "vm_rss_kb": self.vm_rss_kb,
+                "threads": self.threads,
+            },
+            "client": {
+                "cpu_ms": self.client_cpu_ms,
+                "cpu_ms_per_op": self.per_op(self.client_cpu_ms),
+                "cores": self.cores(self.client_cpu_ms),
+            },
+            "machine_busy_cores": self.machine_busy_cores,
+        })
+        .to_string()
+    }
+}
