@@ -5,6 +5,7 @@
 #   bench/run.sh                    # build, then flow + credential at c=32 and c=64, twice each
 #   SKIP_BUILD=1 bench/run.sh       # reuse target/release and plugins/dist
 #   MODES=credential CONCURRENCY="64" REPEATS=3 DURATION=20 bench/run.sh
+#   MODES="metadata nonce resolve" SKIP_BUILD=1 bench/run.sh   # diagnostic single-request modes
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
 # peak RSS is that run's). The server is stopped on exit, also on Ctrl-C.
@@ -19,6 +20,9 @@ REPEATS="${REPEATS:-2}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 RESULTS="${RESULTS:-}"   # optional: also append the JSON lines to this file
+# Optional: a database URL instead of a fresh SQLite file per run (e.g. an
+# empty PostgreSQL database; it is not reset between runs).
+BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-}"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release -p sigil -p sigil-load
@@ -69,12 +73,12 @@ start_server() {
     rm -rf "$run/config/keys"   # a fresh development key, generated on start
     PORT="$(free_port)"
     URL="http://127.0.0.1:$PORT"
-    RUST_LOG=warn \
+    NO_COLOR=1 RUST_LOG=warn \
     SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" \
     SIGIL__SERVER__HOST=127.0.0.1 \
     SIGIL__SERVER__PORT="$PORT" \
     SIGIL__SERVER__PUBLIC_URL="$URL" \
-    SIGIL__DATABASE__URL="sqlite://$run/sigil.db?mode=rwc" \
+    SIGIL__DATABASE__URL="${BENCH_DATABASE_URL:-sqlite://$run/sigil.db?mode=rwc}" \
     SIGIL__PLUGINS__DIR="$ROOT/plugins/dist" \
         "$SIGIL" serve --config "$run/config/sigil.toml" >"$run/server.log" 2>&1 &
     SERVER_PID=$!
@@ -103,9 +107,12 @@ for mode in $MODES; do
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
                 --server-pid "$SERVER_PID" --json >>"$JSONL" || echo "sigil-load failed" >&2
             stop_server
-            if [[ -s "$WORK/run-$n/server.log" ]]; then
-                echo "   server log (warnings):" >&2
-                head -n 5 "$WORK/run-$n/server.log" | sed 's/^/   /' >&2
+            # Anything the server logged at warn or above, but the expected
+            # "generated a development issuer key" lines.
+            if grep -v 'generated a development issuer key' "$WORK/run-$n/server.log" | grep -q .; then
+                echo "   server log:" >&2
+                grep -v 'generated a development issuer key' "$WORK/run-$n/server.log" |
+                    head -n 5 | sed 's/^/   /' >&2
             fi
         done
     done

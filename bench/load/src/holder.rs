@@ -44,6 +44,25 @@ impl Holder {
     }
 }
 
+/// Time one ES256 signature and one verification with the `p256` crate
+/// (what the server's proof check and issuer key use), in µs: (sign, verify).
+pub fn calibrate(rounds: u32) -> (f64, f64) {
+    use p256::ecdsa::signature::Verifier as _;
+    let key = SigningKey::random(&mut rand::rngs::OsRng);
+    let public = *key.verifying_key();
+    let message = b"eyJ0eXAiOiJvcGVuaWQ0dmNpLXByb29mK2p3dCJ9.eyJub25jZSI6IngifQ";
+    let started = std::time::Instant::now();
+    let mut sig: Signature = key.sign(message);
+    for _ in 1..rounds {
+        sig = key.sign(message);
+    }
+    let sign = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+    let started = std::time::Instant::now();
+    let ok = (0..rounds).all(|_| public.verify(message, &sig).is_ok());
+    let verify = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+    (sign, if ok { verify } else { f64::NAN })
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

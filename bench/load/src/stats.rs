@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+/// How many kinds of exchange there are.
+pub const COUNT: usize = 7;
+
 /// The HTTP exchanges the load generator makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -15,18 +18,13 @@ pub enum Endpoint {
     Nonce,
     /// `POST /credential`.
     Credential,
+    /// `GET /.well-known/openid-credential-issuer` (diagnostic mode).
+    Metadata,
+    /// `POST /admin/v1/plugins/claims-inline/resolve` (diagnostic mode).
+    Resolve,
 }
 
 impl Endpoint {
-    /// Every endpoint, in flow order.
-    pub const ALL: [Endpoint; 5] = [
-        Endpoint::Offer,
-        Endpoint::OfferUri,
-        Endpoint::Token,
-        Endpoint::Nonce,
-        Endpoint::Credential,
-    ];
-
     /// A short name for tables and JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +33,8 @@ impl Endpoint {
             Endpoint::Token => "token",
             Endpoint::Nonce => "nonce",
             Endpoint::Credential => "credential",
+            Endpoint::Metadata => "metadata",
+            Endpoint::Resolve => "resolve",
         }
     }
 
@@ -63,9 +63,9 @@ impl Window {
 #[derive(Default)]
 pub struct Samples {
     /// Latency in µs per endpoint, measured window only.
-    pub latency: [Vec<u32>; 5],
+    pub latency: [Vec<u32>; COUNT],
     /// Non-2xx or failed requests per endpoint, measured window only.
-    pub errors: [u64; 5],
+    pub errors: [u64; COUNT],
     /// Failed requests during warm-up and set-up.
     pub errors_outside: u64,
     /// Latency in µs of whole operations (flow, or nonce + credential).
