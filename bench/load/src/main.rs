@@ -737,7 +737,7 @@ impl Report {
             if let Some(io) = self.server_io.filter(|_| self.ops > 0) {
                 let n = self.ops as f64;
                 out += &format!(
-                    "    I/O per {one}: {:.1} write calls (sockets included), {:.1} KB written, {:.1} KB to the block device\n",
+                    "    I/O per {one}: {:.1} write calls, {:.1} KB written, {:.1} KB to the block device (socket sends not counted)\n",
                     io.syscw as f64 / n,
                     io.wchar as f64 / 1024.0 / n,
                     io.write_bytes as f64 / 1024.0 / n,

@@ -144,9 +144,9 @@ pub fn status_value(pid: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// Counters of `/proc/<pid>/io`: bytes passed to `write`-like calls
-/// (`wchar`, sockets included), such calls (`syscw`), and bytes sent to the
-/// block device (`write_bytes`).
+/// Counters of `/proc/<pid>/io`: bytes passed to `write`-family calls
+/// (`wchar`), such calls (`syscw`), and bytes sent to the block device
+/// (`write_bytes`). Socket `send*` calls are not counted.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Io {
     /// `wchar`.
