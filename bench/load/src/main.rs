@@ -5,7 +5,9 @@
 //!
 //! Modes:
 //! * `flow`: offer → credential_offer_uri → token → nonce → credential, per iteration;
-//! * `credential`: nonce → credential with access tokens created beforehand.
+//! * `credential`: nonce → credential with access tokens created beforehand;
+//! * diagnostics, one request per operation: `nonce`, `metadata` (HTTP only),
+//!   `resolve` (one claim-plugin call through the admin dry run).
 
 mod holder;
 mod procstat;
