@@ -767,7 +767,7 @@ impl Report {
             self.cores,
         );
         out += &format!(
-            "  p256 ES256 on this machine: sign {:.0} µs, verify {:.0} µs\n",
+            "  ring ES256 on this machine: sign {:.0} µs, verify {:.0} µs\n",
             self.crypto_us.0, self.crypto_us.1
         );
         for body in &self.error_bodies {
@@ -842,8 +842,8 @@ impl Report {
             "machine_steal_cores": self.machine_steal_cores,
             "machine_cores": self.cores,
             "clock_tick_ms": self.tick_ms,
-            "p256_sign_us": self.crypto_us.0,
-            "p256_verify_us": self.crypto_us.1,
+            "es256_sign_us": self.crypto_us.0,
+            "es256_verify_us": self.crypto_us.1,
         })
         .to_string()
     }

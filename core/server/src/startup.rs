@@ -76,6 +76,7 @@ impl Application {
             tenants: Arc::new(tenants),
             store,
             admin,
+            nonce_key: sigil_issuer::nonce::NonceKey::derive(&offer_secret),
             offer_secret: Arc::new(offer_secret),
         };
         let data = web::Data::new(state.clone());

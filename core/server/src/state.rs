@@ -24,6 +24,8 @@ pub struct AppState {
     pub admin: AdminToken,
     /// Secret deriving pre-authorized codes from offer ids.
     pub offer_secret: Arc<Vec<u8>>,
+    /// Key of the self-verifying `c_nonce` values (derived from the offer secret).
+    pub nonce_key: sigil_issuer::nonce::NonceKey,
 }
 
 impl AppState {

@@ -1,6 +1,6 @@
 //! The event log of each offer.
 
-use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::entities::event;
 use crate::{Store, StoreError};
@@ -37,21 +37,29 @@ pub struct EventRecord {
     pub created_at: i64,
 }
 
+/// Appends an event on `db` (a connection or a transaction).
+pub(crate) async fn insert_event<C: ConnectionTrait>(
+    db: &C,
+    e: NewEvent,
+) -> Result<(), StoreError> {
+    let row = event::ActiveModel {
+        id: ActiveValue::NotSet,
+        tenant: ActiveValue::Set(e.tenant),
+        offer_id: ActiveValue::Set(e.offer_id),
+        kind: ActiveValue::Set(e.kind),
+        detail: ActiveValue::Set(e.detail),
+        created_at: ActiveValue::Set(e.created_at),
+    };
+    event::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Appends an event.
     pub async fn append_event(&self, e: NewEvent) -> Result<(), StoreError> {
-        let row = event::ActiveModel {
-            id: ActiveValue::NotSet,
-            tenant: ActiveValue::Set(e.tenant),
-            offer_id: ActiveValue::Set(e.offer_id),
-            kind: ActiveValue::Set(e.kind),
-            detail: ActiveValue::Set(e.detail),
-            created_at: ActiveValue::Set(e.created_at),
-        };
-        event::Entity::insert(row)
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(())
+        insert_event(&self.db, e).await
     }
 
     /// The events of an offer, oldest first (by time, then insertion order).

@@ -16,10 +16,12 @@
 //! 4. When a wallet fetches it by reference, call [`Store::mark_resolved`].
 //! 5. At the token endpoint, call [`Store::redeem_pre_authorized_code`]; on success store the access token's hash with
 //!    [`Store::insert_access_token`]. Map each [`RedeemError`] to an OAuth error.
-//! 6. At the nonce endpoint, [`Store::insert_nonce`]; at the credential endpoint, check the token with
-//!    [`Store::find_access_token`] and the proof's nonce with [`Store::consume_nonce`].
-//! 7. After issuing, [`Store::record_issuance`] (idempotent per offer and configuration) and
-//!    [`Store::mark_credential_issued`]; log what happened with [`Store::append_event`].
+//! 6. Nonces are self-verifying (the nonce endpoint stores nothing); at the credential endpoint, check the token with
+//!    [`Store::find_access_token`] and spend the proof's nonce with [`Store::spend_nonce`] ([`Store::insert_nonce`] and
+//!    [`Store::consume_nonce`] serve stored nonces).
+//! 7. After issuing, [`Store::complete_issuance`] records the issuance, the offer's status and the event in one
+//!    transaction ([`Store::record_issuance`], [`Store::mark_credential_issued`] and [`Store::append_event`] do each
+//!    alone).
 //! 8. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens and never-redeemed offers.
 
 mod connect;

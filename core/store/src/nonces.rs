@@ -1,7 +1,7 @@
 //! `c_nonce` values: each accepted exactly once before it expires.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, TryInsertResult};
 
 use crate::entities::nonce;
 use crate::{Store, StoreError};
@@ -45,5 +45,31 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(done.rows_affected == 1)
+    }
+
+    /// Spends a self-verifying nonce (see `sigil_issuer::nonce`): `true` the first time `value` is spent for
+    /// `tenant`, `false` on every later attempt. The caller has already checked its tag and expiry.
+    ///
+    /// One insert decides (the primary key refuses a second row), so concurrent callers get a single `true`; the
+    /// row is kept until `expires_at` so the nonce cannot be replayed while it is still valid.
+    pub async fn spend_nonce(
+        &self,
+        tenant: &str,
+        value: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let model = nonce::Model {
+            value: value.to_owned(),
+            tenant: tenant.to_owned(),
+            expires_at,
+            used_at: Some(now),
+        };
+        let inserted = nonce::Entity::insert(model.into_active_model())
+            .on_conflict_do_nothing_on([nonce::Column::Value, nonce::Column::Tenant])
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| StoreError::on_insert("nonce", e))?;
+        Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
     }
 }

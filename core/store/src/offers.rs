@@ -1,7 +1,7 @@
 //! Offers: create, read, resolve, revoke, and record issuance progress.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::entities::offer;
 use crate::util::now_unix;
@@ -118,31 +118,41 @@ impl Store {
         now: i64,
         consumed: bool,
     ) -> Result<(), StoreError> {
-        let mut update = offer::Entity::update_many()
-            .col_expr(offer::Column::CredentialIssuedAt, Expr::value(now))
-            .col_expr(offer::Column::UpdatedAt, Expr::value(now));
-        update = if consumed {
-            update
-                .col_expr(
-                    offer::Column::Status,
-                    Expr::value(OfferStatus::Consumed.as_str()),
-                )
-                .col_expr(offer::Column::ConsumedAt, Expr::value(now))
-        } else {
-            update.col_expr(
-                offer::Column::Status,
-                Expr::value(OfferStatus::CredentialIssued.as_str()),
-            )
-        };
-        update
-            .filter(offer::Column::Id.eq(offer_id))
-            .filter(status_in(&[
-                OfferStatus::TokenIssued,
-                OfferStatus::CredentialIssued,
-                OfferStatus::Deferred,
-            ]))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        set_credential_issued(&self.db, offer_id, now, consumed).await
     }
+}
+
+/// [`Store::mark_credential_issued`] on `db` (a connection or a transaction).
+pub(crate) async fn set_credential_issued<C: ConnectionTrait>(
+    db: &C,
+    offer_id: &str,
+    now: i64,
+    consumed: bool,
+) -> Result<(), StoreError> {
+    let mut update = offer::Entity::update_many()
+        .col_expr(offer::Column::CredentialIssuedAt, Expr::value(now))
+        .col_expr(offer::Column::UpdatedAt, Expr::value(now));
+    update = if consumed {
+        update
+            .col_expr(
+                offer::Column::Status,
+                Expr::value(OfferStatus::Consumed.as_str()),
+            )
+            .col_expr(offer::Column::ConsumedAt, Expr::value(now))
+    } else {
+        update.col_expr(
+            offer::Column::Status,
+            Expr::value(OfferStatus::CredentialIssued.as_str()),
+        )
+    };
+    update
+        .filter(offer::Column::Id.eq(offer_id))
+        .filter(status_in(&[
+            OfferStatus::TokenIssued,
+            OfferStatus::CredentialIssued,
+            OfferStatus::Deferred,
+        ]))
+        .exec(db)
+        .await?;
+    Ok(())
 }

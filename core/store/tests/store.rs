@@ -94,6 +94,9 @@ on_both!(
     concurrent_redeem_has_one_winner,
     concurrent_wrong_tx_codes_count_exactly,
     concurrent_nonce_consumed_once,
+    spent_nonces_are_refused_the_second_time,
+    concurrent_nonce_spent_once,
+    complete_issuance_consumes_after_every_configuration,
 );
 
 const TENANT: &str = "acme";
@@ -398,6 +401,75 @@ async fn nonces_are_single_use(db: &Db) {
     assert!(!s.consume_nonce(TENANT, "n2", t + 10).await.unwrap());
 }
 
+async fn spent_nonces_are_refused_the_second_time(db: &Db) {
+    let s = &db.store;
+    let t = now();
+    assert!(s.spend_nonce(TENANT, "n1", t + 60, t).await.unwrap());
+    assert!(!s.spend_nonce(TENANT, "n1", t + 60, t + 1).await.unwrap());
+    // The same value in another tenant is another nonce.
+    assert!(s.spend_nonce("other", "n1", t + 60, t).await.unwrap());
+    // A spent nonce is kept until it expires, then purged.
+    let counts = s.purge_expired(t + 61, 86_400).await.unwrap();
+    assert_eq!(counts.nonces, 2, "{counts:?}");
+}
+
+async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap();
+    let offered = ["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()];
+    let issuance = |id: &str, configuration: &str| NewIssuance {
+        id: id.to_owned(),
+        tenant: TENANT.to_owned(),
+        offer_id: "o1".to_owned(),
+        credential_configuration_id: configuration.to_owned(),
+        format: "f".to_owned(),
+        count: 1,
+        created_at: now(),
+    };
+    let event = |kind: &str| NewEvent {
+        tenant: TENANT.to_owned(),
+        offer_id: "o1".to_owned(),
+        kind: kind.to_owned(),
+        detail: json!({}),
+        created_at: now(),
+    };
+    assert!(
+        s.complete_issuance(issuance("i1", "pid_sd_jwt"), &offered, event("e1"))
+            .await
+            .unwrap()
+    );
+    let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::CredentialIssued);
+    // Again for the same configuration: not a first issuance, still not consumed.
+    assert!(
+        !s.complete_issuance(issuance("i2", "pid_sd_jwt"), &offered, event("e2"))
+            .await
+            .unwrap()
+    );
+    let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::CredentialIssued);
+    assert!(
+        s.complete_issuance(issuance("i3", "pid_mdoc"), &offered, event("e3"))
+            .await
+            .unwrap()
+    );
+    let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+    assert_eq!(got.status, OfferStatus::Consumed);
+    assert!(got.consumed_at.is_some());
+    assert_eq!(s.issuances("o1").await.unwrap().len(), 2);
+    let kinds: Vec<String> = s
+        .events("o1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["e1", "e2", "e3"]);
+}
+
 async fn issuance_is_recorded_once(db: &Db) {
     let s = &db.store;
     s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
@@ -651,6 +723,28 @@ async fn concurrent_nonce_consumed_once(db: &Db) {
         }
     }
     assert_eq!(consumed, 1);
+}
+
+async fn concurrent_nonce_spent_once(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    let t = now();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            store.spend_nonce(TENANT, "n1", t + 60, t).await.unwrap()
+        });
+    }
+    let mut spent = 0;
+    while let Some(result) = tasks.join_next().await {
+        if result.unwrap() {
+            spent += 1;
+        }
+    }
+    assert_eq!(spent, 1);
 }
 
 #[tokio::test]

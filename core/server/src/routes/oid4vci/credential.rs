@@ -150,11 +150,14 @@ pub async fn credential(
         }
     }
     for nonce in &nonces {
-        match state.store.consume_nonce(&t.id, nonce, n).await {
+        let Some(expires_at) = state.nonce_key.check(&t.id, nonce, n) else {
+            return proof_error(&ProofError::Nonce, 0);
+        };
+        match state.store.spend_nonce(&t.id, nonce, expires_at, n).await {
             Ok(true) => {}
             Ok(false) => return proof_error(&ProofError::Nonce, 0),
             Err(e) => {
-                tracing::error!(error = %e, "consuming a nonce failed");
+                tracing::error!(error = %e, "spending a nonce failed");
                 return error(
                     Code::ServerError,
                     "the request could not be processed; try again",
@@ -177,7 +180,7 @@ pub async fn credential(
         Ok(c) => c,
         Err(f) => return error(f.code, &f.description),
     };
-    record(
+    if let Err(e) = record(
         &state,
         &t.id,
         &offer,
@@ -186,7 +189,16 @@ pub async fn credential(
         count,
         n,
     )
-    .await;
+    .await
+    {
+        // Nothing is handed out that was not recorded; the wallet retries
+        // with the same access token and a fresh nonce.
+        tracing::error!(error = %e, offer = %offer.id, "recording an issuance failed");
+        return error(
+            Code::ServerError,
+            "the credential could not be recorded; retry with the same access token and a fresh nonce",
+        );
+    }
     let list: Vec<Value> = credentials
         .into_iter()
         .map(|c| json!({ "credential": c }))
@@ -245,6 +257,7 @@ fn proof_error(e: &ProofError, index: usize) -> HttpResponse {
     }
 }
 
+/// Record the issuance, the offer's status and the event in one transaction.
 async fn record(
     state: &AppState,
     tenant: &str,
@@ -253,7 +266,7 @@ async fn record(
     format: &str,
     count: usize,
     n: i64,
-) {
+) -> Result<bool, sigil_store::StoreError> {
     let issuance = NewIssuance {
         id: secrets::random_token(),
         tenant: tenant.to_owned(),
@@ -263,37 +276,15 @@ async fn record(
         count: count as u32,
         created_at: n,
     };
-    if let Err(e) = state.store.record_issuance(issuance).await {
-        tracing::error!(error = %e, offer = %offer.id, "recording an issuance failed");
-    }
-    let issued: BTreeSet<String> = match state.store.issuances(&offer.id).await {
-        Ok(list) => list
-            .into_iter()
-            .map(|i| i.credential_configuration_id)
-            .collect(),
-        Err(_) => BTreeSet::new(),
+    let event = NewEvent {
+        tenant: tenant.to_owned(),
+        offer_id: offer.id.clone(),
+        kind: "credential_issued".into(),
+        detail: json!({ "credentialConfigurationId": configuration_id, "format": format, "count": count }),
+        created_at: n,
     };
-    let consumed = offer
-        .credential_configuration_ids
-        .iter()
-        .all(|c| issued.contains(c));
-    if let Err(e) = state
+    state
         .store
-        .mark_credential_issued(&offer.id, n, consumed)
+        .complete_issuance(issuance, &offer.credential_configuration_ids, event)
         .await
-    {
-        tracing::error!(error = %e, offer = %offer.id, "updating the offer status failed");
-    }
-    let detail =
-        json!({ "credentialConfigurationId": configuration_id, "format": format, "count": count });
-    let _ = state
-        .store
-        .append_event(NewEvent {
-            tenant: tenant.to_owned(),
-            offer_id: offer.id.clone(),
-            kind: "credential_issued".into(),
-            detail,
-            created_at: n,
-        })
-        .await;
 }

@@ -1,9 +1,11 @@
 //! `POST /nonce` (OID4VCI §7): a fresh, unpredictable, single-use `c_nonce`.
+//!
+//! Nonces are self-verifying (`sigil_issuer::nonce`): issuing one writes
+//! nothing; the credential endpoint spends it exactly once.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use sigil_issuer::errors::CredentialErrorCode;
 
 use super::reply;
 use crate::state::{AppState, now};
@@ -14,14 +16,7 @@ pub async fn nonce(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    let value = sigil_issuer::secrets::random_token();
     let expires = now() + state.settings.issuance.nonce_seconds;
-    if let Err(e) = state.store.insert_nonce(&t.id, &value, expires).await {
-        tracing::error!(error = %e, "storing a nonce failed");
-        return reply::credential_error(
-            CredentialErrorCode::ServerError,
-            "the nonce could not be stored; try again",
-        );
-    }
+    let value = state.nonce_key.issue(&t.id, expires);
     reply::no_store(StatusCode::OK, &json!({ "c_nonce": value }))
 }
