@@ -84,7 +84,9 @@ async fn handle(req: HttpRequest, body: web::Bytes, mock: web::Data<Mock>) -> Ht
             && seen.body.contains("grant_type=client_credentials")
             && seen.body.contains("scope=claims.read");
         return if ok {
-            HttpResponse::Ok().json(json!({ "access_token": "oauth-at-42", "token_type": "Bearer", "expires_in": 60 }))
+            HttpResponse::Ok().json(
+                json!({ "access_token": "oauth-at-42", "token_type": "Bearer", "expires_in": 60 }),
+            )
         } else {
             HttpResponse::Unauthorized().json(json!({ "error": "invalid_client" }))
         };
@@ -95,10 +97,10 @@ async fn handle(req: HttpRequest, body: web::Bytes, mock: web::Data<Mock>) -> Ht
             tokio::time::sleep(Duration::from_millis(ms)).await;
             HttpResponse::Ok().json(v)
         }
-        Behaviour::Status(code) => HttpResponse::build(
-            actix_web::http::StatusCode::from_u16(code).unwrap(),
-        )
-        .json(json!({ "error": "boom" })),
+        Behaviour::Status(code) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap())
+                .json(json!({ "error": "boom" }))
+        }
         Behaviour::Raw(text) => HttpResponse::Ok()
             .content_type("application/json")
             .body(text),
@@ -262,6 +264,7 @@ fn open(body: &Value) -> (Value, Map<String, Value>) {
     (payload, claims)
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "called with json! literals")]
 fn offer_with(source: Value) -> Value {
     json!({ "credentialConfigurationIds": [BADGE], "credentialClaims": { BADGE: source } })
 }
@@ -271,10 +274,7 @@ fn provider_offer(id: &str) -> Value {
 }
 
 fn verify_signature(seen: &Seen, secret: &str) {
-    let header = seen
-        .headers
-        .get("sigil-signature")
-        .expect("signed request");
+    let header = seen.headers.get("sigil-signature").expect("signed request");
     let parts: BTreeMap<&str, &str> = header
         .split(',')
         .filter_map(|p| p.split_once('='))
@@ -357,11 +357,17 @@ async fn each_auth_mode_reaches_the_provider() {
         assert_eq!(seen.path, format!("/claims/{id}"));
         assert_eq!(seen.headers.get(header), Some(&value), "{id}: {seen:?}");
         assert_eq!(seen.headers.get("sigil-contract-version").unwrap(), "1");
-        assert!(!seen.headers.contains_key("sigil-signature"), "providers are not signed");
+        assert!(
+            !seen.headers.contains_key("sigil-signature"),
+            "providers are not signed"
+        );
         if id == "basic" {
             assert_eq!(seen.method, "GET");
             assert!(seen.query.contains("contractVersion=1"), "{}", seen.query);
-            assert!(seen.query.contains("credentialConfigurationId=employee_badge_sd_jwt"));
+            assert!(
+                seen.query
+                    .contains("credentialConfigurationId=employee_badge_sd_jwt")
+            );
         } else {
             assert_eq!(seen.method, "POST");
             let req: Value = serde_json::from_str(&seen.body).unwrap();
@@ -370,13 +376,20 @@ async fn each_auth_mode_reaches_the_provider() {
             assert_eq!(req["issuer"], app.address);
             assert_eq!(req["credentialConfigurationId"], BADGE);
             assert_eq!(req["format"], "dc+sd-jwt");
-            assert_eq!(req["source"], json!({ "type": "attributeProvider", "id": id }));
+            assert_eq!(
+                req["source"],
+                json!({ "type": "attributeProvider", "id": id })
+            );
             assert_eq!(req["subject"]["holderKeys"][0], flow.holder.jwk);
             assert!(req["offerId"].as_str().is_some_and(|s| !s.is_empty()));
             assert!(req.get("idTokenClaims").is_none());
         }
     }
-    let token_calls: Vec<Seen> = mock.seen().into_iter().filter(|s| s.path == "/token").collect();
+    let token_calls: Vec<Seen> = mock
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/token")
+        .collect();
     assert_eq!(token_calls.len(), 1, "one OAuth2 token per claims call");
 }
 
@@ -442,7 +455,10 @@ async fn slow_provider_times_out_and_the_same_token_succeeds_later() {
         "{d}"
     );
     assert!(d.contains("retried with the same access token"), "{d}");
-    assert!(took < Duration::from_millis(1_800), "gave up after {took:?}");
+    assert!(
+        took < Duration::from_millis(1_800),
+        "gave up after {took:?}"
+    );
     // The provider recovers; the wallet retries with the same access token
     // (and a fresh nonce): nothing was used up.
     mock.set(Behaviour::Json(contract_claims("Recovered")));
@@ -465,11 +481,31 @@ async fn provider_failures_are_clear_errors() {
         .await;
     let big = json!({ "claims": { "given_name": "x".repeat(4096) } }).to_string();
     let cases: Vec<(Behaviour, &str, &str)> = vec![
-        (Behaviour::Status(500), "crm", "answered the claims request with HTTP 500"),
-        (Behaviour::Raw("{\"claims\": {".into()), "crm", "malformed JSON"),
-        (Behaviour::Json(json!({ "name": "no claims member" })), "crm", "without a claims object"),
-        (Behaviour::Json(json!({ "status": "maybe" })), "crm", "unknown status 'maybe'"),
-        (Behaviour::Raw(big), "small", "more than max_response_bytes (1024)"),
+        (
+            Behaviour::Status(500),
+            "crm",
+            "answered the claims request with HTTP 500",
+        ),
+        (
+            Behaviour::Raw("{\"claims\": {".into()),
+            "crm",
+            "malformed JSON",
+        ),
+        (
+            Behaviour::Json(json!({ "name": "no claims member" })),
+            "crm",
+            "without a claims object",
+        ),
+        (
+            Behaviour::Json(json!({ "status": "maybe" })),
+            "crm",
+            "unknown status 'maybe'",
+        ),
+        (
+            Behaviour::Raw(big),
+            "small",
+            "more than max_response_bytes (1024)",
+        ),
         (
             Behaviour::Redirect(format!("{}/claims/crm", forbidden.origin)),
             "crm",
@@ -503,7 +539,10 @@ async fn pending_and_denied_answers() {
     assert_eq!(status, 500, "{body}");
     assert_eq!(body["error"], "server_error");
     let d = body["error_description"].as_str().unwrap();
-    assert!(d.starts_with("issuance_pending:") && d.contains("30 s"), "{d}");
+    assert!(
+        d.starts_with("issuance_pending:") && d.contains("30 s"),
+        "{d}"
+    );
     assert!(!d.contains("HR review"), "the reason is for logs only: {d}");
     // Still pending is not final: once ready, the same token gets the credential.
     mock.set(Behaviour::Json(contract_claims("Ready")));
@@ -589,7 +628,10 @@ async fn priority_offer_then_provider_then_static_without_merging() {
         json!({ "claims": { "given_name": "FromProvider", "family_name": "P" } }),
     ));
     let app = spawn(&mock)
-        .file("credential-configurations/provider_badge.toml", PROVIDER_BADGE)
+        .file(
+            "credential-configurations/provider_badge.toml",
+            PROVIDER_BADGE,
+        )
         .start()
         .await;
     let ids = json!(["provider_badge"]);
@@ -604,7 +646,10 @@ async fn priority_offer_then_provider_then_static_without_merging() {
     assert_eq!(s, 200, "{body}");
     let (_, c) = open(&body);
     assert_eq!(c["given_name"], "FromOffer");
-    assert!(c.get("family_name").is_none() && c.get("employee_id").is_none(), "{c:?}");
+    assert!(
+        c.get("family_name").is_none() && c.get("employee_id").is_none(),
+        "{c:?}"
+    );
     assert!(mock.seen().is_empty(), "the provider is not asked");
     // 2. No offer source: the configuration's provider, not merged with static.
     let (s, body) = issue_for(
@@ -616,7 +661,10 @@ async fn priority_offer_then_provider_then_static_without_merging() {
     assert_eq!(s, 200, "{body}");
     let (_, c) = open(&body);
     assert_eq!(c["given_name"], "FromProvider");
-    assert!(c.get("employee_id").is_none() && c.get("department").is_none(), "{c:?}");
+    assert!(
+        c.get("employee_id").is_none() && c.get("department").is_none(),
+        "{c:?}"
+    );
     assert_eq!(mock.seen().len(), 1);
     // 3. No provider: static claims (the example badge), not merged with the offer's overrides.
     let (s, body) = issue(&app, &json!({ "credentialConfigurationIds": [BADGE] })).await;
@@ -632,7 +680,10 @@ async fn priority_offer_then_provider_then_static_without_merging() {
     assert_eq!(s, 200, "{body}");
     let (_, c) = open(&body);
     assert_eq!(c["given_name"], "Override");
-    assert!(c.get("employee_id").is_none(), "no merge with static: {c:?}");
+    assert!(
+        c.get("employee_id").is_none(),
+        "no merge with static: {c:?}"
+    );
     // An offer-level provider beats the configuration's static claims too.
     let (s, body) = issue(&app, &provider_offer("crm")).await;
     assert_eq!(s, 200);
@@ -649,7 +700,10 @@ async fn priority_offer_then_provider_then_static_without_merging() {
         .await;
     assert_eq!(r.status(), 400);
     let p: Value = r.json().await.unwrap();
-    assert_eq!(p["errors"][0]["field"], "runtimeOverrides.credentialData", "{p}");
+    assert_eq!(
+        p["errors"][0]["field"], "runtimeOverrides.credentialData",
+        "{p}"
+    );
 }
 
 #[tokio::test]
@@ -686,7 +740,9 @@ async fn data_functions_and_overrides_reach_the_credential() {
     assert_eq!(m["by"], app.address);
     assert_eq!(m["sub"], "did:example:ada");
     // selectiveDisclosure false: department is in the signed payload itself.
-    let offer_id = payload["department"].as_str().expect("department not disclosable");
+    let offer_id = payload["department"]
+        .as_str()
+        .expect("department not disclosable");
     assert_eq!(offer_id.len(), 36);
     assert_eq!(
         payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(),
@@ -710,12 +766,16 @@ async fn offer_validation_is_problem_json() {
             "unknown attribute provider 'nope'; configured: crm",
         ),
         (
-            offer_with(json!({ "type": "webhook", "webhook": { "url": "https://evil.example/hook" } })),
+            offer_with(
+                json!({ "type": "webhook", "webhook": { "url": "https://evil.example/hook" } }),
+            ),
             "credentialClaims.employee_badge_sd_jwt.webhook.url",
             "origin https://evil.example is not allowed for plugin 'claims-webhook'. Fix: add \"https://evil.example\" to plugins.grants.claims-webhook.allowed_hosts",
         ),
         (
-            offer_with(json!({ "type": "webhook", "webhook": { "url": "http://127.0.0.1:1/x", "auth": { "type": "bearer" } } })),
+            offer_with(
+                json!({ "type": "webhook", "webhook": { "url": "http://127.0.0.1:1/x", "auth": { "type": "bearer" } } }),
+            ),
             "credentialClaims.employee_badge_sd_jwt.webhook.auth.token",
             "non-empty string",
         ),
@@ -804,11 +864,23 @@ async fn wallet_claims_credentials_from_each_source() {
     let mock = Mock::start(Behaviour::Json(contract_claims("Remote")));
     let app = spawn(&mock).start().await;
     let sources = [
-        ("inline", offer_with(json!({ "type": "inline", "claims": {
-            "given_name": "Inline", "family_name": "L" } })), "Inline"),
-        ("static", json!({ "credentialConfigurationIds": [BADGE] }), "Ada"),
+        (
+            "inline",
+            offer_with(json!({ "type": "inline", "claims": {
+            "given_name": "Inline", "family_name": "L" } })),
+            "Inline",
+        ),
+        (
+            "static",
+            json!({ "credentialConfigurationIds": [BADGE] }),
+            "Ada",
+        ),
         ("attribute provider", provider_offer("crm"), "Remote"),
-        ("webhook", offer_with(json!({ "type": "webhook", "id": "hr" })), "Remote"),
+        (
+            "webhook",
+            offer_with(json!({ "type": "webhook", "id": "hr" })),
+            "Remote",
+        ),
     ];
     for (what, offer, given) in sources {
         let created = create(&app, &offer).await;
@@ -840,7 +912,10 @@ async fn latency_of_provider_backed_issuance_vs_inline() {
     for (what, offer) in [
         ("inline", inline.clone()),
         ("attribute provider", provider_offer("crm")),
-        ("webhook (signed)", offer_with(json!({ "type": "webhook", "id": "hr" }))),
+        (
+            "webhook (signed)",
+            offer_with(json!({ "type": "webhook", "id": "hr" })),
+        ),
     ] {
         let mut times = Vec::new();
         for i in 0..25 {
@@ -852,7 +927,9 @@ async fn latency_of_provider_backed_issuance_vs_inline() {
                 .client
                 .post(format!("{}/credential", app.address))
                 .bearer_auth(&flow.token)
-                .json(&json!({ "credential_configuration_id": BADGE, "proofs": { "jwt": [proof] } }))
+                .json(
+                    &json!({ "credential_configuration_id": BADGE, "proofs": { "jwt": [proof] } }),
+                )
                 .send()
                 .await
                 .unwrap();

@@ -7,7 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Value, json};
-use sigil_plugin_host::{ClaimFailure, ClaimOutcome, ClaimRequest, PluginError, PluginRuntime, RuntimeConfig};
+use sigil_plugin_host::{
+    ClaimFailure, ClaimOutcome, ClaimRequest, PluginError, PluginRuntime, RuntimeConfig,
+};
 use sigil_tests::holder::{Holder, now};
 
 /// An ID token from a pretend OpenID provider.
@@ -30,7 +32,8 @@ fn verified_claims(token: &str, jwk: &Value) -> Value {
     point.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
     let key = VerifyingKey::from_sec1_bytes(&point).unwrap();
     let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
-    key.verify(input.as_bytes(), &sig).expect("the ID token verifies");
+    key.verify(input.as_bytes(), &sig)
+        .expect("the ID token verifies");
     let payload = input.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
@@ -125,7 +128,10 @@ async fn missing_required_claim_or_token_is_an_error() {
     let e = rt
         .resolve_claims(
             "claims-id-token",
-            &request(Some(json!({})), json!({ "mapping": { "given_name": "given_name" } })),
+            &request(
+                Some(json!({})),
+                json!({ "mapping": { "given_name": "given_name" } }),
+            ),
         )
         .await
         .unwrap_err();

@@ -79,7 +79,10 @@ fn remote_source(state: &AppState, entry: &Value) -> Result<(String, Value), Iss
         }
         Some("webhook") => match entry.get("webhook") {
             Some(inline) => {
-                let url = inline.get("url").and_then(Value::as_str).unwrap_or_default();
+                let url = inline
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 settings
                     .check_outbound(WEBHOOK_PLUGIN, url)
                     .map_err(|(problem, _)| fail(CredentialErrorCode::ServerError, problem))?;
@@ -259,7 +262,10 @@ fn with_disclosure(mut settings: Value, overrides: &Value) -> Value {
     };
     for (name, sd) in map {
         let path: Vec<Value> = name.split('.').map(|p| Value::from(p.to_owned())).collect();
-        match list.iter_mut().find(|c| c.get("path") == Some(&Value::Array(path.clone()))) {
+        match list
+            .iter_mut()
+            .find(|c| c.get("path") == Some(&Value::Array(path.clone())))
+        {
             Some(entry) => entry["sd"] = sd.clone(),
             None => list.push(json!({ "path": path, "sd": sd })),
         }

@@ -57,9 +57,7 @@ fn is_name(s: &str) -> bool {
 }
 
 fn offset(arg: &str) -> Result<i64, String> {
-    let bad = || {
-        format!("'{arg}' is not an offset; write e.g. +365d, -1h, +30m, +10s or +2w")
-    };
+    let bad = || format!("'{arg}' is not an offset; write e.g. +365d, -1h, +30m, +10s or +2w");
     let (sign, rest) = match arg.as_bytes().first() {
         Some(b'+') => (1, &arg[1..]),
         Some(b'-') => (-1, &arg[1..]),
@@ -93,7 +91,9 @@ fn function(name: &str, arg: Option<&str>) -> Result<Function, String> {
         "subject-id" => no_arg(Function::SubjectId),
         "issuer-id" => no_arg(Function::IssuerId),
         "offer-id" => no_arg(Function::OfferId),
-        "timestamp" => Ok(Function::Timestamp(arg.map(offset).transpose()?.unwrap_or(0))),
+        "timestamp" => Ok(Function::Timestamp(
+            arg.map(offset).transpose()?.unwrap_or(0),
+        )),
         "timestamp-in-seconds" => Ok(Function::TimestampSeconds(
             arg.map(offset).transpose()?.unwrap_or(0),
         )),
@@ -146,7 +146,9 @@ pub fn check(value: &Value, at: &str) -> Result<(), String> {
             .iter()
             .enumerate()
             .try_for_each(|(i, v)| check(v, &format!("{at}[{i}]"))),
-        Value::Object(o) => o.iter().try_for_each(|(k, v)| check(v, &format!("{at}.{k}"))),
+        Value::Object(o) => o
+            .iter()
+            .try_for_each(|(k, v)| check(v, &format!("{at}.{k}"))),
         _ => Ok(()),
     }
 }

@@ -6,8 +6,8 @@ use sigil_plugin_host::{Limits, OriginPattern, PluginPolicy};
 
 use crate::datafn;
 use crate::providers::{
-    AttributeProvider, ClaimsSettings, ProviderAuth, Secret,
-    WEBHOOK_PLUGIN, WebhookEndpoint, outbound_urls, resolve_secrets,
+    AttributeProvider, ClaimsSettings, ProviderAuth, Secret, WEBHOOK_PLUGIN, WebhookEndpoint,
+    outbound_urls, resolve_secrets,
 };
 use crate::resources::{ClaimSource, CredentialConfiguration, Display, Profile, load_dir};
 
@@ -301,8 +301,7 @@ impl Settings {
         settings.resources.credential_configurations =
             base.join(&settings.resources.credential_configurations);
         settings.resources.profiles = base.join(&settings.resources.profiles);
-        settings.resources.attribute_providers =
-            base.join(&settings.resources.attribute_providers);
+        settings.resources.attribute_providers = base.join(&settings.resources.attribute_providers);
         settings.resources.webhook_endpoints = base.join(&settings.resources.webhook_endpoints);
         for (id, (c, file)) in load_dir(
             &settings.resources.credential_configurations,
@@ -629,18 +628,18 @@ impl Settings {
             let err = |key: &str, problem: String, fix: String| {
                 self.resource_err("credential-configuration", &c.id, key, problem, fix)
             };
-            if let Some(id) = &c.attribute_provider {
-                if !self.attribute_providers.contains_key(id) {
-                    return Err(err(
-                        "attribute_provider",
-                        format!("unknown attribute provider '{id}'"),
-                        format!(
-                            "add {}/{id}.toml or use one of: {}",
-                            self.resources.attribute_providers.display(),
-                            names(self.attribute_providers.keys().collect())
-                        ),
-                    ));
-                }
+            if let Some(id) = &c.attribute_provider
+                && !self.attribute_providers.contains_key(id)
+            {
+                return Err(err(
+                    "attribute_provider",
+                    format!("unknown attribute provider '{id}'"),
+                    format!(
+                        "add {}/{id}.toml or use one of: {}",
+                        self.resources.attribute_providers.display(),
+                        names(self.attribute_providers.keys().collect())
+                    ),
+                ));
             }
             match &c.source {
                 Some(ClaimSource::Webhook { id }) if !self.webhook_endpoints.contains_key(id) => {
@@ -712,9 +711,7 @@ impl Settings {
                     "{} ms is not between 1 and the plugin's own deadline ({limit} ms)",
                     self.claims.inline_webhook_timeout_ms
                 ),
-                format!(
-                    "lower it, or raise plugins.grants.{WEBHOOK_PLUGIN}.limits.timeout_ms"
-                ),
+                format!("lower it, or raise plugins.grants.{WEBHOOK_PLUGIN}.limits.timeout_ms"),
             ));
         }
         Ok(())

@@ -354,7 +354,10 @@ impl ClaimsSettings {
         let mut m = Map::new();
         m.insert("type".into(), "webhook".into());
         m.insert("contractVersion".into(), CLAIMS_CONTRACT_VERSION.into());
-        m.insert("url".into(), webhook.get("url").cloned().unwrap_or_default());
+        m.insert(
+            "url".into(),
+            webhook.get("url").cloned().unwrap_or_default(),
+        );
         m.insert(
             "method".into(),
             webhook
@@ -362,7 +365,10 @@ impl ClaimsSettings {
                 .cloned()
                 .unwrap_or_else(|| "POST".into()),
         );
-        m.insert("auth".into(), webhook.get("auth").cloned().unwrap_or_default());
+        m.insert(
+            "auth".into(),
+            webhook.get("auth").cloned().unwrap_or_default(),
+        );
         m.insert(
             "hmacSecret".into(),
             self.inline_webhook_secret
@@ -511,7 +517,9 @@ mod tests {
         );
         let printed = format!("{s:?}");
         assert!(
-            !printed.contains("tok-1") && !printed.contains("hr-1") && !printed.contains("from-a-file"),
+            !printed.contains("tok-1")
+                && !printed.contains("hr-1")
+                && !printed.contains("from-a-file"),
             "secrets leak into Debug"
         );
         assert_eq!(crm.timeout_ms, 3_000, "3 s default");

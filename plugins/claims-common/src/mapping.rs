@@ -30,7 +30,10 @@ pub fn set_path(claims: &mut Map<String, Value>, path: &str, value: Value) -> Re
 /// Build claims from `doc`: every pointer that resolves is copied to its
 /// claim path; pointers that do not resolve are skipped (the format plugin
 /// rejects missing mandatory claims).
-pub fn apply(mapping: &BTreeMap<String, String>, doc: &Value) -> Result<Map<String, Value>, String> {
+pub fn apply(
+    mapping: &BTreeMap<String, String>,
+    doc: &Value,
+) -> Result<Map<String, Value>, String> {
     let mut claims = Map::new();
     for (pointer, path) in mapping {
         if let Some(v) = doc.pointer(pointer) {

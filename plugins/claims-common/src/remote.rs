@@ -167,7 +167,10 @@ fn query(ctx: &ClaimContext) -> String {
         ("contractVersion", CONTRACT_VERSION.to_owned()),
         ("tenant", ctx.tenant.clone()),
         ("offerId", ctx.offer_id.clone()),
-        ("credentialConfigurationId", ctx.credential_configuration_id.clone()),
+        (
+            "credentialConfigurationId",
+            ctx.credential_configuration_id.clone(),
+        ),
         ("format", ctx.format.clone()),
     ];
     if let Some(s) = &ctx.subject_id {
@@ -286,7 +289,11 @@ pub fn resolve(ctx: &ClaimContext) -> Result<Resolution, ClaimError> {
     let remote: Remote = serde_json::from_value(ctx.source.clone()).map_err(|e| {
         ClaimError::InvalidInput(format!("the claim source settings are unusable: {e}"))
     })?;
-    let method = remote.method.as_deref().unwrap_or("POST").to_ascii_uppercase();
+    let method = remote
+        .method
+        .as_deref()
+        .unwrap_or("POST")
+        .to_ascii_uppercase();
     let body = request_body(ctx, &remote).to_string();
     let (mut request, signed_body) = match method.as_str() {
         "GET" => {
@@ -332,7 +339,13 @@ pub fn resolve(ctx: &ClaimContext) -> Result<Resolution, ClaimError> {
             client_secret,
             scope,
         }) => {
-            let token = oauth2_token(&remote, token_url, client_id, client_secret, scope.as_deref())?;
+            let token = oauth2_token(
+                &remote,
+                token_url,
+                client_id,
+                client_secret,
+                scope.as_deref(),
+            )?;
             request = request.header("authorization", format!("Bearer {token}"));
         }
     }
@@ -353,9 +366,8 @@ pub fn resolve(ctx: &ClaimContext) -> Result<Resolution, ClaimError> {
 /// Turn a contract response body into a [`Resolution`].
 pub fn interpret(remote: &Remote, body: &[u8]) -> Result<Resolution, ClaimError> {
     let label = remote.label();
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ClaimError::Upstream(format!("{label} answered with malformed JSON: {e}"))
-    })?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ClaimError::Upstream(format!("{label} answered with malformed JSON: {e}")))?;
     if let Some(version) = v.get("contractVersion").and_then(Value::as_str)
         && version != CONTRACT_VERSION
     {

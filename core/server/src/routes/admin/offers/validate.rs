@@ -2,10 +2,10 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sigil_settings::datafn;
-use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
 use sigil_issuer::offer::{OfferScheme, TxCodeOffer};
 use sigil_issuer::secrets;
+use sigil_settings::datafn;
+use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
 
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
@@ -242,17 +242,17 @@ pub(super) fn validate(
             format!("'{other}' is not immediate or deferred"),
         ),
     }
-    if let Some(id) = &body.webhook_endpoint_id {
-        if !state.settings.webhook_endpoints.contains_key(id) {
-            field(
-                &mut errors,
-                "webhookEndpointId",
-                format!(
-                    "unknown webhook endpoint '{id}'; configured: {}",
-                    names(state.settings.webhook_endpoints.keys())
-                ),
-            );
-        }
+    if let Some(id) = &body.webhook_endpoint_id
+        && !state.settings.webhook_endpoints.contains_key(id)
+    {
+        field(
+            &mut errors,
+            "webhookEndpointId",
+            format!(
+                "unknown webhook endpoint '{id}'; configured: {}",
+                names(state.settings.webhook_endpoints.keys())
+            ),
+        );
     }
     if body.authorization_server.is_some() || body.login_hint.is_some() {
         field(
@@ -436,7 +436,11 @@ fn templates(errors: &mut Vec<FieldError>, at: &str, value: &Value) {
 /// An inline webhook `{url, method?, auth?}`: origin allowed, auth well-formed.
 fn check_webhook(state: &AppState, at: &str, webhook: &Value, errors: &mut Vec<FieldError>) {
     let Some(obj) = webhook.as_object() else {
-        field(errors, at, "must be an object {\"url\": ..., \"auth\": {...}}");
+        field(
+            errors,
+            at,
+            "must be an object {\"url\": ..., \"auth\": {...}}",
+        );
         return;
     };
     unknown_keys(errors, at, obj, &["url", "method", "auth"]);
@@ -444,7 +448,11 @@ fn check_webhook(state: &AppState, at: &str, webhook: &Value, errors: &mut Vec<F
         None => field(errors, &format!("{at}.url"), "give the webhook URL"),
         Some(url) => {
             if let Err((problem, fix)) = state.settings.check_outbound(WEBHOOK_PLUGIN, url) {
-                field(errors, &format!("{at}.url"), format!("{problem}. Fix: {fix}"));
+                field(
+                    errors,
+                    &format!("{at}.url"),
+                    format!("{problem}. Fix: {fix}"),
+                );
             }
         }
     }
@@ -474,7 +482,8 @@ fn check_webhook(state: &AppState, at: &str, webhook: &Value, errors: &mut Vec<F
         }
     };
     for k in needs {
-        if !a.get(*k).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+        let given = a.get(*k).and_then(Value::as_str).unwrap_or_default();
+        if given.is_empty() {
             field(errors, &format!("{at}.{k}"), "must be a non-empty string");
         }
     }
@@ -629,10 +638,10 @@ fn check_overrides(
             Some(_) => {}
         }
     }
-    if let Some(v) = o.get("subjectId") {
-        if !v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 2048) {
-            field(errors, &at("subjectId"), "must be a non-empty string");
-        }
+    if let Some(v) = o.get("subjectId")
+        && !v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 2048)
+    {
+        field(errors, &at("subjectId"), "must be a non-empty string");
     }
     if let Some(v) = o.get("credentialData") {
         if v.is_object() {
@@ -662,26 +671,27 @@ fn check_overrides(
             ),
         }
     }
-    if let Some(v) = o.get("validitySeconds") {
-        if !v.as_u64().is_some_and(|s| (1..=10 * 365 * 86_400).contains(&s)) {
-            field(
-                errors,
-                &at("validitySeconds"),
-                "must be a whole number of seconds from 1 to 315360000 (10 years)",
-            );
-        }
+    if let Some(v) = o.get("validitySeconds")
+        && !v
+            .as_u64()
+            .is_some_and(|s| (1..=10 * 365 * 86_400).contains(&s))
+    {
+        field(
+            errors,
+            &at("validitySeconds"),
+            "must be a whole number of seconds from 1 to 315360000 (10 years)",
+        );
     }
-    if let Some(v) = o.get("selectiveDisclosure") {
-        if !v
+    if let Some(v) = o.get("selectiveDisclosure")
+        && !v
             .as_object()
             .is_some_and(|m| m.values().all(Value::is_boolean))
-        {
-            field(
-                errors,
-                &at("selectiveDisclosure"),
-                "must be an object: claim path -> true (disclosable) or false (always visible)",
-            );
-        }
+    {
+        field(
+            errors,
+            &at("selectiveDisclosure"),
+            "must be an object: claim path -> true (disclosable) or false (always visible)",
+        );
     }
     if let Some(v) = o.get("webhook") {
         check_webhook(state, &at("webhook"), v, errors);
