@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, missing_docs, reason = "tests")]
 
 mod admin_plugins;
+mod claims;
+mod claims_id_token;
 mod concurrency;
 mod credential;
 mod format_sd_jwt;

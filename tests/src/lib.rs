@@ -51,6 +51,7 @@ pub struct Spawn {
     example_resources: bool,
     database_url: Option<String>,
     offer_secret_from: Option<PathBuf>,
+    files: Vec<(String, String)>,
 }
 
 impl Spawn {
@@ -73,6 +74,13 @@ impl Spawn {
         let mut s = self.plugins(&["claims-inline", "claims-static", "format-sd-jwt-vc"]);
         s.example_resources = true;
         s.toml("[tenants.acme]\ncredential_configurations = [\"employee_badge_sd_jwt\"]\n")
+    }
+
+    /// A file next to the generated `sigil.toml` (e.g. a resource such as
+    /// `attribute-providers/crm.toml`), written before the server starts.
+    pub fn file(mut self, relative: &str, contents: &str) -> Self {
+        self.files.push((relative.to_owned(), contents.to_owned()));
+        self
     }
 
     /// Use this database instead of a fresh SQLite file.
@@ -98,6 +106,11 @@ impl Spawn {
         }
         if let Some(keys) = &self.offer_secret_from {
             copy_tree(keys, &dir.path().join("keys"));
+        }
+        for (relative, contents) in &self.files {
+            let path = dir.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
         }
         let plugin_dir = dir.path().join("plugins");
         for name in &self.plugins {

@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
 use sigil_keys::SharedSigner;
 use sigil_plugin_host::{FormatConfiguration, PluginKind, PluginRuntime};
-use sigil_settings::{ClaimSource, CredentialConfiguration, DEFAULT_TENANT, Settings};
+use sigil_settings::{
+    ClaimSource, CredentialConfiguration, DEFAULT_TENANT, Settings, WEBHOOK_PLUGIN,
+};
 
 /// One issuer.
 #[derive(Debug)]
@@ -91,6 +93,9 @@ pub fn check_plugins(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Re
                 settings.plugins.dir.display()
             ),
         }
+        if let Some(ClaimSource::Webhook { .. }) = &c.source {
+            claim_plugin(settings, plugins, &file, "source", WEBHOOK_PLUGIN)?;
+        }
         if let Some(ClaimSource::Plugin { plugin, .. }) = &c.source {
             match plugins.plugin(plugin) {
                 Some(p) if p.kind == PluginKind::ClaimProvider => {}
@@ -100,7 +105,39 @@ pub fn check_plugins(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Re
             }
         }
     }
+    for p in settings.attribute_providers.values() {
+        let file = settings
+            .resource_files
+            .get(&format!("attribute-provider:{}", p.id))
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        claim_plugin(settings, plugins, &file, "plugin", p.plugin_id())?;
+    }
+    for w in settings.webhook_endpoints.values() {
+        let file = settings
+            .resource_files
+            .get(&format!("webhook-endpoint:{}", w.id))
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        claim_plugin(settings, plugins, &file, "url", WEBHOOK_PLUGIN)?;
+    }
     Ok(())
+}
+
+fn claim_plugin(
+    settings: &Settings,
+    plugins: &PluginRuntime,
+    file: &str,
+    key: &str,
+    plugin: &str,
+) -> anyhow::Result<()> {
+    match plugins.plugin(plugin) {
+        Some(p) if p.kind == PluginKind::ClaimProvider => Ok(()),
+        _ => bail!(
+            "{file}: {key}: needs the claim-provider plugin '{plugin}', which is not loaded from {}. Fix: run `cargo xtask build-plugins` or correct the id",
+            settings.plugins.dir.display()
+        ),
+    }
 }
 
 /// The JSON a format plugin receives as `settings`.

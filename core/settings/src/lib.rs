@@ -7,14 +7,20 @@
 //! 3. Every failure is a [`SettingsError`] whose `Display` reads
 //!    `config/sigil.toml: server.port: <problem>. Fix: <what to do>`.
 
+pub mod datafn;
 mod error;
 mod model;
+mod providers;
 mod resources;
 
 pub use error::SettingsError;
 pub use model::{
     DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings, PluginSettings,
     ResourceSettings, ServerSettings, Settings, TenantSettings,
+};
+pub use providers::{
+    ATTRIBUTE_PROVIDER_PLUGIN, AttributeProvider, CLAIMS_CONTRACT_VERSION, ClaimsSettings,
+    HttpMethod, ProviderAuth, Secret, SecretSource, WEBHOOK_PLUGIN, WebhookEndpoint,
 };
 pub use resources::{
     ClaimDescription, ClaimDisplay, ClaimSource, CredentialConfiguration, Display, Profile,

@@ -4,7 +4,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sigil_plugin_host::{Limits, OriginPattern, PluginPolicy};
 
-use crate::resources::{CredentialConfiguration, Display, Profile, load_dir};
+use crate::datafn;
+use crate::providers::{
+    AttributeProvider, ClaimsSettings, ProviderAuth, Secret, WEBHOOK_PLUGIN, WebhookEndpoint,
+    outbound_urls, resolve_secrets,
+};
+use crate::resources::{ClaimSource, CredentialConfiguration, Display, Profile, load_dir};
 
 use crate::SettingsError;
 
@@ -36,6 +41,9 @@ pub struct Settings {
     /// Resource folders.
     #[serde(default)]
     pub resources: ResourceSettings,
+    /// Claim sources: defaults for webhooks given inline on offers.
+    #[serde(default)]
+    pub claims: ClaimsSettings,
     /// The file this was loaded from (not a config key).
     #[serde(skip)]
     pub source: PathBuf,
@@ -45,6 +53,12 @@ pub struct Settings {
     /// Profiles loaded from `resources.profiles`.
     #[serde(skip)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Attribute providers loaded from `resources.attribute_providers`.
+    #[serde(skip)]
+    pub attribute_providers: BTreeMap<String, AttributeProvider>,
+    /// Webhook endpoints loaded from `resources.webhook_endpoints`.
+    #[serde(skip)]
+    pub webhook_endpoints: BTreeMap<String, WebhookEndpoint>,
     /// Where each resource came from (for error messages).
     #[serde(skip)]
     pub resource_files: BTreeMap<String, PathBuf>,
@@ -98,6 +112,10 @@ pub struct ResourceSettings {
     pub credential_configurations: PathBuf,
     /// Offer profiles, one file each.
     pub profiles: PathBuf,
+    /// Attribute providers, one file each.
+    pub attribute_providers: PathBuf,
+    /// Webhook endpoints, one file each.
+    pub webhook_endpoints: PathBuf,
 }
 
 impl Default for ResourceSettings {
@@ -105,6 +123,8 @@ impl Default for ResourceSettings {
         Self {
             credential_configurations: "credential-configurations".into(),
             profiles: "profiles".into(),
+            attribute_providers: "attribute-providers".into(),
+            webhook_endpoints: "webhook-endpoints".into(),
         }
     }
 }
@@ -253,7 +273,9 @@ impl Settings {
                 "pass --config with the path of sigil.toml (the example is config/sigil.toml)",
             ));
         }
+        let env: BTreeMap<String, String> = env.into_iter().collect();
         let overrides: config::Map<String, String> = env
+            .clone()
             .into_iter()
             .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
             .collect();
@@ -279,6 +301,8 @@ impl Settings {
         settings.resources.credential_configurations =
             base.join(&settings.resources.credential_configurations);
         settings.resources.profiles = base.join(&settings.resources.profiles);
+        settings.resources.attribute_providers = base.join(&settings.resources.attribute_providers);
+        settings.resources.webhook_endpoints = base.join(&settings.resources.webhook_endpoints);
         for (id, (c, file)) in load_dir(
             &settings.resources.credential_configurations,
             |c: &CredentialConfiguration| &c.id,
@@ -293,6 +317,46 @@ impl Settings {
                 .resource_files
                 .insert(format!("profile:{id}"), file);
             settings.profiles.insert(id, p);
+        }
+        for (id, (mut p, file)) in load_dir(
+            &settings.resources.attribute_providers,
+            |p: &AttributeProvider| &p.id,
+        )? {
+            resolve_secrets(&file, base, &env, p.auth.as_mut(), Vec::new())?;
+            settings
+                .resource_files
+                .insert(format!("attribute-provider:{id}"), file);
+            settings.attribute_providers.insert(id, p);
+        }
+        for (id, (mut w, file)) in load_dir(
+            &settings.resources.webhook_endpoints,
+            |w: &WebhookEndpoint| &w.id,
+        )? {
+            if let Some(name) = &w.secret_env {
+                if w.secret.is_some() {
+                    return Err(SettingsError::new(
+                        &file,
+                        "secret_env",
+                        "both secret and secret_env are set",
+                        "keep one of them",
+                    ));
+                }
+                w.secret = Some(Secret::from_env(name));
+            }
+            let extra = match w.secret.as_mut() {
+                Some(s) => vec![("secret", s)],
+                None => Vec::new(),
+            };
+            resolve_secrets(&file, base, &env, w.auth.as_mut(), extra)?;
+            settings
+                .resource_files
+                .insert(format!("webhook-endpoint:{id}"), file);
+            settings.webhook_endpoints.insert(id, w);
+        }
+        if let Some(secret) = settings.claims.inline_webhook_secret.as_mut() {
+            secret.resolve(base, &env).map_err(|(problem, fix)| {
+                SettingsError::new(path, "claims.inline_webhook_secret", problem, fix)
+            })?;
         }
         settings.validate()?;
         Ok(settings)
@@ -418,6 +482,7 @@ impl Settings {
                 ));
             }
         }
+        self.validate_claim_sources()?;
         for p in self.profiles.values() {
             if p.credential_configuration_ids.is_empty() {
                 return Err(self.resource_err(
@@ -503,6 +568,213 @@ impl Settings {
                 .collect(),
             None => self.credential_configurations.values().collect(),
         }
+    }
+}
+
+impl Settings {
+    /// The limits calls of `plugin` run under.
+    pub fn plugin_limits(&self, plugin: &str) -> Limits {
+        self.plugins
+            .grants
+            .get(plugin)
+            .and_then(|g| g.limits)
+            .unwrap_or(self.plugins.limits)
+    }
+
+    /// Whether the operator lets `plugin` call `url`. The error says which
+    /// origin is refused and which setting would allow it.
+    pub fn check_outbound(&self, plugin: &str, url: &str) -> Result<(), (String, String)> {
+        let parsed = url::Url::parse(url).map_err(|e| {
+            (
+                format!("'{url}' is not a URL ({e})"),
+                "write an absolute http:// or https:// URL".to_owned(),
+            )
+        })?;
+        if (parsed.scheme() != "http" && parsed.scheme() != "https") || parsed.host().is_none() {
+            return Err((
+                format!("'{url}' is not an http(s) URL"),
+                "write an absolute http:// or https:// URL".to_owned(),
+            ));
+        }
+        let origin = parsed.origin().ascii_serialization();
+        let allowed = self.plugins.grants.get(plugin).is_some_and(|g| {
+            g.allowed_hosts
+                .iter()
+                .filter_map(|h| OriginPattern::parse(h).ok())
+                .any(|p| p.matches(&parsed))
+        });
+        if allowed {
+            Ok(())
+        } else {
+            Err((
+                format!("origin {origin} is not allowed for plugin '{plugin}'"),
+                format!(
+                    "add \"{origin}\" to plugins.grants.{plugin}.allowed_hosts in {}",
+                    self.source.display()
+                ),
+            ))
+        }
+    }
+
+    fn validate_claim_sources(&self) -> Result<(), SettingsError> {
+        let names = |m: Vec<&String>| {
+            if m.is_empty() {
+                "none are configured".to_owned()
+            } else {
+                m.into_iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        };
+        for c in self.credential_configurations.values() {
+            let err = |key: &str, problem: String, fix: String| {
+                self.resource_err("credential-configuration", &c.id, key, problem, fix)
+            };
+            if let Some(id) = &c.attribute_provider
+                && !self.attribute_providers.contains_key(id)
+            {
+                return Err(err(
+                    "attribute_provider",
+                    format!("unknown attribute provider '{id}'"),
+                    format!(
+                        "add {}/{id}.toml or use one of: {}",
+                        self.resources.attribute_providers.display(),
+                        names(self.attribute_providers.keys().collect())
+                    ),
+                ));
+            }
+            match &c.source {
+                Some(ClaimSource::Webhook { id }) if !self.webhook_endpoints.contains_key(id) => {
+                    return Err(err(
+                        "source.id",
+                        format!("unknown webhook endpoint '{id}'"),
+                        format!(
+                            "add {}/{id}.toml or use one of: {}",
+                            self.resources.webhook_endpoints.display(),
+                            names(self.webhook_endpoints.keys().collect())
+                        ),
+                    ));
+                }
+                Some(ClaimSource::Static { claims }) => {
+                    datafn::check(&serde_json::Value::Object(claims.clone()), "claims").map_err(
+                        |e| {
+                            err(
+                                "source.claims",
+                                e,
+                                "use one of the data functions listed, or remove the <...>".into(),
+                            )
+                        },
+                    )?;
+                }
+                _ => {}
+            }
+            if let Some(m) = &c.mapping {
+                datafn::check(&serde_json::Value::Object(m.clone()), "mapping").map_err(|e| {
+                    err(
+                        "mapping",
+                        e,
+                        "use one of the data functions listed, or remove the <...>".into(),
+                    )
+                })?;
+            }
+        }
+        for p in self.attribute_providers.values() {
+            self.validate_remote(
+                "attribute-provider",
+                &p.id,
+                p.plugin_id(),
+                &p.url,
+                p.auth.as_ref(),
+                p.timeout_ms,
+                p.max_response_bytes,
+                p.mapping.as_ref(),
+            )?;
+        }
+        for w in self.webhook_endpoints.values() {
+            self.validate_remote(
+                "webhook-endpoint",
+                &w.id,
+                WEBHOOK_PLUGIN,
+                &w.url,
+                w.auth.as_ref(),
+                w.timeout_ms,
+                w.max_response_bytes,
+                w.mapping.as_ref(),
+            )?;
+        }
+        let limit = self.plugin_limits(WEBHOOK_PLUGIN).timeout_ms;
+        if self.plugins.grants.contains_key(WEBHOOK_PLUGIN)
+            && (self.claims.inline_webhook_timeout_ms == 0
+                || self.claims.inline_webhook_timeout_ms >= limit)
+        {
+            return Err(self.err(
+                "claims.inline_webhook_timeout_ms",
+                format!(
+                    "{} ms is not between 1 and the plugin's own deadline ({limit} ms)",
+                    self.claims.inline_webhook_timeout_ms
+                ),
+                format!("lower it, or raise plugins.grants.{WEBHOOK_PLUGIN}.limits.timeout_ms"),
+            ));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one check of one resource")]
+    fn validate_remote(
+        &self,
+        kind: &str,
+        id: &str,
+        plugin: &str,
+        url: &str,
+        auth: Option<&ProviderAuth>,
+        timeout_ms: u64,
+        max_response_bytes: usize,
+        mapping: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), SettingsError> {
+        for (key, u) in outbound_urls(url, auth) {
+            self.check_outbound(plugin, u)
+                .map_err(|(problem, fix)| self.resource_err(kind, id, key, problem, fix))?;
+        }
+        let limits = self.plugin_limits(plugin);
+        if timeout_ms == 0 || timeout_ms >= limits.timeout_ms {
+            return Err(self.resource_err(
+                kind,
+                id,
+                "timeout_ms",
+                format!(
+                    "{timeout_ms} ms is not between 1 and the deadline of plugin '{plugin}' ({} ms)",
+                    limits.timeout_ms
+                ),
+                format!(
+                    "lower timeout_ms, or raise plugins.grants.{plugin}.limits.timeout_ms in {}",
+                    self.source.display()
+                ),
+            ));
+        }
+        if max_response_bytes == 0 || max_response_bytes > limits.max_http_response_bytes {
+            return Err(self.resource_err(
+                kind,
+                id,
+                "max_response_bytes",
+                format!(
+                    "{max_response_bytes} is not between 1 and the cap of plugin '{plugin}' ({} bytes)",
+                    limits.max_http_response_bytes
+                ),
+                format!(
+                    "lower it, or raise plugins.grants.{plugin}.limits.max_http_response_bytes"
+                ),
+            ));
+        }
+        for pointer in mapping.into_iter().flat_map(|m| m.keys()) {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                return Err(self.resource_err(
+                    kind,
+                    id,
+                    &format!("mapping.\"{pointer}\""),
+                    "a mapping key is a JSON pointer into the response",
+                    format!("write it as \"/{pointer}\""),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

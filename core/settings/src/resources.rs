@@ -70,6 +70,11 @@ pub enum ClaimSource {
         /// The claims.
         claims: Map<String, Value>,
     },
+    /// A named webhook endpoint (`webhook-endpoints/<id>.toml`).
+    Webhook {
+        /// Endpoint id.
+        id: String,
+    },
     /// A custom claim-provider plugin with its settings.
     Plugin {
         /// Plugin id.
@@ -115,9 +120,19 @@ pub struct CredentialConfiguration {
     /// Format-specific options for the format plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_options: Option<Value>,
-    /// Default claim source.
+    /// Attribute provider (`attribute-providers/<id>.toml`) asked for the
+    /// claims when the offer gives none; it takes precedence over `source`
+    /// (DESIGN §1; EUDIPLO's `attributeProviderId` is accepted as the key).
+    #[serde(default, alias = "attributeProviderId", skip_serializing)]
+    pub attribute_provider: Option<String>,
+    /// Default claim source (static claims, a webhook endpoint or a plugin).
     #[serde(default, skip_serializing)]
     pub source: Option<ClaimSource>,
+    /// Claims set after resolution, whatever the source: claim path
+    /// (`a.b`) → value, with data functions (`<uuid>`, `<timestamp>`, ...).
+    /// An offer's `runtimeOverrides.mapping` replaces it.
+    #[serde(default, skip_serializing)]
+    pub mapping: Option<Map<String, Value>>,
 }
 
 impl CredentialConfiguration {

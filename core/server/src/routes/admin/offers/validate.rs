@@ -1,9 +1,11 @@
 //! Validating a create-offer request against configurations and profiles.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sigil_issuer::offer::{OfferScheme, TxCodeOffer};
 use sigil_issuer::secrets;
+use sigil_settings::datafn;
+use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
 
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
@@ -58,13 +60,13 @@ pub struct CreateOffer {
     /// Claims per configuration.
     #[serde(default)]
     pub credential_claims: Option<Map<String, Value>>,
-    /// Runtime overrides (not supported yet; must be empty).
+    /// Runtime overrides (validated by `check_overrides`).
     #[serde(default)]
     pub runtime_overrides: Option<Map<String, Value>>,
     /// `immediate` (default) or `deferred`.
     #[serde(default)]
     pub issuance_mode: Option<String>,
-    /// Webhook endpoint for events (not supported yet).
+    /// Webhook endpoint for events (stored; event delivery is not implemented yet).
     #[serde(default)]
     pub webhook_endpoint_id: Option<String>,
     /// External authorization server (authorization code flow).
@@ -89,6 +91,8 @@ pub(super) struct Validated {
     pub(super) scheme: OfferScheme,
     pub(super) expires_in: i64,
     pub(super) claims: Map<String, Value>,
+    pub(super) overrides: Map<String, Value>,
+    pub(super) webhook_endpoint_id: Option<String>,
 }
 
 pub(super) fn validate(
@@ -238,22 +242,16 @@ pub(super) fn validate(
             format!("'{other}' is not immediate or deferred"),
         ),
     }
-    if body.webhook_endpoint_id.is_some() {
-        field(
-            &mut errors,
-            "webhookEndpointId",
-            "webhook endpoints are not available on this server yet",
-        );
-    }
-    if body
-        .runtime_overrides
-        .as_ref()
-        .is_some_and(|o| !o.is_empty())
+    if let Some(id) = &body.webhook_endpoint_id
+        && !state.settings.webhook_endpoints.contains_key(id)
     {
         field(
             &mut errors,
-            "runtimeOverrides",
-            "runtime overrides are not available on this server yet",
+            "webhookEndpointId",
+            format!(
+                "unknown webhook endpoint '{id}'; configured: {}",
+                names(state.settings.webhook_endpoints.keys())
+            ),
         );
     }
     if body.authorization_server.is_some() || body.login_hint.is_some() {
@@ -263,7 +261,7 @@ pub(super) fn validate(
             "authorizationServer and loginHint belong to the authorization code flow, which is not available yet",
         );
     }
-    let claims = body.credential_claims.unwrap_or_default();
+    let mut claims = body.credential_claims.unwrap_or_default();
     for (id, source) in &claims {
         let at = format!("credentialClaims.{id}");
         if !configuration_ids.contains(id) {
@@ -274,26 +272,40 @@ pub(super) fn validate(
             );
             continue;
         }
-        match source.get("type").and_then(Value::as_str) {
-            Some("inline") => {
-                if !source.get("claims").is_some_and(Value::is_object) {
-                    field(
-                        &mut errors,
-                        &format!("{at}.claims"),
-                        "an inline source needs a claims object",
-                    );
-                }
+        check_source(state, &at, source, &mut errors);
+    }
+    let overrides = body.runtime_overrides.unwrap_or_default();
+    check_overrides(state, t, &overrides, &mut errors);
+    // A per-offer webhook is the claim source of every configuration the
+    // offer gives no credentialClaims entry for.
+    if let Some(webhook) = overrides.get("webhook") {
+        for id in &configuration_ids {
+            claims
+                .entry(id.clone())
+                .or_insert_with(|| json!({ "type": "webhook", "webhook": webhook }));
+        }
+    }
+    if overrides.contains_key("credentialData") {
+        for id in &configuration_ids {
+            let remote = state
+                .settings
+                .credential_configurations
+                .get(id)
+                .is_some_and(|c| {
+                    c.attribute_provider.is_some()
+                        || c.source
+                            .as_ref()
+                            .is_some_and(|s| !matches!(s, ClaimSource::Static { .. }))
+                });
+            if remote && !claims.contains_key(id) {
+                field(
+                    &mut errors,
+                    "runtimeOverrides.credentialData",
+                    format!(
+                        "credentialData replaces static claims, but '{id}' gets its claims from a provider; give them as credentialClaims.{id} = {{\"type\": \"inline\", ...}} instead"
+                    ),
+                );
             }
-            Some("attributeProvider") | Some("webhook") => field(
-                &mut errors,
-                &format!("{at}.type"),
-                "attribute providers and webhooks are not available on this server yet; use inline",
-            ),
-            _ => field(
-                &mut errors,
-                &format!("{at}.type"),
-                "use {\"type\": \"inline\", \"claims\": {...}}",
-            ),
         }
     }
     for id in &configuration_ids {
@@ -301,8 +313,12 @@ pub(super) fn validate(
             .settings
             .credential_configurations
             .get(id)
-            .is_some_and(|c| c.source.is_some());
-        if !claims.contains_key(id) && !has_source && t.offers(id) {
+            .is_some_and(|c| c.source.is_some() || c.attribute_provider.is_some());
+        if !claims.contains_key(id)
+            && !has_source
+            && !overrides.contains_key("credentialData")
+            && t.offers(id)
+        {
             field(
                 &mut errors,
                 &format!("credentialClaims.{id}"),
@@ -381,5 +397,310 @@ pub(super) fn validate(
         scheme,
         expires_in,
         claims,
+        overrides,
+        webhook_endpoint_id: body.webhook_endpoint_id,
     })
+}
+
+fn names<'a>(ids: impl Iterator<Item = &'a String>) -> String {
+    let list: Vec<&str> = ids.map(String::as_str).collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn unknown_keys(
+    errors: &mut Vec<FieldError>,
+    at: &str,
+    obj: &Map<String, Value>,
+    allowed: &[&str],
+) {
+    for k in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        field(
+            errors,
+            &format!("{at}.{k}"),
+            format!("unknown member; allowed: {}", allowed.join(", ")),
+        );
+    }
+}
+
+fn templates(errors: &mut Vec<FieldError>, at: &str, value: &Value) {
+    if let Err(e) = datafn::check(value, at) {
+        let (path, message) = e.split_once(": ").unwrap_or((at, e.as_str()));
+        field(errors, path, message);
+    }
+}
+
+/// An inline webhook `{url, method?, auth?}`: origin allowed, auth well-formed.
+fn check_webhook(state: &AppState, at: &str, webhook: &Value, errors: &mut Vec<FieldError>) {
+    let Some(obj) = webhook.as_object() else {
+        field(
+            errors,
+            at,
+            "must be an object {\"url\": ..., \"auth\": {...}}",
+        );
+        return;
+    };
+    unknown_keys(errors, at, obj, &["url", "method", "auth"]);
+    match obj.get("url").and_then(Value::as_str) {
+        None => field(errors, &format!("{at}.url"), "give the webhook URL"),
+        Some(url) => {
+            if let Err((problem, fix)) = state.settings.check_outbound(WEBHOOK_PLUGIN, url) {
+                field(
+                    errors,
+                    &format!("{at}.url"),
+                    format!("{problem}. Fix: {fix}"),
+                );
+            }
+        }
+    }
+    match obj.get("method").map(Value::as_str) {
+        None | Some(Some("GET" | "POST")) => {}
+        _ => field(errors, &format!("{at}.method"), "use GET or POST"),
+    }
+    let Some(auth) = obj.get("auth") else {
+        return;
+    };
+    let at = format!("{at}.auth");
+    let Some(a) = auth.as_object() else {
+        field(errors, &at, "must be an object with a type");
+        return;
+    };
+    let needs: &[&str] = match a.get("type").and_then(Value::as_str) {
+        Some("bearer") => &["token"],
+        Some("basic") => &["username", "password"],
+        Some("api-key") => &["value"],
+        _ => {
+            field(
+                errors,
+                &format!("{at}.type"),
+                "use bearer {token}, basic {username, password} or api-key {header?, value}",
+            );
+            return;
+        }
+    };
+    for k in needs {
+        let given = a.get(*k).and_then(Value::as_str).unwrap_or_default();
+        if given.is_empty() {
+            field(errors, &format!("{at}.{k}"), "must be a non-empty string");
+        }
+    }
+    unknown_keys(
+        errors,
+        &at,
+        a,
+        &["type", "token", "username", "password", "header", "value"],
+    );
+}
+
+/// One `credentialClaims.{id}` value.
+fn check_source(state: &AppState, at: &str, source: &Value, errors: &mut Vec<FieldError>) {
+    let plugin_loaded = |errors: &mut Vec<FieldError>, plugin: &str| {
+        if state.plugins.plugin(plugin).is_none() {
+            field(
+                errors,
+                &format!("{at}.type"),
+                format!("plugin '{plugin}' is not loaded on this server"),
+            );
+        }
+    };
+    match source.get("type").and_then(Value::as_str) {
+        Some("inline") => match source.get("claims") {
+            Some(c) if c.is_object() => templates(errors, &format!("{at}.claims"), c),
+            _ => field(
+                errors,
+                &format!("{at}.claims"),
+                "an inline source needs a claims object",
+            ),
+        },
+        Some("attributeProvider") => {
+            let id = source
+                .get("id")
+                .or_else(|| source.get("attributeProviderId"))
+                .and_then(Value::as_str);
+            match id.map(|id| (id, state.settings.attribute_providers.get(id))) {
+                None => field(
+                    errors,
+                    &format!("{at}.id"),
+                    "give the attribute provider's id",
+                ),
+                Some((id, None)) => field(
+                    errors,
+                    &format!("{at}.id"),
+                    format!(
+                        "unknown attribute provider '{id}'; configured: {}",
+                        names(state.settings.attribute_providers.keys())
+                    ),
+                ),
+                Some((_, Some(p))) => plugin_loaded(errors, p.plugin_id()),
+            }
+        }
+        Some("webhook") => {
+            match (
+                source.get("webhook"),
+                source
+                    .get("id")
+                    .or_else(|| source.get("webhookEndpointId"))
+                    .and_then(Value::as_str),
+            ) {
+                (Some(w), None) => check_webhook(state, &format!("{at}.webhook"), w, errors),
+                (None, Some(id)) => {
+                    if !state.settings.webhook_endpoints.contains_key(id) {
+                        field(
+                            errors,
+                            &format!("{at}.id"),
+                            format!(
+                                "unknown webhook endpoint '{id}'; configured: {}",
+                                names(state.settings.webhook_endpoints.keys())
+                            ),
+                        );
+                    }
+                }
+                _ => field(
+                    errors,
+                    &format!("{at}.webhook"),
+                    "give either webhook {url, auth?} or the id of a configured webhook endpoint",
+                ),
+            }
+            plugin_loaded(errors, WEBHOOK_PLUGIN);
+        }
+        _ => field(
+            errors,
+            &format!("{at}.type"),
+            "use inline {claims}, attributeProvider {id} or webhook {webhook: {url, auth?}} / {id}",
+        ),
+    }
+}
+
+const OVERRIDES: &[&str] = &[
+    "issuerKeyId",
+    "x5Chain",
+    "subjectId",
+    "credentialData",
+    "mapping",
+    "validitySeconds",
+    "selectiveDisclosure",
+    "webhook",
+];
+
+/// `runtimeOverrides`.
+fn check_overrides(
+    state: &AppState,
+    t: &Tenant,
+    o: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) {
+    use base64::Engine as _;
+    let at = |k: &str| format!("runtimeOverrides.{k}");
+    unknown_keys(errors, "runtimeOverrides", o, OVERRIDES);
+    if let Some(v) = o.get("issuerKeyId") {
+        let kid = t.signer.key_id();
+        match v.as_str() {
+            Some(k) if k == kid => {}
+            Some(k) => field(
+                errors,
+                &at("issuerKeyId"),
+                format!(
+                    "tenant '{}' signs with key '{kid}' only; '{k}' is not one of its keys",
+                    t.id
+                ),
+            ),
+            None => field(errors, &at("issuerKeyId"), "must be a key id (string)"),
+        }
+    }
+    if let Some(v) = o.get("x5Chain") {
+        let certs: Option<Vec<Vec<u8>>> = v.as_array().filter(|a| !a.is_empty()).and_then(|a| {
+            a.iter()
+                .map(|c| {
+                    c.as_str()
+                        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                        .filter(|der| der.first() == Some(&0x30) && der.len() > 16)
+                })
+                .collect()
+        });
+        match certs {
+            None => field(
+                errors,
+                &at("x5Chain"),
+                "must be a non-empty array of base64 (not URL-safe) DER certificates, leaf first",
+            ),
+            Some(c) if c.as_slice() != t.signer.certificate_chain() => field(
+                errors,
+                &at("x5Chain"),
+                format!(
+                    "the chain is well-formed but is not the chain of tenant '{}' key '{}'; per-offer chains for other keys need multi-key support, not available yet",
+                    t.id,
+                    t.signer.key_id()
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(v) = o.get("subjectId")
+        && !v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 2048)
+    {
+        field(errors, &at("subjectId"), "must be a non-empty string");
+    }
+    if let Some(v) = o.get("credentialData") {
+        if v.is_object() {
+            templates(errors, &at("credentialData"), v);
+        } else {
+            field(errors, &at("credentialData"), "must be an object of claims");
+        }
+    }
+    if let Some(v) = o.get("mapping") {
+        match v.as_object() {
+            Some(m) => {
+                for k in m.keys() {
+                    if k.is_empty() || k.split('.').any(str::is_empty) {
+                        field(
+                            errors,
+                            &format!("{}.{k}", at("mapping")),
+                            "a key is a claim path such as given_name or address.locality",
+                        );
+                    }
+                }
+                templates(errors, &at("mapping"), v);
+            }
+            None => field(
+                errors,
+                &at("mapping"),
+                "must be an object: claim path -> value",
+            ),
+        }
+    }
+    if let Some(v) = o.get("validitySeconds")
+        && !v
+            .as_u64()
+            .is_some_and(|s| (1..=10 * 365 * 86_400).contains(&s))
+    {
+        field(
+            errors,
+            &at("validitySeconds"),
+            "must be a whole number of seconds from 1 to 315360000 (10 years)",
+        );
+    }
+    if let Some(v) = o.get("selectiveDisclosure")
+        && !v
+            .as_object()
+            .is_some_and(|m| m.values().all(Value::is_boolean))
+    {
+        field(
+            errors,
+            &at("selectiveDisclosure"),
+            "must be an object: claim path -> true (disclosable) or false (always visible)",
+        );
+    }
+    if let Some(v) = o.get("webhook") {
+        check_webhook(state, &at("webhook"), v, errors);
+        if state.plugins.plugin(WEBHOOK_PLUGIN).is_none() {
+            field(
+                errors,
+                &at("webhook"),
+                format!("plugin '{WEBHOOK_PLUGIN}' is not loaded on this server"),
+            );
+        }
+    }
 }

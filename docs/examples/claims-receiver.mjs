@@ -1,0 +1,67 @@
+// A claims webhook / attribute provider for Sigil, contract version 1
+// (docs/claims-contract.md). No dependencies: `node claims-receiver.mjs`.
+// Listens on 127.0.0.1:8787 (PORT to change), which the example
+// configuration allows. Copy it and replace `lookup` with your own data.
+import { createServer } from "node:http";
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+const SECRET = process.env.SIGIL_WEBHOOK_SECRET ?? "dev-only-hr-claims-secret";
+// Attribute providers authenticate Sigil by its credentials instead (here: bearer).
+const TOKEN = process.env.SIGIL_PROVIDER_TOKEN ?? "dev-only-hr-directory-token";
+const PORT = Number(process.env.PORT ?? 8787);
+const MAX_SKEW_SECONDS = 300;
+
+// Check `Sigil-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`.
+function verify(header, body) {
+  const parts = Object.fromEntries(
+    (header ?? "").split(",").map((p) => p.split("=", 2)),
+  );
+  const t = Number(parts.t);
+  if (!parts.v1 || !Number.isInteger(t)) return false;
+  if (Math.abs(Date.now() / 1000 - t) > MAX_SKEW_SECONDS) return false; // replay window
+  const expected = createHmac("sha256", SECRET).update(`${t}.${body}`).digest();
+  const given = Buffer.from(parts.v1, "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+// Your data source goes here.
+function lookup(request) {
+  if (request.credentialConfigurationId !== "employee_badge_sd_jwt") {
+    return { status: "denied", reason: "we do not issue this credential" };
+  }
+  return {
+    contractVersion: "1",
+    claims: {
+      given_name: "Grace",
+      family_name: "Hopper",
+      employee_id: "E-1906",
+      department: "Compilers",
+    },
+  };
+  // Not ready yet: { status: "pending", intervalSeconds: 30, reason: "HR record under review" }
+}
+
+createServer((req, res) => {
+  let body = "";
+  req.on("data", (chunk) => (body += chunk));
+  req.on("end", () => {
+    const reply = (status, json) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(json));
+    };
+    // Webhook calls carry a signature; attribute provider calls the configured auth.
+    const signed = verify(req.headers["sigil-signature"], body);
+    const bearer = req.headers.authorization === `Bearer ${TOKEN}`;
+    if (!signed && !bearer) return reply(401, { error: "unauthenticated" });
+    let request;
+    try {
+      request = req.method === "GET"
+        ? Object.fromEntries(new URL(req.url, "http://x").searchParams)
+        : JSON.parse(body);
+    } catch {
+      return reply(400, { error: "not JSON" });
+    }
+    if (request.contractVersion !== "1") return reply(400, { error: "unsupported contract version" });
+    reply(200, lookup(request));
+  });
+}).listen(PORT, "127.0.0.1", () => console.log(`claims receiver on http://127.0.0.1:${PORT}/claims`));
