@@ -4,20 +4,22 @@
 //! the rest of Sigil (and every plugin) sees a [`Signer`], which can report
 //! public information and sign bytes, nothing else.
 //!
-//! 1. [`IssuerKey::generate_p256`] makes a new ES256 key (dev mode), or
-//!    [`IssuerKey::from_jwk`] loads one from a private JWK.
+//! 1. [`IssuerKey::generate`] makes a new ES256, ES384 or EdDSA key (dev
+//!    mode), or [`IssuerKey::from_jwk`] / [`IssuerKey::from_pem`] load one
+//!    (signing is done with `ring`).
 //! 2. [`IssuerKey::to_private_jwk`] writes it back for persistence.
 //! 3. Share it as `Arc<dyn Signer>`.
 
+pub mod did;
 mod error;
+mod issuer_key;
 pub mod jwk;
-mod p256_key;
 pub mod x509;
 
 use std::sync::Arc;
 
 pub use error::{KeyError, SignError};
-pub use p256_key::IssuerKey;
+pub use issuer_key::IssuerKey;
 
 /// Signature algorithms Sigil's keys can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

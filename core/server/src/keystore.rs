@@ -11,8 +11,11 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use sigil_keys::x509::{DemoChainOptions, DemoIaca, chain_to_pem, parse_pem_chain};
+use sigil_keys::x509::{
+    DemoChainOptions, DemoIaca, certificate_info, chain_to_pem, parse_pem_chain, rfc3339,
+};
 use sigil_keys::{IssuerKey, SharedSigner, Signer};
 use sigil_settings::SettingsError;
 
@@ -71,6 +74,83 @@ pub fn load_or_generate(
         key
     };
     Ok(Arc::new(key))
+}
+
+/// Check the chain at `chain_path` against `signer` (its key, leaf first)
+/// and against `validity`: the longest credential validity in seconds and
+/// the configuration that asks for it. Every certificate must be valid now
+/// and until a credential issued now expires.
+pub fn check_chain(
+    chain_path: &Path,
+    signer: &dyn Signer,
+    validity: Option<(u64, &str)>,
+    now: SystemTime,
+) -> Result<(), SettingsError> {
+    let chain = signer.certificate_chain();
+    let Some(leaf) = chain.first() else {
+        return Ok(());
+    };
+    let bad = |e: sigil_keys::x509::ChainError| {
+        SettingsError::new(
+            chain_path,
+            "-",
+            e.to_string(),
+            "use a PEM X.509 chain, the issuer key's certificate first",
+        )
+    };
+    let info = certificate_info(leaf).map_err(bad)?;
+    let ours = sigil_keys::jwk::public_key_bytes(&signer.public_jwk()).unwrap_or_default();
+    if info.public_key != ours {
+        return Err(SettingsError::new(
+            chain_path,
+            "-",
+            format!(
+                "the first certificate ({}) does not certify the issuer key (kid '{}')",
+                info.subject,
+                signer.key_id()
+            ),
+            "put this key's own certificate first (leaf first, then intermediates), or delete the file in development to get a new demo chain",
+        ));
+    }
+    let until = now + Duration::from_secs(validity.map(|v| v.0).unwrap_or(0));
+    for der in chain {
+        let info = certificate_info(der).map_err(bad)?;
+        if info.not_before > now {
+            return Err(SettingsError::new(
+                chain_path,
+                "-",
+                format!(
+                    "certificate '{}' is not valid before {}",
+                    info.subject,
+                    rfc3339(info.not_before)
+                ),
+                "use a certificate that is valid now (and check the clock)",
+            ));
+        }
+        if info.not_after < until {
+            let why = match validity {
+                Some((secs, what)) => format!(
+                    ", before a credential issued now would expire ({what}: validity_seconds = {secs}, until {})",
+                    rfc3339(until)
+                ),
+                None => String::new(),
+            };
+            return Err(SettingsError::new(
+                chain_path,
+                "-",
+                format!(
+                    "certificate '{}' expires {}{why}",
+                    info.subject,
+                    rfc3339(info.not_after)
+                ),
+                format!(
+                    "renew the certificate so it is valid until at least {} (development: delete the chain file and a new demo chain is generated), or shorten validity_seconds",
+                    rfc3339(until)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Write `iaca.pem` + `iaca.private.pem` (when missing) and a document
@@ -221,5 +301,28 @@ mod tests {
             leaf.public_key,
             sigil_keys::jwk::public_key_bytes(&key.public_jwk()).unwrap()
         );
+    }
+
+    #[test]
+    fn chain_check_rejects_short_validity_and_a_foreign_leaf() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("sigil.toml");
+        let keys = dir.path().join("keys");
+        let key = load_or_generate(&keys, true, &cfg, &opts()).unwrap();
+        let chain = keys.join(DEV_CHAIN_FILE);
+        let now = SystemTime::now();
+        // A one-year credential fits the 730-day demo DS certificate...
+        check_chain(&chain, key.as_ref(), Some((31_536_000, "a.toml")), now).unwrap();
+        // ...a three-year one does not, and the error names file and fix.
+        let e = check_chain(&chain, key.as_ref(), Some((94_608_000, "b.toml")), now)
+            .expect_err("must fail");
+        assert_eq!(e.file, chain);
+        assert!(e.to_string().contains("b.toml"), "{e}");
+        assert!(e.fix.contains("renew"), "{e}");
+        // A chain for another key is refused.
+        let other =
+            IssuerKey::generate_p256().with_certificate_chain(key.certificate_chain().to_vec());
+        let e = check_chain(&chain, &other, None, now).expect_err("must fail");
+        assert!(e.to_string().contains("does not certify"), "{e}");
     }
 }

@@ -129,6 +129,58 @@ pub fn format_settings(c: &CredentialConfiguration, signer: &SharedSigner) -> Va
     v
 }
 
+/// The longest `validity_seconds` of a tenant's configurations, with the
+/// file that sets it.
+pub fn longest_validity(settings: &Settings, tenant: &str) -> Option<(u64, String)> {
+    settings
+        .tenant_configurations(tenant)
+        .into_iter()
+        .filter_map(|c| {
+            c.validity_seconds
+                .map(|v| (v, config_file(settings, &c.id)))
+        })
+        .max_by_key(|(v, _)| *v)
+}
+
+/// Load (or in development generate) a tenant's key and chain, and check
+/// the chain: its leaf certifies the key, and every certificate covers the
+/// validity of a credential issued now.
+pub fn load_tenant_key(
+    settings: &Settings,
+    id: &str,
+) -> Result<SharedSigner, sigil_settings::SettingsError> {
+    let issuer = issuer_url(settings, id);
+    let name = settings
+        .tenants
+        .get(id)
+        .and_then(|t| t.display.first())
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| format!("Sigil {id}"));
+    let dir = settings.keys.dir.join(id);
+    let signer = crate::keystore::load_or_generate(
+        &dir,
+        settings.keys.generate_if_missing,
+        &settings.source,
+        &sigil_keys::x509::DemoChainOptions::new(name, issuer),
+    )?;
+    let longest = longest_validity(settings, id);
+    crate::keystore::check_chain(
+        &dir.join(crate::keystore::DEV_CHAIN_FILE),
+        signer.as_ref(),
+        longest.as_ref().map(|(v, f)| (*v, f.as_str())),
+        std::time::SystemTime::now(),
+    )?;
+    Ok(signer)
+}
+
+/// Load and check every tenant's key (for `sigil config check`).
+pub fn check_keys(settings: &Settings) -> Result<(), sigil_settings::SettingsError> {
+    for id in settings.tenant_ids() {
+        load_tenant_key(settings, &id)?;
+    }
+    Ok(())
+}
+
 /// Build every tenant: keys, format settings, metadata (asks the format plugins).
 pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Result<Tenants> {
     check_plugins(settings, plugins)?;
@@ -140,16 +192,7 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             .get(&id)
             .map(|t| t.display.clone())
             .unwrap_or_default();
-        let name = display
-            .first()
-            .map(|d| d.name.clone())
-            .unwrap_or_else(|| format!("Sigil {id}"));
-        let signer = crate::keystore::load_or_generate(
-            &settings.keys.dir.join(&id),
-            settings.keys.generate_if_missing,
-            &settings.source,
-            &sigil_keys::x509::DemoChainOptions::new(name, issuer.clone()),
-        )?;
+        let signer = load_tenant_key(settings, &id)?;
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
         let mut supported = Map::new();
         let mut format_settings_map = BTreeMap::new();
