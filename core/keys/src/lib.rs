@@ -77,25 +77,45 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
 /// A shared signer.
 pub type SharedSigner = Arc<dyn Signer>;
 
-/// A signer that hides its certificate chain: for credential formats that
-/// must not carry `x5c` (see `keys.x5c_formats`).
+/// A key as a format plugin sees it: its `kid` may be replaced (a DID URL
+/// when the issuer is a DID), and its chain hidden (for credential formats
+/// that must not carry `x5c`, see `keys.x5c_formats`).
 #[derive(Debug)]
-pub struct WithoutChain(pub SharedSigner);
+pub struct Presented {
+    inner: SharedSigner,
+    kid: Option<String>,
+    chain: bool,
+}
 
-impl Signer for WithoutChain {
+impl Presented {
+    /// `inner` presented with `kid` (if any), with or without its chain.
+    pub fn new(inner: SharedSigner, kid: Option<String>, chain: bool) -> Self {
+        Self { inner, kid, chain }
+    }
+}
+
+impl Signer for Presented {
     fn key_id(&self) -> &str {
-        self.0.key_id()
+        self.kid.as_deref().unwrap_or_else(|| self.inner.key_id())
     }
     fn algorithm(&self) -> Algorithm {
-        self.0.algorithm()
+        self.inner.algorithm()
     }
     fn public_jwk(&self) -> serde_json::Value {
-        self.0.public_jwk()
+        let mut jwk = self.inner.public_jwk();
+        if let (Some(kid), Some(map)) = (&self.kid, jwk.as_object_mut()) {
+            map.insert("kid".into(), kid.clone().into());
+        }
+        jwk
     }
     fn certificate_chain(&self) -> &[Vec<u8>] {
-        &[]
+        if self.chain {
+            self.inner.certificate_chain()
+        } else {
+            &[]
+        }
     }
     fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.0.sign(data)
+        self.inner.sign(data)
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use sigil_keys::x509::{
     DemoChainOptions, DemoIaca, certificate_info, chain_to_pem, parse_pem_chain, rfc3339,
 };
-use sigil_keys::{IssuerKey, SharedSigner, Signer};
+use sigil_keys::{Algorithm, IssuerKey, SharedSigner, Signer};
 use sigil_settings::SettingsError;
 
 /// File name of the generated development key.
@@ -28,6 +28,25 @@ pub const IACA_FILE: &str = "iaca.pem";
 /// The demo IACA's private key (PKCS#8 PEM).
 pub const IACA_KEY_FILE: &str = "iaca.private.pem";
 
+/// The stem of the generated key's files for `alg`.
+fn stem(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::Es384 => "issuer-p384",
+        Algorithm::EdDsa => "issuer-ed25519",
+        _ => "issuer-p256",
+    }
+}
+
+/// The key file name for `alg` (`issuer-p256.private.jwk.json`, ...).
+pub fn key_file(alg: Algorithm) -> String {
+    format!("{}.private.jwk.json", stem(alg))
+}
+
+/// The chain file name for `alg` (`issuer-p256.chain.pem`, ...).
+pub fn chain_file(alg: Algorithm) -> String {
+    format!("{}.chain.pem", stem(alg))
+}
+
 /// Load the issuer key from `dir` (a private JWK file), generating and
 /// writing one when `generate` is set and none exists; attach its chain,
 /// generating a demo chain when `generate` is set and none exists.
@@ -37,10 +56,21 @@ pub fn load_or_generate(
     config: &Path,
     chain: &DemoChainOptions,
 ) -> Result<SharedSigner, SettingsError> {
-    let key = load_or_generate_key(dir, generate, config)?;
-    let chain_path = dir.join(DEV_CHAIN_FILE);
+    load_or_generate_alg(dir, Algorithm::Es256, generate, config, chain)
+}
+
+/// [`load_or_generate`] for a key of `alg`.
+pub fn load_or_generate_alg(
+    dir: &Path,
+    alg: Algorithm,
+    generate: bool,
+    config: &Path,
+    chain: &DemoChainOptions,
+) -> Result<SharedSigner, SettingsError> {
+    let key = load_or_generate_key(dir, alg, generate, config)?;
+    let chain_path = dir.join(chain_file(alg));
     if !chain_path.is_file() && generate {
-        write_demo_chain(dir, &key, chain).map_err(|problem| {
+        write_demo_chain(dir, &chain_path, &key, chain).map_err(|problem| {
             SettingsError::new(
                 config,
                 "keys.dir",
@@ -157,6 +187,7 @@ pub fn check_chain(
 /// signer chain for `key` in `dir`.
 pub fn write_demo_chain(
     dir: &Path,
+    path: &Path,
     key: &dyn Signer,
     opts: &DemoChainOptions,
 ) -> Result<(), String> {
@@ -164,8 +195,7 @@ pub fn write_demo_chain(
     let ds = iaca
         .issue_document_signer(key, opts)
         .map_err(|e| e.to_string())?;
-    let path = dir.join(DEV_CHAIN_FILE);
-    std::fs::write(&path, chain_to_pem(&[ds])).map_err(|e| e.to_string())?;
+    std::fs::write(path, chain_to_pem(&[ds])).map_err(|e| e.to_string())?;
     tracing::warn!(path = %path.display(), kid = %key.key_id(), "generated a demo document signer certificate");
     Ok(())
 }
@@ -192,10 +222,11 @@ fn load_or_generate_iaca(dir: &Path, opts: &DemoChainOptions) -> Result<DemoIaca
 
 fn load_or_generate_key(
     dir: &Path,
+    alg: Algorithm,
     generate: bool,
     config: &Path,
 ) -> Result<IssuerKey, SettingsError> {
-    let path = dir.join(DEV_KEY_FILE);
+    let path = dir.join(key_file(alg));
     if path.is_file() {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             SettingsError::new(
@@ -218,7 +249,7 @@ fn load_or_generate_key(
                 &path,
                 "-",
                 e.to_string(),
-                "use an EC P-256 private JWK (kty EC, crv P-256, d)",
+                "use a private JWK of the key's algorithm (EC P-256 / P-384 with d, or OKP Ed25519 with d)",
             )
         });
     }
@@ -230,7 +261,14 @@ fn load_or_generate_key(
             "put a P-256 private JWK there, or set keys.generate_if_missing = true for development",
         ));
     }
-    let key = IssuerKey::generate_p256();
+    let key = IssuerKey::generate(alg).map_err(|e| {
+        SettingsError::new(
+            config,
+            "keys.algorithm",
+            e.to_string(),
+            "check the OS random source",
+        )
+    })?;
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let text = serde_json::to_string_pretty(&key.to_private_jwk()).unwrap_or_default();

@@ -23,6 +23,13 @@ pub struct Tenant {
     pub signer_without_chain: SharedSigner,
     /// Formats whose credentials carry the chain (`keys.x5c_formats`).
     pub x5c_formats: Vec<String>,
+    /// What credentials carry in `iss`: the issuer URL, or a DID
+    /// (`[tenants.<id>] identifier`).
+    pub issuer_id: String,
+    /// The tenant's `did:web` (served as `did.json`).
+    pub did_web: Option<String>,
+    /// The key's own `kid` (published in the JWKS and DID document).
+    pub key_id: String,
     /// Ids of the configurations this tenant offers.
     pub configurations: Vec<String>,
     /// Settings JSON handed to format plugins, per configuration.
@@ -157,20 +164,64 @@ pub fn load_tenant_key(
         .map(|d| d.name.clone())
         .unwrap_or_else(|| format!("Sigil {id}"));
     let dir = settings.keys.dir.join(id);
-    let signer = crate::keystore::load_or_generate(
+    let alg = sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
+        .unwrap_or(sigil_keys::Algorithm::Es256);
+    let signer = crate::keystore::load_or_generate_alg(
         &dir,
+        alg,
         settings.keys.generate_if_missing,
         &settings.source,
         &sigil_keys::x509::DemoChainOptions::new(name, issuer),
     )?;
     let longest = longest_validity(settings, id);
     crate::keystore::check_chain(
-        &dir.join(crate::keystore::DEV_CHAIN_FILE),
+        &dir.join(crate::keystore::chain_file(alg)),
         signer.as_ref(),
         longest.as_ref().map(|(v, f)| (*v, f.as_str())),
         std::time::SystemTime::now(),
     )?;
     Ok(signer)
+}
+
+/// The `iss` of credentials and the `kid` their headers carry.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// `iss`.
+    pub issuer_id: String,
+    /// `kid` when it is not the key's own (a DID URL).
+    pub kid: Option<String>,
+}
+
+/// Identity of a tenant whose identifier kind is `kind`.
+pub fn identity(kind: &str, issuer: &str, key: &dyn sigil_keys::Signer) -> Identity {
+    use sigil_keys::did;
+    let jwk = key.public_jwk();
+    let did = match kind {
+        "did:web" => did::did_web(issuer).map(|d| {
+            let kid = format!("{d}#{}", key.key_id());
+            (d, kid)
+        }),
+        "did:jwk" => did::did_jwk(&jwk).map(|d| {
+            let kid = format!("{d}#0");
+            (d, kid)
+        }),
+        "did:key" => did::did_key(&jwk).and_then(|d| {
+            let multikey = did::multikey(&jwk)?;
+            let kid = format!("{d}#{multikey}");
+            Some((d, kid))
+        }),
+        _ => None,
+    };
+    match did {
+        Some((d, kid)) => Identity {
+            issuer_id: d,
+            kid: Some(kid),
+        },
+        None => Identity {
+            issuer_id: issuer.to_owned(),
+            kid: None,
+        },
+    }
 }
 
 /// Load and check every tenant's key (for `sigil config check`).
@@ -193,6 +244,12 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             .map(|t| t.display.clone())
             .unwrap_or_default();
         let signer = load_tenant_key(settings, &id)?;
+        let kind = settings
+            .tenants
+            .get(&id)
+            .map(|t| t.identifier.clone())
+            .unwrap_or_default();
+        let identity = identity(&kind, &issuer, signer.as_ref());
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
         let mut supported = Map::new();
         let mut format_settings_map = BTreeMap::new();
@@ -244,9 +301,20 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             id.clone(),
             Tenant {
                 id,
+                issuer_id: identity.issuer_id,
+                key_id: signer.key_id().to_owned(),
+                did_web: sigil_keys::did::did_web(&issuer),
                 issuer,
-                signer_without_chain: std::sync::Arc::new(sigil_keys::WithoutChain(signer.clone())),
-                signer,
+                signer_without_chain: std::sync::Arc::new(sigil_keys::Presented::new(
+                    signer.clone(),
+                    identity.kid.clone(),
+                    false,
+                )),
+                signer: std::sync::Arc::new(sigil_keys::Presented::new(
+                    signer.clone(),
+                    identity.kid,
+                    true,
+                )),
                 x5c_formats: settings.keys.x5c_formats.clone(),
                 configurations: configurations.iter().map(|c| c.id.clone()).collect(),
                 format_settings: format_settings_map,
@@ -281,4 +349,33 @@ pub fn offer_secret(dir: &Path, generate: bool) -> anyhow::Result<Vec<u8>> {
     let secret = sigil_issuer::secrets::random_token();
     std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use sigil_keys::{IssuerKey, Signer as _};
+
+    #[test]
+    fn identity_follows_the_identifier_kind() {
+        let key = IssuerKey::generate_p256();
+        let url = "https://issuer.example.com/acme";
+        let https = identity("https", url, &key);
+        assert_eq!(https.issuer_id, url);
+        assert!(https.kid.is_none());
+        let web = identity("did:web", url, &key);
+        assert_eq!(web.issuer_id, "did:web:issuer.example.com:acme");
+        assert_eq!(
+            web.kid.unwrap(),
+            format!("did:web:issuer.example.com:acme#{}", key.key_id())
+        );
+        let jwk = identity("did:jwk", url, &key);
+        assert!(jwk.issuer_id.starts_with("did:jwk:ey"));
+        assert_eq!(jwk.kid.unwrap(), format!("{}#0", jwk.issuer_id));
+        let dk = identity("did:key", url, &key);
+        assert!(dk.issuer_id.starts_with("did:key:zDn"), "{}", dk.issuer_id);
+        let fragment = dk.issuer_id.trim_start_matches("did:key:").to_owned();
+        assert_eq!(dk.kid.unwrap(), format!("{}#{fragment}", dk.issuer_id));
+    }
 }
