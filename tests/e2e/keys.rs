@@ -88,3 +88,81 @@ async fn did_web_documents_are_served_and_resolvable() {
         assert_eq!(doc["assertionMethod"][0], method["id"]);
     }
 }
+
+#[tokio::test]
+async fn rotation_without_restart_keeps_old_credentials_verifiable() {
+    let app = Spawn::default().issuer().start().await;
+    let offer = create(&app, &badge_offer()).await;
+    let first =
+        wallet::claim(json!({ "offer": offer["credentialOffer"], "includeRaw": true })).await;
+    assert_eq!(first["ok"], true, "{first}");
+    let old_kid = first["credentials"][0]["header"]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_credential = first["credentials"][0]["credential"].clone();
+    assert!(old_credential.is_string(), "{first}");
+
+    let r = app.admin_post("/admin/v1/keys/rotate", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let rotated: Value = r.json().await.unwrap();
+    let new_kid = rotated["activeKid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+    let jwks = get_json(&app, &format!("{}/.well-known/jwt-vc-issuer", app.address)).await;
+    let kids: Vec<&str> = jwks["jwks"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kids,
+        [new_kid.as_str(), old_kid.as_str()],
+        "active first, old still published"
+    );
+
+    // A new credential is signed with the new key; the wallet verifies it
+    // against the JWKS it fetches now.
+    let offer = create(&app, &badge_offer()).await;
+    let second = wallet::claim(json!({ "offer": offer["credentialOffer"] })).await;
+    assert_eq!(second["ok"], true, "{second}");
+    assert_eq!(second["credentials"][0]["header"]["kid"], new_kid.as_str());
+    // The credential signed before the rotation still verifies.
+    let again = wallet::claim(json!({
+        "mode": "verify-only", "credential": old_credential, "issuer": app.address
+    }))
+    .await;
+    assert_eq!(again["ok"], true, "{again}");
+    assert_eq!(again["credentials"][0]["header"]["kid"], old_kid.as_str());
+
+    // Persisted: the old key sits in retired/, the new one is the active file.
+    let dir = app.dir.path().join("keys/default");
+    assert!(
+        dir.join(format!("retired/{old_kid}.private.jwk.json"))
+            .is_file()
+    );
+    let active: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("issuer-p256.private.jwk.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(active["kid"], new_kid.as_str());
+    assert!(
+        dir.join("issuer-p256.chain.pem").is_file(),
+        "the new key has a demo chain"
+    );
+
+    // A server started on the same key folder (a restart, or a second
+    // instance sharing it) publishes the same keys with the new one active.
+    let restarted = Spawn::default()
+        .issuer()
+        .share_keys_with(&app)
+        .start()
+        .await;
+    let jwks = get_json(
+        &restarted,
+        &format!("{}/.well-known/jwt-vc-issuer", restarted.address),
+    )
+    .await;
+    assert_eq!(jwks["jwks"]["keys"][0]["kid"], new_kid.as_str());
+    assert_eq!(jwks["jwks"]["keys"][1]["kid"], old_kid.as_str());
+}

@@ -132,7 +132,7 @@ pub async fn issue(
                 .unwrap_or_else(|| json!({})),
         },
         claims,
-        issuer: tenant.issuer_id.clone(),
+        issuer: tenant.issuer_id(),
         issued_at: issued_at as u64,
         expires_at: config.validity_seconds.map(|v| issued_at as u64 + v),
         slots: holder_keys

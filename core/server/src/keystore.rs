@@ -106,6 +106,87 @@ pub fn load_or_generate_alg(
     Ok(Arc::new(key))
 }
 
+/// Folder of retired keys inside a tenant's key folder: each is still
+/// published so what it signed verifies; delete one once nothing it signed
+/// is still valid.
+pub const RETIRED_DIR: &str = "retired";
+
+/// The retired keys of `dir` (`retired/*.private.jwk.json`).
+pub fn load_retired(dir: &Path) -> Result<Vec<SharedSigner>, SettingsError> {
+    let mut out: Vec<SharedSigner> = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir.join(RETIRED_DIR)) else {
+        return Ok(out);
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".private.jwk.json"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            SettingsError::new(
+                &path,
+                "-",
+                format!("cannot read the key: {e}"),
+                "check the file's permissions",
+            )
+        })?;
+        let key = IssuerKey::from_file_text(&text).map_err(|e| {
+            SettingsError::new(
+                &path,
+                "-",
+                e.to_string(),
+                "use a private JWK, or delete the retired key",
+            )
+        })?;
+        out.push(Arc::new(key));
+    }
+    Ok(out)
+}
+
+/// Rotate a tenant's key without restart: move the active key of `alg`
+/// (and its chain) to `retired/<kid>.*`, then generate a new active key
+/// (with a demo chain when the folder has the demo IACA's key).
+pub fn rotate(
+    dir: &Path,
+    alg: Algorithm,
+    config: &Path,
+    chain: &DemoChainOptions,
+) -> Result<SharedSigner, SettingsError> {
+    let current = load_or_generate_key(dir, alg, false, config)?;
+    let retired = dir.join(RETIRED_DIR);
+    let kid = current.key_id().replace(['/', '\\', '.'], "_");
+    let fail = |e: std::io::Error| {
+        SettingsError::new(
+            dir,
+            "-",
+            format!("cannot retire the active key: {e}"),
+            "make the key folder writable",
+        )
+    };
+    std::fs::create_dir_all(&retired).map_err(fail)?;
+    std::fs::rename(
+        dir.join(key_file(alg)),
+        retired.join(format!("{kid}.private.jwk.json")),
+    )
+    .map_err(fail)?;
+    let chain_path = dir.join(chain_file(alg));
+    if chain_path.is_file() {
+        std::fs::rename(&chain_path, retired.join(format!("{kid}.chain.pem"))).map_err(fail)?;
+    }
+    let demo = dir.join(IACA_KEY_FILE).is_file();
+    load_or_generate_key(dir, alg, true, config)?;
+    let key = load_or_generate_alg(dir, alg, demo, config, chain)?;
+    if !demo {
+        // Without the demo IACA nothing else may be generated: the new key
+        // alone (its chain is the operator's to add).
+        tracing::warn!(kid = %key.key_id(), "rotated without a certificate chain");
+    }
+    tracing::warn!(old = %current.key_id(), new = %key.key_id(), "rotated the issuer key");
+    Ok(key)
+}
+
 /// Check the chain at `chain_path` against `signer` (its key, leaf first)
 /// and against `validity`: the longest credential validity in seconds and
 /// the configuration that asks for it. Every certificate must be valid now

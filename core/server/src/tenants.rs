@@ -17,19 +17,12 @@ pub struct Tenant {
     pub id: String,
     /// The credential issuer identifier (`https://host` or `https://host/<id>`).
     pub issuer: String,
-    /// The active signing key.
-    pub signer: SharedSigner,
-    /// The same key without its certificate chain.
-    pub signer_without_chain: SharedSigner,
+    /// The keys: swapped as a whole on rotation.
+    pub keys: arc_swap::ArcSwap<TenantKeys>,
     /// Formats whose credentials carry the chain (`keys.x5c_formats`).
     pub x5c_formats: Vec<String>,
-    /// What credentials carry in `iss`: the issuer URL, or a DID
-    /// (`[tenants.<id>] identifier`).
-    pub issuer_id: String,
     /// The tenant's `did:web` (served as `did.json`).
     pub did_web: Option<String>,
-    /// The key's own `kid` (published in the JWKS and DID document).
-    pub key_id: String,
     /// Ids of the configurations this tenant offers.
     pub configurations: Vec<String>,
     /// Settings JSON handed to format plugins, per configuration.
@@ -47,17 +40,103 @@ impl Tenant {
     /// The signer a format plugin gets for `format`: with its X.509 chain
     /// only when `format` is in `keys.x5c_formats`.
     pub fn signer_for(&self, format: &str) -> SharedSigner {
+        let keys = self.keys.load();
         if self.x5c_formats.iter().any(|f| f == format) {
-            self.signer.clone()
+            keys.signer.clone()
         } else {
-            self.signer_without_chain.clone()
+            keys.signer_without_chain.clone()
         }
+    }
+
+    /// What credentials carry in `iss` (the URL or a DID).
+    pub fn issuer_id(&self) -> String {
+        self.keys.load().issuer_id.clone()
+    }
+
+    /// Every published key (active first, then retired) as public JWKs.
+    pub fn published(&self) -> Vec<Value> {
+        self.keys.load().published.clone()
     }
 
     /// Whether this tenant offers `configuration`.
     pub fn offers(&self, configuration: &str) -> bool {
         self.configurations.iter().any(|c| c == configuration)
     }
+}
+
+/// A tenant's keys as issuance sees them.
+#[derive(Debug)]
+pub struct TenantKeys {
+    /// The active key as format plugins get it (kid per identifier), with chain.
+    pub signer: SharedSigner,
+    /// The same without its chain.
+    pub signer_without_chain: SharedSigner,
+    /// `iss`.
+    pub issuer_id: String,
+    /// Public JWKs of the active and retired keys (their own kids).
+    pub published: Vec<Value>,
+}
+
+impl TenantKeys {
+    /// Present `active` per the tenant's identifier; publish it and `retired`.
+    pub fn new(
+        settings: &Settings,
+        id: &str,
+        active: &SharedSigner,
+        retired: &[SharedSigner],
+    ) -> Self {
+        let kind = settings
+            .tenants
+            .get(id)
+            .map(|t| t.identifier.clone())
+            .unwrap_or_default();
+        let identity = identity(&kind, &issuer_url(settings, id), active.as_ref());
+        let mut published = vec![active.public_jwk()];
+        published.extend(retired.iter().map(|k| k.public_jwk()));
+        Self {
+            signer: std::sync::Arc::new(sigil_keys::Presented::new(
+                active.clone(),
+                identity.kid.clone(),
+                true,
+            )),
+            signer_without_chain: std::sync::Arc::new(sigil_keys::Presented::new(
+                active.clone(),
+                identity.kid,
+                false,
+            )),
+            issuer_id: identity.issuer_id,
+            published,
+        }
+    }
+}
+
+/// Rotate tenant `id`'s key without restart: retire the active key (it
+/// stays published), generate a new one, swap it in. Returns the new kid.
+pub fn rotate_key(
+    settings: &Settings,
+    tenant: &Tenant,
+) -> Result<String, sigil_settings::SettingsError> {
+    let dir = settings.keys.dir.join(&tenant.id);
+    let alg = sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
+        .unwrap_or(sigil_keys::Algorithm::Es256);
+    let name = settings
+        .tenants
+        .get(&tenant.id)
+        .and_then(|t| t.display.first())
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| format!("Sigil {}", tenant.id));
+    let active = crate::keystore::rotate(
+        &dir,
+        alg,
+        &settings.source,
+        &sigil_keys::x509::DemoChainOptions::new(name, tenant.issuer.clone()),
+    )?;
+    let retired = crate::keystore::load_retired(&dir)?;
+    let kid = active.key_id().to_owned();
+    tenant.keys.store(std::sync::Arc::new(TenantKeys::new(
+        settings, &tenant.id, &active, &retired,
+    )));
+    Ok(kid)
 }
 
 /// Every tenant, by id.
@@ -244,12 +323,8 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             .map(|t| t.display.clone())
             .unwrap_or_default();
         let signer = load_tenant_key(settings, &id)?;
-        let kind = settings
-            .tenants
-            .get(&id)
-            .map(|t| t.identifier.clone())
-            .unwrap_or_default();
-        let identity = identity(&kind, &issuer, signer.as_ref());
+        let retired = crate::keystore::load_retired(&settings.keys.dir.join(&id))?;
+        let keys = TenantKeys::new(settings, &id, &signer, &retired);
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
         let mut supported = Map::new();
         let mut format_settings_map = BTreeMap::new();
@@ -301,20 +376,9 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             id.clone(),
             Tenant {
                 id,
-                issuer_id: identity.issuer_id,
-                key_id: signer.key_id().to_owned(),
+                keys: arc_swap::ArcSwap::from_pointee(keys),
                 did_web: sigil_keys::did::did_web(&issuer),
                 issuer,
-                signer_without_chain: std::sync::Arc::new(sigil_keys::Presented::new(
-                    signer.clone(),
-                    identity.kid.clone(),
-                    false,
-                )),
-                signer: std::sync::Arc::new(sigil_keys::Presented::new(
-                    signer.clone(),
-                    identity.kid,
-                    true,
-                )),
                 x5c_formats: settings.keys.x5c_formats.clone(),
                 configurations: configurations.iter().map(|c| c.id.clone()).collect(),
                 format_settings: format_settings_map,

@@ -37,16 +37,7 @@ pub async fn jwt_vc_issuer(req: HttpRequest, state: web::Data<AppState>) -> Http
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": [public_jwk(t)] } }))
-}
-
-/// The tenant's key as published: its own `kid` (not a DID URL).
-fn public_jwk(t: &crate::tenants::Tenant) -> serde_json::Value {
-    let mut jwk = t.signer.public_jwk();
-    if let Some(map) = jwk.as_object_mut() {
-        map.insert("kid".into(), t.key_id.clone().into());
-    }
-    jwk
+    reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": t.published() } }))
 }
 
 /// `GET /.well-known/did.json` (default tenant) and `GET /<tenant>/did.json`:
@@ -59,7 +50,7 @@ pub async fn did_web(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     let Some(did) = &t.did_web else {
         return HttpResponse::NotFound().finish();
     };
-    let doc = sigil_keys::did::did_document(did, &[public_jwk(t)]);
+    let doc = sigil_keys::did::did_document(did, &t.published());
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=60"))
         .content_type("application/did+json")
