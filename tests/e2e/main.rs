@@ -9,6 +9,7 @@ mod concurrency;
 mod credential;
 mod format_sd_jwt;
 mod health;
+mod keys;
 mod offers;
 mod token;
 mod wallet;

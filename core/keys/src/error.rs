@@ -7,8 +7,11 @@ pub enum KeyError {
     /// The JWK is not a usable private key.
     #[error("invalid private JWK: {0}")]
     InvalidJwk(String),
+    /// The key file or key material is not usable.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
     /// The key type or curve is not supported.
-    #[error("unsupported key: {0} (Sigil supports EC P-256 keys)")]
+    #[error("unsupported key: {0} (Sigil supports EC P-256, EC P-384 and Ed25519 keys)")]
     Unsupported(String),
 }
 

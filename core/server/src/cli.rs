@@ -156,6 +156,10 @@ fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e:#}");
         return Ok(ExitCode::FAILURE);
     }
+    if let Err(e) = crate::tenants::check_keys(&settings) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
     println!(
         "{}: configuration valid; {} plugins loaded, {} credential configurations, {} tenants",
         settings.source.display(),

@@ -341,7 +341,7 @@ pub async fn issue(
             ),
         },
         claims,
-        issuer: tenant.issuer.clone(),
+        issuer: tenant.issuer_id(),
         issued_at: issued_at as u64,
         expires_at: offer
             .runtime_overrides
@@ -360,7 +360,7 @@ pub async fn issue(
     let format_plugin = config.format_plugin_id().unwrap_or_default();
     state
         .plugins
-        .issue(format_plugin, &input, tenant.signer.clone())
+        .issue(format_plugin, &input, tenant.signer_for(&config.format))
         .await
         .map_err(|e| plugin_failure(&e))
 }

@@ -19,8 +19,12 @@ pub struct Tenant {
     pub id: String,
     /// The credential issuer identifier (`https://host` or `https://host/<id>`).
     pub issuer: String,
-    /// The active signing key.
-    pub signer: SharedSigner,
+    /// The keys: swapped as a whole on rotation.
+    pub keys: arc_swap::ArcSwap<TenantKeys>,
+    /// Formats whose credentials carry the chain (`keys.x5c_formats`).
+    pub x5c_formats: Vec<String>,
+    /// The tenant's `did:web` (served as `did.json`).
+    pub did_web: Option<String>,
     /// Ids of the configurations this tenant offers.
     pub configurations: Vec<String>,
     /// Settings JSON handed to format plugins, per configuration.
@@ -35,10 +39,106 @@ impl Tenant {
         format!("{}{path}", self.issuer)
     }
 
+    /// The signer a format plugin gets for `format`: with its X.509 chain
+    /// only when `format` is in `keys.x5c_formats`.
+    pub fn signer_for(&self, format: &str) -> SharedSigner {
+        let keys = self.keys.load();
+        if self.x5c_formats.iter().any(|f| f == format) {
+            keys.signer.clone()
+        } else {
+            keys.signer_without_chain.clone()
+        }
+    }
+
+    /// What credentials carry in `iss` (the URL or a DID).
+    pub fn issuer_id(&self) -> String {
+        self.keys.load().issuer_id.clone()
+    }
+
+    /// Every published key (active first, then retired) as public JWKs.
+    pub fn published(&self) -> Vec<Value> {
+        self.keys.load().published.clone()
+    }
+
     /// Whether this tenant offers `configuration`.
     pub fn offers(&self, configuration: &str) -> bool {
         self.configurations.iter().any(|c| c == configuration)
     }
+}
+
+/// A tenant's keys as issuance sees them.
+#[derive(Debug)]
+pub struct TenantKeys {
+    /// The active key as format plugins get it (kid per identifier), with chain.
+    pub signer: SharedSigner,
+    /// The same without its chain.
+    pub signer_without_chain: SharedSigner,
+    /// `iss`.
+    pub issuer_id: String,
+    /// Public JWKs of the active and retired keys (their own kids).
+    pub published: Vec<Value>,
+}
+
+impl TenantKeys {
+    /// Present `active` per the tenant's identifier; publish it and `retired`.
+    pub fn new(
+        settings: &Settings,
+        id: &str,
+        active: &SharedSigner,
+        retired: &[SharedSigner],
+    ) -> Self {
+        let kind = settings
+            .tenants
+            .get(id)
+            .map(|t| t.identifier.clone())
+            .unwrap_or_default();
+        let identity = identity(&kind, &issuer_url(settings, id), active.as_ref());
+        let mut published = vec![active.public_jwk()];
+        published.extend(retired.iter().map(|k| k.public_jwk()));
+        Self {
+            signer: std::sync::Arc::new(sigil_keys::Presented::new(
+                active.clone(),
+                identity.kid.clone(),
+                true,
+            )),
+            signer_without_chain: std::sync::Arc::new(sigil_keys::Presented::new(
+                active.clone(),
+                identity.kid,
+                false,
+            )),
+            issuer_id: identity.issuer_id,
+            published,
+        }
+    }
+}
+
+/// Rotate tenant `id`'s key without restart: retire the active key (it
+/// stays published), generate a new one, swap it in. Returns the new kid.
+pub fn rotate_key(
+    settings: &Settings,
+    tenant: &Tenant,
+) -> Result<String, sigil_settings::SettingsError> {
+    let dir = settings.keys.dir.join(&tenant.id);
+    let alg = sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
+        .unwrap_or(sigil_keys::Algorithm::Es256);
+    let name = settings
+        .tenants
+        .get(&tenant.id)
+        .and_then(|t| t.display.first())
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| format!("Sigil {}", tenant.id));
+    let active = crate::keystore::rotate(
+        &dir,
+        alg,
+        &settings.source,
+        &sigil_keys::x509::DemoChainOptions::new(name, tenant.issuer.clone()),
+    )?;
+    let retired = crate::keystore::load_retired(&dir)?;
+    let kid = active.key_id().to_owned();
+    tenant.keys.store(std::sync::Arc::new(TenantKeys::new(
+        settings, &tenant.id, &active, &retired,
+    )));
+    Ok(kid)
 }
 
 /// Every tenant, by id.
@@ -152,17 +252,116 @@ pub fn format_settings(c: &CredentialConfiguration, signer: &SharedSigner) -> Va
     v
 }
 
+/// The longest `validity_seconds` of a tenant's configurations, with the
+/// file that sets it.
+pub fn longest_validity(settings: &Settings, tenant: &str) -> Option<(u64, String)> {
+    settings
+        .tenant_configurations(tenant)
+        .into_iter()
+        .filter_map(|c| {
+            c.validity_seconds
+                .map(|v| (v, config_file(settings, &c.id)))
+        })
+        .max_by_key(|(v, _)| *v)
+}
+
+/// Load (or in development generate) a tenant's key and chain, and check
+/// the chain: its leaf certifies the key, and every certificate covers the
+/// validity of a credential issued now.
+pub fn load_tenant_key(
+    settings: &Settings,
+    id: &str,
+) -> Result<SharedSigner, sigil_settings::SettingsError> {
+    let issuer = issuer_url(settings, id);
+    let name = settings
+        .tenants
+        .get(id)
+        .and_then(|t| t.display.first())
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| format!("Sigil {id}"));
+    let dir = settings.keys.dir.join(id);
+    let alg = sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
+        .unwrap_or(sigil_keys::Algorithm::Es256);
+    let signer = crate::keystore::load_or_generate_alg(
+        &dir,
+        alg,
+        settings.keys.generate_if_missing,
+        &settings.source,
+        &sigil_keys::x509::DemoChainOptions::new(name, issuer),
+    )?;
+    let longest = longest_validity(settings, id);
+    crate::keystore::check_chain(
+        &dir.join(crate::keystore::chain_file(alg)),
+        signer.as_ref(),
+        longest.as_ref().map(|(v, f)| (*v, f.as_str())),
+        std::time::SystemTime::now(),
+    )?;
+    Ok(signer)
+}
+
+/// The `iss` of credentials and the `kid` their headers carry.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// `iss`.
+    pub issuer_id: String,
+    /// `kid` when it is not the key's own (a DID URL).
+    pub kid: Option<String>,
+}
+
+/// Identity of a tenant whose identifier kind is `kind`.
+pub fn identity(kind: &str, issuer: &str, key: &dyn sigil_keys::Signer) -> Identity {
+    use sigil_keys::did;
+    let jwk = key.public_jwk();
+    let did = match kind {
+        "did:web" => did::did_web(issuer).map(|d| {
+            let kid = format!("{d}#{}", key.key_id());
+            (d, kid)
+        }),
+        "did:jwk" => did::did_jwk(&jwk).map(|d| {
+            let kid = format!("{d}#0");
+            (d, kid)
+        }),
+        "did:key" => did::did_key(&jwk).and_then(|d| {
+            let multikey = did::multikey(&jwk)?;
+            let kid = format!("{d}#{multikey}");
+            Some((d, kid))
+        }),
+        _ => None,
+    };
+    match did {
+        Some((d, kid)) => Identity {
+            issuer_id: d,
+            kid: Some(kid),
+        },
+        None => Identity {
+            issuer_id: issuer.to_owned(),
+            kid: None,
+        },
+    }
+}
+
+/// Load and check every tenant's key (for `sigil config check`).
+pub fn check_keys(settings: &Settings) -> Result<(), sigil_settings::SettingsError> {
+    for id in settings.tenant_ids() {
+        load_tenant_key(settings, &id)?;
+    }
+    Ok(())
+}
+
 /// Build every tenant: keys, format settings, metadata (asks the format plugins).
 pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Result<Tenants> {
     check_plugins(settings, plugins)?;
     let mut map = BTreeMap::new();
     for id in settings.tenant_ids() {
-        let signer = crate::keystore::load_or_generate(
-            &settings.keys.dir.join(&id),
-            settings.keys.generate_if_missing,
-            &settings.source,
-        )?;
         let issuer = issuer_url(settings, &id);
+        let display = settings
+            .tenants
+            .get(&id)
+            .map(|t| t.display.clone())
+            .unwrap_or_default();
+        let signer = load_tenant_key(settings, &id)?;
+        let retired = crate::keystore::load_retired(&settings.keys.dir.join(&id))?;
+        let keys = TenantKeys::new(settings, &id, &signer, &retired);
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
         let mut supported = Map::new();
         let mut format_settings_map = BTreeMap::new();
@@ -197,11 +396,6 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             supported.insert(c.id.clone(), entry.into());
             format_settings_map.insert(c.id.clone(), fs);
         }
-        let display = settings
-            .tenants
-            .get(&id)
-            .map(|t| t.display.clone())
-            .unwrap_or_default();
         let mut metadata = json!({
             "credential_issuer": issuer,
             "credential_endpoint": format!("{issuer}/credential"),
@@ -219,8 +413,10 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             id.clone(),
             Tenant {
                 id,
+                keys: arc_swap::ArcSwap::from_pointee(keys),
+                did_web: sigil_keys::did::did_web(&issuer),
                 issuer,
-                signer,
+                x5c_formats: settings.keys.x5c_formats.clone(),
                 configurations: configurations.iter().map(|c| c.id.clone()).collect(),
                 format_settings: format_settings_map,
                 metadata,
@@ -254,4 +450,33 @@ pub fn offer_secret(dir: &Path, generate: bool) -> anyhow::Result<Vec<u8>> {
     let secret = sigil_issuer::secrets::random_token();
     std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use sigil_keys::{IssuerKey, Signer as _};
+
+    #[test]
+    fn identity_follows_the_identifier_kind() {
+        let key = IssuerKey::generate_p256();
+        let url = "https://issuer.example.com/acme";
+        let https = identity("https", url, &key);
+        assert_eq!(https.issuer_id, url);
+        assert!(https.kid.is_none());
+        let web = identity("did:web", url, &key);
+        assert_eq!(web.issuer_id, "did:web:issuer.example.com:acme");
+        assert_eq!(
+            web.kid.unwrap(),
+            format!("did:web:issuer.example.com:acme#{}", key.key_id())
+        );
+        let jwk = identity("did:jwk", url, &key);
+        assert!(jwk.issuer_id.starts_with("did:jwk:ey"));
+        assert_eq!(jwk.kid.unwrap(), format!("{}#0", jwk.issuer_id));
+        let dk = identity("did:key", url, &key);
+        assert!(dk.issuer_id.starts_with("did:key:zDn"), "{}", dk.issuer_id);
+        let fragment = dk.issuer_id.trim_start_matches("did:key:").to_owned();
+        assert_eq!(dk.kid.unwrap(), format!("{}#{fragment}", dk.issuer_id));
+    }
 }

@@ -186,3 +186,38 @@ fn credential_configuration_problems_name_their_file() {
         "{out}"
     );
 }
+
+#[test]
+fn chain_not_covering_credential_validity_is_rejected_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = dir.path().join("credential-configurations");
+    std::fs::create_dir_all(&configs).unwrap();
+    let example = std::fs::read_to_string(
+        root().join("config/credential-configurations/employee_badge_sd_jwt.toml"),
+    )
+    .unwrap();
+    assert!(example.contains("validity_seconds = 31_536_000"));
+    // Three years: longer than the 730-day demo document signer certificate.
+    let three_years = example.replace(
+        "validity_seconds = 31_536_000",
+        "validity_seconds = 94_608_000",
+    );
+    std::fs::write(configs.join("employee_badge_sd_jwt.toml"), &three_years).unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[plugins]\ndir = \"{}\"\n[plugins.grants.claims-inline]\n[plugins.grants.claims-static]\n[plugins.grants.format-sd-jwt-vc]\n",
+            plugin_dir()
+        ),
+    );
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(!ok, "{out}");
+    let chain = dir.path().join("keys/default/issuer-p256.chain.pem");
+    assert!(out.contains(&chain.display().to_string()), "{out}");
+    assert!(out.contains("validity_seconds = 94608000"), "{out}");
+    assert!(out.contains("Fix: renew the certificate"), "{out}");
+    // With the one-year validity of the example, the same chain passes.
+    std::fs::write(configs.join("employee_badge_sd_jwt.toml"), &example).unwrap();
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(ok, "{out}");
+}

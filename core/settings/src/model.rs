@@ -74,6 +74,20 @@ pub struct TenantSettings {
     /// Configurations this tenant offers (default: all).
     #[serde(default)]
     pub credential_configurations: Option<Vec<String>>,
+    /// The issuer identifier credentials carry in `iss`: `https` (the
+    /// credential issuer URL, keys at `/.well-known/jwt-vc-issuer`; default),
+    /// `did:web` (the URL as did:web, document at `did.json`), `did:jwk` or
+    /// `did:key` (of the active key). The OID4VCI `credential_issuer` stays
+    /// the HTTPS URL.
+    #[serde(default = "default_identifier")]
+    pub identifier: String,
+}
+
+/// Issuer identifier kinds `[tenants.<id>] identifier` accepts.
+pub const IDENTIFIERS: &[&str] = &["https", "did:web", "did:jwk", "did:key"];
+
+fn default_identifier() -> String {
+    "https".into()
 }
 
 /// `[issuance]`.
@@ -217,9 +231,29 @@ pub struct KeySettings {
     /// Folder of issuer keys (relative to the config file).
     #[serde(default = "default_key_dir")]
     pub dir: PathBuf,
-    /// Generate a P-256 key there on first run when none exists (development).
+    /// Generate a P-256 key there on first run when none exists (development),
+    /// with a demo IACA + document signer X.509 chain.
     #[serde(default = "default_true")]
     pub generate_if_missing: bool,
+    /// Credential formats whose credentials carry the issuer key's X.509
+    /// chain (`x5c` in a JOSE header, `x5chain` in COSE). Default: only
+    /// `mso_mdoc`, which requires it; an SD-JWT VC or JWT VC issued under an
+    /// HTTPS URL identifier is verified through `/.well-known/jwt-vc-issuer`,
+    /// and an `x5c` whose leaf does not name the issuer would make verifiers
+    /// that prefer X.509 reject it.
+    #[serde(default = "default_x5c_formats")]
+    pub x5c_formats: Vec<String>,
+    /// Algorithm of generated keys: `ES256` (P-256, default), `ES384`
+    /// (P-384) or `EdDSA` (Ed25519).
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+}
+
+/// Key algorithms `[keys] algorithm` accepts.
+pub const KEY_ALGORITHMS: &[&str] = &["ES256", "ES384", "EdDSA"];
+
+fn default_algorithm() -> String {
+    "ES256".into()
 }
 
 impl Default for KeySettings {
@@ -227,8 +261,14 @@ impl Default for KeySettings {
         Self {
             dir: default_key_dir(),
             generate_if_missing: true,
+            x5c_formats: default_x5c_formats(),
+            algorithm: default_algorithm(),
         }
     }
+}
+
+fn default_x5c_formats() -> Vec<String> {
+    vec!["mso_mdoc".into()]
 }
 
 fn default_host() -> String {
@@ -505,7 +545,21 @@ impl Settings {
                 }
             }
         }
+        if !KEY_ALGORITHMS.contains(&self.keys.algorithm.as_str()) {
+            return Err(self.err(
+                "keys.algorithm",
+                format!("unsupported algorithm '{}'", self.keys.algorithm),
+                format!("use one of: {}", KEY_ALGORITHMS.join(", ")),
+            ));
+        }
         for (tenant, t) in &self.tenants {
+            if !IDENTIFIERS.contains(&t.identifier.as_str()) {
+                return Err(self.err(
+                    &format!("tenants.{tenant}.identifier"),
+                    format!("unknown issuer identifier '{}'", t.identifier),
+                    format!("use one of: {}", IDENTIFIERS.join(", ")),
+                ));
+            }
             let id_ok = !tenant.is_empty()
                 && tenant
                     .chars()

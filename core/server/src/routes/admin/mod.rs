@@ -1,5 +1,6 @@
 //! The admin API (`/admin/v1`), bearer-authenticated, errors as problem+json.
 
+pub mod keys;
 pub mod offers;
 pub mod plugins;
 
@@ -11,6 +12,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin/v1")
             .route("/plugins", web::get().to(plugins::list))
             .route("/plugins/{id}/resolve", web::post().to(plugins::resolve))
+            .route("/keys/rotate", web::post().to(keys::rotate_default))
+            .route(
+                "/tenants/{tenant}/keys/rotate",
+                web::post().to(keys::rotate_for_tenant),
+            )
             .route("/offers", web::post().to(offers::create_default))
             .route(
                 "/tenants/{tenant}/offers",

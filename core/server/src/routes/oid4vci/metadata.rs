@@ -37,5 +37,22 @@ pub async fn jwt_vc_issuer(req: HttpRequest, state: web::Data<AppState>) -> Http
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": [t.signer.public_jwk()] } }))
+    reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": t.published() } }))
+}
+
+/// `GET /.well-known/did.json` (default tenant) and `GET /<tenant>/did.json`:
+/// the `did:web` document of the tenant's URL, listing its keys.
+pub async fn did_web(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let t = match reply::tenant(&state, &req) {
+        Ok(t) => t,
+        Err(e) => return e.response(),
+    };
+    let Some(did) = &t.did_web else {
+        return HttpResponse::NotFound().finish();
+    };
+    let doc = sigil_keys::did::did_document(did, &t.published());
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .content_type("application/did+json")
+        .json(doc)
 }

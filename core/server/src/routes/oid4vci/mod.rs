@@ -37,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/.well-known/jwt-vc-issuer/{tenant}",
         web::get().to(metadata::jwt_vc_issuer),
     )
+    .route("/.well-known/did.json", web::get().to(metadata::did_web))
+    .route("/{tenant}/did.json", web::get().to(metadata::did_web))
     .route(
         "/credential-offer/{offer}",
         web::get().to(offer::by_reference),
