@@ -595,8 +595,9 @@ fn check_overrides(
     use base64::Engine as _;
     let at = |k: &str| format!("runtimeOverrides.{k}");
     unknown_keys(errors, "runtimeOverrides", o, OVERRIDES);
+    let keys = t.keys.load();
     if let Some(v) = o.get("issuerKeyId") {
-        let kid = t.signer.key_id();
+        let kid = keys.signer.key_id();
         match v.as_str() {
             Some(k) if k == kid => {}
             Some(k) => field(
@@ -626,13 +627,13 @@ fn check_overrides(
                 &at("x5Chain"),
                 "must be a non-empty array of base64 (not URL-safe) DER certificates, leaf first",
             ),
-            Some(c) if c.as_slice() != t.signer.certificate_chain() => field(
+            Some(c) if c.as_slice() != keys.signer.certificate_chain() => field(
                 errors,
                 &at("x5Chain"),
                 format!(
                     "the chain is well-formed but is not the chain of tenant '{}' key '{}'; per-offer chains for other keys need multi-key support, not available yet",
                     t.id,
-                    t.signer.key_id()
+                    keys.signer.key_id()
                 ),
             ),
             Some(_) => {}
