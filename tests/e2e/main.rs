@@ -5,6 +5,8 @@
 mod admin_plugins;
 mod concurrency;
 mod credential;
+mod format_jwt_vc;
+mod format_mdoc;
 mod format_sd_jwt;
 mod health;
 mod offers;
