@@ -164,7 +164,7 @@ pub async fn issue(
     let format_plugin = config.format_plugin_id().unwrap_or_default();
     state
         .plugins
-        .issue(format_plugin, &input, tenant.signer.clone())
+        .issue(format_plugin, &input, tenant.signer_for(&config.format))
         .await
         .map_err(|e| plugin_failure(&e))
 }

@@ -19,6 +19,10 @@ pub struct Tenant {
     pub issuer: String,
     /// The active signing key.
     pub signer: SharedSigner,
+    /// The same key without its certificate chain.
+    pub signer_without_chain: SharedSigner,
+    /// Formats whose credentials carry the chain (`keys.x5c_formats`).
+    pub x5c_formats: Vec<String>,
     /// Ids of the configurations this tenant offers.
     pub configurations: Vec<String>,
     /// Settings JSON handed to format plugins, per configuration.
@@ -31,6 +35,16 @@ impl Tenant {
     /// `<issuer><path>`.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// The signer a format plugin gets for `format`: with its X.509 chain
+    /// only when `format` is in `keys.x5c_formats`.
+    pub fn signer_for(&self, format: &str) -> SharedSigner {
+        if self.x5c_formats.iter().any(|f| f == format) {
+            self.signer.clone()
+        } else {
+            self.signer_without_chain.clone()
+        }
     }
 
     /// Whether this tenant offers `configuration`.
@@ -120,12 +134,22 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
     check_plugins(settings, plugins)?;
     let mut map = BTreeMap::new();
     for id in settings.tenant_ids() {
+        let issuer = issuer_url(settings, &id);
+        let display = settings
+            .tenants
+            .get(&id)
+            .map(|t| t.display.clone())
+            .unwrap_or_default();
+        let name = display
+            .first()
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| format!("Sigil {id}"));
         let signer = crate::keystore::load_or_generate(
             &settings.keys.dir.join(&id),
             settings.keys.generate_if_missing,
             &settings.source,
+            &sigil_keys::x509::DemoChainOptions::new(name, issuer.clone()),
         )?;
-        let issuer = issuer_url(settings, &id);
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
         let mut supported = Map::new();
         let mut format_settings_map = BTreeMap::new();
@@ -160,11 +184,6 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             supported.insert(c.id.clone(), entry.into());
             format_settings_map.insert(c.id.clone(), fs);
         }
-        let display = settings
-            .tenants
-            .get(&id)
-            .map(|t| t.display.clone())
-            .unwrap_or_default();
         let mut metadata = json!({
             "credential_issuer": issuer,
             "credential_endpoint": format!("{issuer}/credential"),
@@ -183,7 +202,9 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             Tenant {
                 id,
                 issuer,
+                signer_without_chain: std::sync::Arc::new(sigil_keys::WithoutChain(signer.clone())),
                 signer,
+                x5c_formats: settings.keys.x5c_formats.clone(),
                 configurations: configurations.iter().map(|c| c.id.clone()).collect(),
                 format_settings: format_settings_map,
                 metadata,

@@ -198,9 +198,18 @@ pub struct KeySettings {
     /// Folder of issuer keys (relative to the config file).
     #[serde(default = "default_key_dir")]
     pub dir: PathBuf,
-    /// Generate a P-256 key there on first run when none exists (development).
+    /// Generate a P-256 key there on first run when none exists (development),
+    /// with a demo IACA + document signer X.509 chain.
     #[serde(default = "default_true")]
     pub generate_if_missing: bool,
+    /// Credential formats whose credentials carry the issuer key's X.509
+    /// chain (`x5c` in a JOSE header, `x5chain` in COSE). Default: only
+    /// `mso_mdoc`, which requires it; an SD-JWT VC or JWT VC issued under an
+    /// HTTPS URL identifier is verified through `/.well-known/jwt-vc-issuer`,
+    /// and an `x5c` whose leaf does not name the issuer would make verifiers
+    /// that prefer X.509 reject it.
+    #[serde(default = "default_x5c_formats")]
+    pub x5c_formats: Vec<String>,
 }
 
 impl Default for KeySettings {
@@ -208,8 +217,13 @@ impl Default for KeySettings {
         Self {
             dir: default_key_dir(),
             generate_if_missing: true,
+            x5c_formats: default_x5c_formats(),
         }
     }
+}
+
+fn default_x5c_formats() -> Vec<String> {
+    vec!["mso_mdoc".into()]
 }
 
 fn default_host() -> String {
