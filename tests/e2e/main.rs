@@ -7,6 +7,8 @@ mod claims;
 mod claims_id_token;
 mod concurrency;
 mod credential;
+mod format_jwt_vc;
+mod format_mdoc;
 mod format_sd_jwt;
 mod health;
 mod keys;

@@ -71,7 +71,13 @@ impl Spawn {
     /// The issuer as the example configuration ships it: built-in plugins,
     /// `config/credential-configurations`, `config/profiles`, tenant `acme`.
     pub fn issuer(self) -> Self {
-        let mut s = self.plugins(&["claims-inline", "claims-static", "format-sd-jwt-vc"]);
+        let mut s = self.plugins(&[
+            "claims-inline",
+            "claims-static",
+            "format-sd-jwt-vc",
+            "format-jwt-vc-json",
+            "format-mso-mdoc",
+        ]);
         s.example_resources = true;
         s.toml("[tenants.acme]\ncredential_configurations = [\"employee_badge_sd_jwt\"]\n")
     }

@@ -8,9 +8,14 @@
 //    "configurationId": "employee_badge_sd_jwt",      // default: every id in the offer
 //    "dpop": true|false,                              // default: if the AS advertises ES256 DPoP
 //    "status": {"check": true, "expect": 0},          // status list check of each credential
+//    "trustAnchors": ["-----BEGIN CERTIFICATE-----..."],  // IACA roots for mso_mdoc
 //    "ignoreTxCodeRequirement": false, "includeRaw": false, "trace": false}
-//   {"mode": "verify-only", "credential": "<sd-jwt>", "issuer": "<credential_issuer>",
-//    "format": "dc+sd-jwt", "holderJwk": {...}, "vct": "..."}
+//   {"mode": "verify-only", "credential": "<credential>", "issuer": "<credential_issuer>",
+//    "format": "dc+sd-jwt|jwt_vc_json|mso_mdoc", "holderJwk": {...}, "vct": "...",
+//    "doctype": "...", "types": [...], "trustAnchors": [...], "now": "<ISO date>"}
+//
+// Formats: dc+sd-jwt (@sd-jwt/sd-jwt-vc + jose), jwt_vc_json (jose),
+// mso_mdoc (@animo-id/mdoc with node:crypto X.509; needs trustAnchors).
 //
 // Output: one JSON object on stdout; exit 0 with {"ok": true, ...} or exit 1 with
 // {"ok": false, "stage": "offer|metadata|token|nonce|credential|verify", "status", "error", "message", "trace"}.

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 use sigil_issuer::errors::CredentialErrorCode;
 use sigil_plugin_host::{
-    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, IssueInput,
-    PluginError,
+    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, FormatFailure,
+    IssueInput, PluginError,
 };
 use sigil_settings::datafn::{self, DataContext};
 use sigil_settings::{ClaimSource, CredentialConfiguration, WEBHOOK_PLUGIN};
@@ -38,6 +38,24 @@ fn plugin_failure(e: &PluginError) -> IssueFailure {
         } => fail(
             CredentialErrorCode::CredentialRequestDenied,
             "the issuer will not issue this credential to this holder",
+        ),
+        // The proved key cannot carry this format (OID4VCI §8.3.1.2: the
+        // proof is unusable); the wallet may retry with another key.
+        PluginError::Format {
+            error: FormatFailure::UnsupportedHolderKey(m),
+            ..
+        } => fail(
+            CredentialErrorCode::InvalidProof,
+            format!("the proof key cannot be bound to this credential: {m}"),
+        ),
+        // The offer's claims do not fit the configuration: nothing the
+        // wallet can fix. Names the claim, never its value.
+        PluginError::Format {
+            error: FormatFailure::InvalidClaims(m),
+            ..
+        } => fail(
+            CredentialErrorCode::CredentialRequestDenied,
+            format!("the claims for this credential do not fit its configuration: {m}"),
         ),
         _ => fail(
             CredentialErrorCode::ServerError,

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::Value;
 use sigil_plugin_host::{Limits, OriginPattern, PluginPolicy};
 
 use crate::datafn;
@@ -510,6 +511,30 @@ impl Settings {
                     "vct",
                     "a dc+sd-jwt configuration needs a vct",
                     "add vct = \"https://.../your-type\"",
+                ));
+            }
+            if c.format == "mso_mdoc" && c.doctype.is_none() {
+                return Err(self.resource_err(
+                    "credential-configuration",
+                    &c.id,
+                    "doctype",
+                    "an mso_mdoc configuration needs a doctype",
+                    "add doctype = \"org.iso.18013.5.1.mDL\" (or your document type)",
+                ));
+            }
+            let vc_types = c
+                .credential_definition
+                .as_ref()
+                .and_then(|d| d.get("type"))
+                .and_then(Value::as_array)
+                .filter(|t| !t.is_empty());
+            if c.format == "jwt_vc_json" && vc_types.is_none() {
+                return Err(self.resource_err(
+                    "credential-configuration",
+                    &c.id,
+                    "credential_definition.type",
+                    "a jwt_vc_json configuration needs credential_definition.type",
+                    "add [credential_definition] type = [\"VerifiableCredential\", \"YourType\"]",
                 ));
             }
             if c.validity_seconds == Some(0) {

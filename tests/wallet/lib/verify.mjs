@@ -3,7 +3,9 @@
 // for the issuer signature, plus the OID4VCI-level checks the tests rely on.
 import { digest } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { calculateJwkThumbprint, compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
+import { calculateJwkThumbprint, compactVerify, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { holderBinding } from './binding.mjs';
+import { verifyMdoc } from './mdoc.mjs';
 import { ISSUER_ALGS } from './issuer-keys.mjs';
 
 const hasher = (data, alg) => digest(data, alg);
@@ -17,6 +19,7 @@ export async function verifyCredential(opts) {
   const { format } = opts;
   if (format === 'dc+sd-jwt') return verifySdJwtVc(opts);
   if (format === 'jwt_vc_json') return verifyJwtVc(opts);
+  if (format === 'mso_mdoc') return verifyMdoc(opts);
   return { format, verified: false, note: `format ${format} is not verified by this harness`, credential: opts.credential };
 }
 
@@ -71,36 +74,53 @@ async function verifySdJwtVc({ credential, credentialIssuer, issuerKeys, holderK
   };
 }
 
-async function verifyJwtVc({ credential, credentialIssuer, issuerKeys, holderKeys, usedKeys }) {
+/**
+ * jwt_vc_json (VCDM 1.1 JWT encoding): jose verifies the signature with the
+ * issuer key (jwt-vc-issuer JWKS by kid, or x5c) and the iss/nbf/exp claims;
+ * the rest are the OID4VCI App. A.1 / VCDM 1.1 §6.3.1 mappings.
+ */
+async function verifyJwtVc({ credential, credentialIssuer, issuerKeys, holderKeys, usedKeys, expectedTypes }) {
+  const check = (cond, msg) => {
+    if (!cond) throw new Error(msg);
+  };
+  check(typeof credential === 'string' && credential.split('.').length === 3, 'jwt_vc_json credential must be a compact JWS string');
   const header = decodeProtectedHeader(credential);
-  const payload = decodeJwt(credential);
-  if (payload.iss !== credentialIssuer) throw new Error(`iss '${payload.iss}' != credential_issuer '${credentialIssuer}'`);
+  check(header.typ === undefined || header.typ === 'JWT', `header typ '${header.typ}' is not JWT`);
   const { key, source } = await issuerKeys.resolve(header, credentialIssuer);
-  await compactVerify(credential, key, { algorithms: ISSUER_ALGS });
-  const now = Math.floor(Date.now() / 1000);
-  if (payload.exp !== undefined && payload.exp < now) throw new Error('credential expired');
+  const { payload } = await jwtVerify(credential, key, { algorithms: ISSUER_ALGS, issuer: credentialIssuer });
+  const vc = payload.vc;
+  check(vc && typeof vc === 'object', 'payload has no vc claim');
+  check(Array.isArray(vc['@context']) && ['https://www.w3.org/2018/credentials/v1', 'https://www.w3.org/ns/credentials/v2'].includes(vc['@context'][0]), `vc @context ${JSON.stringify(vc['@context'])} does not start with a W3C VC context`);
+  check(Array.isArray(vc.type) && vc.type.includes('VerifiableCredential'), `vc.type ${JSON.stringify(vc.type)} lacks VerifiableCredential`);
+  if (expectedTypes) check(JSON.stringify(vc.type) === JSON.stringify(expectedTypes), `vc.type ${JSON.stringify(vc.type)} != credential_definition.type ${JSON.stringify(expectedTypes)}`);
+  check(typeof payload.nbf === 'number', 'nbf missing');
+  check(typeof payload.jti === 'string' && payload.jti.length > 0, 'jti missing');
+  if (vc.id !== undefined) check(vc.id === payload.jti, `vc.id '${vc.id}' != jti '${payload.jti}'`);
+  if (vc.issuer !== undefined) check((vc.issuer.id ?? vc.issuer) === payload.iss, `vc.issuer != iss`);
+  const subject = vc.credentialSubject;
+  check(subject && typeof subject === 'object' && !Array.isArray(subject), 'vc.credentialSubject missing');
+  // Holder binding: sub = did:jwk of the holder key = credentialSubject.id; cnf.jwk the same key.
   let holderJwk = payload.cnf?.jwk;
-  const sub = payload.sub ?? payload.vc?.credentialSubject?.id;
-  if (!holderJwk && typeof sub === 'string' && sub.startsWith('did:jwk:')) {
-    holderJwk = JSON.parse(Buffer.from(sub.slice(8).split('#')[0], 'base64url').toString());
+  if (typeof payload.sub === 'string' && payload.sub.startsWith('did:jwk:')) {
+    check(subject.id === payload.sub, `credentialSubject.id '${subject.id}' != sub '${payload.sub}'`);
+    const didKey = JSON.parse(Buffer.from(payload.sub.slice(8).split('#')[0], 'base64url').toString());
+    if (holderJwk) {
+      check((await calculateJwkThumbprint(didKey)) === (await calculateJwkThumbprint(holderJwk)), 'sub did:jwk and cnf.jwk name different keys');
+    }
+    holderJwk ??= didKey;
   }
-  return { format: 'jwt_vc_json', verified: true, keySource: source, header, payload, claims: payload.vc?.credentialSubject ?? {}, disclosureCount: 0, ...(await holderBinding(holderJwk, holderKeys, usedKeys)) };
-}
-
-/** cnf.jwk must be one of the proved holder keys and not bound twice. */
-async function holderBinding(cnfJwk, holderKeys, usedKeys) {
-  if (!cnfJwk) {
-    if (holderKeys) throw new Error('credential has no cnf.jwk although holder keys were proved');
-    return { holderKeyThumbprint: null, cnfMatchesHolderKey: null };
-  }
-  if (cnfJwk.d !== undefined) throw new Error('cnf.jwk contains a private key member');
-  const thumbprint = await calculateJwkThumbprint(cnfJwk);
-  if (!holderKeys) return { holderKeyThumbprint: thumbprint, cnfMatchesHolderKey: null };
-  const match = holderKeys.find((k) => k.kty === cnfJwk.kty && k.crv === cnfJwk.crv && k.x === cnfJwk.x && k.y === cnfJwk.y);
-  if (!match) throw new Error(`cnf.jwk (thumbprint ${thumbprint}) is none of the holder keys sent in the proofs`);
-  if (usedKeys.has(thumbprint)) throw new Error(`two credentials are bound to the same holder key ${thumbprint}`);
-  usedKeys.add(thumbprint);
-  return { holderKeyThumbprint: thumbprint, cnfMatchesHolderKey: true };
+  const { id: subjectId, ...claims } = subject;
+  return {
+    format: 'jwt_vc_json',
+    verified: true,
+    keySource: source,
+    header,
+    payload,
+    claims,
+    subjectId: subjectId ?? null,
+    disclosureCount: 0,
+    ...(await holderBinding(holderJwk, holderKeys, usedKeys)),
+  };
 }
 
 /** RFC 9901 §7.1: every disclosure's digest must be referenced exactly once. */

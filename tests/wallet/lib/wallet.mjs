@@ -95,6 +95,9 @@ export async function claim(input, fetchFn) {
           holderKeys,
           usedKeys,
           expectedVct: configuration?.vct,
+          expectedDoctype: configuration?.doctype,
+          expectedTypes: configuration?.credential_definition?.type,
+          trustAnchors: input.trustAnchors,
           status: input.status,
         }),
       );
@@ -124,6 +127,10 @@ export async function verifyOnly(input, fetchFn) {
       holderKeys: input.holderJwk ? [input.holderJwk] : null,
       usedKeys: new Set(),
       expectedVct: input.vct,
+      expectedDoctype: input.doctype,
+      expectedTypes: input.types,
+      trustAnchors: input.trustAnchors,
+      now: input.now,
       status: input.status,
     }),
   );
