@@ -204,7 +204,10 @@ fn configuration(settings: Value) -> FormatConfiguration {
 fn input(settings: Value, claims: Value, slots: Vec<CredentialSlot>) -> IssueInput {
     IssueInput {
         configuration: configuration(settings),
-        claims: claims.as_object().unwrap().clone(),
+        claims: match claims {
+            Value::Object(m) => m,
+            other => panic!("claims must be an object: {other}"),
+        },
         issuer: "https://issuer.example.com".into(),
         // 2026-01-01T00:00:00Z .. 2027-01-01T00:00:00Z
         issued_at: 1_767_225_600,
