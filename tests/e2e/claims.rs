@@ -177,6 +177,8 @@ fn spawn(mock: &Mock) -> Spawn {
             "claims-attribute-provider",
             "claims-webhook",
             "format-sd-jwt-vc",
+            "format-jwt-vc-json",
+            "format-mso-mdoc",
         ])
         .toml(&grants(&mock.origin))
         .file(

@@ -135,7 +135,7 @@ async fn jwt_vc_metadata_uses_jose_names_and_credential_subject_paths() {
     );
     assert_eq!(
         c["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"],
-        json!(["ES256"])
+        json!(["ES256", "ES384", "EdDSA"])
     );
     assert!(c.get("vct").is_none() && c.get("doctype").is_none());
     let claims = c["credential_metadata"]["claims"].as_array().unwrap();

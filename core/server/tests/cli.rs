@@ -176,13 +176,13 @@ fn credential_configuration_problems_name_their_file() {
     // A format whose plugin is not in the plugin directory.
     std::fs::write(
         configs.join("badge.toml"),
-        "id = \"badge\"\nformat = \"jwt_vc_json\"\n",
+        "id = \"badge\"\nformat = \"dc+sd-jwt\"\nvct = \"x\"\nformat_plugin = \"format-not-installed\"\n",
     )
     .unwrap();
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(!ok);
     assert!(
-        out.contains("badge.toml: format:") && out.contains("format-jwt-vc-json"),
+        out.contains("badge.toml: format:") && out.contains("format-not-installed"),
         "{out}"
     );
 }
