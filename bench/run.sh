@@ -15,6 +15,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 MODES="${MODES:-flow credential}"
+# Credential configurations to issue (one run set each), e.g.
+# CONFIGURATIONS="employee_badge_sd_jwt employee_badge_jwt_vc mdl_mdoc".
+CONFIGURATIONS="${CONFIGURATIONS:-employee_badge_sd_jwt}"
 CONCURRENCY="${CONCURRENCY:-32 64}"
 REPEATS="${REPEATS:-2}"
 DURATION="${DURATION:-10}"
@@ -97,15 +100,20 @@ start_server() {
 JSONL="$WORK/results.jsonl"
 : >"$JSONL"
 n=0
+for cfg in $CONFIGURATIONS; do
 for mode in $MODES; do
     for c in $CONCURRENCY; do
         for rep in $(seq "$REPEATS"); do
             n=$((n + 1))
             start_server "$n"
-            echo "== $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
-            SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
+            echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
+            if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
-                --server-pid "$SERVER_PID" --json >>"$JSONL" || echo "sigil-load failed" >&2
+                --configuration "$cfg" --server-pid "$SERVER_PID" --json)"; then
+                jq -c --arg cfg "$cfg" '. + {configuration: $cfg}' <<<"$out" >>"$JSONL"
+            else
+                echo "sigil-load failed" >&2
+            fi
             stop_server
             # Anything the server logged at warn or above, but the expected
             # "generated a development issuer key" lines.
@@ -117,18 +125,19 @@ for mode in $MODES; do
         done
     done
 done
+done
 
 [[ -n "$RESULTS" ]] && cat "$JSONL" >>"$RESULTS"
 
 echo
 echo "results ($(nproc) cores, load generator on the same machine; ops/s = flows/s or credentials/s; a credential includes its /nonce call)"
 jq -r '
-    [ .mode, (.concurrency|tostring), (.ops_per_s|floor|tostring), (.errors|tostring),
+    [ .configuration, .mode, (.concurrency|tostring), (.ops_per_s|floor|tostring), (.errors|tostring),
       (.latency.op.p50_ms*100|round/100|tostring), (.latency.op.p99_ms*100|round/100|tostring),
       (if .server.cpu_ms_per_op then (.server.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
       (if .server.cores then (.server.cores*100|round/100|tostring) else "n/a" end),
       (if .client.cpu_ms_per_op then (.client.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
       (if .server.vm_hwm_kb then (.server.vm_hwm_kb/1024|round|tostring) else "n/a" end) ]
     | @tsv' "$JSONL" |
-    (printf 'mode\tconc\tops/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\n'; cat) |
+    (printf 'configuration\tmode\tconc\tops/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\n'; cat) |
     column -t -s $'\t'

@@ -804,7 +804,7 @@ async fn offer_validation_is_problem_json() {
         (
             json!({ "credentialConfigurationIds": [BADGE], "runtimeOverrides": { "issuerKeyId": "other-key" } }),
             "runtimeOverrides.issuerKeyId",
-            "is not one of its keys",
+            "is not a signing key of tenant",
         ),
         (
             json!({ "credentialConfigurationIds": [BADGE], "runtimeOverrides": { "x5Chain": ["not base64!"] } }),

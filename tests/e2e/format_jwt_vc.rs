@@ -17,10 +17,10 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Map, Value, json};
 use sigil_keys::{IssuerKey, Signer as _};
 use sigil_plugin_host::{
-    CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError, PluginRuntime,
-    RuntimeConfig, StatusReference,
+    CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError, StatusReference,
 };
 use sigil_tests::holder::Holder;
+use sigil_tests::plugins::LoadedPlugin;
 use sigil_tests::wallet;
 
 use crate::offers::{create, issuer};
@@ -220,22 +220,8 @@ async fn p384_holder_key_is_an_invalid_proof() {
 
 // --- the plugin in the runtime ---------------------------------------------
 
-struct Plugin {
-    rt: PluginRuntime,
-    _dir: tempfile::TempDir,
-}
-
-fn plugin() -> Plugin {
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join(PLUGIN);
-    std::fs::create_dir_all(&dest).unwrap();
-    for entry in std::fs::read_dir(sigil_tests::plugin_source(PLUGIN)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dest.join(path.file_name().unwrap())).unwrap();
-    }
-    let rt = PluginRuntime::load(&RuntimeConfig::new(dir.path())).unwrap();
-    assert!(rt.load_errors().is_empty(), "{:?}", rt.load_errors());
-    Plugin { rt, _dir: dir }
+fn plugin() -> LoadedPlugin {
+    sigil_tests::plugins::load_only(PLUGIN)
 }
 
 fn settings() -> Value {
@@ -257,11 +243,7 @@ fn settings() -> Value {
 }
 
 fn configuration(settings: Value) -> FormatConfiguration {
-    FormatConfiguration {
-        id: CONFIG.into(),
-        format: "jwt_vc_json".into(),
-        settings,
-    }
+    sigil_tests::plugins::configuration(CONFIG, "jwt_vc_json", settings)
 }
 
 fn claims() -> Map<String, Value> {
@@ -294,10 +276,7 @@ fn b64_json(part: &str) -> Value {
 }
 
 fn format_failure(result: Result<impl std::fmt::Debug, PluginError>) -> FormatFailure {
-    match result {
-        Err(PluginError::Format { error, .. }) => error,
-        other => panic!("expected a format failure, got {other:?}"),
-    }
+    sigil_tests::plugins::format_failure(PLUGIN, result)
 }
 
 #[tokio::test]

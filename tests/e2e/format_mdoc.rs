@@ -23,10 +23,10 @@ use rcgen::{
 use serde_json::{Value, json};
 use sigil_keys::IssuerKey;
 use sigil_plugin_host::{
-    CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError, PluginRuntime,
-    RuntimeConfig,
+    CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError,
 };
 use sigil_tests::holder::Holder;
+use sigil_tests::plugins::LoadedPlugin;
 use sigil_tests::{TestApp, wallet};
 
 use crate::offers::{create, issuer};
@@ -159,22 +159,8 @@ fn test_chain(country: &str) -> TestChain {
 
 // --- the plugin in the runtime ---------------------------------------------
 
-struct Plugin {
-    rt: PluginRuntime,
-    _dir: tempfile::TempDir,
-}
-
-fn plugin() -> Plugin {
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join(PLUGIN);
-    std::fs::create_dir_all(&dest).unwrap();
-    for entry in std::fs::read_dir(sigil_tests::plugin_source(PLUGIN)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dest.join(path.file_name().unwrap())).unwrap();
-    }
-    let rt = PluginRuntime::load(&RuntimeConfig::new(dir.path())).unwrap();
-    assert!(rt.load_errors().is_empty(), "{:?}", rt.load_errors());
-    Plugin { rt, _dir: dir }
+fn plugin() -> LoadedPlugin {
+    sigil_tests::plugins::load_only(PLUGIN)
 }
 
 fn settings() -> Value {
@@ -194,11 +180,7 @@ fn settings() -> Value {
 }
 
 fn configuration(settings: Value) -> FormatConfiguration {
-    FormatConfiguration {
-        id: CONFIG.into(),
-        format: "mso_mdoc".into(),
-        settings,
-    }
+    sigil_tests::plugins::configuration(CONFIG, "mso_mdoc", settings)
 }
 
 fn input(settings: Value, claims: Value, slots: Vec<CredentialSlot>) -> IssueInput {
@@ -224,10 +206,7 @@ fn slot(holder_key: Value) -> CredentialSlot {
 }
 
 fn format_failure(result: Result<impl std::fmt::Debug, PluginError>) -> FormatFailure {
-    match result {
-        Err(PluginError::Format { error, .. }) => error,
-        other => panic!("expected a format failure, got {other:?}"),
-    }
+    sigil_tests::plugins::format_failure(PLUGIN, result)
 }
 
 /// Verify one mdoc with the Node wallet (`@animo-id/mdoc`).

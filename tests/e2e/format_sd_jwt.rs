@@ -14,9 +14,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use sigil_keys::{IssuerKey, Signer as _};
 use sigil_plugin_host::{
-    CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError, PluginRuntime,
-    RuntimeConfig, StatusReference,
+    CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError, StatusReference,
 };
+use sigil_tests::plugins::LoadedPlugin;
 
 const PLUGIN: &str = "format-sd-jwt-vc";
 const ISSUER: &str = "https://issuer.example.com";
@@ -27,23 +27,8 @@ const STATUS_INDICES: [u64; 3] = [4711, 93, 20_260];
 /// Claims the issuer sets in every SD-JWT VC payload.
 const ISSUER_CLAIMS: [&str; 7] = ["iss", "iat", "exp", "vct", "cnf", "status", "_sd_alg"];
 
-/// The runtime with only this plugin loaded, and the directory it loaded from.
-struct Plugin {
-    rt: PluginRuntime,
-    _dir: tempfile::TempDir,
-}
-
-fn plugin() -> Plugin {
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join(PLUGIN);
-    std::fs::create_dir_all(&dest).unwrap();
-    for entry in std::fs::read_dir(sigil_tests::plugin_source(PLUGIN)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dest.join(path.file_name().unwrap())).unwrap();
-    }
-    let rt = PluginRuntime::load(&RuntimeConfig::new(dir.path())).unwrap();
-    assert!(rt.load_errors().is_empty(), "{:?}", rt.load_errors());
-    Plugin { rt, _dir: dir }
+fn plugin() -> LoadedPlugin {
+    sigil_tests::plugins::load_only(PLUGIN)
 }
 
 fn settings() -> Value {
@@ -73,11 +58,7 @@ fn settings() -> Value {
 }
 
 fn configuration(settings: Value) -> FormatConfiguration {
-    FormatConfiguration {
-        id: "employee_badge_sd_jwt".into(),
-        format: "dc+sd-jwt".into(),
-        settings,
-    }
+    sigil_tests::plugins::configuration("employee_badge_sd_jwt", "dc+sd-jwt", settings)
 }
 
 fn claims() -> Map<String, Value> {
@@ -282,13 +263,7 @@ fn path(names: &[&str]) -> Vec<String> {
 }
 
 fn format_failure(result: Result<impl std::fmt::Debug, PluginError>) -> FormatFailure {
-    match result {
-        Err(PluginError::Format { plugin, error }) => {
-            assert_eq!(plugin, PLUGIN);
-            error
-        }
-        other => panic!("expected a format error, got {other:?}"),
-    }
+    sigil_tests::plugins::format_failure(PLUGIN, result)
 }
 
 #[tokio::test]

@@ -166,3 +166,149 @@ async fn rotation_without_restart_keeps_old_credentials_verifiable() {
     assert_eq!(jwks["jwks"]["keys"][0]["kid"], new_kid.as_str());
     assert_eq!(jwks["jwks"]["keys"][1]["kid"], old_kid.as_str());
 }
+
+/// RFC 8410's example Ed25519 private key (PKCS#8 PEM).
+const ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+
+/// A PEM chain file as the base64 DER strings of `x5Chain`.
+fn chain_as_x5c(pem: &str) -> Vec<String> {
+    pem.split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .map(|block| {
+            block
+                .split("-----END CERTIFICATE-----")
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect::<String>()
+        })
+        .collect()
+}
+
+async fn offer_status(app: &TestApp, body: &Value) -> (u16, Value) {
+    let r = app.admin_post("/admin/v1/offers", body).await;
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn standby_keys_per_offer_key_and_chain_and_activation_by_reload() {
+    let app = Spawn::default().issuer().start().await;
+    let dir = app.dir.path().join("keys/default");
+    let active_kid =
+        get_json(&app, &format!("{}/.well-known/jwt-vc-issuer", app.address)).await["jwks"]["keys"]
+            [0]["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    // An operator drops a PEM key into the folder and reloads: it is on
+    // standby, published, and not signing by default.
+    std::fs::write(dir.join("next.private.pem"), ED25519_PEM).unwrap();
+    let r = app.admin_post("/admin/v1/keys/reload", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let keys: Value = r.json().await.unwrap();
+    assert_eq!(keys["activeKid"], active_kid.as_str(), "{keys}");
+    let standby = &keys["keys"][1];
+    assert_eq!(standby["status"], "standby", "{keys}");
+    assert_eq!(standby["name"], "next");
+    assert_eq!(standby["alg"], "EdDSA");
+    let next_kid = standby["kid"].as_str().unwrap().to_owned();
+    let jwks = get_json(&app, &format!("{}/.well-known/jwt-vc-issuer", app.address)).await;
+    assert_eq!(jwks["jwks"]["keys"][1]["kid"], next_kid.as_str(), "{jwks}");
+    let plain = create(&app, &badge_offer()).await;
+    let report = wallet::claim(json!({ "offer": plain["credentialOffer"] })).await;
+    assert_eq!(
+        report["credentials"][0]["header"]["kid"],
+        active_kid.as_str()
+    );
+
+    // An offer chooses the standby key: the wallet verifies an EdDSA SD-JWT.
+    let mut body = badge_offer();
+    body["runtimeOverrides"] = json!({ "issuerKeyId": next_kid });
+    let chosen = create(&app, &body).await;
+    let report = wallet::claim(json!({ "offer": chosen["credentialOffer"] })).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["credentials"][0]["header"]["alg"], "EdDSA");
+    assert_eq!(report["credentials"][0]["header"]["kid"], next_kid.as_str());
+
+    // A per-offer chain is carried (here in an SD-JWT, which carries no chain
+    // by default), and must certify the key that signs.
+    let x5c = chain_as_x5c(&std::fs::read_to_string(dir.join("issuer-p256.chain.pem")).unwrap());
+    assert_eq!(x5c.len(), 1);
+    let mut body = badge_offer();
+    body["runtimeOverrides"] = json!({ "x5Chain": x5c });
+    let with_chain = create(&app, &body).await;
+    let report = wallet::claim(json!({ "offer": with_chain["credentialOffer"] })).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        report["credentials"][0]["header"]["x5c"],
+        json!(x5c),
+        "{report}"
+    );
+    body["runtimeOverrides"]["issuerKeyId"] = json!(next_kid);
+    let (status, p) = offer_status(&app, &body).await;
+    assert_eq!(status, 400, "{p}");
+    assert_eq!(p["errors"][0]["field"], "runtimeOverrides.x5Chain", "{p}");
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not certify the signing key"),
+        "{p}"
+    );
+
+    // An offer made for the standby key before it is retired cannot be
+    // claimed afterwards; the wallet is told plainly.
+    let mut body = badge_offer();
+    body["runtimeOverrides"] = json!({ "issuerKeyId": "next" });
+    let early = create(&app, &body).await;
+
+    // Activate the standby key by the manifest and reload: it signs now.
+    std::fs::write(dir.join("keys.toml"), "active = \"next\"\n").unwrap();
+    let r = app.admin_post("/admin/v1/keys/reload", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let keys: Value = r.json().await.unwrap();
+    assert_eq!(keys["activeKid"], next_kid.as_str(), "{keys}");
+    let after = create(&app, &badge_offer()).await;
+    let report = wallet::claim(json!({ "offer": after["credentialOffer"] })).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["credentials"][0]["header"]["kid"], next_kid.as_str());
+
+    // A manifest naming a missing key: reload refuses, names the file, and
+    // the keys in use stay.
+    std::fs::write(dir.join("keys.toml"), "active = \"gone\"\n").unwrap();
+    let r = app.admin_post("/admin/v1/keys/reload", &json!({})).await;
+    assert_eq!(r.status(), 409);
+    let p: Value = r.json().await.unwrap();
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("keys.toml") && detail.contains("'gone'"),
+        "{p}"
+    );
+    assert!(detail.contains("issuer-p256, next"), "{p}");
+    std::fs::write(dir.join("keys.toml"), "active = \"next\"\n").unwrap();
+
+    // Rotate: `next` is retired. The early offer's claim is denied, and a
+    // new offer may not choose it.
+    let r = app.admin_post("/admin/v1/keys/rotate", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let report = wallet::claim(json!({ "offer": early["credentialOffer"] })).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["stage"], "credential", "{report}");
+    assert_eq!(report["status"], 400, "{report}");
+    assert_eq!(report["error"], "credential_request_denied", "{report}");
+    let description = report["errorDescription"].as_str().unwrap();
+    assert!(description.contains("no longer signs with"), "{report}");
+    let mut body = badge_offer();
+    body["runtimeOverrides"] = json!({ "issuerKeyId": next_kid });
+    let (status, p) = offer_status(&app, &body).await;
+    assert_eq!(status, 400, "{p}");
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is retired"),
+        "{p}"
+    );
+}

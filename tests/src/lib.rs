@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test harness")]
 
 pub mod holder;
+pub mod plugins;
 pub mod wallet;
 
 use std::path::{Path, PathBuf};

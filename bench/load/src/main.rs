@@ -24,7 +24,6 @@ use crate::holder::Holder;
 use crate::stats::{Endpoint, Samples, Window, summarize};
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-const CONFIGURATION: &str = "employee_badge_sd_jwt";
 const KEEP_ERROR_BODIES: usize = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -114,6 +113,11 @@ struct Args {
     /// Print one JSON line on stdout (the table goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Credential configuration to issue. `employee_badge_*` offers carry
+    /// inline claims; any other configuration uses its configured claim
+    /// source (the example `mdl_mdoc` has static claims).
+    #[arg(long, default_value = "employee_badge_sd_jwt")]
+    configuration: String,
 }
 
 /// What every worker shares.
@@ -122,6 +126,7 @@ struct Ctx {
     base: String,
     admin_token: String,
     audience: String,
+    configuration: String,
     offer_body: Value,
     resolve_body: Value,
     window: Window,
@@ -260,7 +265,7 @@ async fn diagnostic(ctx: &Ctx, s: &mut Samples, mode: Mode) -> Option<()> {
 async fn credential(ctx: &Ctx, s: &mut Samples, holder: &Holder, token: &str) -> Option<()> {
     let nonce = nonce(ctx, s).await?;
     let body = json!({
-        "credential_configuration_id": CONFIGURATION,
+        "credential_configuration_id": ctx.configuration,
         "proofs": { "jwt": [holder.proof(&ctx.audience, &nonce)] },
     });
     call(
@@ -423,12 +428,14 @@ async fn run(args: Args) -> Result<(), String> {
         "given_name": "Ada", "family_name": "Lovelace",
         "employee_id": "E-1", "department": "Engines",
     });
-    let offer_body = json!({
-        "credentialConfigurationIds": [CONFIGURATION],
-        "credentialClaims": { CONFIGURATION: { "type": "inline", "claims": claims } },
-    });
+    let configuration = args.configuration.clone();
+    let mut offer_body = json!({ "credentialConfigurationIds": [configuration] });
+    if configuration.starts_with("employee_badge") {
+        offer_body["credentialClaims"] =
+            json!({ configuration.as_str(): { "type": "inline", "claims": claims } });
+    }
     let resolve_body = json!({
-        "credentialConfigurationId": CONFIGURATION,
+        "credentialConfigurationId": "employee_badge_sd_jwt",
         "format": "dc+sd-jwt",
         "source": { "type": "inline", "claims": claims },
         "inlineClaims": claims,
@@ -439,6 +446,7 @@ async fn run(args: Args) -> Result<(), String> {
         base,
         admin_token,
         audience,
+        configuration,
         offer_body,
         resolve_body,
         window: Window {

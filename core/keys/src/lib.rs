@@ -79,18 +79,41 @@ pub type SharedSigner = Arc<dyn Signer>;
 
 /// A key as a format plugin sees it: its `kid` may be replaced (a DID URL
 /// when the issuer is a DID), and its chain hidden (for credential formats
-/// that must not carry `x5c`, see `keys.x5c_formats`).
+/// that must not carry `x5c`, see `keys.x5c_formats`) or replaced (an
+/// offer's `runtimeOverrides.x5Chain`).
 #[derive(Debug)]
 pub struct Presented {
     inner: SharedSigner,
     kid: Option<String>,
-    chain: bool,
+    chain: PresentedChain,
+}
+
+#[derive(Debug)]
+enum PresentedChain {
+    Own,
+    Hidden,
+    Given(Vec<Vec<u8>>),
 }
 
 impl Presented {
     /// `inner` presented with `kid` (if any), with or without its chain.
     pub fn new(inner: SharedSigner, kid: Option<String>, chain: bool) -> Self {
+        let chain = if chain {
+            PresentedChain::Own
+        } else {
+            PresentedChain::Hidden
+        };
         Self { inner, kid, chain }
+    }
+
+    /// `inner` presented with `kid` (if any) and `chain` (DER, leaf first)
+    /// instead of its own.
+    pub fn with_chain(inner: SharedSigner, kid: Option<String>, chain: Vec<Vec<u8>>) -> Self {
+        Self {
+            inner,
+            kid,
+            chain: PresentedChain::Given(chain),
+        }
     }
 }
 
@@ -109,10 +132,10 @@ impl Signer for Presented {
         jwk
     }
     fn certificate_chain(&self) -> &[Vec<u8>] {
-        if self.chain {
-            self.inner.certificate_chain()
-        } else {
-            &[]
+        match &self.chain {
+            PresentedChain::Own => self.inner.certificate_chain(),
+            PresentedChain::Hidden => &[],
+            PresentedChain::Given(c) => c,
         }
     }
     fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {

@@ -38,6 +38,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Issuer key commands (a running server picks changes up on SIGHUP or
+    /// `POST /admin/v1/tenants/{tenant}/keys/reload`).
+    Keys {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: crate::keys_cli::KeysCommand,
+    },
 }
 
 /// `sigil plugins ...`
@@ -74,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => check(&config),
+        Command::Keys { command } => crate::keys_cli::run(command),
     };
     match result {
         Ok(code) => code,

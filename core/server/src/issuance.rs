@@ -342,6 +342,12 @@ pub async fn issue(
             format!("the claims could not be completed: {e}"),
         )
     })?;
+    let (signer, issuer) = tenant
+        .signing_for(&config.format, &offer.runtime_overrides)
+        .map_err(|e| {
+            tracing::warn!(offer = %offer.id, error = %e, "issuer key of the offer");
+            fail(CredentialErrorCode::CredentialRequestDenied, e)
+        })?;
     // Round the issuance time down to the hour so batch credentials do not
     // carry a precise shared timestamp (OID4VCI §14.6, unlinkability).
     let issued_at = now - now.rem_euclid(3600);
@@ -359,7 +365,7 @@ pub async fn issue(
             ),
         },
         claims,
-        issuer: tenant.issuer_id(),
+        issuer,
         issued_at: issued_at as u64,
         expires_at: offer
             .runtime_overrides
@@ -378,7 +384,7 @@ pub async fn issue(
     let format_plugin = config.format_plugin_id().unwrap_or_default();
     state
         .plugins
-        .issue(format_plugin, &input, tenant.signer_for(&config.format))
+        .issue(format_plugin, &input, signer)
         .await
         .map_err(|e| plugin_failure(&e))
 }

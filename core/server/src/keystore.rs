@@ -28,8 +28,8 @@ pub const IACA_FILE: &str = "iaca.pem";
 /// The demo IACA's private key (PKCS#8 PEM).
 pub const IACA_KEY_FILE: &str = "iaca.private.pem";
 
-/// The stem of the generated key's files for `alg`.
-fn stem(alg: Algorithm) -> &'static str {
+/// The name (file stem) of the generated key for `alg`.
+pub fn stem(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::Es384 => "issuer-p384",
         Algorithm::EdDsa => "issuer-ed25519",
@@ -37,14 +37,21 @@ fn stem(alg: Algorithm) -> &'static str {
     }
 }
 
+/// Suffix of private JWK key files.
+pub const JWK_SUFFIX: &str = ".private.jwk.json";
+/// Suffix of PEM key files (PKCS#8 or SEC1).
+pub const PEM_SUFFIX: &str = ".private.pem";
+/// Suffix of chain files (PEM, leaf first).
+pub const CHAIN_SUFFIX: &str = ".chain.pem";
+
 /// The key file name for `alg` (`issuer-p256.private.jwk.json`, ...).
 pub fn key_file(alg: Algorithm) -> String {
-    format!("{}.private.jwk.json", stem(alg))
+    format!("{}{JWK_SUFFIX}", stem(alg))
 }
 
 /// The chain file name for `alg` (`issuer-p256.chain.pem`, ...).
 pub fn chain_file(alg: Algorithm) -> String {
-    format!("{}.chain.pem", stem(alg))
+    format!("{}{CHAIN_SUFFIX}", stem(alg))
 }
 
 /// Load the issuer key from `dir` (a private JWK file), generating and
@@ -67,8 +74,22 @@ pub fn load_or_generate_alg(
     config: &Path,
     chain: &DemoChainOptions,
 ) -> Result<SharedSigner, SettingsError> {
-    let key = load_or_generate_key(dir, alg, generate, config)?;
-    let chain_path = dir.join(chain_file(alg));
+    load_or_generate_named(dir, stem(alg), alg, generate, config, chain)
+}
+
+/// Load key `name` of `dir` (`<name>.private.jwk.json` or
+/// `<name>.private.pem`) with its chain (`<name>.chain.pem`); when
+/// `generate` is set, create a missing key of `alg` and a missing demo chain.
+pub fn load_or_generate_named(
+    dir: &Path,
+    name: &str,
+    alg: Algorithm,
+    generate: bool,
+    config: &Path,
+    chain: &DemoChainOptions,
+) -> Result<SharedSigner, SettingsError> {
+    let key = load_or_generate_key(dir, name, alg, generate, config)?;
+    let chain_path = dir.join(format!("{name}{CHAIN_SUFFIX}"));
     if !chain_path.is_file() && generate {
         write_demo_chain(dir, &chain_path, &key, chain).map_err(|problem| {
             SettingsError::new(
@@ -82,28 +103,52 @@ pub fn load_or_generate_alg(
             )
         })?;
     }
-    let key = if chain_path.is_file() {
-        let text = std::fs::read_to_string(&chain_path).map_err(|e| {
-            SettingsError::new(
-                &chain_path,
-                "-",
-                format!("cannot read the chain: {e}"),
-                "check the file's permissions",
-            )
-        })?;
-        let certs = parse_pem_chain(&text).map_err(|e| {
-            SettingsError::new(
-                &chain_path,
-                "-",
-                e.to_string(),
-                "the file must hold PEM CERTIFICATE blocks, the issuer key's certificate first",
-            )
-        })?;
-        key.with_certificate_chain(certs)
-    } else {
-        key
-    };
-    Ok(Arc::new(key))
+    Ok(Arc::new(with_chain_file(key, &chain_path)?))
+}
+
+/// `key` with the chain in `chain_path` attached, when that file exists.
+pub fn with_chain_file(key: IssuerKey, chain_path: &Path) -> Result<IssuerKey, SettingsError> {
+    if !chain_path.is_file() {
+        return Ok(key);
+    }
+    let text = std::fs::read_to_string(chain_path).map_err(|e| {
+        SettingsError::new(
+            chain_path,
+            "-",
+            format!("cannot read the chain: {e}"),
+            "check the file's permissions",
+        )
+    })?;
+    let certs = parse_pem_chain(&text).map_err(|e| {
+        SettingsError::new(
+            chain_path,
+            "-",
+            e.to_string(),
+            "the file must hold PEM CERTIFICATE blocks, the issuer key's certificate first",
+        )
+    })?;
+    Ok(key.with_certificate_chain(certs))
+}
+
+/// Read a key file: a private JWK (`.private.jwk.json`) or a PEM private
+/// key (`.private.pem`, PKCS#8 or SEC1).
+pub fn read_key_file(path: &Path) -> Result<IssuerKey, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SettingsError::new(
+            path,
+            "-",
+            format!("cannot read the key: {e}"),
+            "check the file's permissions",
+        )
+    })?;
+    IssuerKey::from_file_text(&text).map_err(|e| {
+        SettingsError::new(
+            path,
+            "-",
+            e.to_string(),
+            "use a private JWK (EC P-256 / P-384 with d, or OKP Ed25519 with d) or an unencrypted PKCS#8 / SEC1 PEM key",
+        )
+    })
 }
 
 /// Folder of retired keys inside a tenant's key folder: each is still
@@ -124,67 +169,9 @@ pub fn load_retired(dir: &Path) -> Result<Vec<SharedSigner>, SettingsError> {
         .collect();
     paths.sort();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            SettingsError::new(
-                &path,
-                "-",
-                format!("cannot read the key: {e}"),
-                "check the file's permissions",
-            )
-        })?;
-        let key = IssuerKey::from_file_text(&text).map_err(|e| {
-            SettingsError::new(
-                &path,
-                "-",
-                e.to_string(),
-                "use a private JWK, or delete the retired key",
-            )
-        })?;
-        out.push(Arc::new(key));
+        out.push(Arc::new(read_key_file(&path)?));
     }
     Ok(out)
-}
-
-/// Rotate a tenant's key without restart: move the active key of `alg`
-/// (and its chain) to `retired/<kid>.*`, then generate a new active key
-/// (with a demo chain when the folder has the demo IACA's key).
-pub fn rotate(
-    dir: &Path,
-    alg: Algorithm,
-    config: &Path,
-    chain: &DemoChainOptions,
-) -> Result<SharedSigner, SettingsError> {
-    let current = load_or_generate_key(dir, alg, false, config)?;
-    let retired = dir.join(RETIRED_DIR);
-    let kid = current.key_id().replace(['/', '\\', '.'], "_");
-    let fail = |e: std::io::Error| {
-        SettingsError::new(
-            dir,
-            "-",
-            format!("cannot retire the active key: {e}"),
-            "make the key folder writable",
-        )
-    };
-    std::fs::create_dir_all(&retired).map_err(fail)?;
-    std::fs::rename(
-        dir.join(key_file(alg)),
-        retired.join(format!("{kid}.private.jwk.json")),
-    )
-    .map_err(fail)?;
-    let chain_path = dir.join(chain_file(alg));
-    if chain_path.is_file() {
-        std::fs::rename(&chain_path, retired.join(format!("{kid}.chain.pem"))).map_err(fail)?;
-    }
-    let demo = dir.join(IACA_KEY_FILE).is_file();
-    load_or_generate_key(dir, alg, true, config)?;
-    let key = load_or_generate_alg(dir, alg, demo, config, chain)?;
-    if !demo {
-        // Without the demo IACA nothing else may be generated: the new key
-        // alone (its chain is the operator's to add).
-        tracing::warn!(kid = %key.key_id(), "rotated without a certificate chain");
-    }
-    tracing::warn!(old = %current.key_id(), new = %key.key_id(), "rotated the issuer key");
-    Ok(key)
 }
 
 /// Check the chain at `chain_path` against `signer` (its key, leaf first)
@@ -281,7 +268,8 @@ pub fn write_demo_chain(
     Ok(())
 }
 
-fn load_or_generate_iaca(dir: &Path, opts: &DemoChainOptions) -> Result<DemoIaca, String> {
+/// The demo IACA of `dir`, generated (certificate and key) when missing.
+pub fn load_or_generate_iaca(dir: &Path, opts: &DemoChainOptions) -> Result<DemoIaca, String> {
     let cert = dir.join(IACA_FILE);
     let private = dir.join(IACA_KEY_FILE);
     if cert.is_file() || private.is_file() {
@@ -301,45 +289,36 @@ fn load_or_generate_iaca(dir: &Path, opts: &DemoChainOptions) -> Result<DemoIaca
     Ok(iaca)
 }
 
-fn load_or_generate_key(
+/// Load key `name` from `dir`, or generate one of `alg` there.
+pub fn load_or_generate_key(
     dir: &Path,
+    name: &str,
     alg: Algorithm,
     generate: bool,
     config: &Path,
 ) -> Result<IssuerKey, SettingsError> {
-    let path = dir.join(key_file(alg));
-    if path.is_file() {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            SettingsError::new(
-                &path,
-                "-",
-                format!("cannot read the key: {e}"),
-                "check the file's permissions",
-            )
-        })?;
-        let jwk: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            SettingsError::new(
-                &path,
-                "-",
-                format!("not JSON: {e}"),
-                "the file must hold one private JWK",
-            )
-        })?;
-        return IssuerKey::from_jwk(&jwk).map_err(|e| {
-            SettingsError::new(
-                &path,
-                "-",
-                e.to_string(),
-                "use a private JWK of the key's algorithm (EC P-256 / P-384 with d, or OKP Ed25519 with d)",
-            )
-        });
+    let path = dir.join(format!("{name}{JWK_SUFFIX}"));
+    let pem = dir.join(format!("{name}{PEM_SUFFIX}"));
+    if path.is_file() && pem.is_file() {
+        return Err(SettingsError::new(
+            &pem,
+            "-",
+            format!(
+                "key '{name}' has two files, {} and this one",
+                path.display()
+            ),
+            "keep one of the two files",
+        ));
+    }
+    if path.is_file() || pem.is_file() {
+        return read_key_file(if path.is_file() { &path } else { &pem });
     }
     if !generate {
         return Err(SettingsError::new(
             config,
             "keys.dir",
-            format!("no issuer key at {}", path.display()),
-            "put a P-256 private JWK there, or set keys.generate_if_missing = true for development",
+            format!("no issuer key at {} (or {})", path.display(), pem.display()),
+            "put a P-256 private JWK or PEM key there, or set keys.generate_if_missing = true for development",
         ));
     }
     let key = IssuerKey::generate(alg).map_err(|e| {
@@ -350,13 +329,7 @@ fn load_or_generate_key(
             "check the OS random source",
         )
     })?;
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let text = serde_json::to_string_pretty(&key.to_private_jwk()).unwrap_or_default();
-        std::fs::write(&path, text)?;
-        restrict_permissions(&path)
-    };
-    write().map_err(|e| {
+    write_key(dir, name, &key).map_err(|e| {
         SettingsError::new(
             config,
             "keys.dir",
@@ -364,8 +337,17 @@ fn load_or_generate_key(
             "make the folder writable or point keys.dir elsewhere",
         )
     })?;
-    tracing::warn!(path = %path.display(), kid = %key.key_id(), "generated a development issuer key");
+    tracing::warn!(path = %path.display(), kid = %key.key_id(), "generated an issuer key");
     Ok(key)
+}
+
+/// Write `key` as `<dir>/<name>.private.jwk.json`, readable by the owner only.
+pub fn write_key(dir: &Path, name: &str, key: &IssuerKey) -> std::io::Result<()> {
+    let path = dir.join(format!("{name}{JWK_SUFFIX}"));
+    std::fs::create_dir_all(dir)?;
+    let text = serde_json::to_string_pretty(&key.to_private_jwk()).unwrap_or_default();
+    std::fs::write(&path, text)?;
+    restrict_permissions(&path)
 }
 
 #[cfg(unix)]

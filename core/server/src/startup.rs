@@ -79,6 +79,7 @@ impl Application {
             nonce_key: sigil_issuer::nonce::NonceKey::derive(&offer_secret),
             offer_secret: Arc::new(offer_secret),
         };
+        spawn_reload_on_hangup(state.clone());
         let data = web::Data::new(state.clone());
         let mut server =
             HttpServer::new(move || {
@@ -120,6 +121,33 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Reload every tenant's issuer keys on SIGHUP (several instances sharing
+/// one key folder: rotate on one, `kill -HUP` the others).
+fn spawn_reload_on_hangup(state: AppState) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload keys with POST /admin/v1/keys/reload");
+                return;
+            }
+        };
+        while hangup.recv().await.is_some() {
+            let state = state.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                crate::routes::admin::keys::reload_all(&state);
+            });
+            if let Err(e) = done.await {
+                tracing::error!(error = %e, "key reload panicked");
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(state);
 }
 
 /// Delete expired nonces, tokens and offers every minute.

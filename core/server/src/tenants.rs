@@ -39,23 +39,56 @@ impl Tenant {
         format!("{}{path}", self.issuer)
     }
 
-    /// The signer a format plugin gets for `format`: with its X.509 chain
-    /// only when `format` is in `keys.x5c_formats`.
+    /// The signer a format plugin gets for `format`: the active key, with
+    /// its X.509 chain only when `format` is in `keys.x5c_formats`.
     pub fn signer_for(&self, format: &str) -> SharedSigner {
+        self.keys
+            .load()
+            .active
+            .signer_for(self.carries_chain(format))
+    }
+
+    /// The signer and `iss` for a credential of `format` from an offer with
+    /// `overrides` (`runtimeOverrides`): `issuerKeyId` chooses the active or
+    /// a standby key; `x5Chain` replaces the key's chain (and is carried in
+    /// every format, since the offer asked for it). Fails when the chosen
+    /// key is no longer one that signs (retired or removed since the offer).
+    pub fn signing_for(
+        &self,
+        format: &str,
+        overrides: &Value,
+    ) -> Result<(SharedSigner, String), String> {
         let keys = self.keys.load();
-        if self.x5c_formats.iter().any(|f| f == format) {
-            keys.signer.clone()
-        } else {
-            keys.signer_without_chain.clone()
-        }
+        let key = match overrides.get("issuerKeyId").and_then(Value::as_str) {
+            None => &keys.active,
+            Some(kid) => keys.find(kid).ok_or_else(|| {
+                format!(
+                    "the offer asks for issuer key '{kid}', which tenant '{}' no longer signs with (retired or removed); create a new offer",
+                    self.id
+                )
+            })?,
+        };
+        let signer = match overrides.get("x5Chain").and_then(decode_chain) {
+            Some(chain) => std::sync::Arc::new(sigil_keys::Presented::with_chain(
+                key.key.clone(),
+                key.presented_kid.clone(),
+                chain,
+            )),
+            None => key.signer_for(self.carries_chain(format)),
+        };
+        Ok((signer, key.issuer_id.clone()))
     }
 
-    /// What credentials carry in `iss` (the URL or a DID).
+    fn carries_chain(&self, format: &str) -> bool {
+        self.x5c_formats.iter().any(|f| f == format)
+    }
+
+    /// What credentials signed by the active key carry in `iss` (the URL or a DID).
     pub fn issuer_id(&self) -> String {
-        self.keys.load().issuer_id.clone()
+        self.keys.load().active.issuer_id.clone()
     }
 
-    /// Every published key (active first, then retired) as public JWKs.
+    /// Every published key (active, standby, then retired) as public JWKs.
     pub fn published(&self) -> Vec<Value> {
         self.keys.load().published.clone()
     }
@@ -66,49 +99,111 @@ impl Tenant {
     }
 }
 
+/// An `x5Chain` override: base64 (standard alphabet) DER certificates.
+pub fn decode_chain(v: &Value) -> Option<Vec<Vec<u8>>> {
+    use base64::Engine as _;
+    v.as_array().filter(|a| !a.is_empty()).and_then(|a| {
+        a.iter()
+            .map(|c| {
+                c.as_str()
+                    .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                    .filter(|der| der.first() == Some(&0x30) && der.len() > 16)
+            })
+            .collect()
+    })
+}
+
+/// One key that signs, as issuance uses it.
+#[derive(Debug)]
+pub struct SigningKey {
+    /// File name stem in the tenant's key folder.
+    pub name: String,
+    /// The key itself (own kid, own chain).
+    pub key: SharedSigner,
+    /// The kid credentials carry when it is not the key's own (a DID URL).
+    pub presented_kid: Option<String>,
+    /// `iss` of what it signs.
+    pub issuer_id: String,
+    with_chain: SharedSigner,
+    without_chain: SharedSigner,
+}
+
+impl SigningKey {
+    fn new(kind: &str, issuer: &str, name: &str, key: &SharedSigner) -> Self {
+        let identity = identity(kind, issuer, key.as_ref());
+        let present = |chain| -> SharedSigner {
+            std::sync::Arc::new(sigil_keys::Presented::new(
+                key.clone(),
+                identity.kid.clone(),
+                chain,
+            ))
+        };
+        Self {
+            name: name.to_owned(),
+            key: key.clone(),
+            with_chain: present(true),
+            without_chain: present(false),
+            presented_kid: identity.kid,
+            issuer_id: identity.issuer_id,
+        }
+    }
+
+    /// Presented per the identifier, with or without the key's chain.
+    pub fn signer_for(&self, chain: bool) -> SharedSigner {
+        if chain {
+            self.with_chain.clone()
+        } else {
+            self.without_chain.clone()
+        }
+    }
+}
+
 /// A tenant's keys as issuance sees them.
 #[derive(Debug)]
 pub struct TenantKeys {
-    /// The active key as format plugins get it (kid per identifier), with chain.
-    pub signer: SharedSigner,
-    /// The same without its chain.
-    pub signer_without_chain: SharedSigner,
-    /// `iss`.
-    pub issuer_id: String,
-    /// Public JWKs of the active and retired keys (their own kids).
+    /// The key that signs unless an offer chooses another.
+    pub active: SigningKey,
+    /// Keys an offer may choose with `runtimeOverrides.issuerKeyId`.
+    pub standby: Vec<SigningKey>,
+    /// Own kids of the retired keys (published, never sign).
+    pub retired: Vec<String>,
+    /// Public JWKs of the active, standby and retired keys (own kids).
     pub published: Vec<Value>,
 }
 
 impl TenantKeys {
-    /// Present `active` per the tenant's identifier; publish it and `retired`.
-    pub fn new(
-        settings: &Settings,
-        id: &str,
-        active: &SharedSigner,
-        retired: &[SharedSigner],
-    ) -> Self {
+    /// Present the keys of `ring` per tenant `id`'s identifier.
+    pub fn new(settings: &Settings, id: &str, ring: &crate::keyring::KeyRing) -> Self {
         let kind = settings
             .tenants
             .get(id)
             .map(|t| t.identifier.clone())
             .unwrap_or_default();
-        let identity = identity(&kind, &issuer_url(settings, id), active.as_ref());
-        let mut published = vec![active.public_jwk()];
-        published.extend(retired.iter().map(|k| k.public_jwk()));
+        let issuer = issuer_url(settings, id);
+        let active = SigningKey::new(&kind, &issuer, &ring.active.name, &ring.active.signer);
+        let standby: Vec<SigningKey> = ring
+            .standby
+            .iter()
+            .map(|k| SigningKey::new(&kind, &issuer, &k.name, &k.signer))
+            .collect();
+        let mut published: Vec<Value> =
+            ring.signing_keys().map(|k| k.signer.public_jwk()).collect();
+        published.extend(ring.retired.iter().map(|k| k.public_jwk()));
         Self {
-            signer: std::sync::Arc::new(sigil_keys::Presented::new(
-                active.clone(),
-                identity.kid.clone(),
-                true,
-            )),
-            signer_without_chain: std::sync::Arc::new(sigil_keys::Presented::new(
-                active.clone(),
-                identity.kid,
-                false,
-            )),
-            issuer_id: identity.issuer_id,
+            active,
+            standby,
+            retired: ring.retired.iter().map(|k| k.key_id().to_owned()).collect(),
             published,
         }
+    }
+
+    /// A key that signs, by its own kid, the kid credentials carry, or name.
+    pub fn find(&self, id: &str) -> Option<&SigningKey> {
+        std::iter::once(&self.active)
+            .chain(&self.standby)
+            .find(|k| {
+                k.key.key_id() == id || k.presented_kid.as_deref() == Some(id) || k.name == id
+            })
     }
 }
 
@@ -119,26 +214,48 @@ pub fn rotate_key(
     tenant: &Tenant,
 ) -> Result<String, sigil_settings::SettingsError> {
     let dir = settings.keys.dir.join(&tenant.id);
-    let alg = sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
-        .unwrap_or(sigil_keys::Algorithm::Es256);
-    let name = settings
-        .tenants
-        .get(&tenant.id)
-        .and_then(|t| t.display.first())
-        .map(|d| d.name.clone())
-        .unwrap_or_else(|| format!("Sigil {}", tenant.id));
-    let active = crate::keystore::rotate(
+    let ring = crate::keyring::rotate(
         &dir,
-        alg,
+        key_algorithm(settings),
         &settings.source,
-        &sigil_keys::x509::DemoChainOptions::new(name, tenant.issuer.clone()),
+        &chain_options(settings, &tenant.id),
     )?;
-    let retired = crate::keystore::load_retired(&dir)?;
-    let kid = active.key_id().to_owned();
+    let kid = ring.active.signer.key_id().to_owned();
     tenant.keys.store(std::sync::Arc::new(TenantKeys::new(
-        settings, &tenant.id, &active, &retired,
+        settings, &tenant.id, &ring,
     )));
     Ok(kid)
+}
+
+/// Re-read tenant `id`'s key folder (after `sigil keys activate`, a new
+/// standby key, or a rotation by another instance) and swap the keys in.
+/// On error the keys in use stay as they are.
+pub fn reload_keys(
+    settings: &Settings,
+    tenant: &Tenant,
+) -> Result<String, sigil_settings::SettingsError> {
+    let ring = load_tenant_keys(settings, &tenant.id)?;
+    let kid = ring.active.signer.key_id().to_owned();
+    tenant.keys.store(std::sync::Arc::new(TenantKeys::new(
+        settings, &tenant.id, &ring,
+    )));
+    Ok(kid)
+}
+
+fn key_algorithm(settings: &Settings) -> sigil_keys::Algorithm {
+    sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
+        .unwrap_or(sigil_keys::Algorithm::Es256)
+}
+
+/// What a demo chain for tenant `id` names.
+pub fn chain_options(settings: &Settings, id: &str) -> sigil_keys::x509::DemoChainOptions {
+    let name = settings
+        .tenants
+        .get(id)
+        .and_then(|t| t.display.first())
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| format!("Sigil {id}"));
+    sigil_keys::x509::DemoChainOptions::new(name, issuer_url(settings, id))
 }
 
 /// Every tenant, by id.
@@ -241,13 +358,11 @@ fn claim_plugin(
 }
 
 /// The JSON a format plugin receives as `settings`.
-pub fn format_settings(c: &CredentialConfiguration, signer: &SharedSigner) -> Value {
+/// `algorithms` are the JOSE names of the keys that sign (active first).
+pub fn format_settings(c: &CredentialConfiguration, algorithms: &[&str]) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or_else(|_| json!({}));
     if let Some(obj) = v.as_object_mut() {
-        obj.insert(
-            "signing_algorithms".into(),
-            json!([signer.algorithm().jose_name()]),
-        );
+        obj.insert("signing_algorithms".into(), json!(algorithms));
     }
     v
 }
@@ -265,38 +380,31 @@ pub fn longest_validity(settings: &Settings, tenant: &str) -> Option<(u64, Strin
         .max_by_key(|(v, _)| *v)
 }
 
-/// Load (or in development generate) a tenant's key and chain, and check
-/// the chain: its leaf certifies the key, and every certificate covers the
-/// validity of a credential issued now.
-pub fn load_tenant_key(
+/// Load (or in development generate) a tenant's keys, and check the chain
+/// of every key that signs: its leaf certifies the key, and every
+/// certificate covers the validity of a credential issued now.
+pub fn load_tenant_keys(
     settings: &Settings,
     id: &str,
-) -> Result<SharedSigner, sigil_settings::SettingsError> {
-    let issuer = issuer_url(settings, id);
-    let name = settings
-        .tenants
-        .get(id)
-        .and_then(|t| t.display.first())
-        .map(|d| d.name.clone())
-        .unwrap_or_else(|| format!("Sigil {id}"));
+) -> Result<crate::keyring::KeyRing, sigil_settings::SettingsError> {
     let dir = settings.keys.dir.join(id);
-    let alg = sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
-        .unwrap_or(sigil_keys::Algorithm::Es256);
-    let signer = crate::keystore::load_or_generate_alg(
+    let ring = crate::keyring::load(
         &dir,
-        alg,
+        key_algorithm(settings),
         settings.keys.generate_if_missing,
         &settings.source,
-        &sigil_keys::x509::DemoChainOptions::new(name, issuer),
+        &chain_options(settings, id),
     )?;
     let longest = longest_validity(settings, id);
-    crate::keystore::check_chain(
-        &dir.join(crate::keystore::chain_file(alg)),
-        signer.as_ref(),
-        longest.as_ref().map(|(v, f)| (*v, f.as_str())),
-        std::time::SystemTime::now(),
-    )?;
-    Ok(signer)
+    for key in ring.signing_keys() {
+        crate::keystore::check_chain(
+            &key.chain_path(&dir),
+            key.signer.as_ref(),
+            longest.as_ref().map(|(v, f)| (*v, f.as_str())),
+            std::time::SystemTime::now(),
+        )?;
+    }
+    Ok(ring)
 }
 
 /// The `iss` of credentials and the `kid` their headers carry.
@@ -343,7 +451,7 @@ pub fn identity(kind: &str, issuer: &str, key: &dyn sigil_keys::Signer) -> Ident
 /// Load and check every tenant's key (for `sigil config check`).
 pub fn check_keys(settings: &Settings) -> Result<(), sigil_settings::SettingsError> {
     for id in settings.tenant_ids() {
-        load_tenant_key(settings, &id)?;
+        load_tenant_keys(settings, &id)?;
     }
     Ok(())
 }
@@ -359,14 +467,20 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
             .get(&id)
             .map(|t| t.display.clone())
             .unwrap_or_default();
-        let signer = load_tenant_key(settings, &id)?;
-        let retired = crate::keystore::load_retired(&settings.keys.dir.join(&id))?;
-        let keys = TenantKeys::new(settings, &id, &signer, &retired);
+        let ring = load_tenant_keys(settings, &id)?;
+        let mut algorithms: Vec<&str> = Vec::new();
+        for k in ring.signing_keys() {
+            let name = k.signer.algorithm().jose_name();
+            if !algorithms.contains(&name) {
+                algorithms.push(name);
+            }
+        }
+        let keys = TenantKeys::new(settings, &id, &ring);
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
         let mut supported = Map::new();
         let mut format_settings_map = BTreeMap::new();
         for c in &configurations {
-            let fs = format_settings(c, &signer);
+            let fs = format_settings(c, &algorithms);
             let plugin = c.format_plugin_id().unwrap_or_default();
             let fragment = plugins
                 .format_metadata(

@@ -221,3 +221,164 @@ fn chain_not_covering_credential_validity_is_rejected_naming_the_file() {
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(ok, "{out}");
 }
+
+/// A config in `dir` with the example badge configuration and plugins.
+fn badge_config(dir: &Path, extra: &str) -> String {
+    let configs = dir.join("credential-configurations");
+    std::fs::create_dir_all(&configs).unwrap();
+    std::fs::copy(
+        root().join("config/credential-configurations/employee_badge_sd_jwt.toml"),
+        configs.join("employee_badge_sd_jwt.toml"),
+    )
+    .unwrap();
+    write_config(
+        dir,
+        &format!(
+            "{extra}[plugins]\ndir = \"{}\"\n[plugins.grants.claims-inline]\n[plugins.grants.claims-static]\n[plugins.grants.format-sd-jwt-vc]\n",
+            plugin_dir()
+        ),
+    )
+}
+
+#[test]
+fn keys_commands_generate_activate_list_and_create_a_demo_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = badge_config(
+        dir.path(),
+        "[server]\npublic_url = \"http://127.0.0.1:8099\"\n",
+    );
+    let keys = dir.path().join("keys/default");
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(ok, "{out}");
+    let (ok, out) = sigil(&[
+        "keys", "generate", "--config", &config, "--name", "hsm", "--alg", "ES384",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("standby"), "{out}");
+    assert!(keys.join("hsm.private.jwk.json").is_file());
+    // The documented command: a demo IACA-issued document signer chain.
+    let (ok, out) = sigil(&[
+        "keys",
+        "demo-chain",
+        "--config",
+        &config,
+        "--key",
+        "hsm",
+        "--days",
+        "400",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("iaca.pem"), "{out}");
+    assert!(keys.join("hsm.chain.pem").is_file());
+    // It does not overwrite by accident, nor make a chain shorter than the
+    // credentials it would sign.
+    let (ok, out) = sigil(&["keys", "demo-chain", "--config", &config, "--key", "hsm"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("--force"), "{out}");
+    let (ok, out) = sigil(&[
+        "keys",
+        "demo-chain",
+        "--config",
+        &config,
+        "--key",
+        "hsm",
+        "--days",
+        "100",
+        "--force",
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("--days 365 or more"), "{out}");
+    let (ok, out) = sigil(&["keys", "activate", "--config", &config, "nope"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("hsm, issuer-p256"), "{out}");
+    let (ok, out) = sigil(&["keys", "activate", "--config", &config, "hsm"]);
+    assert!(ok, "{out}");
+    let (ok, out) = sigil(&["keys", "list", "--config", &config]);
+    assert!(ok, "{out}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("hsm ").contains("active") && line("hsm ").contains("ES384"),
+        "{out}"
+    );
+    assert!(line("hsm ").contains("until"), "{out}");
+    assert!(line("issuer-p256 ").contains("standby"), "{out}");
+    // Both keys' chains pass the check.
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(ok, "{out}");
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_keys_of_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = badge_config(
+        dir.path(),
+        &format!(
+            "[server]\nport = {port}\npublic_url = \"http://127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{}/s.db?mode=rwc\"\n",
+            dir.path().display()
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["serve", "--config", &config])
+        .env("SIGIL_ADMIN_TOKEN", "t")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let jwks = || http_get(port, "/.well-known/jwt-vc-issuer").unwrap_or_default();
+    let wait = |what: &dyn Fn(&str) -> bool| {
+        for _ in 0..200 {
+            if what(&jwks()) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    };
+    let started = wait(&|t: &str| t.contains("\"keys\""));
+    // A second key, made active by the manifest, while the server runs.
+    let (ok, out) = sigil(&[
+        "keys",
+        "generate",
+        "--config",
+        &config,
+        "--name",
+        "next",
+        "--activate",
+    ]);
+    let body = jwks();
+    let before = body.matches("\"kid\"").count();
+    let signal = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let reloaded = wait(&|t: &str| t.matches("\"kid\"").count() == 2);
+    let alive = child.try_wait().unwrap().is_none();
+    child.kill().ok();
+    child.wait().ok();
+    assert!(started, "the server did not start");
+    assert!(ok, "{out}");
+    assert_eq!(before, 1, "{body}");
+    assert!(signal.success());
+    assert!(reloaded, "SIGHUP did not publish the new key: {}", jwks());
+    assert!(alive, "SIGHUP must not stop the server");
+}

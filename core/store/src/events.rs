@@ -42,6 +42,12 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
     db: &C,
     e: NewEvent,
 ) -> Result<(), StoreError> {
+    event_statement(e).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The insert behind [`insert_event`].
+pub(crate) fn event_statement(e: NewEvent) -> sea_orm::Insert<event::ActiveModel> {
     let row = event::ActiveModel {
         id: ActiveValue::NotSet,
         tenant: ActiveValue::Set(e.tenant),
@@ -51,9 +57,6 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
         created_at: ActiveValue::Set(e.created_at),
     };
     event::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
 }
 
 impl Store {

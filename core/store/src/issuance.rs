@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, TryInsertResult,
+    QuerySelect, QueryTrait, TransactionTrait, TryInsertResult,
 };
 
 use crate::entities::issuance;
@@ -49,6 +49,32 @@ pub struct IssuanceRecord {
     pub count: u32,
     /// Issue time, Unix seconds.
     pub created_at: i64,
+}
+
+/// How [`Store::finish_credential`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// Nonces spent, issuance, offer status and event stored.
+    Recorded,
+    /// A nonce of the request was already spent; nothing was stored.
+    NonceSpent,
+}
+
+/// The insert of an issuance, doing nothing when that (offer, configuration) exists.
+fn issuance_statement(i: NewIssuance) -> sea_orm::TryInsert<issuance::ActiveModel> {
+    let model = issuance::Model {
+        id: i.id,
+        tenant: i.tenant,
+        offer_id: i.offer_id,
+        credential_configuration_id: i.credential_configuration_id,
+        format: i.format,
+        count: i64::from(i.count),
+        created_at: i.created_at,
+    };
+    issuance::Entity::insert(model.into_active_model()).on_conflict_do_nothing_on([
+        issuance::Column::OfferId,
+        issuance::Column::CredentialConfigurationId,
+    ])
 }
 
 /// Inserts an issuance on `db` (a connection or a transaction); `false` when that (offer, configuration) exists.
@@ -114,6 +140,79 @@ impl Store {
         insert_event(&txn, event).await?;
         txn.commit().await?;
         Ok(first)
+    }
+
+    /// Finish one credential response: spend the request's nonces (`(value, expires_at)` of tenant `i.tenant`), record
+    /// the issuance, the offer's new status and `event`, all in one transaction. Returns [`Finish::NonceSpent`] and
+    /// changes nothing when a nonce was spent before (a replay, or a concurrent request with the same nonce on any
+    /// instance): the caller must not hand out the credentials.
+    ///
+    /// On SQLite, a single-configuration offer takes one trip to the database (see `batch`); otherwise this is a
+    /// transaction of a few statements.
+    pub async fn finish_credential(
+        &self,
+        nonces: &[(String, i64)],
+        i: NewIssuance,
+        offered: &[String],
+        event: NewEvent,
+    ) -> Result<Finish, StoreError> {
+        let single = offered.iter().all(|c| *c == i.credential_configuration_id);
+        if self.backend() == crate::Backend::Sqlite && single {
+            return self.finish_in_one_batch(nonces, i, event).await;
+        }
+        let txn = self.db.begin().await?;
+        for (value, expires_at) in nonces {
+            if !crate::nonces::spend_on(&txn, &i.tenant, value, *expires_at, i.created_at).await? {
+                txn.rollback().await?;
+                return Ok(Finish::NonceSpent);
+            }
+        }
+        let (offer_id, now) = (i.offer_id.clone(), i.created_at);
+        let configuration = i.credential_configuration_id.clone();
+        insert_issuance(&txn, i).await?;
+        let consumed = single || {
+            let issued: BTreeSet<String> = issuance::Entity::find()
+                .select_only()
+                .column(issuance::Column::CredentialConfigurationId)
+                .filter(issuance::Column::OfferId.eq(offer_id.as_str()))
+                .into_tuple()
+                .all(&txn)
+                .await?
+                .into_iter()
+                .collect();
+            offered
+                .iter()
+                .all(|c| *c == configuration || issued.contains(c))
+        };
+        set_credential_issued(&txn, &offer_id, now, consumed).await?;
+        insert_event(&txn, event).await?;
+        txn.commit().await?;
+        Ok(Finish::Recorded)
+    }
+
+    async fn finish_in_one_batch(
+        &self,
+        nonces: &[(String, i64)],
+        i: NewIssuance,
+        event: NewEvent,
+    ) -> Result<Finish, StoreError> {
+        let backend = sea_orm::DbBackend::Sqlite;
+        let mut statements = Vec::new();
+        for (value, expires_at) in nonces {
+            let mut s = crate::nonces::spend_statement(&i.tenant, value, *expires_at, i.created_at)
+                .build(backend);
+            s.sql = s.sql.replacen("INSERT INTO", "INSERT OR ROLLBACK INTO", 1);
+            statements.push(s);
+        }
+        let (offer_id, now) = (i.offer_id.clone(), i.created_at);
+        statements.push(issuance_statement(i).build(backend));
+        statements
+            .push(crate::offers::credential_issued_statement(&offer_id, now, true).build(backend));
+        statements.push(crate::events::event_statement(event).build(backend));
+        match crate::batch::run(&self.db, &statements).await? {
+            crate::batch::BatchOutcome::Committed(_) => Ok(Finish::Recorded),
+            crate::batch::BatchOutcome::RolledBack => Ok(Finish::NonceSpent),
+        }
     }
 
     /// The issuances of an offer, oldest first.

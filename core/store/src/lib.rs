@@ -24,6 +24,7 @@
 //!    alone).
 //! 8. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens and never-redeemed offers.
 
+mod batch;
 mod connect;
 mod entities;
 mod error;
@@ -43,9 +44,9 @@ mod util;
 pub use connect::{Backend, Store};
 pub use error::{RedeemError, StoreError};
 pub use events::{EventRecord, NewEvent};
-pub use issuance::{IssuanceRecord, NewIssuance};
+pub use issuance::{Finish, IssuanceRecord, NewIssuance};
 pub use offer_record::{NewOffer, OfferRecord, TxCodeSpec};
 pub use purge::PurgeCounts;
-pub use redeem::Redeem;
+pub use redeem::{IssuedToken, Redeem};
 pub use status::OfferStatus;
 pub use tokens::{AccessTokenRecord, NewAccessToken};

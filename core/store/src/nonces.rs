@@ -59,17 +59,38 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let model = nonce::Model {
-            value: value.to_owned(),
-            tenant: tenant.to_owned(),
-            expires_at,
-            used_at: Some(now),
-        };
-        let inserted = nonce::Entity::insert(model.into_active_model())
-            .on_conflict_do_nothing_on([nonce::Column::Value, nonce::Column::Tenant])
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| StoreError::on_insert("nonce", e))?;
-        Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
+        spend_on(&self.db, tenant, value, expires_at, now).await
     }
+}
+
+/// The insert that spends a nonce (a plain insert: a second one hits the primary key).
+pub(crate) fn spend_statement(
+    tenant: &str,
+    value: &str,
+    expires_at: i64,
+    now: i64,
+) -> sea_orm::Insert<nonce::ActiveModel> {
+    let model = nonce::Model {
+        value: value.to_owned(),
+        tenant: tenant.to_owned(),
+        expires_at,
+        used_at: Some(now),
+    };
+    nonce::Entity::insert(model.into_active_model())
+}
+
+/// [`Store::spend_nonce`] on `db` (a connection or a transaction).
+pub(crate) async fn spend_on<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    tenant: &str,
+    value: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let inserted = spend_statement(tenant, value, expires_at, now)
+        .on_conflict_do_nothing_on([nonce::Column::Value, nonce::Column::Tenant])
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| StoreError::on_insert("nonce", e))?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
 }

@@ -129,6 +129,18 @@ pub(crate) async fn set_credential_issued<C: ConnectionTrait>(
     now: i64,
     consumed: bool,
 ) -> Result<(), StoreError> {
+    credential_issued_statement(offer_id, now, consumed)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The update behind [`set_credential_issued`].
+pub(crate) fn credential_issued_statement(
+    offer_id: &str,
+    now: i64,
+    consumed: bool,
+) -> sea_orm::UpdateMany<offer::Entity> {
     let mut update = offer::Entity::update_many()
         .col_expr(offer::Column::CredentialIssuedAt, Expr::value(now))
         .col_expr(offer::Column::UpdatedAt, Expr::value(now));
@@ -152,7 +164,4 @@ pub(crate) async fn set_credential_issued<C: ConnectionTrait>(
             OfferStatus::CredentialIssued,
             OfferStatus::Deferred,
         ]))
-        .exec(db)
-        .await?;
-    Ok(())
 }

@@ -3,12 +3,17 @@
 use std::fmt;
 
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement, TransactionTrait,
+};
 
+use crate::batch::BatchOutcome;
 use crate::entities::offer;
 use crate::offers::{not_expired, status_in};
 use crate::util::constant_time_eq;
-use crate::{OfferRecord, OfferStatus, RedeemError, Store};
+use crate::{
+    Backend, NewAccessToken, NewEvent, OfferRecord, OfferStatus, RedeemError, Store, StoreError,
+};
 
 /// A request to redeem a pre-authorized code (token endpoint).
 #[derive(Clone, Copy)]
@@ -69,6 +74,79 @@ impl Store {
         r: Redeem<'_>,
     ) -> Result<OfferRecord, RedeemError> {
         let max = Ord::max(r.max_tx_attempts, 1);
+        let rec = self.redeemable(r, max).await?;
+        let won = redeem_update(&rec.id, r, max)
+            .exec_with_returning(&self.db)
+            .await?;
+        match won.into_iter().next() {
+            Some(m) => Ok(OfferRecord::from_model(m, r.now)?),
+            None => Err(self.why_lost(&rec.id, r.now, max).await),
+        }
+    }
+
+    /// Redeems a pre-authorized code (as [`Store::redeem_pre_authorized_code`]) and, in the same transaction, stores
+    /// the access token `token` and a `token_issued` event: either all of it happens or none. On SQLite this is one
+    /// trip to the database.
+    pub async fn redeem_for_token(
+        &self,
+        r: Redeem<'_>,
+        token: IssuedToken<'_>,
+    ) -> Result<OfferRecord, RedeemError> {
+        let max = Ord::max(r.max_tx_attempts, 1);
+        let mut rec = self.redeemable(r, max).await?;
+        let new_token = NewAccessToken {
+            token_hash: token.token_hash.to_owned(),
+            tenant: rec.tenant.clone(),
+            offer_id: rec.id.clone(),
+            credential_configuration_ids: rec.credential_configuration_ids.clone(),
+            created_at: r.now,
+            expires_at: token.expires_at,
+        };
+        let event = NewEvent {
+            tenant: rec.tenant.clone(),
+            offer_id: rec.id.clone(),
+            kind: "token_issued".into(),
+            detail: serde_json::json!({}),
+            created_at: r.now,
+        };
+        if self.backend() == Backend::Sqlite {
+            let sqlite = DbBackend::Sqlite;
+            let statements = [
+                redeem_update(&rec.id, r, max).build(sqlite),
+                if_previous_changed(crate::tokens::token_statement(new_token).build(sqlite))?,
+                if_previous_changed(crate::events::event_statement(event).build(sqlite))?,
+            ];
+            return match crate::batch::run(&self.db, &statements).await? {
+                BatchOutcome::Committed(3) => {
+                    rec.status = OfferStatus::TokenIssued;
+                    Ok(rec)
+                }
+                BatchOutcome::Committed(_) => Err(self.why_lost(&rec.id, r.now, max).await),
+                BatchOutcome::RolledBack => Err(RedeemError::Store(StoreError::Duplicate(
+                    "access token hash",
+                ))),
+            };
+        }
+        let txn = self.db.begin().await?;
+        let won = redeem_update(&rec.id, r, max)
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(m) = won.into_iter().next() else {
+            txn.rollback().await?;
+            return Err(self.why_lost(&rec.id, r.now, max).await);
+        };
+        crate::tokens::token_statement(new_token)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| StoreError::on_insert("access token hash", e))?;
+        crate::events::insert_event(&txn, event).await?;
+        txn.commit().await?;
+        Ok(OfferRecord::from_model(m, r.now)?)
+    }
+
+    /// Reads the offer of `r`'s code and checks it can be redeemed with the transaction code sent; a wrong one is
+    /// counted here.
+    async fn redeemable(&self, r: Redeem<'_>, max: u32) -> Result<OfferRecord, RedeemError> {
         let found = offer::Entity::find()
             .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
             .filter(offer::Column::Tenant.eq(r.tenant))
@@ -78,35 +156,12 @@ impl Store {
         let rec = OfferRecord::from_model(found, r.now)?;
         refusal(&rec, max)?;
         match (rec.tx_code_hash.as_deref(), r.tx_code_hash) {
-            (Some(_), None) => return Err(RedeemError::TxCodeRequired),
-            (None, Some(_)) => return Err(RedeemError::TxCodeNotExpected),
+            (Some(_), None) => Err(RedeemError::TxCodeRequired),
+            (None, Some(_)) => Err(RedeemError::TxCodeNotExpected),
             (Some(expected), Some(sent)) if !constant_time_eq(expected, sent) => {
-                return self.count_wrong_tx_code(&rec.id, r.now, max).await;
+                Err(self.count_wrong_tx_code(&rec.id, r.now, max).await?)
             }
-            _ => {}
-        }
-        // The tx code hash is checked again in the update, so the database has the last word.
-        let tx_code_matches = match r.tx_code_hash {
-            Some(sent) => offer::Column::TxCodeHash.eq(sent),
-            None => offer::Column::TxCodeHash.is_null(),
-        };
-        let won = offer::Entity::update_many()
-            .col_expr(
-                offer::Column::Status,
-                Expr::value(OfferStatus::TokenIssued.as_str()),
-            )
-            .col_expr(offer::Column::TokenIssuedAt, Expr::value(r.now))
-            .col_expr(offer::Column::UpdatedAt, Expr::value(r.now))
-            .filter(offer::Column::Id.eq(rec.id.as_str()))
-            .filter(status_in(&REDEEMABLE))
-            .filter(not_expired(r.now))
-            .filter(offer::Column::TxAttempts.lt(i64::from(max)))
-            .filter(tx_code_matches)
-            .exec_with_returning(&self.db)
-            .await?;
-        match won.into_iter().next() {
-            Some(m) => Ok(OfferRecord::from_model(m, r.now)?),
-            None => Err(self.why_lost(&rec.id, r.now, max).await),
+            _ => Ok(rec),
         }
     }
 
@@ -117,7 +172,7 @@ impl Store {
         id: &str,
         now: i64,
         max: u32,
-    ) -> Result<OfferRecord, RedeemError> {
+    ) -> Result<RedeemError, RedeemError> {
         let attempts_after = Expr::col(offer::Column::TxAttempts).add(1);
         let new_status: Expr = CaseStatement::new()
             .case(
@@ -139,11 +194,11 @@ impl Store {
         match counted.into_iter().next() {
             Some(m) => {
                 let attempts = u32::try_from(m.tx_attempts).unwrap_or(u32::MAX);
-                Err(RedeemError::WrongTxCode {
+                Ok(RedeemError::WrongTxCode {
                     remaining: max.saturating_sub(attempts),
                 })
             }
-            None => Err(self.why_lost(id, now, max).await),
+            None => Ok(self.why_lost(id, now, max).await),
         }
     }
 
@@ -163,4 +218,61 @@ impl Store {
             Err(e) => e.into(),
         }
     }
+}
+
+/// What the token endpoint stores with a redeemed code.
+#[derive(Clone, Copy)]
+pub struct IssuedToken<'a> {
+    /// Hash of the new access token (hex SHA-256, computed by the caller).
+    pub token_hash: &'a str,
+    /// Its expiry, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for IssuedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token_hash", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The conditional update that redeems the code of offer `id`: it matches only while the offer is redeemable and the
+/// transaction code (checked again here, so the database has the last word) matches.
+fn redeem_update(id: &str, r: Redeem<'_>, max: u32) -> sea_orm::UpdateMany<offer::Entity> {
+    let tx_code_matches = match r.tx_code_hash {
+        Some(sent) => offer::Column::TxCodeHash.eq(sent),
+        None => offer::Column::TxCodeHash.is_null(),
+    };
+    offer::Entity::update_many()
+        .col_expr(
+            offer::Column::Status,
+            Expr::value(OfferStatus::TokenIssued.as_str()),
+        )
+        .col_expr(offer::Column::TokenIssuedAt, Expr::value(r.now))
+        .col_expr(offer::Column::UpdatedAt, Expr::value(r.now))
+        .filter(offer::Column::Id.eq(id))
+        .filter(status_in(&REDEEMABLE))
+        .filter(not_expired(r.now))
+        .filter(offer::Column::TxAttempts.lt(i64::from(max)))
+        .filter(tx_code_matches)
+}
+
+/// Turn a one-row `INSERT … VALUES (…)` into `INSERT … SELECT … WHERE changes() = 1`: it inserts only when the
+/// statement before it (in the same batch) changed exactly one row (SQLite).
+fn if_previous_changed(mut s: Statement) -> Result<Statement, StoreError> {
+    let at = s
+        .sql
+        .find(" VALUES (")
+        .filter(|&at| s.sql.ends_with(')') && !s.sql[at..].contains("),"));
+    let Some(at) = at else {
+        return Err(StoreError::Corrupt(format!(
+            "unexpected insert shape: {}",
+            s.sql
+        )));
+    };
+    let values = s.sql[at + " VALUES (".len()..s.sql.len() - 1].to_owned();
+    s.sql = format!("{} SELECT {values} WHERE changes() = 1", &s.sql[..at]);
+    Ok(s)
 }

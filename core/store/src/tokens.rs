@@ -2,12 +2,11 @@
 
 use std::fmt;
 
-use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::entities::{access_token, offer};
 use crate::util::{json_to_strings, strings_to_json};
-use crate::{OfferStatus, Store, StoreError};
+use crate::{OfferRecord, OfferStatus, Store, StoreError};
 
 /// A new access token (its hash; the store never sees the token).
 #[derive(Clone)]
@@ -94,15 +93,7 @@ impl Store {
     /// Stores an access token. Fails with [`StoreError::Duplicate`] if the hash exists, or with a database error if
     /// the offer does not.
     pub async fn insert_access_token(&self, t: NewAccessToken) -> Result<(), StoreError> {
-        let model = access_token::Model {
-            credential_configuration_ids: strings_to_json(&t.credential_configuration_ids),
-            token_hash: t.token_hash,
-            tenant: t.tenant,
-            offer_id: t.offer_id,
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-        };
-        access_token::Entity::insert(model.into_active_model())
+        token_statement(t)
             .exec_without_returning(&self.db)
             .await
             .map_err(|e| StoreError::on_insert("access token hash", e))?;
@@ -116,30 +107,51 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<AccessTokenRecord>, StoreError> {
-        let live_offers = Query::select()
-            .column(offer::Column::Id)
-            .from(offer::Entity)
-            .and_where(offer::Column::Status.ne(OfferStatus::Revoked.as_str()))
-            .to_owned();
+        Ok(self
+            .find_access_token_and_offer(token_hash, now)
+            .await?
+            .map(|(token, _)| token))
+    }
+
+    /// [`Store::find_access_token`] with the token's offer, in one query (the credential endpoint needs both).
+    pub async fn find_access_token_and_offer(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(AccessTokenRecord, OfferRecord)>, StoreError> {
         let found = access_token::Entity::find_by_id(token_hash)
             .filter(access_token::Column::ExpiresAt.gt(now))
-            .filter(access_token::Column::OfferId.in_subquery(live_offers))
+            .find_also_related(offer::Entity)
+            .filter(offer::Column::Status.ne(OfferStatus::Revoked.as_str()))
             .one(&self.db)
             .await?;
-        found
-            .map(|m| {
-                Ok(AccessTokenRecord {
-                    credential_configuration_ids: json_to_strings(
-                        m.credential_configuration_ids,
-                        "access token credential_configuration_ids",
-                    )?,
-                    token_hash: m.token_hash,
-                    tenant: m.tenant,
-                    offer_id: m.offer_id,
-                    created_at: m.created_at,
-                    expires_at: m.expires_at,
-                })
-            })
-            .transpose()
+        let Some((m, Some(o))) = found else {
+            return Ok(None);
+        };
+        let token = AccessTokenRecord {
+            credential_configuration_ids: json_to_strings(
+                m.credential_configuration_ids,
+                "access token credential_configuration_ids",
+            )?,
+            token_hash: m.token_hash,
+            tenant: m.tenant,
+            offer_id: m.offer_id,
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+        };
+        Ok(Some((token, OfferRecord::from_model(o, now)?)))
     }
+}
+
+/// The insert of an access token.
+pub(crate) fn token_statement(t: NewAccessToken) -> sea_orm::Insert<access_token::ActiveModel> {
+    let model = access_token::Model {
+        credential_configuration_ids: strings_to_json(&t.credential_configuration_ids),
+        token_hash: t.token_hash,
+        tenant: t.tenant,
+        offer_id: t.offer_id,
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+    };
+    access_token::Entity::insert(model.into_active_model())
 }

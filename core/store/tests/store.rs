@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use sigil_store::testing::{drop_postgres_schema, fresh_postgres_url};
 use sigil_store::{
-    Backend, NewAccessToken, NewEvent, NewIssuance, NewOffer, OfferStatus, Redeem, RedeemError,
-    Store, StoreError, TxCodeSpec,
+    Backend, Finish, IssuedToken, NewAccessToken, NewEvent, NewIssuance, NewOffer, OfferStatus,
+    Redeem, RedeemError, Store, StoreError, TxCodeSpec,
 };
 use tempfile::TempDir;
 
@@ -97,6 +97,10 @@ on_both!(
     spent_nonces_are_refused_the_second_time,
     concurrent_nonce_spent_once,
     complete_issuance_consumes_after_every_configuration,
+    concurrent_redeem_for_token_stores_one_token,
+    redeem_for_token_refuses_like_redeem,
+    finish_credential_spends_nonces_once_and_records,
+    concurrent_finish_credential_with_one_nonce_records_once,
 );
 
 const TENANT: &str = "acme";
@@ -745,6 +749,223 @@ async fn concurrent_nonce_spent_once(db: &Db) {
         }
     }
     assert_eq!(spent, 1);
+}
+
+/// An offer of one configuration, so `finish_credential` takes the single-configuration path (one batch on SQLite).
+fn single_offer(id: &str, code_hash: &str) -> NewOffer {
+    let mut o = offer(id, code_hash, None);
+    o.credential_configuration_ids = vec!["pid_sd_jwt".to_owned()];
+    o
+}
+
+async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    stores[0]
+        .insert_offer(single_offer("o1", "code-1"))
+        .await
+        .unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            let hash = format!("token-{i}");
+            let r = store
+                .redeem_for_token(
+                    redeem("code-1", None),
+                    IssuedToken {
+                        token_hash: &hash,
+                        expires_at: now() + 300,
+                    },
+                )
+                .await;
+            (hash, r)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            (hash, Ok(rec)) => {
+                assert_eq!(rec.status, OfferStatus::TokenIssued);
+                winners.push(hash);
+            }
+            (_, Err(RedeemError::AlreadyUsed)) => {}
+            (_, Err(other)) => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    // Exactly the winner's token exists, with its offer, and one event.
+    for i in 0..RACERS {
+        let hash = format!("token-{i}");
+        let found = stores[0]
+            .find_access_token_and_offer(&hash, now())
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), winners.contains(&hash), "{hash}");
+        if let Some((token, offer)) = found {
+            assert_eq!(token.offer_id, "o1");
+            assert_eq!(token.credential_configuration_ids, ["pid_sd_jwt"]);
+            assert_eq!(offer.id, "o1");
+            assert_eq!(offer.status, OfferStatus::TokenIssued);
+        }
+    }
+    let kinds: Vec<String> = stores[0]
+        .events("o1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["token_issued"]);
+}
+
+async fn redeem_for_token_refuses_like_redeem(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .await
+        .unwrap();
+    let token = IssuedToken {
+        token_hash: "t1",
+        expires_at: now() + 300,
+    };
+    let e = s
+        .redeem_for_token(redeem("code-1", None), token)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RedeemError::TxCodeRequired), "{e:?}");
+    let e = s
+        .redeem_for_token(redeem("code-1", Some("tx-bad")), token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RedeemError::WrongTxCode { remaining: 2 }),
+        "{e:?}"
+    );
+    let e = s
+        .redeem_for_token(redeem("nope", None), token)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RedeemError::UnknownCode), "{e:?}");
+    assert!(s.find_access_token("t1", now()).await.unwrap().is_none());
+    s.redeem_for_token(redeem("code-1", Some("tx-1")), token)
+        .await
+        .unwrap();
+    assert!(s.find_access_token("t1", now()).await.unwrap().is_some());
+    // Revoking the offer makes its token unusable.
+    s.revoke_offer(TENANT, "o1", now()).await.unwrap();
+    assert!(
+        s.find_access_token_and_offer("t1", now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn issued(id: &str, configuration: &str) -> NewIssuance {
+    NewIssuance {
+        id: id.to_owned(),
+        tenant: TENANT.to_owned(),
+        offer_id: "o1".to_owned(),
+        credential_configuration_id: configuration.to_owned(),
+        format: "dc+sd-jwt".to_owned(),
+        count: 1,
+        created_at: now(),
+    }
+}
+
+fn issued_event(kind: &str) -> NewEvent {
+    NewEvent {
+        tenant: TENANT.to_owned(),
+        offer_id: "o1".to_owned(),
+        kind: kind.to_owned(),
+        detail: json!({ "n": 1 }),
+        created_at: now(),
+    }
+}
+
+async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
+    let s = &db.store;
+    for (o, offered) in [
+        (single_offer("o1", "code-1"), vec!["pid_sd_jwt".to_owned()]),
+        (
+            offer("o2", "code-2", None),
+            vec!["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()],
+        ),
+    ] {
+        let id = o.id.clone();
+        s.insert_offer(o).await.unwrap();
+        let mut i = issued(&format!("{id}-i1"), "pid_sd_jwt");
+        i.offer_id = id.clone();
+        let mut e = issued_event("credential_issued");
+        e.offer_id = id.clone();
+        let n = now();
+        let nonces = [(format!("{id}-n1"), n + 60), (format!("{id}-n2"), n + 60)];
+        assert_eq!(
+            s.finish_credential(&nonces, i.clone(), &offered, e.clone())
+                .await
+                .unwrap(),
+            Finish::Recorded
+        );
+        let got = s.get_offer(TENANT, &id).await.unwrap().unwrap();
+        let expected = if offered.len() == 1 {
+            OfferStatus::Consumed
+        } else {
+            OfferStatus::CredentialIssued
+        };
+        assert_eq!(got.status, expected, "{id}");
+        // A replay of one of the nonces (with a fresh one beside it) changes nothing.
+        i.id = format!("{id}-i2");
+        let replay = [(format!("{id}-n3"), n + 60), (format!("{id}-n2"), n + 60)];
+        assert_eq!(
+            s.finish_credential(&replay, i, &offered, e).await.unwrap(),
+            Finish::NonceSpent
+        );
+        assert_eq!(s.issuances(&id).await.unwrap().len(), 1, "{id}");
+        assert_eq!(s.events(&id).await.unwrap().len(), 1, "{id}");
+        // The fresh nonce of the refused request was not spent either.
+        assert!(
+            s.spend_nonce(TENANT, &format!("{id}-n3"), n + 60, n)
+                .await
+                .unwrap()
+        );
+    }
+}
+
+async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    stores[0]
+        .insert_offer(single_offer("o1", "code-1"))
+        .await
+        .unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            let nonces = [("n1".to_owned(), now() + 60)];
+            store
+                .finish_credential(
+                    &nonces,
+                    issued(&format!("i{i}"), "pid_sd_jwt"),
+                    &["pid_sd_jwt".to_owned()],
+                    issued_event("credential_issued"),
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let mut recorded = 0;
+    while let Some(result) = tasks.join_next().await {
+        if result.unwrap() == Finish::Recorded {
+            recorded += 1;
+        }
+    }
+    assert_eq!(recorded, 1);
+    assert_eq!(stores[0].events("o1").await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -17,6 +17,20 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The offer the token was issued for.
+    #[sea_orm(
+        belongs_to = "super::offer::Entity",
+        from = "Column::OfferId",
+        to = "super::offer::Column::Id"
+    )]
+    Offer,
+}
+
+impl Related<super::offer::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Offer.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

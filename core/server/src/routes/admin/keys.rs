@@ -1,7 +1,11 @@
-//! `POST /admin/v1/keys/rotate` (default tenant) and
-//! `POST /admin/v1/tenants/{tenant}/keys/rotate`: rotate the issuer key
-//! without restart. The old key is retired (moved to `retired/` in the
-//! tenant's key folder) and stays published in the JWKS and DID document.
+//! Issuer keys of a tenant, without restart (default tenant at
+//! `/admin/v1/keys...`, others at `/admin/v1/tenants/{tenant}/keys...`):
+//! - `GET  .../keys`: the active, standby and retired keys;
+//! - `POST .../keys/rotate`: retire the active key (it stays published in
+//!   the JWKS and DID document), generate a new one and make it active;
+//! - `POST .../keys/reload`: re-read the tenant's key folder (after
+//!   `sigil keys activate`, a new standby key, or a rotation done by
+//!   another instance sharing the folder). SIGHUP reloads every tenant.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -9,13 +13,39 @@ use sigil_settings::DEFAULT_TENANT;
 
 use crate::problem::Problem;
 use crate::state::AppState;
+use crate::tenants::{SigningKey, Tenant};
+
+/// What to do with a tenant's keys.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    List,
+    Rotate,
+    Reload,
+}
+
+/// `GET /admin/v1/keys`.
+pub async fn list_default(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    act(&req, &state, DEFAULT_TENANT, Action::List)
+}
+
+/// `GET /admin/v1/tenants/{tenant}/keys`.
+pub async fn list_for_tenant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    act(&req, &state, &tenant, Action::List)
+}
 
 /// Rotate the default tenant's key.
 pub async fn rotate_default(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    rotate(&req, &state, DEFAULT_TENANT)
+    act(&req, &state, DEFAULT_TENANT, Action::Rotate)
 }
 
 /// Rotate a tenant's key.
@@ -24,33 +54,116 @@ pub async fn rotate_for_tenant(
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    rotate(&req, &state, &tenant)
+    act(&req, &state, &tenant, Action::Rotate)
 }
 
-fn rotate(req: &HttpRequest, state: &AppState, id: &str) -> Result<HttpResponse, Problem> {
+/// Reload the default tenant's keys.
+pub async fn reload_default(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    act(&req, &state, DEFAULT_TENANT, Action::Reload)
+}
+
+/// Reload a tenant's keys.
+pub async fn reload_for_tenant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    act(&req, &state, &tenant, Action::Reload)
+}
+
+fn act(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+    action: Action,
+) -> Result<HttpResponse, Problem> {
     state.admin.check(req)?;
     let Some(tenant) = state.tenants.get(id) else {
-        return Err(Problem::validation(
-            format!("unknown tenant '{id}'"),
-            Vec::new(),
-        ));
+        return Err(Problem::not_found(format!("unknown tenant '{id}'")));
     };
-    // One rotation at a time: each one rewrites the tenant's key folder.
-    let _guard = ROTATION
+    // One change at a time: rotation rewrites the tenant's key folder.
+    let _guard = KEY_CHANGES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let kid = crate::tenants::rotate_key(&state.settings, tenant).map_err(|e| {
-        tracing::error!(error = %e, tenant = id, "key rotation failed");
-        Problem::validation(format!("rotation failed: {e}"), Vec::new())
+    let changed = match action {
+        Action::List => Ok(()),
+        Action::Rotate => crate::tenants::rotate_key(&state.settings, tenant).map(drop),
+        Action::Reload => crate::tenants::reload_keys(&state.settings, tenant).map(drop),
+    };
+    changed.map_err(|e| {
+        tracing::error!(error = %e, tenant = id, ?action, "key change failed; the keys in use are unchanged");
+        Problem::new(
+            actix_web::http::StatusCode::CONFLICT,
+            "key-folder",
+            "The key folder cannot be used",
+            format!(
+                "{} failed, the keys in use are unchanged: {e}",
+                format!("{action:?}").to_lowercase()
+            ),
+        )
     })?;
-    let published: Vec<Value> = tenant
-        .published()
-        .iter()
-        .filter_map(|k| k.get("kid").cloned())
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "tenant": id, "activeKid": kid, "publishedKids": published,
-    })))
+    Ok(HttpResponse::Ok().json(describe(tenant)))
 }
 
-static ROTATION: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The tenant's keys as the admin API shows them.
+fn describe(tenant: &Tenant) -> Value {
+    let keys = tenant.keys.load();
+    let entry = |k: &SigningKey, status: &str| {
+        let chain: Vec<Value> = k
+            .key
+            .certificate_chain()
+            .iter()
+            .filter_map(|der| sigil_keys::x509::certificate_info(der).ok())
+            .map(|c| {
+                json!({
+                    "subject": c.subject,
+                    "issuer": c.issuer,
+                    "notAfter": sigil_keys::x509::rfc3339(c.not_after),
+                })
+            })
+            .collect();
+        json!({
+            "kid": k.key.key_id(),
+            "name": k.name,
+            "status": status,
+            "alg": k.key.algorithm().jose_name(),
+            "presentedKid": k.presented_kid,
+            "issuerId": k.issuer_id,
+            "x5Chain": chain,
+        })
+    };
+    let mut list = vec![entry(&keys.active, "active")];
+    list.extend(keys.standby.iter().map(|k| entry(k, "standby")));
+    list.extend(
+        keys.retired
+            .iter()
+            .map(|kid| json!({ "kid": kid, "status": "retired" })),
+    );
+    json!({
+        "tenant": tenant.id,
+        "activeKid": keys.active.key.key_id(),
+        "publishedKids": keys.published.iter().filter_map(|k| k.get("kid").cloned()).collect::<Vec<_>>(),
+        "keys": list,
+    })
+}
+
+static KEY_CHANGES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Reload every tenant's keys (on SIGHUP). Failures are logged; the keys
+/// in use then stay as they are.
+pub fn reload_all(state: &AppState) {
+    let _guard = KEY_CHANGES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for tenant in state.tenants.iter() {
+        match crate::tenants::reload_keys(&state.settings, tenant) {
+            Ok(kid) => tracing::info!(tenant = %tenant.id, active = %kid, "reloaded issuer keys"),
+            Err(e) => {
+                tracing::error!(tenant = %tenant.id, error = %e, "reloading issuer keys failed; the keys in use are unchanged")
+            }
+        }
+    }
+}

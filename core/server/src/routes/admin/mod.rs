@@ -12,10 +12,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin/v1")
             .route("/plugins", web::get().to(plugins::list))
             .route("/plugins/{id}/resolve", web::post().to(plugins::resolve))
+            .route("/keys", web::get().to(keys::list_default))
             .route("/keys/rotate", web::post().to(keys::rotate_default))
+            .route("/keys/reload", web::post().to(keys::reload_default))
+            .route(
+                "/tenants/{tenant}/keys",
+                web::get().to(keys::list_for_tenant),
+            )
             .route(
                 "/tenants/{tenant}/keys/rotate",
                 web::post().to(keys::rotate_for_tenant),
+            )
+            .route(
+                "/tenants/{tenant}/keys/reload",
+                web::post().to(keys::reload_for_tenant),
             )
             .route("/offers", web::post().to(offers::create_default))
             .route(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sigil_issuer::errors::CredentialErrorCode as Code;
 use sigil_issuer::proof::{self, ProofCheck, ProofError};
 use sigil_issuer::secrets;
-use sigil_store::{NewEvent, NewIssuance};
+use sigil_store::{Finish, NewEvent, NewIssuance};
 
 use super::reply::{self, credential_error as error};
 use crate::issuance;
@@ -40,12 +40,12 @@ pub async fn credential(
         );
     };
     let n = now();
-    let grant = match state
+    let (grant, offer) = match state
         .store
-        .find_access_token(&secrets::hash(token), n)
+        .find_access_token_and_offer(&secrets::hash(token), n)
         .await
     {
-        Ok(Some(g)) if g.tenant == t.id => g,
+        Ok(Some((g, offer))) if g.tenant == t.id => (g, offer),
         Ok(_) => {
             return error(
                 Code::InvalidToken,
@@ -149,48 +149,36 @@ pub async fn credential(
             Err(e) => return proof_error(&e, i),
         }
     }
-    for nonce in &nonces {
-        let Some(expires_at) = state.nonce_key.check(&t.id, nonce, n) else {
+    // Tag and expiry now; the nonce is spent when the issuance is recorded,
+    // in the same transaction, so a replay that got this far is refused
+    // there and its credentials are never handed out.
+    let mut spend = Vec::with_capacity(nonces.len());
+    for nonce in nonces {
+        let Some(expires_at) = state.nonce_key.check(&t.id, &nonce, n) else {
             return proof_error(&ProofError::Nonce, 0);
         };
-        match state.store.spend_nonce(&t.id, nonce, expires_at, n).await {
-            Ok(true) => {}
-            Ok(false) => return proof_error(&ProofError::Nonce, 0),
-            Err(e) => {
-                tracing::error!(error = %e, "spending a nonce failed");
-                return error(
-                    Code::ServerError,
-                    "the request could not be processed; try again",
-                );
-            }
-        }
+        spend.push((nonce, expires_at));
     }
     // 6. Issue.
-    let offer = match state.store.get_offer(&t.id, &grant.offer_id).await {
-        Ok(Some(o)) => o,
-        _ => {
-            return error(
-                Code::InvalidToken,
-                "the offer of this access token no longer exists",
-            );
-        }
-    };
     let count = holder_keys.len();
     let credentials = match issuance::issue(&state, t, &offer, config, holder_keys, n).await {
         Ok(c) => c,
         Err(f) => return error(f.code, &f.description),
     };
-    if let Err(e) = record(
+    let recorded = record(
         &state,
         &t.id,
+        &spend,
         &offer,
-        configuration_id,
-        &config.format,
+        (configuration_id, &config.format),
         count,
         n,
     )
-    .await
-    {
+    .await;
+    if let Ok(Finish::NonceSpent) = recorded {
+        return proof_error(&ProofError::Nonce, 0);
+    }
+    if let Err(e) = recorded {
         // Nothing is handed out that was not recorded; the wallet retries
         // with the same access token and a fresh nonce.
         tracing::error!(error = %e, offer = %offer.id, "recording an issuance failed");
@@ -257,16 +245,17 @@ fn proof_error(e: &ProofError, index: usize) -> HttpResponse {
     }
 }
 
-/// Record the issuance, the offer's status and the event in one transaction.
+/// Spend the nonces and record the issuance, the offer's status and the
+/// event in one transaction.
 async fn record(
     state: &AppState,
     tenant: &str,
+    nonces: &[(String, i64)],
     offer: &sigil_store::OfferRecord,
-    configuration_id: &str,
-    format: &str,
+    (configuration_id, format): (&str, &str),
     count: usize,
     n: i64,
-) -> Result<bool, sigil_store::StoreError> {
+) -> Result<Finish, sigil_store::StoreError> {
     let issuance = NewIssuance {
         id: secrets::random_token(),
         tenant: tenant.to_owned(),
@@ -285,6 +274,6 @@ async fn record(
     };
     state
         .store
-        .complete_issuance(issuance, &offer.credential_configuration_ids, event)
+        .finish_credential(nonces, issuance, &offer.credential_configuration_ids, event)
         .await
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use sigil_issuer::errors::TokenErrorCode;
 use sigil_issuer::offer::PRE_AUTHORIZED_GRANT;
 use sigil_issuer::secrets;
-use sigil_store::{NewAccessToken, NewEvent, Redeem, RedeemError};
+use sigil_store::{IssuedToken, Redeem, RedeemError};
 
 use super::reply;
 use crate::state::{AppState, now};
@@ -69,50 +69,30 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         .get("tx_code")
         .map(|tx| secrets::tx_code_hash(code, tx));
     let n = now();
+    let access_token = secrets::random_token();
+    let token_hash = secrets::hash(&access_token);
+    let expires_in = state.settings.issuance.access_token_seconds;
+    // Redeem, store the token and the event in one transaction: a code is
+    // never spent without a token to show for it.
     let redeemed = state
         .store
-        .redeem_pre_authorized_code(Redeem {
-            tenant: &t.id,
-            code_hash: &code_hash,
-            tx_code_hash: tx_hash.as_deref(),
-            max_tx_attempts: state.settings.issuance.max_tx_code_attempts,
-            now: n,
-        })
+        .redeem_for_token(
+            Redeem {
+                tenant: &t.id,
+                code_hash: &code_hash,
+                tx_code_hash: tx_hash.as_deref(),
+                max_tx_attempts: state.settings.issuance.max_tx_code_attempts,
+                now: n,
+            },
+            IssuedToken {
+                token_hash: &token_hash,
+                expires_at: n + expires_in,
+            },
+        )
         .await;
-    let offer = match redeemed {
-        Ok(offer) => offer,
-        Err(e) => return redeem_error(&e),
-    };
-    let access_token = secrets::random_token();
-    let expires_in = state.settings.issuance.access_token_seconds;
-    let stored = state
-        .store
-        .insert_access_token(NewAccessToken {
-            token_hash: secrets::hash(&access_token),
-            tenant: t.id.clone(),
-            offer_id: offer.id.clone(),
-            credential_configuration_ids: offer.credential_configuration_ids.clone(),
-            created_at: n,
-            expires_at: n + expires_in,
-        })
-        .await;
-    if let Err(e) = stored {
-        tracing::error!(error = %e, offer = %offer.id, "storing an access token failed after redeeming the code");
-        return reply::token_error(
-            TokenErrorCode::ServerError,
-            "the access token could not be stored",
-        );
+    if let Err(e) = redeemed {
+        return redeem_error(&e);
     }
-    let _ = state
-        .store
-        .append_event(NewEvent {
-            tenant: t.id.clone(),
-            offer_id: offer.id.clone(),
-            kind: "token_issued".into(),
-            detail: json!({}),
-            created_at: n,
-        })
-        .await;
     reply::no_store(
         StatusCode::OK,
         &json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": expires_in }),

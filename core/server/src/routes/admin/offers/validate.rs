@@ -585,6 +585,42 @@ const OVERRIDES: &[&str] = &[
     "webhook",
 ];
 
+/// Whether the first certificate of `chain` certifies `key` and every
+/// certificate parses.
+fn leaf_certifies(chain: &[Vec<u8>], key: &dyn sigil_keys::Signer) -> Result<(), String> {
+    let mut infos = Vec::new();
+    for (i, der) in chain.iter().enumerate() {
+        infos.push(
+            sigil_keys::x509::certificate_info(der)
+                .map_err(|e| format!("certificate {i} is not an X.509 certificate: {e}"))?,
+        );
+    }
+    let ours = sigil_keys::jwk::public_key_bytes(&key.public_jwk()).unwrap_or_default();
+    if infos.first().map(|l| &l.public_key) != Some(&ours) {
+        return Err(format!(
+            "the first certificate ({}) does not certify the signing key '{}'; put that key's certificate first (leaf first), or choose the key it certifies with issuerKeyId",
+            infos
+                .first()
+                .map(|l| l.subject.as_str())
+                .unwrap_or_default(),
+            key.key_id()
+        ));
+    }
+    let now = std::time::SystemTime::now();
+    if let Some(bad) = infos
+        .iter()
+        .find(|c| c.not_after < now || c.not_before > now)
+    {
+        return Err(format!(
+            "certificate '{}' is not valid now (valid {} to {})",
+            bad.subject,
+            sigil_keys::x509::rfc3339(bad.not_before),
+            sigil_keys::x509::rfc3339(bad.not_after)
+        ));
+    }
+    Ok(())
+}
+
 /// `runtimeOverrides`.
 fn check_overrides(
     state: &AppState,
@@ -592,19 +628,33 @@ fn check_overrides(
     o: &Map<String, Value>,
     errors: &mut Vec<FieldError>,
 ) {
-    use base64::Engine as _;
     let at = |k: &str| format!("runtimeOverrides.{k}");
     unknown_keys(errors, "runtimeOverrides", o, OVERRIDES);
     let keys = t.keys.load();
+    let mut key = Some(&keys.active);
     if let Some(v) = o.get("issuerKeyId") {
-        let kid = keys.signer.key_id();
+        key = v.as_str().and_then(|k| keys.find(k));
         match v.as_str() {
-            Some(k) if k == kid => {}
+            Some(_) if key.is_some() => {}
+            Some(k) if keys.retired.iter().any(|r| r == k) => field(
+                errors,
+                &at("issuerKeyId"),
+                format!(
+                    "key '{k}' of tenant '{}' is retired: it is published so what it signed still verifies, but it no longer signs",
+                    t.id
+                ),
+            ),
             Some(k) => field(
                 errors,
                 &at("issuerKeyId"),
                 format!(
-                    "tenant '{}' signs with key '{kid}' only; '{k}' is not one of its keys",
+                    "'{k}' is not a signing key of tenant '{}'; its keys: {} (GET /admin/v1/tenants/{}/keys lists them)",
+                    t.id,
+                    std::iter::once(&keys.active)
+                        .chain(&keys.standby)
+                        .map(|k| format!("'{}'", k.key.key_id()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     t.id
                 ),
             ),
@@ -612,31 +662,19 @@ fn check_overrides(
         }
     }
     if let Some(v) = o.get("x5Chain") {
-        let certs: Option<Vec<Vec<u8>>> = v.as_array().filter(|a| !a.is_empty()).and_then(|a| {
-            a.iter()
-                .map(|c| {
-                    c.as_str()
-                        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-                        .filter(|der| der.first() == Some(&0x30) && der.len() > 16)
-                })
-                .collect()
-        });
-        match certs {
+        match crate::tenants::decode_chain(v) {
             None => field(
                 errors,
                 &at("x5Chain"),
                 "must be a non-empty array of base64 (not URL-safe) DER certificates, leaf first",
             ),
-            Some(c) if c.as_slice() != keys.signer.certificate_chain() => field(
-                errors,
-                &at("x5Chain"),
-                format!(
-                    "the chain is well-formed but is not the chain of tenant '{}' key '{}'; per-offer chains for other keys need multi-key support, not available yet",
-                    t.id,
-                    keys.signer.key_id()
-                ),
-            ),
-            Some(_) => {}
+            Some(chain) => {
+                if let Some(key) = key
+                    && let Err(e) = leaf_certifies(&chain, key.key.as_ref())
+                {
+                    field(errors, &at("x5Chain"), e);
+                }
+            }
         }
     }
     if let Some(v) = o.get("subjectId")

@@ -1,0 +1,99 @@
+//! One SQLite transaction in one trip to the connection's worker thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own; every statement
+//! is a round trip between that thread and the async task. Inside a
+//! transaction those round trips happen while SQLite's single write lock is
+//! held, so under load the lock is held for as long as the task waits for a
+//! busy executor thread between statements, and every other writer waits
+//! (busy-sleeps) behind it. A batch sends `BEGIN IMMEDIATE; …; COMMIT` as
+//! one multi-statement query: sqlx prepares and steps every statement on the
+//! worker thread, binding the values in order, and the lock is held only for
+//! the time SQLite needs.
+//!
+//! The statements are built with sea-query (the same builder the rest of the
+//! store uses), so values are bound, never spliced into the SQL.
+
+use sea_orm::sqlx::{self, Sqlite, query::Query, sqlite::SqliteArguments};
+use sea_orm::{DatabaseConnection, DbErr, RuntimeErr, Statement, Value};
+
+use crate::StoreError;
+
+/// How a batch ended.
+#[derive(Debug)]
+pub(crate) enum BatchOutcome {
+    /// Committed; the rows every statement changed, summed.
+    Committed(u64),
+    /// A statement written `INSERT OR ROLLBACK` hit a unique key: SQLite
+    /// rolled the whole transaction back.
+    RolledBack,
+}
+
+/// Run `statements` as one transaction (`BEGIN IMMEDIATE` … `COMMIT`).
+/// A statement whose SQL starts `INSERT OR ROLLBACK` ends the batch with
+/// [`BatchOutcome::RolledBack`] on a unique-key conflict.
+pub(crate) async fn run(
+    db: &DatabaseConnection,
+    statements: &[Statement],
+) -> Result<BatchOutcome, StoreError> {
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    let mut values: Vec<Value> = Vec::new();
+    for s in statements {
+        sql.push_str(&s.sql);
+        sql.push_str(";\n");
+        if let Some(v) = &s.values {
+            values.extend(v.0.iter().cloned());
+        }
+    }
+    sql.push_str("COMMIT;");
+    let pool = db.get_sqlite_connection_pool();
+    let mut conn = pool.acquire().await.map_err(db_err)?;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for v in values {
+        query = bind(query, v)?;
+    }
+    match query.execute(&mut *conn).await {
+        Ok(done) => Ok(BatchOutcome::Committed(done.rows_affected())),
+        Err(e) => {
+            let unique = e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation());
+            // `INSERT OR ROLLBACK` already ended the transaction; any other
+            // failure after BEGIN may have left it open on this connection.
+            let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            if let Err(r) = rolled_back
+                && !r.to_string().contains("no transaction is active")
+            {
+                // Never hand a connection with an open transaction back to
+                // the pool.
+                conn.detach();
+            }
+            if unique {
+                Ok(BatchOutcome::RolledBack)
+            } else {
+                Err(db_err(e))
+            }
+        }
+    }
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    StoreError::Database(DbErr::Exec(RuntimeErr::SqlxError(e.into())))
+}
+
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments>;
+
+/// Bind one sea-query value (the kinds the store writes).
+fn bind(q: SqliteQuery<'_>, v: Value) -> Result<SqliteQuery<'_>, StoreError> {
+    Ok(match v {
+        Value::String(s) => q.bind(s),
+        Value::BigInt(n) => q.bind(n),
+        Value::Int(n) => q.bind(n),
+        Value::Bool(b) => q.bind(b),
+        Value::Json(j) => q.bind(j.map(|j| j.to_string())),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "a batch cannot bind {other:?}"
+            )));
+        }
+    })
+}
