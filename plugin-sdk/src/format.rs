@@ -4,6 +4,35 @@
 //! [`export_credential_format!`](crate::export_credential_format). The host
 //! hands the plugin a [`SigningKey`] for the issuer key of the call; the
 //! private key never enters the sandbox.
+//!
+//! # Helpers
+//!
+//! The checks every format plugin makes, with the same error messages:
+//!
+//! * [`SettingsReader`]: the configuration's settings (format check, typed
+//!   getters, `signing_algorithms`, `format_options`, unique claim paths);
+//!   errors are [`FormatError::InvalidConfiguration`] naming the setting and
+//!   the configuration. [`check_key_algorithm`] checks the issuer key at
+//!   issuance.
+//! * [`ClaimEntry`]: one entry of the configuration's `claims`;
+//!   [`claim_description`] and [`insert_credential_metadata`] build
+//!   `credential_metadata`; [`path_selects`] tells whether a claims path
+//!   pointer selects a claim (for `mandatory`).
+//! * [`holder_jwks`], [`HolderJwk`] and [`holder_key_error`]: the slots'
+//!   holder keys.
+//! * [`rfc3339`]: a date-time for credential dates.
+
+mod claim;
+mod holder;
+mod settings;
+#[cfg(test)]
+mod tests;
+mod time;
+
+pub use claim::{ClaimEntry, claim_description, insert_credential_metadata, path_selects};
+pub use holder::{HolderJwk, holder_jwks, holder_key_error};
+pub use settings::{SettingsReader, check_key_algorithm};
+pub use time::rfc3339;
 
 use serde_json::{Map, Value};
 

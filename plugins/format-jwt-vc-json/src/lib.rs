@@ -75,7 +75,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sigil_plugin_sdk::format::{
-    Configuration, CredentialFormat, FormatError, IssueRequest, SigningKey,
+    ClaimEntry, Configuration, CredentialFormat, FormatError, HolderJwk, IssueRequest,
+    SettingsReader, SigningKey, check_key_algorithm, claim_description, holder_jwks,
+    insert_credential_metadata, path_selects, rfc3339,
 };
 use sigil_plugin_sdk::serde_json::{Map, Value};
 
@@ -89,15 +91,6 @@ const PUBLIC_JWK_MEMBERS: [&str; 6] = ["kty", "crv", "x", "y", "n", "e"];
 
 struct JwtVcJson;
 
-fn invalid(message: String) -> FormatError {
-    FormatError::InvalidConfiguration(message)
-}
-
-/// `None` for an absent or null setting.
-fn setting<'a>(s: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    s.get(name).filter(|v| !v.is_null())
-}
-
 /// Which VC data model the credential follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Vcdm {
@@ -109,7 +102,7 @@ enum Vcdm {
 struct ClaimSpec {
     path: Vec<Value>,
     mandatory: Option<bool>,
-    display: Option<Value>,
+    display: Option<Vec<Value>>,
 }
 
 /// The settings this plugin uses.
@@ -121,23 +114,15 @@ struct Settings {
     evidence: Option<Value>,
     terms_of_use: Option<Value>,
     status_type: String,
-    display: Option<Value>,
+    display: Option<Vec<Value>>,
     claims: Vec<ClaimSpec>,
 }
 
 impl Settings {
     fn parse(c: &Configuration) -> Result<Self, FormatError> {
-        if c.format != FORMAT {
-            return Err(invalid(format!(
-                "`format` of '{}' is '{}'; this plugin issues '{FORMAT}'",
-                c.id, c.format
-            )));
-        }
-        let s = c
-            .settings
-            .as_object()
-            .ok_or_else(|| invalid(format!("the settings of '{}' must be a JSON object", c.id)))?;
-        let types = setting(s, "credential_definition")
+        let s = SettingsReader::new(c, FORMAT)?;
+        let types = s
+            .get("credential_definition")
             .and_then(|d| d.get("type"))
             .and_then(Value::as_array)
             .filter(|t| !t.is_empty())
@@ -147,129 +132,52 @@ impl Settings {
                     .collect::<Option<Vec<_>>>()
             })
             .ok_or_else(|| {
-                invalid(format!(
-                    "`credential_definition.type` is required for '{}' (format {FORMAT}): \
-                     a non-empty array of strings, e.g. [\"VerifiableCredential\", \"EmployeeBadge\"]",
-                    c.id
-                ))
+                s.missing(
+                    "credential_definition.type",
+                    ": a non-empty array of strings, e.g. [\"VerifiableCredential\", \"EmployeeBadge\"]",
+                )
             })?;
         if !types.iter().any(|t| t == "VerifiableCredential") {
-            return Err(invalid(format!(
-                "`credential_definition.type` of '{}' must contain \"VerifiableCredential\"",
-                c.id
-            )));
+            return Err(s.invalid(
+                "credential_definition.type",
+                "must contain \"VerifiableCredential\"",
+            ));
         }
-        let algorithms = match setting(s, "signing_algorithms") {
-            None => vec!["ES256".to_owned()],
-            Some(Value::Array(list)) if !list.is_empty() => list
-                .iter()
-                .map(|v| match v.as_str() {
-                    Some(a) if !a.is_empty() && a != "none" && !a.starts_with("HS") => {
-                        Ok(a.to_owned())
-                    }
-                    _ => Err(()),
-                })
-                .collect::<Result<_, ()>>()
-                .map_err(|()| {
-                    invalid(format!(
-                        "`signing_algorithms` of '{}' must hold asymmetric JOSE algorithm names",
-                        c.id
-                    ))
-                })?,
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`signing_algorithms` of '{}' must be a non-empty array",
-                    c.id
-                )));
-            }
-        };
-        let display = match setting(s, "display") {
-            None => None,
-            Some(d @ Value::Array(_)) => Some(d.clone()),
-            Some(_) => {
-                return Err(invalid(format!("`display` of '{}' must be an array", c.id)));
-            }
-        };
-        let options = match setting(s, "format_options") {
-            None => Map::new(),
-            Some(Value::Object(o)) => o.clone(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options` of '{}' must be an object",
-                    c.id
-                )));
-            }
-        };
-        const OPTIONS: [&str; 5] = ["vcdm", "context", "evidence", "terms_of_use", "status_type"];
-        if let Some(key) = options.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
-            return Err(invalid(format!(
-                "`format_options.{key}` of '{}' is not an option of {FORMAT} ({})",
-                c.id,
-                OPTIONS.join(", ")
-            )));
-        }
-        let vcdm = match setting(&options, "vcdm") {
+        let algorithms = s.signing_algorithms(
+            |a| !a.starts_with("HS"),
+            "must hold asymmetric JOSE algorithm names",
+        )?;
+        let display = s.array("display")?.map(<[Value]>::to_vec);
+        let options =
+            s.format_options(&["vcdm", "context", "evidence", "terms_of_use", "status_type"])?;
+        let vcdm = match options.get("vcdm") {
             None => Vcdm::V1_1,
             Some(Value::String(v)) if v == "1.1" => Vcdm::V1_1,
             Some(Value::String(v)) if v == "2.0" => Vcdm::V2_0,
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options.vcdm` of '{}' must be \"1.1\" or \"2.0\"",
-                    c.id
-                )));
-            }
+            Some(_) => return Err(options.invalid("vcdm", "must be \"1.1\" or \"2.0\"")),
         };
-        let contexts = match setting(&options, "context") {
+        let contexts = match options.get("context") {
             None => Vec::new(),
             Some(Value::Array(list)) if list.iter().all(|v| v.is_string() || v.is_object()) => {
                 list.clone()
             }
             Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options.context` of '{}' must be an array of URLs (or context objects)",
-                    c.id
-                )));
+                return Err(
+                    options.invalid("context", "must be an array of URLs (or context objects)")
+                );
             }
         };
-        let structured = |name: &str| match setting(&options, name) {
+        let structured = |name: &str| match options.get(name) {
             None => Ok(None),
             Some(v @ (Value::Array(_) | Value::Object(_))) => Ok(Some(v.clone())),
-            Some(_) => Err(invalid(format!(
-                "`format_options.{name}` of '{}' must be an object or an array of objects",
-                c.id
-            ))),
+            Some(_) => Err(options.invalid(name, "must be an object or an array of objects")),
         };
         let evidence = structured("evidence")?;
         let terms_of_use = structured("terms_of_use")?;
-        let status_type = match setting(&options, "status_type") {
-            None => "TokenStatusListEntry".to_owned(),
-            Some(Value::String(t)) if !t.is_empty() => t.clone(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options.status_type` of '{}' must be a non-empty string",
-                    c.id
-                )));
-            }
-        };
-        let claims = match setting(s, "claims") {
-            None => Vec::new(),
-            Some(Value::Array(list)) => list
-                .iter()
-                .enumerate()
-                .map(|(i, v)| ClaimSpec::parse(&c.id, i, v))
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(_) => {
-                return Err(invalid(format!("`claims` of '{}' must be an array", c.id)));
-            }
-        };
-        for (j, b) in claims.iter().enumerate() {
-            if let Some(i) = claims[..j].iter().position(|a| a.path == b.path) {
-                return Err(invalid(format!(
-                    "`claims[{j}].path` of '{}' repeats `claims[{i}].path`",
-                    c.id
-                )));
-            }
-        }
+        let status_type = options
+            .string("status_type")?
+            .unwrap_or_else(|| "TokenStatusListEntry".to_owned());
+        let claims = s.claims(ClaimSpec::parse, |c| &c.path)?;
         Ok(Self {
             types,
             algorithms,
@@ -287,7 +195,7 @@ impl Settings {
     fn check_mandatory(&self, claims: &Map<String, Value>) -> Result<(), FormatError> {
         let root = Value::Object(claims.clone());
         for spec in self.claims.iter().filter(|s| s.mandatory == Some(true)) {
-            if !present(&root, &spec.path) {
+            if !path_selects(&root, &spec.path) {
                 let mut full = vec![Value::from(SUBJECT)];
                 full.extend(spec.path.iter().cloned());
                 return Err(FormatError::InvalidClaims(format!(
@@ -316,55 +224,21 @@ impl Settings {
 }
 
 impl ClaimSpec {
-    fn parse(id: &str, i: usize, v: &Value) -> Result<Self, FormatError> {
-        let at = |key: &str| format!("`claims[{i}]{key}` of '{id}'");
-        let o = v
-            .as_object()
-            .ok_or_else(|| invalid(format!("{} must be an object", at(""))))?;
-        let mut path = match o.get("path") {
-            Some(Value::Array(p))
-                if !p.is_empty()
-                    && p.iter().all(|c| c.is_string() || c.is_null() || c.is_u64()) =>
-            {
-                p.clone()
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "{} must be a non-empty array of strings, nulls and non-negative integers",
-                    at(".path")
-                )));
-            }
-        };
+    fn parse(entry: ClaimEntry<'_>) -> Result<Self, FormatError> {
+        let mut path = entry.path().to_vec();
         if path.first().and_then(Value::as_str) == Some(SUBJECT) {
             path.remove(0);
         }
         if !path.first().is_some_and(Value::is_string) {
-            return Err(invalid(format!(
-                "{} must name a member of credentialSubject",
-                at(".path")
-            )));
+            return Err(entry.invalid("path", "must name a member of credentialSubject"));
         }
-        let mandatory = match setting(o, "mandatory") {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "{} must be true or false",
-                    at(".mandatory")
-                )));
-            }
-        };
-        if setting(o, "sd") == Some(&Value::Bool(true)) {
-            return Err(invalid(format!(
-                "{}: {FORMAT} has no selective disclosure; use dc+sd-jwt or mso_mdoc",
-                at(".sd")
-            )));
-        }
-        let display = match setting(o, "display") {
-            None => None,
-            Some(d @ Value::Array(_)) => Some(d.clone()),
-            Some(_) => return Err(invalid(format!("{} must be an array", at(".display")))),
-        };
+        let mandatory = entry.flag("mandatory")?;
+        entry.refuse(
+            "sd",
+            &Value::Bool(true),
+            &format!("{FORMAT} has no selective disclosure; use dc+sd-jwt or mso_mdoc"),
+        )?;
+        let display = entry.array("display")?.map(<[Value]>::to_vec);
         Ok(Self {
             path,
             mandatory,
@@ -376,52 +250,19 @@ impl ClaimSpec {
     fn description(&self) -> Value {
         let mut path = vec![Value::from(SUBJECT)];
         path.extend(self.path.iter().cloned());
-        let mut d = Map::new();
-        d.insert("path".into(), Value::Array(path));
-        if let Some(m) = self.mandatory {
-            d.insert("mandatory".into(), m.into());
-        }
-        if let Some(display) = &self.display {
-            d.insert("display".into(), display.clone());
-        }
-        Value::Object(d)
-    }
-}
-
-/// Whether `path` (claims path pointer) selects something in `value`.
-fn present(value: &Value, path: &[Value]) -> bool {
-    let Some((head, rest)) = path.split_first() else {
-        return !value.is_null();
-    };
-    match (head, value) {
-        (Value::String(name), Value::Object(o)) => o.get(name).is_some_and(|v| present(v, rest)),
-        (Value::Number(n), Value::Array(a)) => n
-            .as_u64()
-            .and_then(|i| a.get(usize::try_from(i).ok()?))
-            .is_some_and(|v| present(v, rest)),
-        (Value::Null, Value::Array(a)) => a.iter().all(|v| present(v, rest)),
-        _ => false,
+        claim_description(path, self.mandatory, self.display.as_deref())
     }
 }
 
 /// The holder's public JWK (private members refused, others dropped).
-fn holder_jwk(i: usize, key: &Value) -> Result<Map<String, Value>, FormatError> {
-    let refuse = |why: &str| {
-        Err(FormatError::UnsupportedHolderKey(format!(
-            "holder key {i} {why}"
-        )))
-    };
-    let Value::Object(jwk) = key else {
-        return refuse("is not a JWK object");
-    };
-    match jwk.get("kty").and_then(Value::as_str) {
+fn holder_jwk(jwk: HolderJwk<'_>) -> Result<Map<String, Value>, FormatError> {
+    match jwk.kty() {
         Some("EC" | "OKP" | "RSA") => {}
-        Some("oct") => return refuse("is a symmetric key"),
-        _ => return refuse("has no supported `kty` (EC, OKP, RSA)"),
+        Some("oct") => return Err(jwk.refuse("is a symmetric key")),
+        _ => return Err(jwk.refuse("has no supported `kty` (EC, OKP, RSA)")),
     }
-    if jwk.contains_key("d") || jwk.contains_key("k") {
-        return refuse("contains private key material; send the public key only");
-    }
+    jwk.check_public()?;
+    let jwk = jwk.members();
     Ok(PUBLIC_JWK_MEMBERS
         .iter()
         .filter_map(|m| jwk.get(*m).map(|v| ((*m).to_owned(), v.clone())))
@@ -454,28 +295,6 @@ fn urn_uuid() -> Result<String, FormatError> {
     ))
 }
 
-/// RFC 3339 UTC date-time (no fraction) of Unix seconds.
-fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 impl CredentialFormat for JwtVcJson {
     fn metadata(configuration: &Configuration) -> Result<Map<String, Value>, FormatError> {
         let s = Settings::parse(configuration)?;
@@ -491,45 +310,17 @@ impl CredentialFormat for JwtVcJson {
             "cryptographic_binding_methods_supported".into(),
             Value::Array(vec!["did:jwk".into(), "jwk".into()]),
         );
-        let mut credential_metadata = Map::new();
-        if let Some(display) = s.display {
-            credential_metadata.insert("display".into(), display);
-        }
-        if !s.claims.is_empty() {
-            let claims = s.claims.iter().map(ClaimSpec::description).collect();
-            credential_metadata.insert("claims".into(), Value::Array(claims));
-        }
-        if !credential_metadata.is_empty() {
-            m.insert(
-                "credential_metadata".into(),
-                Value::Object(credential_metadata),
-            );
-        }
+        let claims = s.claims.iter().map(ClaimSpec::description).collect();
+        insert_credential_metadata(&mut m, s.display, claims);
         Ok(m)
     }
 
     fn issue(request: IssueRequest, key: &SigningKey<'_>) -> Result<Vec<String>, FormatError> {
         let s = Settings::parse(&request.configuration)?;
         let alg = key.algorithm();
-        if !s.algorithms.contains(&alg) {
-            return Err(invalid(format!(
-                "`signing_algorithms` of '{}' ({}) does not include {alg}, the algorithm of the issuer key",
-                request.configuration.id,
-                s.algorithms.join(", ")
-            )));
-        }
+        check_key_algorithm(&request.configuration.id, &s.algorithms, &alg)?;
         s.check_mandatory(&request.claims)?;
-        let holder_keys = request
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, slot)| {
-                slot.holder_key
-                    .as_ref()
-                    .map(|k| holder_jwk(i, k))
-                    .transpose()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let holder_keys = holder_jwks(&request.slots, holder_jwk)?;
         if holder_keys.iter().any(Option::is_some) && request.claims.contains_key("id") {
             return Err(FormatError::InvalidClaims(
                 "claim `id` is reserved: credentialSubject.id is the holder's did:jwk".into(),

@@ -100,7 +100,8 @@ use ciborium::value::Value as Cbor;
 use coset::{AsCborValue as _, CoseSign1Builder, HeaderBuilder, iana};
 use sha2::{Digest as _, Sha256};
 use sigil_plugin_sdk::format::{
-    Configuration, CredentialFormat, FormatError, IssueRequest, SigningKey,
+    ClaimEntry, Configuration, CredentialFormat, FormatError, IssueRequest, SettingsReader,
+    SigningKey, claim_description, holder_key_error, insert_credential_metadata, rfc3339,
 };
 use sigil_plugin_sdk::serde_json::{Map, Value};
 
@@ -118,17 +119,8 @@ const SALT_BYTES: usize = 32;
 
 struct MsoMdoc;
 
-fn invalid(message: String) -> FormatError {
-    FormatError::InvalidConfiguration(message)
-}
-
 fn invalid_claims(message: String) -> FormatError {
     FormatError::InvalidClaims(message)
-}
-
-/// `None` for an absent or null setting.
-fn setting<'a>(s: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    s.get(name).filter(|v| !v.is_null())
 }
 
 /// How a data element's JSON value becomes CBOR.
@@ -178,7 +170,7 @@ fn mdl_types() -> BTreeMap<String, ElementType> {
 struct ClaimSpec {
     path: Vec<Value>,
     mandatory: Option<bool>,
-    display: Option<Value>,
+    display: Option<Vec<Value>>,
 }
 
 /// The settings this plugin uses.
@@ -189,7 +181,7 @@ struct Settings {
     namespace: String,
     namespaces: BTreeSet<String>,
     types: BTreeMap<String, BTreeMap<String, ElementType>>,
-    display: Option<Value>,
+    display: Option<Vec<Value>>,
     claims: Vec<ClaimSpec>,
 }
 
@@ -206,85 +198,15 @@ fn cose_algorithm(jose: &str) -> Option<i64> {
 
 impl Settings {
     fn parse(c: &Configuration) -> Result<Self, FormatError> {
-        if c.format != FORMAT {
-            return Err(invalid(format!(
-                "`format` of '{}' is '{}'; this plugin issues '{FORMAT}'",
-                c.id, c.format
-            )));
-        }
-        let s = c
-            .settings
-            .as_object()
-            .ok_or_else(|| invalid(format!("the settings of '{}' must be a JSON object", c.id)))?;
-        let doctype = match setting(s, "doctype") {
-            Some(Value::String(v)) if !v.is_empty() => v.clone(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`doctype` of '{}' must be a non-empty string",
-                    c.id
-                )));
-            }
-            None => {
-                return Err(invalid(format!(
-                    "`doctype` is required for '{}' (format {FORMAT}), e.g. \"{MDL_DOCTYPE}\"",
-                    c.id
-                )));
-            }
-        };
-        let algorithms = match setting(s, "signing_algorithms") {
-            None => vec!["ES256".to_owned()],
-            Some(Value::Array(list)) if !list.is_empty() => list
-                .iter()
-                .map(|v| match v.as_str() {
-                    Some(a) if cose_algorithm(a).is_some() => Ok(a.to_owned()),
-                    _ => Err(()),
-                })
-                .collect::<Result<_, ()>>()
-                .map_err(|()| {
-                    invalid(format!(
-                        "`signing_algorithms` of '{}' must name ES256, ES384, ES512 or EdDSA",
-                        c.id
-                    ))
-                })?,
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`signing_algorithms` of '{}' must be a non-empty array",
-                    c.id
-                )));
-            }
-        };
-        let display = match setting(s, "display") {
-            None => None,
-            Some(d @ Value::Array(_)) => Some(d.clone()),
-            Some(_) => {
-                return Err(invalid(format!("`display` of '{}' must be an array", c.id)));
-            }
-        };
-        let options = match setting(s, "format_options") {
-            None => Map::new(),
-            Some(Value::Object(o)) => o.clone(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options` of '{}' must be an object",
-                    c.id
-                )));
-            }
-        };
-        for key in options.keys() {
-            if key != "namespace" && key != "element_types" {
-                return Err(invalid(format!(
-                    "`format_options.{key}` of '{}' is not an option of {FORMAT} (namespace, element_types)",
-                    c.id
-                )));
-            }
-        }
-        let raw_claims = match setting(s, "claims") {
-            None => Vec::new(),
-            Some(Value::Array(list)) => list.clone(),
-            Some(_) => {
-                return Err(invalid(format!("`claims` of '{}' must be an array", c.id)));
-            }
-        };
+        let s = SettingsReader::new(c, FORMAT)?;
+        let doctype = s.required_string("doctype", &format!(", e.g. \"{MDL_DOCTYPE}\""))?;
+        let algorithms = s.signing_algorithms(
+            |a| cose_algorithm(a).is_some(),
+            "must name ES256, ES384, ES512 or EdDSA",
+        )?;
+        let display = s.array("display")?.map(<[Value]>::to_vec);
+        let options = s.format_options(&["namespace", "element_types"])?;
+        let raw_claims = s.array("claims")?.unwrap_or_default();
         let first_configured_namespace = raw_claims.iter().find_map(|claim| {
             let path = claim.get("path")?.as_array()?;
             match path.as_slice() {
@@ -292,35 +214,16 @@ impl Settings {
                 _ => None,
             }
         });
-        let namespace = match setting(&options, "namespace") {
-            Some(Value::String(ns)) if !ns.is_empty() => ns.clone(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options.namespace` of '{}' must be a non-empty string",
-                    c.id
-                )));
-            }
-            None => first_configured_namespace.unwrap_or_else(|| {
+        let namespace = options.string("namespace")?.unwrap_or_else(|| {
+            first_configured_namespace.unwrap_or_else(|| {
                 if doctype == MDL_DOCTYPE {
                     MDL_NAMESPACE.to_owned()
                 } else {
                     doctype.clone()
                 }
-            }),
-        };
-        let claims = raw_claims
-            .iter()
-            .enumerate()
-            .map(|(i, v)| ClaimSpec::parse(&c.id, i, v, &namespace))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (j, b) in claims.iter().enumerate() {
-            if let Some(i) = claims[..j].iter().position(|a| a.path == b.path) {
-                return Err(invalid(format!(
-                    "`claims[{j}].path` of '{}' repeats `claims[{i}].path`",
-                    c.id
-                )));
-            }
-        }
+            })
+        });
+        let claims = s.claims(|entry| ClaimSpec::parse(entry, &namespace), |c| &c.path)?;
         let mut namespaces: BTreeSet<String> = claims
             .iter()
             .filter_map(|c| c.path.first().and_then(Value::as_str).map(str::to_owned))
@@ -329,34 +232,20 @@ impl Settings {
 
         let mut types: BTreeMap<String, BTreeMap<String, ElementType>> = BTreeMap::new();
         types.insert(MDL_NAMESPACE.to_owned(), mdl_types());
-        match setting(&options, "element_types") {
-            None => {}
-            Some(Value::Object(by_ns)) => {
-                for (ns, elements) in by_ns {
-                    let elements = elements.as_object().ok_or_else(|| {
-                        invalid(format!(
-                            "`format_options.element_types.{ns}` of '{}' must map element names to types",
-                            c.id
-                        ))
-                    })?;
-                    let entry = types.entry(ns.clone()).or_default();
-                    for (element, t) in elements {
-                        let t = t.as_str().and_then(ElementType::parse).ok_or_else(|| {
-                            invalid(format!(
-                                "`format_options.element_types.{ns}.{element}` of '{}' must be one of \
-                                 full-date, tdate, bytes, driving-privileges, json",
-                                c.id
-                            ))
-                        })?;
-                        entry.insert(element.clone(), t);
-                    }
-                }
-            }
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`format_options.element_types` of '{}' must be an object",
-                    c.id
-                )));
+        for (ns, elements) in options.object("element_types")?.into_iter().flatten() {
+            let name = format!("element_types.{ns}");
+            let elements = elements
+                .as_object()
+                .ok_or_else(|| options.invalid(&name, "must map element names to types"))?;
+            let entry = types.entry(ns.clone()).or_default();
+            for (element, t) in elements {
+                let t = t.as_str().and_then(ElementType::parse).ok_or_else(|| {
+                    options.invalid(
+                        &format!("{name}.{element}"),
+                        "must be one of full-date, tdate, bytes, driving-privileges, json",
+                    )
+                })?;
+                entry.insert(element.clone(), t);
             }
         }
         Ok(Self {
@@ -439,61 +328,31 @@ impl Settings {
 }
 
 impl ClaimSpec {
-    fn parse(id: &str, i: usize, v: &Value, namespace: &str) -> Result<Self, FormatError> {
-        let at = |key: &str| format!("`claims[{i}]{key}` of '{id}'");
-        let o = v
-            .as_object()
-            .ok_or_else(|| invalid(format!("{} must be an object", at(""))))?;
-        let path = match o.get("path") {
-            Some(Value::Array(p))
-                if !p.is_empty()
-                    && p.iter().all(|c| c.is_string() || c.is_null() || c.is_u64()) =>
-            {
-                p.clone()
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "{} must be a non-empty array of strings, nulls and non-negative integers",
-                    at(".path")
-                )));
-            }
-        };
-        let path = match path.as_slice() {
+    fn parse(entry: ClaimEntry<'_>, namespace: &str) -> Result<Self, FormatError> {
+        let path = match entry.path() {
             [Value::String(_)] => {
                 let mut qualified = vec![Value::String(namespace.to_owned())];
-                qualified.extend(path);
+                qualified.extend_from_slice(entry.path());
                 qualified
             }
-            [Value::String(_), Value::String(_), ..] => path,
+            path @ [Value::String(_), Value::String(_), ..] => path.to_vec(),
             _ => {
-                return Err(invalid(format!(
-                    "{} must start with a namespace and a data element identifier, \
-                     e.g. [\"{MDL_NAMESPACE}\", \"given_name\"]",
-                    at(".path")
-                )));
+                return Err(entry.invalid(
+                    "path",
+                    &format!(
+                        "must start with a namespace and a data element identifier, \
+                         e.g. [\"{MDL_NAMESPACE}\", \"given_name\"]"
+                    ),
+                ));
             }
         };
-        let mandatory = match setting(o, "mandatory") {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "{} must be true or false",
-                    at(".mandatory")
-                )));
-            }
-        };
-        if setting(o, "sd") == Some(&Value::Bool(false)) {
-            return Err(invalid(format!(
-                "{}: every mdoc data element is selectively disclosable; remove `sd = false`",
-                at(".sd")
-            )));
-        }
-        let display = match setting(o, "display") {
-            None => None,
-            Some(d @ Value::Array(_)) => Some(d.clone()),
-            Some(_) => return Err(invalid(format!("{} must be an array", at(".display")))),
-        };
+        let mandatory = entry.flag("mandatory")?;
+        entry.refuse(
+            "sd",
+            &Value::Bool(false),
+            "every mdoc data element is selectively disclosable; remove `sd = false`",
+        )?;
+        let display = entry.array("display")?.map(<[Value]>::to_vec);
         Ok(Self {
             path,
             mandatory,
@@ -503,15 +362,7 @@ impl ClaimSpec {
 
     /// The claims description for metadata.
     fn description(&self) -> Value {
-        let mut d = Map::new();
-        d.insert("path".into(), Value::Array(self.path.clone()));
-        if let Some(m) = self.mandatory {
-            d.insert("mandatory".into(), m.into());
-        }
-        if let Some(display) = &self.display {
-            d.insert("display".into(), display.clone());
-        }
-        Value::Object(d)
+        claim_description(self.path.clone(), self.mandatory, self.display.as_deref())
     }
 }
 
@@ -635,11 +486,7 @@ fn typed_value(ns: &str, element: &str, t: ElementType, v: &Value) -> Result<Cbo
 
 /// The holder's JWK as a COSE_Key (RFC 9053 §7).
 fn device_key(i: usize, key: Option<&Value>) -> Result<Cbor, FormatError> {
-    let refuse = |why: String| {
-        Err(FormatError::UnsupportedHolderKey(format!(
-            "holder key {i} {why}"
-        )))
-    };
+    let refuse = |why: String| Err(holder_key_error(i, &why));
     let Some(Value::Object(jwk)) = key else {
         return refuse("is missing: an mdoc is always bound to a device key (cose_key)".into());
     };
@@ -779,28 +626,6 @@ fn certificate_not_before(cert: &[u8]) -> Option<u64> {
     u64::try_from(secs).ok()
 }
 
-/// RFC 3339 UTC date-time (no fraction) of Unix seconds.
-fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn tdate(secs: u64) -> Cbor {
     Cbor::Tag(0, Box::new(Cbor::Text(rfc3339(secs))))
 }
@@ -865,20 +690,8 @@ impl CredentialFormat for MsoMdoc {
             "cryptographic_binding_methods_supported".into(),
             Value::Array(vec!["cose_key".into()]),
         );
-        let mut credential_metadata = Map::new();
-        if let Some(display) = s.display {
-            credential_metadata.insert("display".into(), display);
-        }
-        if !s.claims.is_empty() {
-            let claims = s.claims.iter().map(ClaimSpec::description).collect();
-            credential_metadata.insert("claims".into(), Value::Array(claims));
-        }
-        if !credential_metadata.is_empty() {
-            m.insert(
-                "credential_metadata".into(),
-                Value::Object(credential_metadata),
-            );
-        }
+        let claims = s.claims.iter().map(ClaimSpec::description).collect();
+        insert_credential_metadata(&mut m, s.display, claims);
         Ok(m)
     }
 
@@ -886,7 +699,7 @@ impl CredentialFormat for MsoMdoc {
         let s = Settings::parse(&request.configuration)?;
         let alg = i64::from(key.cose_algorithm());
         if !s.algorithms.iter().any(|a| cose_algorithm(a) == Some(alg)) {
-            return Err(invalid(format!(
+            return Err(FormatError::InvalidConfiguration(format!(
                 "`signing_algorithms` of '{}' ({}) does not include COSE algorithm {alg} of the issuer key",
                 request.configuration.id,
                 s.algorithms.join(", ")

@@ -73,7 +73,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 use sigil_plugin_sdk::format::{
-    Configuration, CredentialFormat, FormatError, IssueRequest, SigningKey,
+    ClaimEntry, Configuration, CredentialFormat, FormatError, HolderJwk, IssueRequest,
+    SettingsReader, SigningKey, check_key_algorithm, claim_description, holder_jwks,
+    insert_credential_metadata, path_selects,
 };
 use sigil_plugin_sdk::serde_json::{Map, Value};
 
@@ -104,14 +106,14 @@ struct ClaimSpec {
     path: Vec<Value>,
     mandatory: Option<bool>,
     sd: Option<bool>,
-    display: Option<Value>,
+    display: Option<Vec<Value>>,
 }
 
 /// The settings this plugin uses.
 struct Settings {
     vct: String,
     algorithms: Vec<String>,
-    display: Option<Value>,
+    display: Option<Vec<Value>>,
     claims: Vec<ClaimSpec>,
 }
 
@@ -122,90 +124,13 @@ struct SdNode {
     children: BTreeMap<String, SdNode>,
 }
 
-fn invalid(message: String) -> FormatError {
-    FormatError::InvalidConfiguration(message)
-}
-
-/// `None` for an absent or null setting.
-fn setting<'a>(s: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    s.get(name).filter(|v| !v.is_null())
-}
-
 impl Settings {
     fn parse(c: &Configuration) -> Result<Self, FormatError> {
-        if c.format != FORMAT {
-            return Err(invalid(format!(
-                "`format` of '{}' is '{}'; this plugin issues '{FORMAT}'",
-                c.id, c.format
-            )));
-        }
-        let s = c
-            .settings
-            .as_object()
-            .ok_or_else(|| invalid(format!("the settings of '{}' must be a JSON object", c.id)))?;
-        let vct = match setting(s, "vct") {
-            Some(Value::String(v)) if !v.is_empty() => v.clone(),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`vct` of '{}' must be a non-empty string",
-                    c.id
-                )));
-            }
-            None => {
-                return Err(invalid(format!(
-                    "`vct` is required for '{}' (format {FORMAT})",
-                    c.id
-                )));
-            }
-        };
-        let algorithms = match setting(s, "signing_algorithms") {
-            None => vec!["ES256".to_owned()],
-            Some(Value::Array(list)) if !list.is_empty() => list
-                .iter()
-                .map(|v| match v.as_str() {
-                    Some(a) if !a.is_empty() && a != "none" => Ok(a.to_owned()),
-                    _ => Err(()),
-                })
-                .collect::<Result<_, ()>>()
-                .map_err(|()| {
-                    invalid(format!(
-                        "`signing_algorithms` of '{}' must hold JOSE algorithm names",
-                        c.id
-                    ))
-                })?,
-            Some(_) => {
-                return Err(invalid(format!(
-                    "`signing_algorithms` of '{}' must be a non-empty array",
-                    c.id
-                )));
-            }
-        };
-        let display = match setting(s, "display") {
-            None => None,
-            Some(d @ Value::Array(_)) => Some(d.clone()),
-            Some(_) => {
-                return Err(invalid(format!("`display` of '{}' must be an array", c.id)));
-            }
-        };
-        let claims = match setting(s, "claims") {
-            None => Vec::new(),
-            Some(Value::Array(list)) => list
-                .iter()
-                .enumerate()
-                .map(|(i, v)| ClaimSpec::parse(&c.id, i, v))
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(_) => {
-                return Err(invalid(format!("`claims` of '{}' must be an array", c.id)));
-            }
-        };
-        for (j, b) in claims.iter().enumerate() {
-            if let Some(i) = claims[..j].iter().position(|a| a.path == b.path) {
-                return Err(invalid(format!(
-                    "`claims[{j}].path` of '{}' repeats `claims[{i}].path`",
-                    c.id
-                )));
-            }
-        }
+        let s = SettingsReader::new(c, FORMAT)?;
+        let vct = s.required_string("vct", "")?;
+        let algorithms = s.signing_algorithms(|_| true, "must hold JOSE algorithm names")?;
+        let display = s.array("display")?.map(<[Value]>::to_vec);
+        let claims = s.claims(ClaimSpec::parse, |c| &c.path)?;
         Ok(Self {
             vct,
             algorithms,
@@ -239,7 +164,7 @@ impl Settings {
         }
         let root = Value::Object(claims.clone());
         for spec in mandatory {
-            if !present(&root, &spec.path) {
+            if !path_selects(&root, &spec.path) {
                 return Err(FormatError::InvalidClaims(format!(
                     "the mandatory claim {} is missing",
                     Value::Array(spec.path.clone())
@@ -251,57 +176,30 @@ impl Settings {
 }
 
 impl ClaimSpec {
-    fn parse(id: &str, i: usize, v: &Value) -> Result<Self, FormatError> {
-        let at = |key: &str| format!("`claims[{i}]{key}` of '{id}'");
-        let o = v
-            .as_object()
-            .ok_or_else(|| invalid(format!("{} must be an object", at(""))))?;
-        let path = match o.get("path") {
-            Some(Value::Array(p))
-                if !p.is_empty()
-                    && p.iter().all(|c| c.is_string() || c.is_null() || c.is_u64()) =>
-            {
-                p.clone()
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "{} must be a non-empty array of strings, nulls and non-negative integers",
-                    at(".path")
-                )));
-            }
-        };
-        let flag = |key: &str| match setting(o, key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(invalid(format!(
-                "{} must be true or false",
-                at(&format!(".{key}"))
-            ))),
-        };
-        let mandatory = flag("mandatory")?;
-        let sd = flag("sd")?;
+    fn parse(entry: ClaimEntry<'_>) -> Result<Self, FormatError> {
+        let path = entry.path().to_vec();
+        let mandatory = entry.flag("mandatory")?;
+        let sd = entry.flag("sd")?;
         if sd == Some(true) {
+            let invalid = |why: String| {
+                FormatError::InvalidConfiguration(format!("{}: {why}", entry.name("sd")))
+            };
             if !path.iter().all(Value::is_string) {
-                return Err(invalid(format!(
-                    "{}: only object members can be selectively disclosable; \
-                     array elements are disclosed with their array",
-                    at(".sd")
-                )));
+                return Err(invalid(
+                    "only object members can be selectively disclosable; \
+                     array elements are disclosed with their array"
+                        .into(),
+                ));
             }
             if let [Value::String(name)] = path.as_slice()
                 && RESERVED.contains(&name.as_str())
             {
                 return Err(invalid(format!(
-                    "{}: `{name}` is set by the issuer and never selectively disclosable",
-                    at(".sd")
+                    "`{name}` is set by the issuer and never selectively disclosable"
                 )));
             }
         }
-        let display = match setting(o, "display") {
-            None => None,
-            Some(d @ Value::Array(_)) => Some(d.clone()),
-            Some(_) => return Err(invalid(format!("{} must be an array", at(".display")))),
-        };
+        let display = entry.array("display")?.map(<[Value]>::to_vec);
         Ok(Self {
             path,
             mandatory,
@@ -312,32 +210,7 @@ impl ClaimSpec {
 
     /// The claims description for metadata (without `sd`).
     fn description(&self) -> Value {
-        let mut d = Map::new();
-        d.insert("path".into(), Value::Array(self.path.clone()));
-        if let Some(m) = self.mandatory {
-            d.insert("mandatory".into(), m.into());
-        }
-        if let Some(display) = &self.display {
-            d.insert("display".into(), display.clone());
-        }
-        Value::Object(d)
-    }
-}
-
-/// Whether `path` (claims path pointer) selects something in `value`.
-/// `null` selects every element of an array (an empty array counts).
-fn present(value: &Value, path: &[Value]) -> bool {
-    let Some((head, rest)) = path.split_first() else {
-        return !value.is_null();
-    };
-    match (head, value) {
-        (Value::String(name), Value::Object(o)) => o.get(name).is_some_and(|v| present(v, rest)),
-        (Value::Number(n), Value::Array(a)) => n
-            .as_u64()
-            .and_then(|i| a.get(usize::try_from(i).ok()?))
-            .is_some_and(|v| present(v, rest)),
-        (Value::Null, Value::Array(a)) => a.iter().all(|v| present(v, rest)),
-        _ => false,
+        claim_description(self.path.clone(), self.mandatory, self.display.as_deref())
     }
 }
 
@@ -382,24 +255,14 @@ fn check_nested(value: &Value, at: &str) -> Result<(), FormatError> {
 }
 
 /// The public JWK for `cnf`: private members refused (`d`, `k`) or stripped.
-fn holder_jwk(i: usize, key: &Value) -> Result<Value, FormatError> {
-    let refuse = |why: &str| {
-        Err(FormatError::UnsupportedHolderKey(format!(
-            "holder key {i} {why}"
-        )))
-    };
-    let Value::Object(jwk) = key else {
-        return refuse("is not a JWK object");
-    };
-    match jwk.get("kty").and_then(Value::as_str) {
-        None | Some("") => return refuse("has no `kty`"),
-        Some("oct") => return refuse("is a symmetric key"),
+fn holder_jwk(jwk: HolderJwk<'_>) -> Result<Value, FormatError> {
+    match jwk.kty() {
+        None | Some("") => return Err(jwk.refuse("has no `kty`")),
+        Some("oct") => return Err(jwk.refuse("is a symmetric key")),
         Some(_) => {}
     }
-    if jwk.contains_key("d") || jwk.contains_key("k") {
-        return refuse("contains private key material; send the public key only");
-    }
-    let mut jwk = jwk.clone();
+    jwk.check_public()?;
+    let mut jwk = jwk.members().clone();
     for member in PRIVATE_JWK_MEMBERS {
         jwk.remove(member);
     }
@@ -490,46 +353,18 @@ impl CredentialFormat for SdJwtVc {
             "cryptographic_binding_methods_supported".into(),
             Value::Array(vec!["jwk".into()]),
         );
-        let mut credential_metadata = Map::new();
-        if let Some(display) = s.display {
-            credential_metadata.insert("display".into(), display);
-        }
-        if !s.claims.is_empty() {
-            let claims = s.claims.iter().map(ClaimSpec::description).collect();
-            credential_metadata.insert("claims".into(), Value::Array(claims));
-        }
-        if !credential_metadata.is_empty() {
-            m.insert(
-                "credential_metadata".into(),
-                Value::Object(credential_metadata),
-            );
-        }
+        let claims = s.claims.iter().map(ClaimSpec::description).collect();
+        insert_credential_metadata(&mut m, s.display, claims);
         Ok(m)
     }
 
     fn issue(request: IssueRequest, key: &SigningKey<'_>) -> Result<Vec<String>, FormatError> {
         let s = Settings::parse(&request.configuration)?;
         let alg = key.algorithm();
-        if !s.algorithms.contains(&alg) {
-            return Err(invalid(format!(
-                "`signing_algorithms` of '{}' ({}) does not include {alg}, the algorithm of the issuer key",
-                request.configuration.id,
-                s.algorithms.join(", ")
-            )));
-        }
+        check_key_algorithm(&request.configuration.id, &s.algorithms, &alg)?;
         check_claims(&request.claims)?;
         s.check_mandatory(&request.claims)?;
-        let holder_keys = request
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, slot)| {
-                slot.holder_key
-                    .as_ref()
-                    .map(|k| holder_jwk(i, k))
-                    .transpose()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let holder_keys = holder_jwks(&request.slots, holder_jwk)?;
 
         let mut header = Map::new();
         header.insert("alg".into(), alg.into());
