@@ -216,6 +216,14 @@ async fn standby_keys_per_offer_key_and_chain_and_activation_by_reload() {
     let next_kid = standby["kid"].as_str().unwrap().to_owned();
     let jwks = get_json(&app, &format!("{}/.well-known/jwt-vc-issuer", app.address)).await;
     assert_eq!(jwks["jwks"]["keys"][1]["kid"], next_kid.as_str(), "{jwks}");
+    // The metadata is rebuilt for the keys' algorithms.
+    let metadata = get_json(
+        &app,
+        &format!("{}/.well-known/openid-credential-issuer", app.address),
+    )
+    .await;
+    let algs = &metadata["credential_configurations_supported"]["employee_badge_sd_jwt"]["credential_signing_alg_values_supported"];
+    assert_eq!(algs, &json!(["ES256", "EdDSA"]), "{metadata}");
     let plain = create(&app, &badge_offer()).await;
     let report = wallet::claim(json!({ "offer": plain["credentialOffer"] })).await;
     assert_eq!(

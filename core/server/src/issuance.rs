@@ -357,6 +357,8 @@ pub async fn issue(
             format: config.format.clone(),
             settings: with_disclosure(
                 tenant
+                    .keys
+                    .load()
                     .format_settings
                     .get(&config.id)
                     .cloned()

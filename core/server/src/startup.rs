@@ -137,13 +137,7 @@ fn spawn_reload_on_hangup(state: AppState) {
             }
         };
         while hangup.recv().await.is_some() {
-            let state = state.clone();
-            let done = tokio::task::spawn_blocking(move || {
-                crate::routes::admin::keys::reload_all(&state);
-            });
-            if let Err(e) = done.await {
-                tracing::error!(error = %e, "key reload panicked");
-            }
+            crate::routes::admin::keys::reload_all(&state).await;
         }
     });
     #[cfg(not(unix))]

@@ -1,5 +1,5 @@
 //! Tenants: one credential issuer each, with its own identifier, keys,
-//! configurations and metadata (built once at start-up).
+//! configurations and metadata (built at start-up, rebuilt when keys change).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,10 +27,6 @@ pub struct Tenant {
     pub did_web: Option<String>,
     /// Ids of the configurations this tenant offers.
     pub configurations: Vec<String>,
-    /// Settings JSON handed to format plugins, per configuration.
-    pub format_settings: BTreeMap<String, Value>,
-    /// Credential issuer metadata.
-    pub metadata: Value,
 }
 
 impl Tenant {
@@ -158,9 +154,15 @@ impl SigningKey {
     }
 }
 
-/// A tenant's keys as issuance sees them.
+/// A tenant's keys as issuance sees them, and what depends on them: the
+/// settings handed to format plugins and the issuer metadata (both list the
+/// keys' algorithms). Swapped as a whole on rotation and reload.
 #[derive(Debug)]
 pub struct TenantKeys {
+    /// Settings JSON handed to format plugins, per configuration.
+    pub format_settings: BTreeMap<String, Value>,
+    /// Credential issuer metadata.
+    pub metadata: Value,
     /// The key that signs unless an offer chooses another.
     pub active: SigningKey,
     /// Keys an offer may choose with `runtimeOverrides.issuerKeyId`.
@@ -172,8 +174,32 @@ pub struct TenantKeys {
 }
 
 impl TenantKeys {
-    /// Present the keys of `ring` per tenant `id`'s identifier.
-    pub fn new(settings: &Settings, id: &str, ring: &crate::keyring::KeyRing) -> Self {
+    /// Present the keys of `ring` per tenant `id`'s identifier, and describe
+    /// the tenant's configurations for them (asks the format plugins).
+    pub async fn build(
+        settings: &Settings,
+        plugins: &PluginRuntime,
+        id: &str,
+        ring: &crate::keyring::KeyRing,
+    ) -> anyhow::Result<Self> {
+        let mut algorithms: Vec<&str> = Vec::new();
+        for k in ring.signing_keys() {
+            let name = k.signer.algorithm().jose_name();
+            if !algorithms.contains(&name) {
+                algorithms.push(name);
+            }
+        }
+        let (metadata, format_settings) = describe(settings, plugins, id, &algorithms).await?;
+        Ok(Self::new(settings, id, ring, metadata, format_settings))
+    }
+
+    fn new(
+        settings: &Settings,
+        id: &str,
+        ring: &crate::keyring::KeyRing,
+        metadata: Value,
+        format_settings: BTreeMap<String, Value>,
+    ) -> Self {
         let kind = settings
             .tenants
             .get(id)
@@ -190,6 +216,8 @@ impl TenantKeys {
             ring.signing_keys().map(|k| k.signer.public_jwk()).collect();
         published.extend(ring.retired.iter().map(|k| k.public_jwk()));
         Self {
+            format_settings,
+            metadata,
             active,
             standby,
             retired: ring.retired.iter().map(|k| k.key_id().to_owned()).collect(),
@@ -209,10 +237,11 @@ impl TenantKeys {
 
 /// Rotate tenant `id`'s key without restart: retire the active key (it
 /// stays published), generate a new one, swap it in. Returns the new kid.
-pub fn rotate_key(
+pub async fn rotate_key(
     settings: &Settings,
+    plugins: &PluginRuntime,
     tenant: &Tenant,
-) -> Result<String, sigil_settings::SettingsError> {
+) -> anyhow::Result<String> {
     let dir = settings.keys.dir.join(&tenant.id);
     let ring = crate::keyring::rotate(
         &dir,
@@ -220,26 +249,31 @@ pub fn rotate_key(
         &settings.source,
         &chain_options(settings, &tenant.id),
     )?;
-    let kid = ring.active.signer.key_id().to_owned();
-    tenant.keys.store(std::sync::Arc::new(TenantKeys::new(
-        settings, &tenant.id, &ring,
-    )));
-    Ok(kid)
+    swap_keys(settings, plugins, tenant, &ring).await
 }
 
 /// Re-read tenant `id`'s key folder (after `sigil keys activate`, a new
-/// standby key, or a rotation by another instance) and swap the keys in.
-/// On error the keys in use stay as they are.
-pub fn reload_keys(
+/// standby key, or a rotation by another instance) and swap the keys in,
+/// with metadata rebuilt for their algorithms. On error the keys in use stay
+/// as they are.
+pub async fn reload_keys(
     settings: &Settings,
+    plugins: &PluginRuntime,
     tenant: &Tenant,
-) -> Result<String, sigil_settings::SettingsError> {
+) -> anyhow::Result<String> {
     let ring = load_tenant_keys(settings, &tenant.id)?;
-    let kid = ring.active.signer.key_id().to_owned();
-    tenant.keys.store(std::sync::Arc::new(TenantKeys::new(
-        settings, &tenant.id, &ring,
-    )));
-    Ok(kid)
+    swap_keys(settings, plugins, tenant, &ring).await
+}
+
+async fn swap_keys(
+    settings: &Settings,
+    plugins: &PluginRuntime,
+    tenant: &Tenant,
+    ring: &crate::keyring::KeyRing,
+) -> anyhow::Result<String> {
+    let keys = TenantKeys::build(settings, plugins, &tenant.id, ring).await?;
+    tenant.keys.store(std::sync::Arc::new(keys));
+    Ok(ring.active.signer.key_id().to_owned())
 }
 
 fn key_algorithm(settings: &Settings) -> sigil_keys::Algorithm {
@@ -456,73 +490,76 @@ pub fn check_keys(settings: &Settings) -> Result<(), sigil_settings::SettingsErr
     Ok(())
 }
 
+/// The issuer metadata of tenant `id` and the settings its format plugins
+/// get, for keys of `algorithms` (asks the format plugins for their part).
+async fn describe(
+    settings: &Settings,
+    plugins: &PluginRuntime,
+    id: &str,
+    algorithms: &[&str],
+) -> anyhow::Result<(Value, BTreeMap<String, Value>)> {
+    let issuer = issuer_url(settings, id);
+    let display = settings
+        .tenants
+        .get(id)
+        .map(|t| t.display.clone())
+        .unwrap_or_default();
+    let mut supported = Map::new();
+    let mut format_settings_map = BTreeMap::new();
+    for c in settings.tenant_configurations(id) {
+        let fs = format_settings(c, algorithms);
+        let plugin = c.format_plugin_id().unwrap_or_default();
+        let fragment = plugins
+            .format_metadata(
+                plugin,
+                &FormatConfiguration {
+                    id: c.id.clone(),
+                    format: c.format.clone(),
+                    settings: fs.clone(),
+                },
+            )
+            .await
+            .with_context(|| format!("{}: metadata of '{}'", config_file(settings, &c.id), c.id))?;
+        let mut entry = Map::new();
+        entry.insert("format".into(), c.format.clone().into());
+        if let Some(scope) = &c.scope {
+            entry.insert("scope".into(), scope.clone().into());
+        }
+        entry.insert(
+            "proof_types_supported".into(),
+            json!({ "jwt": { "proof_signing_alg_values_supported": sigil_issuer::proof::PROOF_ALGORITHMS } }),
+        );
+        for (k, v) in fragment {
+            entry.insert(k, v);
+        }
+        supported.insert(c.id.clone(), entry.into());
+        format_settings_map.insert(c.id.clone(), fs);
+    }
+    let mut metadata = json!({
+        "credential_issuer": issuer,
+        "credential_endpoint": format!("{issuer}/credential"),
+        "nonce_endpoint": format!("{issuer}/nonce"),
+        "credential_configurations_supported": supported,
+    });
+    if settings.issuance.batch_size >= 2 {
+        metadata["batch_credential_issuance"] =
+            json!({ "batch_size": settings.issuance.batch_size });
+    }
+    if !display.is_empty() {
+        metadata["display"] = serde_json::to_value(&display)?;
+    }
+    Ok((metadata, format_settings_map))
+}
+
 /// Build every tenant: keys, format settings, metadata (asks the format plugins).
 pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Result<Tenants> {
     check_plugins(settings, plugins)?;
     let mut map = BTreeMap::new();
     for id in settings.tenant_ids() {
         let issuer = issuer_url(settings, &id);
-        let display = settings
-            .tenants
-            .get(&id)
-            .map(|t| t.display.clone())
-            .unwrap_or_default();
         let ring = load_tenant_keys(settings, &id)?;
-        let mut algorithms: Vec<&str> = Vec::new();
-        for k in ring.signing_keys() {
-            let name = k.signer.algorithm().jose_name();
-            if !algorithms.contains(&name) {
-                algorithms.push(name);
-            }
-        }
-        let keys = TenantKeys::new(settings, &id, &ring);
+        let keys = TenantKeys::build(settings, plugins, &id, &ring).await?;
         let configurations: Vec<&CredentialConfiguration> = settings.tenant_configurations(&id);
-        let mut supported = Map::new();
-        let mut format_settings_map = BTreeMap::new();
-        for c in &configurations {
-            let fs = format_settings(c, &algorithms);
-            let plugin = c.format_plugin_id().unwrap_or_default();
-            let fragment = plugins
-                .format_metadata(
-                    plugin,
-                    &FormatConfiguration {
-                        id: c.id.clone(),
-                        format: c.format.clone(),
-                        settings: fs.clone(),
-                    },
-                )
-                .await
-                .with_context(|| {
-                    format!("{}: metadata of '{}'", config_file(settings, &c.id), c.id)
-                })?;
-            let mut entry = Map::new();
-            entry.insert("format".into(), c.format.clone().into());
-            if let Some(scope) = &c.scope {
-                entry.insert("scope".into(), scope.clone().into());
-            }
-            entry.insert(
-                "proof_types_supported".into(),
-                json!({ "jwt": { "proof_signing_alg_values_supported": sigil_issuer::proof::PROOF_ALGORITHMS } }),
-            );
-            for (k, v) in fragment {
-                entry.insert(k, v);
-            }
-            supported.insert(c.id.clone(), entry.into());
-            format_settings_map.insert(c.id.clone(), fs);
-        }
-        let mut metadata = json!({
-            "credential_issuer": issuer,
-            "credential_endpoint": format!("{issuer}/credential"),
-            "nonce_endpoint": format!("{issuer}/nonce"),
-            "credential_configurations_supported": supported,
-        });
-        if settings.issuance.batch_size >= 2 {
-            metadata["batch_credential_issuance"] =
-                json!({ "batch_size": settings.issuance.batch_size });
-        }
-        if !display.is_empty() {
-            metadata["display"] = serde_json::to_value(&display)?;
-        }
         map.insert(
             id.clone(),
             Tenant {
@@ -532,8 +569,6 @@ pub async fn build(settings: &Settings, plugins: &PluginRuntime) -> anyhow::Resu
                 issuer,
                 x5c_formats: settings.keys.x5c_formats.clone(),
                 configurations: configurations.iter().map(|c| c.id.clone()).collect(),
-                format_settings: format_settings_map,
-                metadata,
             },
         );
     }

@@ -21,8 +21,8 @@ use crate::StoreError;
 /// How a batch ended.
 #[derive(Debug)]
 pub(crate) enum BatchOutcome {
-    /// Committed; the rows every statement changed, summed.
-    Committed(u64),
+    /// Committed; how many rows the statements returned (`RETURNING`).
+    Committed(usize),
     /// A statement written `INSERT OR ROLLBACK` hit a unique key: SQLite
     /// rolled the whole transaction back.
     RolledBack,
@@ -51,8 +51,10 @@ pub(crate) async fn run(
     for v in values {
         query = bind(query, v)?;
     }
-    match query.execute(&mut *conn).await {
-        Ok(done) => Ok(BatchOutcome::Committed(done.rows_affected())),
+    // Rows, not `rows_affected`: sqlx sums `sqlite3_changes()` over every
+    // statement, and for BEGIN / COMMIT that is the last DML's count again.
+    match query.fetch_all(&mut *conn).await {
+        Ok(rows) => Ok(BatchOutcome::Committed(rows.len())),
         Err(e) => {
             let unique = e
                 .as_database_error()

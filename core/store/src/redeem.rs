@@ -114,10 +114,12 @@ impl Store {
             let statements = [
                 redeem_update(&rec.id, r, max).build(sqlite),
                 if_previous_changed(crate::tokens::token_statement(new_token).build(sqlite))?,
-                if_previous_changed(crate::events::event_statement(event).build(sqlite))?,
+                returning_one(if_previous_changed(
+                    crate::events::event_statement(event).build(sqlite),
+                )?),
             ];
             return match crate::batch::run(&self.db, &statements).await? {
-                BatchOutcome::Committed(3) => {
+                BatchOutcome::Committed(1) => {
                     rec.status = OfferStatus::TokenIssued;
                     Ok(rec)
                 }
@@ -257,6 +259,12 @@ fn redeem_update(id: &str, r: Redeem<'_>, max: u32) -> sea_orm::UpdateMany<offer
         .filter(not_expired(r.now))
         .filter(offer::Column::TxAttempts.lt(i64::from(max)))
         .filter(tx_code_matches)
+}
+
+/// `… RETURNING 1`: the statement yields a row when it changed one.
+fn returning_one(mut s: Statement) -> Statement {
+    s.sql.push_str(" RETURNING 1");
+    s
 }
 
 /// Turn a one-row `INSERT … VALUES (…)` into `INSERT … SELECT … WHERE changes() = 1`: it inserts only when the

@@ -895,7 +895,11 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
         ),
     ] {
         let id = o.id.clone();
+        let code = o.pre_authorized_code_hash.clone().unwrap();
         s.insert_offer(o).await.unwrap();
+        s.redeem_pre_authorized_code(redeem(&code, None))
+            .await
+            .unwrap();
         let mut i = issued(&format!("{id}-i1"), "pid_sd_jwt");
         i.offer_id = id.clone();
         let mut e = issued_event("credential_issued");
@@ -937,6 +941,10 @@ async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
     let stores = [db.store.clone(), db.second().await];
     stores[0]
         .insert_offer(single_offer("o1", "code-1"))
+        .await
+        .unwrap();
+    stores[0]
+        .redeem_pre_authorized_code(redeem("code-1", None))
         .await
         .unwrap();
     let start = Arc::new(tokio::sync::Barrier::new(RACERS));

@@ -28,7 +28,7 @@ pub async fn list_default(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, DEFAULT_TENANT, Action::List)
+    act(&req, &state, DEFAULT_TENANT, Action::List).await
 }
 
 /// `GET /admin/v1/tenants/{tenant}/keys`.
@@ -37,7 +37,7 @@ pub async fn list_for_tenant(
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, &tenant, Action::List)
+    act(&req, &state, &tenant, Action::List).await
 }
 
 /// Rotate the default tenant's key.
@@ -45,7 +45,7 @@ pub async fn rotate_default(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, DEFAULT_TENANT, Action::Rotate)
+    act(&req, &state, DEFAULT_TENANT, Action::Rotate).await
 }
 
 /// Rotate a tenant's key.
@@ -54,7 +54,7 @@ pub async fn rotate_for_tenant(
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, &tenant, Action::Rotate)
+    act(&req, &state, &tenant, Action::Rotate).await
 }
 
 /// Reload the default tenant's keys.
@@ -62,7 +62,7 @@ pub async fn reload_default(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, DEFAULT_TENANT, Action::Reload)
+    act(&req, &state, DEFAULT_TENANT, Action::Reload).await
 }
 
 /// Reload a tenant's keys.
@@ -71,10 +71,10 @@ pub async fn reload_for_tenant(
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, &tenant, Action::Reload)
+    act(&req, &state, &tenant, Action::Reload).await
 }
 
-fn act(
+async fn act(
     req: &HttpRequest,
     state: &AppState,
     id: &str,
@@ -85,13 +85,15 @@ fn act(
         return Err(Problem::not_found(format!("unknown tenant '{id}'")));
     };
     // One change at a time: rotation rewrites the tenant's key folder.
-    let _guard = KEY_CHANGES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = KEY_CHANGES.lock().await;
     let changed = match action {
         Action::List => Ok(()),
-        Action::Rotate => crate::tenants::rotate_key(&state.settings, tenant).map(drop),
-        Action::Reload => crate::tenants::reload_keys(&state.settings, tenant).map(drop),
+        Action::Rotate => crate::tenants::rotate_key(&state.settings, &state.plugins, tenant)
+            .await
+            .map(drop),
+        Action::Reload => crate::tenants::reload_keys(&state.settings, &state.plugins, tenant)
+            .await
+            .map(drop),
     };
     changed.map_err(|e| {
         tracing::error!(error = %e, tenant = id, ?action, "key change failed; the keys in use are unchanged");
@@ -150,16 +152,14 @@ fn describe(tenant: &Tenant) -> Value {
     })
 }
 
-static KEY_CHANGES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static KEY_CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Reload every tenant's keys (on SIGHUP). Failures are logged; the keys
 /// in use then stay as they are.
-pub fn reload_all(state: &AppState) {
-    let _guard = KEY_CHANGES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+pub async fn reload_all(state: &AppState) {
+    let _guard = KEY_CHANGES.lock().await;
     for tenant in state.tenants.iter() {
-        match crate::tenants::reload_keys(&state.settings, tenant) {
+        match crate::tenants::reload_keys(&state.settings, &state.plugins, tenant).await {
             Ok(kid) => tracing::info!(tenant = %tenant.id, active = %kid, "reloaded issuer keys"),
             Err(e) => {
                 tracing::error!(tenant = %tenant.id, error = %e, "reloading issuer keys failed; the keys in use are unchanged")

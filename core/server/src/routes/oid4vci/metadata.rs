@@ -11,7 +11,7 @@ use crate::state::AppState;
 /// `GET /.well-known/openid-credential-issuer[/<tenant>]`.
 pub async fn issuer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match reply::tenant(&state, &req) {
-        Ok(t) => reply::metadata(&t.metadata),
+        Ok(t) => reply::metadata(&t.keys.load().metadata),
         Err(e) => e.response(),
     }
 }
