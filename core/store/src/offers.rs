@@ -43,8 +43,10 @@ impl Store {
     ) -> Result<Option<OfferRecord>, StoreError> {
         offer::Entity::find_by_id(id)
             .filter(offer::Column::Tenant.eq(tenant))
-            .one(&self.db)
+            .all(&self.db)
             .await?
+            .into_iter()
+            .next()
             .map(|m| OfferRecord::from_model(m, now_unix()))
             .transpose()
     }
@@ -53,8 +55,10 @@ impl Store {
     /// [`Store::get_offer`].
     pub async fn get_offer_by_id(&self, id: &str) -> Result<Option<OfferRecord>, StoreError> {
         offer::Entity::find_by_id(id)
-            .one(&self.db)
+            .all(&self.db)
             .await?
+            .into_iter()
+            .next()
             .map(|m| OfferRecord::from_model(m, now_unix()))
             .transpose()
     }
@@ -83,8 +87,10 @@ impl Store {
         }
         let exists = offer::Entity::find_by_id(id)
             .filter(offer::Column::Tenant.eq(tenant))
-            .one(&self.db)
+            .all(&self.db)
             .await?
+            .into_iter()
+            .next()
             .is_some();
         Ok(exists)
     }

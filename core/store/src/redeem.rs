@@ -152,8 +152,10 @@ impl Store {
         let found = offer::Entity::find()
             .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
             .filter(offer::Column::Tenant.eq(r.tenant))
-            .one(&self.db)
+            .all(&self.db)
             .await?
+            .into_iter()
+            .next()
             .ok_or(RedeemError::UnknownCode)?;
         let rec = OfferRecord::from_model(found, r.now)?;
         refusal(&rec, max)?;
@@ -206,7 +208,12 @@ impl Store {
 
     /// Explains why a conditional update matched no row: re-reads the offer and classifies it.
     async fn why_lost(&self, id: &str, now: i64, max: u32) -> RedeemError {
-        let found = match offer::Entity::find_by_id(id).one(&self.db).await {
+        // `all`, not `one`: see `crate::util` on bound LIMITs.
+        let found = match offer::Entity::find_by_id(id)
+            .all(&self.db)
+            .await
+            .map(|v| v.into_iter().next())
+        {
             Ok(Some(m)) => m,
             Ok(None) => return RedeemError::UnknownCode,
             Err(e) => return e.into(),

@@ -123,8 +123,10 @@ impl Store {
             .filter(access_token::Column::ExpiresAt.gt(now))
             .find_also_related(offer::Entity)
             .filter(offer::Column::Status.ne(OfferStatus::Revoked.as_str()))
-            .one(&self.db)
-            .await?;
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .next();
         let Some((m, Some(o))) = found else {
             return Ok(None);
         };

@@ -1,4 +1,11 @@
 //! Small helpers shared by the table modules.
+//!
+//! Reads by key use `.all()` and take the first row, not `.one()`: `.one()`
+//! adds `LIMIT ?` with a bound value, and SQLite marks a statement whose
+//! LIMIT is a bound parameter to be re-prepared every time that parameter is
+//! bound again (`sqlite3ExprIsInteger` sets the statement's `expmask`), so
+//! the cached statement was parsed and planned anew on every request (a fifth
+//! of the SQLite threads' time under load).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
