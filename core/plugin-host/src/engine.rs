@@ -10,6 +10,11 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// this interval, so a hostile plugin cannot hog an async worker thread.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Bytes of each linear memory kept mapped between calls (see `base_config`).
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// Bytes of each table kept mapped between calls.
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
+
 /// Sizing of the engine, derived from the host configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
@@ -104,7 +109,14 @@ fn base_config(pooling: Option<EngineOptions>) -> Config {
             .max_memories_per_component(2)
             .max_core_instances_per_component(8)
             .max_tables_per_component(8)
-            .max_memory_size(options.max_memory_bytes);
+            .max_memory_size(options.max_memory_bytes)
+            // Reset the first pages of a finished call's memory and tables
+            // with memset and keep them mapped, instead of madvise: a fresh
+            // sandbox per call otherwise pays the syscall and a page fault
+            // for every page the next call touches (~12 % of the server's
+            // CPU at the credential endpoint).
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
