@@ -18,6 +18,9 @@ MODES="${MODES:-flow credential}"
 # Credential configurations to issue (one run set each), e.g.
 # CONFIGURATIONS="employee_badge_sd_jwt employee_badge_jwt_vc mdl_mdoc".
 CONFIGURATIONS="${CONFIGURATIONS:-employee_badge_sd_jwt}"
+# Claim source of employee_badge_* offers: inline (default), attribute-provider
+# or webhook (these need `node docs/examples/claims-receiver.mjs` running).
+CLAIMS_SOURCE="${CLAIMS_SOURCE:-inline}"
 CONCURRENCY="${CONCURRENCY:-32 64}"
 REPEATS="${REPEATS:-2}"
 DURATION="${DURATION:-10}"
@@ -109,8 +112,8 @@ for mode in $MODES; do
             echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
             if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
-                --configuration "$cfg" --server-pid "$SERVER_PID" --json)"; then
-                jq -c --arg cfg "$cfg" '. + {configuration: $cfg}' <<<"$out" >>"$JSONL"
+                --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --server-pid "$SERVER_PID" --json)"; then
+                jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" '. + {configuration: $cfg, claims_source: $src}' <<<"$out" >>"$JSONL"
             else
                 echo "sigil-load failed" >&2
             fi

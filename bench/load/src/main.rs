@@ -118,6 +118,12 @@ struct Args {
     /// source (the example `mdl_mdoc` has static claims).
     #[arg(long, default_value = "employee_badge_sd_jwt")]
     configuration: String,
+    /// Where an `employee_badge_*` offer's claims come from: `inline`, or a
+    /// remote source of the example configuration (`attribute-provider`:
+    /// hr-directory, `webhook`: hr-claims; run
+    /// `node docs/examples/claims-receiver.mjs` beside the server).
+    #[arg(long, default_value = "inline")]
+    claims_source: String,
 }
 
 /// What every worker shares.
@@ -431,8 +437,17 @@ async fn run(args: Args) -> Result<(), String> {
     let configuration = args.configuration.clone();
     let mut offer_body = json!({ "credentialConfigurationIds": [configuration] });
     if configuration.starts_with("employee_badge") {
-        offer_body["credentialClaims"] =
-            json!({ configuration.as_str(): { "type": "inline", "claims": claims } });
+        let source = match args.claims_source.as_str() {
+            "inline" => json!({ "type": "inline", "claims": claims }),
+            "attribute-provider" => json!({ "type": "attributeProvider", "id": "hr-directory" }),
+            "webhook" => json!({ "type": "webhook", "id": "hr-claims" }),
+            other => {
+                return Err(format!(
+                    "--claims-source {other}: use inline, attribute-provider or webhook"
+                ));
+            }
+        };
+        offer_body["credentialClaims"] = json!({ configuration.as_str(): source });
     }
     let resolve_body = json!({
         "credentialConfigurationId": "employee_badge_sd_jwt",
