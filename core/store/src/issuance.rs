@@ -77,6 +77,37 @@ fn issuance_statement(i: NewIssuance) -> sea_orm::TryInsert<issuance::ActiveMode
     ])
 }
 
+/// Records an issuance, the offer's new status (`consumed` once every configuration in `offered` has been issued,
+/// `credential_issued` before that) and `event` on `txn`; returns whether this was the first issuance of that
+/// configuration.
+async fn record_in<C: ConnectionTrait>(
+    txn: &C,
+    i: NewIssuance,
+    offered: &[String],
+    event: NewEvent,
+) -> Result<bool, StoreError> {
+    let (offer_id, now) = (i.offer_id.clone(), i.created_at);
+    let configuration = i.credential_configuration_id.clone();
+    let first = insert_issuance(txn, i).await?;
+    let consumed = if offered.iter().all(|c| *c == configuration) {
+        true
+    } else {
+        let issued: BTreeSet<String> = issuance::Entity::find()
+            .select_only()
+            .column(issuance::Column::CredentialConfigurationId)
+            .filter(issuance::Column::OfferId.eq(offer_id.as_str()))
+            .into_tuple()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        offered.iter().all(|c| issued.contains(c))
+    };
+    set_credential_issued(txn, &offer_id, now, consumed).await?;
+    insert_event(txn, event).await?;
+    Ok(first)
+}
+
 /// Inserts an issuance on `db` (a connection or a transaction); `false` when that (offer, configuration) exists.
 async fn insert_issuance<C: ConnectionTrait>(db: &C, i: NewIssuance) -> Result<bool, StoreError> {
     let model = issuance::Model {
@@ -119,25 +150,7 @@ impl Store {
         event: NewEvent,
     ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
-        let (offer_id, now) = (i.offer_id.clone(), i.created_at);
-        let configuration = i.credential_configuration_id.clone();
-        let first = insert_issuance(&txn, i).await?;
-        let consumed = if offered.iter().all(|c| *c == configuration) {
-            true
-        } else {
-            let issued: BTreeSet<String> = issuance::Entity::find()
-                .select_only()
-                .column(issuance::Column::CredentialConfigurationId)
-                .filter(issuance::Column::OfferId.eq(offer_id.as_str()))
-                .into_tuple()
-                .all(&txn)
-                .await?
-                .into_iter()
-                .collect();
-            offered.iter().all(|c| issued.contains(c))
-        };
-        set_credential_issued(&txn, &offer_id, now, consumed).await?;
-        insert_event(&txn, event).await?;
+        let first = record_in(&txn, i, offered, event).await?;
         txn.commit().await?;
         Ok(first)
     }
@@ -167,25 +180,7 @@ impl Store {
                 return Ok(Finish::NonceSpent);
             }
         }
-        let (offer_id, now) = (i.offer_id.clone(), i.created_at);
-        let configuration = i.credential_configuration_id.clone();
-        insert_issuance(&txn, i).await?;
-        let consumed = single || {
-            let issued: BTreeSet<String> = issuance::Entity::find()
-                .select_only()
-                .column(issuance::Column::CredentialConfigurationId)
-                .filter(issuance::Column::OfferId.eq(offer_id.as_str()))
-                .into_tuple()
-                .all(&txn)
-                .await?
-                .into_iter()
-                .collect();
-            offered
-                .iter()
-                .all(|c| *c == configuration || issued.contains(c))
-        };
-        set_credential_issued(&txn, &offer_id, now, consumed).await?;
-        insert_event(&txn, event).await?;
+        record_in(&txn, i, offered, event).await?;
         txn.commit().await?;
         Ok(Finish::Recorded)
     }

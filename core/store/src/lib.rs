@@ -14,14 +14,14 @@
 //!    readiness.
 //! 3. Create an offer with [`Store::insert_offer`], passing the hashes of its pre-authorized code and tx code.
 //! 4. When a wallet fetches it by reference, call [`Store::mark_resolved`].
-//! 5. At the token endpoint, call [`Store::redeem_pre_authorized_code`]; on success store the access token's hash with
-//!    [`Store::insert_access_token`]. Map each [`RedeemError`] to an OAuth error.
-//! 6. Nonces are self-verifying (the nonce endpoint stores nothing); at the credential endpoint, check the token with
-//!    [`Store::find_access_token`] and spend the proof's nonce with [`Store::spend_nonce`] ([`Store::insert_nonce`] and
-//!    [`Store::consume_nonce`] serve stored nonces).
-//! 7. After issuing, [`Store::complete_issuance`] records the issuance, the offer's status and the event in one
-//!    transaction ([`Store::record_issuance`], [`Store::mark_credential_issued`] and [`Store::append_event`] do each
-//!    alone).
+//! 5. At the token endpoint, call [`Store::redeem_for_token`]: it redeems the code and stores the access token's hash
+//!    and a `token_issued` event in one transaction ([`Store::redeem_pre_authorized_code`] and
+//!    [`Store::insert_access_token`] do the parts alone). Map each [`RedeemError`] to an OAuth error.
+//! 6. Nonces are self-verifying (the nonce endpoint stores nothing). At the credential endpoint, read the token and
+//!    its offer with [`Store::find_access_token_and_offer`].
+//! 7. After issuing, [`Store::finish_credential`] spends the request's nonces and records the issuance, the offer's
+//!    status and the event in one transaction; a nonce spent before makes it change nothing
+//!    ([`Finish::NonceSpent`]). On SQLite these writes are one trip to the database (ADR 0009).
 //! 8. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens and never-redeemed offers.
 
 mod batch;
