@@ -342,8 +342,9 @@ pub async fn issue(
             format!("the claims could not be completed: {e}"),
         )
     })?;
+    let keys = tenant.keys.load();
     let (signer, issuer) = tenant
-        .signing_for(&config.format, &offer.runtime_overrides)
+        .signing_for(&keys, &config.format, &offer.runtime_overrides)
         .map_err(|e| {
             tracing::warn!(offer = %offer.id, error = %e, "issuer key of the offer");
             fail(CredentialErrorCode::CredentialRequestDenied, e)
@@ -356,10 +357,7 @@ pub async fn issue(
             id: config.id.clone(),
             format: config.format.clone(),
             settings: with_disclosure(
-                tenant
-                    .keys
-                    .load()
-                    .format_settings
+                keys.format_settings
                     .get(&config.id)
                     .cloned()
                     .unwrap_or_else(|| json!({})),

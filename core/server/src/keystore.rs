@@ -203,7 +203,7 @@ pub fn check_chain(
             chain_path,
             "-",
             format!(
-                "the first certificate ({}) does not certify the issuer key (kid '{}')",
+                "the first certificate ({}) does not certify the signing key (kid '{}')",
                 info.subject,
                 signer.key_id()
             ),

@@ -35,26 +35,19 @@ impl Tenant {
         format!("{}{path}", self.issuer)
     }
 
-    /// The signer a format plugin gets for `format`: the active key, with
-    /// its X.509 chain only when `format` is in `keys.x5c_formats`.
-    pub fn signer_for(&self, format: &str) -> SharedSigner {
-        self.keys
-            .load()
-            .active
-            .signer_for(self.carries_chain(format))
-    }
-
     /// The signer and `iss` for a credential of `format` from an offer with
     /// `overrides` (`runtimeOverrides`): `issuerKeyId` chooses the active or
     /// a standby key; `x5Chain` replaces the key's chain (and is carried in
     /// every format, since the offer asked for it). Fails when the chosen
     /// key is no longer one that signs (retired or removed since the offer).
+    /// `keys` is one load of [`Tenant::keys`], so the signer and the format
+    /// settings of one issuance come from the same set of keys.
     pub fn signing_for(
         &self,
+        keys: &TenantKeys,
         format: &str,
         overrides: &Value,
     ) -> Result<(SharedSigner, String), String> {
-        let keys = self.keys.load();
         let key = match overrides.get("issuerKeyId").and_then(Value::as_str) {
             None => &keys.active,
             Some(kid) => keys.find(kid).ok_or_else(|| {
@@ -77,11 +70,6 @@ impl Tenant {
 
     fn carries_chain(&self, format: &str) -> bool {
         self.x5c_formats.iter().any(|f| f == format)
-    }
-
-    /// What credentials signed by the active key carry in `iss` (the URL or a DID).
-    pub fn issuer_id(&self) -> String {
-        self.keys.load().active.issuer_id.clone()
     }
 
     /// Every published key (active, standby, then retired) as public JWKs.

@@ -585,40 +585,23 @@ const OVERRIDES: &[&str] = &[
     "webhook",
 ];
 
-/// Whether the first certificate of `chain` certifies `key` and every
-/// certificate parses.
-fn leaf_certifies(chain: &[Vec<u8>], key: &dyn sigil_keys::Signer) -> Result<(), String> {
-    let mut infos = Vec::new();
-    for (i, der) in chain.iter().enumerate() {
-        infos.push(
-            sigil_keys::x509::certificate_info(der)
-                .map_err(|e| format!("certificate {i} is not an X.509 certificate: {e}"))?,
-        );
-    }
-    let ours = sigil_keys::jwk::public_key_bytes(&key.public_jwk()).unwrap_or_default();
-    if infos.first().map(|l| &l.public_key) != Some(&ours) {
-        return Err(format!(
-            "the first certificate ({}) does not certify the signing key '{}'; put that key's certificate first (leaf first), or choose the key it certifies with issuerKeyId",
-            infos
-                .first()
-                .map(|l| l.subject.as_str())
-                .unwrap_or_default(),
-            key.key_id()
-        ));
-    }
-    let now = std::time::SystemTime::now();
-    if let Some(bad) = infos
-        .iter()
-        .find(|c| c.not_after < now || c.not_before > now)
-    {
-        return Err(format!(
-            "certificate '{}' is not valid now (valid {} to {})",
-            bad.subject,
-            sigil_keys::x509::rfc3339(bad.not_before),
-            sigil_keys::x509::rfc3339(bad.not_after)
-        ));
-    }
-    Ok(())
+/// Whether `chain` (an `x5Chain` override) can be carried with `key`: the
+/// same check a key's chain file gets at start-up (its leaf certifies the
+/// key, every certificate parses and is valid now).
+fn leaf_certifies(chain: Vec<Vec<u8>>, key: &sigil_keys::SharedSigner) -> Result<(), String> {
+    let given = sigil_keys::Presented::with_chain(key.clone(), None, chain);
+    crate::keystore::check_chain(
+        std::path::Path::new("runtimeOverrides.x5Chain"),
+        &given,
+        None,
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| {
+        format!(
+            "{}; put the signing key's certificate first (leaf first), or choose the key the chain certifies with issuerKeyId",
+            e.problem
+        )
+    })
 }
 
 /// `runtimeOverrides`.
@@ -670,7 +653,7 @@ fn check_overrides(
             ),
             Some(chain) => {
                 if let Some(key) = key
-                    && let Err(e) = leaf_certifies(&chain, key.key.as_ref())
+                    && let Err(e) = leaf_certifies(chain, &key.key)
                 {
                     field(errors, &at("x5Chain"), e);
                 }
