@@ -6,6 +6,7 @@
 #   SKIP_BUILD=1 bench/run.sh       # reuse target/release and plugins/dist
 #   MODES=credential CONCURRENCY="64" REPEATS=3 DURATION=20 bench/run.sh
 #   MODES="metadata nonce resolve" SKIP_BUILD=1 bench/run.sh   # diagnostic single-request modes
+#   BATCH=10 MODES=credential SKIP_BUILD=1 bench/run.sh   # 10 proofs (credentials) per request
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
 # peak RSS is that run's). The server is stopped on exit, also on Ctrl-C.
@@ -22,6 +23,9 @@ CONFIGURATIONS="${CONFIGURATIONS:-employee_badge_sd_jwt}"
 # or webhook (these need `node docs/examples/claims-receiver.mjs` running).
 CLAIMS_SOURCE="${CLAIMS_SOURCE:-inline}"
 CONCURRENCY="${CONCURRENCY:-32 64}"
+# Proofs (holder keys) per credential request: a batch of BATCH credentials
+# per POST /credential (at most the configuration's batch_size, 10).
+BATCH="${BATCH:-1}"
 REPEATS="${REPEATS:-2}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
@@ -112,7 +116,8 @@ for mode in $MODES; do
             echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
             if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
-                --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --server-pid "$SERVER_PID" --json)"; then
+                --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --batch "$BATCH" \
+                --server-pid "$SERVER_PID" --json)"; then
                 jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" '. + {configuration: $cfg, claims_source: $src}' <<<"$out" >>"$JSONL"
             else
                 echo "sigil-load failed" >&2
@@ -133,14 +138,15 @@ done
 [[ -n "$RESULTS" ]] && cat "$JSONL" >>"$RESULTS"
 
 echo
-echo "results ($(nproc) cores, load generator on the same machine; ops/s = flows/s or credentials/s; a credential includes its /nonce call)"
+echo "results ($(nproc) cores, load generator on the same machine; ops/s = flows/s or credential requests/s, each with its /nonce call; creds/s = ops/s x batch)"
 jq -r '
-    [ .configuration, .mode, (.concurrency|tostring), (.ops_per_s|floor|tostring), (.errors|tostring),
+    [ .configuration, .mode, (.concurrency|tostring), (.ops_per_s|floor|tostring),
+      ((.batch // 1)|tostring), ((.credentials_per_s // .ops_per_s)|floor|tostring), (.errors|tostring),
       (.latency.op.p50_ms*100|round/100|tostring), (.latency.op.p99_ms*100|round/100|tostring),
       (if .server.cpu_ms_per_op then (.server.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
       (if .server.cores then (.server.cores*100|round/100|tostring) else "n/a" end),
       (if .client.cpu_ms_per_op then (.client.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
       (if .server.vm_hwm_kb then (.server.vm_hwm_kb/1024|round|tostring) else "n/a" end) ]
     | @tsv' "$JSONL" |
-    (printf 'configuration\tmode\tconc\tops/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\n'; cat) |
+    (printf 'configuration\tmode\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\n'; cat) |
     column -t -s $'\t'

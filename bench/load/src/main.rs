@@ -124,6 +124,12 @@ struct Args {
     /// `node docs/examples/claims-receiver.mjs` beside the server).
     #[arg(long, default_value = "inline")]
     claims_source: String,
+    /// Proofs per credential request, each for its own holder key: the
+    /// wallet asks for a batch of this many credentials (at most the
+    /// issuer's `batch_size`). Throughput is then also reported in
+    /// credentials/s.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
 }
 
 /// What every worker shares.
@@ -267,12 +273,22 @@ async fn diagnostic(ctx: &Ctx, s: &mut Samples, mode: Mode) -> Option<()> {
     call(ctx, s, endpoint, request, pick).await.map(drop)
 }
 
-/// Nonce → credential with one ES256 proof.
-async fn credential(ctx: &Ctx, s: &mut Samples, holder: &Holder, token: &str) -> Option<()> {
+/// Nonce → credential with one ES256 proof per holder key (a batch when
+/// there are several).
+async fn credential(
+    ctx: &Ctx,
+    s: &mut Samples,
+    holders: &[Arc<Holder>],
+    token: &str,
+) -> Option<()> {
     let nonce = nonce(ctx, s).await?;
+    let proofs: Vec<String> = holders
+        .iter()
+        .map(|h| h.proof(&ctx.audience, &nonce))
+        .collect();
     let body = json!({
         "credential_configuration_id": ctx.configuration,
-        "proofs": { "jwt": [holder.proof(&ctx.audience, &nonce)] },
+        "proofs": { "jwt": proofs },
     });
     call(
         ctx,
@@ -282,22 +298,34 @@ async fn credential(ctx: &Ctx, s: &mut Samples, holder: &Holder, token: &str) ->
             .post(ctx.url("/credential"))
             .bearer_auth(token)
             .json(&body),
-        |v| v.get("credentials")?.get(0)?.get("credential")?.as_str(),
+        |v| {
+            v.get("credentials")?
+                .as_array()
+                .filter(|list| list.len() == holders.len())?
+                .first()?
+                .get("credential")?
+                .as_str()
+        },
     )
     .await
     .map(drop)
 }
 
-async fn worker(ctx: Arc<Ctx>, mode: Mode, holder: Arc<Holder>, token: Option<String>) -> Samples {
+async fn worker(
+    ctx: Arc<Ctx>,
+    mode: Mode,
+    holders: Vec<Arc<Holder>>,
+    token: Option<String>,
+) -> Samples {
     let mut s = Samples::default();
     while Instant::now() < ctx.window.end {
         let started = Instant::now();
         let ok = match (mode, &token) {
-            (Mode::Credential, Some(t)) => credential(&ctx, &mut s, &holder, t).await,
+            (Mode::Credential, Some(t)) => credential(&ctx, &mut s, &holders, t).await,
             (Mode::Nonce, _) => nonce(&ctx, &mut s).await.map(drop),
             (Mode::Metadata | Mode::Resolve, _) => diagnostic(&ctx, &mut s, mode).await,
             _ => match access_token(&ctx, &mut s).await {
-                Some(t) => credential(&ctx, &mut s, &holder, &t).await,
+                Some(t) => credential(&ctx, &mut s, &holders, &t).await,
                 None => None,
             },
         };
@@ -427,9 +455,11 @@ async fn run(args: Args) -> Result<(), String> {
 
     // ES256 cost on this machine, measured before any load.
     let crypto_us = holder::calibrate(200);
-    let holders: Vec<Arc<Holder>> = (0..args.holders.unwrap_or(args.concurrency).max(1))
-        .map(|_| Arc::new(Holder::new()))
-        .collect();
+    let batch = args.batch.max(1);
+    let holders: Vec<Arc<Holder>> =
+        (0..args.holders.unwrap_or(args.concurrency * batch).max(batch))
+            .map(|_| Arc::new(Holder::new()))
+            .collect();
     let claims = json!({
         "given_name": "Ada", "family_name": "Lovelace",
         "employee_id": "E-1", "department": "Engines",
@@ -516,9 +546,11 @@ async fn run(args: Args) -> Result<(), String> {
     let ctx = Arc::new(ctx);
     let mut workers = JoinSet::new();
     for i in 0..args.concurrency {
-        let holder = holders[i % holders.len()].clone();
+        let mine: Vec<Arc<Holder>> = (0..batch)
+            .map(|k| holders[(i * batch + k) % holders.len()].clone())
+            .collect();
         let token = (!tokens.is_empty()).then(|| tokens[i % tokens.len()].clone());
-        workers.spawn(worker(ctx.clone(), args.mode, holder, token));
+        workers.spawn(worker(ctx.clone(), args.mode, mine, token));
     }
 
     let pid = args.server_pid.map(|p| p.to_string());
@@ -571,6 +603,8 @@ async fn run(args: Args) -> Result<(), String> {
 struct Report {
     mode: Mode,
     concurrency: usize,
+    /// Credentials per operation (the batch size of each credential request).
+    batch: usize,
     warmup: f64,
     measured: f64,
     tokens: usize,
@@ -629,6 +663,7 @@ impl Report {
         Self {
             mode: args.mode,
             concurrency: args.concurrency,
+            batch: args.batch.max(1),
             warmup: args.warmup,
             measured: (ctx.window.end - ctx.window.start).as_secs_f64(),
             tokens: if args.mode == Mode::Credential {
@@ -697,7 +732,11 @@ impl Report {
 
     fn table(&self) -> String {
         let mut out = String::new();
-        let unit = self.mode.unit();
+        let unit = if self.batch > 1 && self.mode == Mode::Credential {
+            "requests"
+        } else {
+            self.mode.unit()
+        };
         let one = unit.trim_end_matches('s');
         let fmt =
             |v: Option<f64>, prec: usize| v.map_or("n/a".to_owned(), |x| format!("{x:.prec$}"));
@@ -721,7 +760,14 @@ impl Report {
             self.errors_outside
         );
         if self.mode == Mode::Credential {
-            out += "               (each credential = one POST /nonce + one POST /credential)\n";
+            out += "               (each = one POST /nonce + one POST /credential)\n";
+        }
+        if self.batch > 1 {
+            out += &format!(
+                "  credentials  {:>10.1} credentials/s ({} per POST /credential, one proof each)\n",
+                self.rate() * self.batch as f64,
+                self.batch
+            );
         }
         out += &format!(
             "  {:<14} {:>8} {:>8} {:>8} {:>8} {:>7}\n",
@@ -835,6 +881,8 @@ impl Report {
             "access_tokens": self.tokens,
             "ops": self.ops,
             "ops_per_s": self.rate(),
+            "batch": self.batch,
+            "credentials_per_s": self.rate() * self.batch as f64,
             "errors": self.errors,
             "errors_outside_window": self.errors_outside,
             "error_bodies": self.error_bodies,

@@ -23,14 +23,14 @@ use crate::StoreError;
 pub(crate) enum BatchOutcome {
     /// Committed; how many rows the statements returned (`RETURNING`).
     Committed(usize),
-    /// A statement written `INSERT OR ROLLBACK` hit a unique key: SQLite
-    /// rolled the whole transaction back.
+    /// A statement hit a unique key: the whole batch was rolled back.
     RolledBack,
 }
 
-/// Run `statements` as one transaction (`BEGIN IMMEDIATE` … `COMMIT`).
-/// A statement whose SQL starts `INSERT OR ROLLBACK` ends the batch with
-/// [`BatchOutcome::RolledBack`] on a unique-key conflict.
+/// Run `statements` as one transaction (`BEGIN IMMEDIATE` … `COMMIT`) on a
+/// pooled connection (SQLite without the writer thread: in memory). A
+/// unique-key conflict rolls everything back and yields
+/// [`BatchOutcome::RolledBack`].
 pub(crate) async fn run(
     db: &DatabaseConnection,
     statements: &[Statement],
@@ -59,8 +59,8 @@ pub(crate) async fn run(
             let unique = e
                 .as_database_error()
                 .is_some_and(|d| d.is_unique_violation());
-            // `INSERT OR ROLLBACK` already ended the transaction; any other
-            // failure after BEGIN may have left it open on this connection.
+            // A failure after BEGIN leaves the transaction open on this
+            // connection (unless SQLite ended it itself).
             let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             if let Err(r) = rolled_back
                 && !r.to_string().contains("no transaction is active")
@@ -98,4 +98,28 @@ fn bind(q: SqliteQuery<'_>, v: Value) -> Result<SqliteQuery<'_>, StoreError> {
             )));
         }
     })
+}
+
+/// `… RETURNING 1`: the statement yields a row when it changed one.
+pub(crate) fn returning_one(mut s: Statement) -> Statement {
+    s.sql.push_str(" RETURNING 1");
+    s
+}
+
+/// Turn a one-row `INSERT … VALUES (…)` into `INSERT … SELECT … WHERE changes() = 1`: it inserts only when the
+/// statement before it (in the same batch) changed exactly one row (SQLite).
+pub(crate) fn if_previous_changed(mut s: Statement) -> Result<Statement, StoreError> {
+    let at = s
+        .sql
+        .find(" VALUES (")
+        .filter(|&at| s.sql.ends_with(')') && !s.sql[at..].contains("),"));
+    let Some(at) = at else {
+        return Err(StoreError::Corrupt(format!(
+            "unexpected insert shape: {}",
+            s.sql
+        )));
+    };
+    let values = s.sql[at + " VALUES (".len()..s.sql.len() - 1].to_owned();
+    s.sql = format!("{} SELECT {values} WHERE changes() = 1", &s.sql[..at]);
+    Ok(s)
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -12,6 +13,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 use crate::StoreError;
+use crate::batch::BatchOutcome;
+use crate::lite::{Reader, Writer};
 use crate::migration::Migrator;
 
 /// How long a SQLite connection waits for a lock held by another connection before failing.
@@ -38,6 +41,11 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     backend: Backend,
+    /// The group-commit writer of a SQLite file (ADR 0010); `None` for
+    /// PostgreSQL, an in-memory or a read-only SQLite database.
+    writer: Option<Arc<Writer>>,
+    /// Hot-path reads of a SQLite file on the calling thread (ADR 0010).
+    pub(crate) reader: Option<Arc<Reader>>,
 }
 
 impl Store {
@@ -57,12 +65,16 @@ impl Store {
         let mut options = ConnectOptions::new(url);
         // Statement logging would put SQL text in the application log; keep the log for the caller to decide.
         options.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
+        let mut writer_path = None;
         let db = match backend {
             Backend::Sqlite => {
                 let in_memory = is_sqlite_in_memory(url);
                 let create = !url.contains("mode=");
                 if !in_memory {
                     create_parent_dir(url)?;
+                    if !url.contains("mode=ro") {
+                        writer_path = Some(sqlite_file(url)?);
+                    }
                 }
                 options.max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS });
                 options.map_sqlx_sqlite_opts(move |o| {
@@ -82,7 +94,33 @@ impl Store {
                 .map_err(StoreError::Connect)?,
         };
         migrate(&db, backend).await?;
-        Ok(Store { db, backend })
+        let (writer, reader) = match writer_path {
+            Some(path) => (
+                Some(Arc::new(Writer::start(&path, SQLITE_BUSY_TIMEOUT)?)),
+                Some(Arc::new(Reader::new(path, SQLITE_BUSY_TIMEOUT))),
+            ),
+            None => (None, None),
+        };
+        Ok(Store {
+            db,
+            backend,
+            writer,
+            reader,
+        })
+    }
+
+    /// Runs `statements` (built for SQLite) as one all-or-nothing transaction:
+    /// through the group-commit writer for a SQLite file, else as one batch
+    /// on a pooled connection. A unique-key violation rolls the batch back
+    /// and yields [`BatchOutcome::RolledBack`].
+    pub(crate) async fn write_batch(
+        &self,
+        statements: Vec<sea_orm::Statement>,
+    ) -> Result<BatchOutcome, StoreError> {
+        match &self.writer {
+            Some(w) => w.write(statements).await,
+            None => crate::batch::run(&self.db, &statements).await,
+        }
     }
 
     /// The database behind this store.
@@ -115,11 +153,17 @@ fn is_sqlite_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
-/// Creates the directory that will hold the SQLite file, if it is missing.
-fn create_parent_dir(url: &str) -> Result<(), StoreError> {
+/// The path of the SQLite file of `url`.
+fn sqlite_file(url: &str) -> Result<std::path::PathBuf, StoreError> {
     let options =
         SqliteConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
-    let Some(parent) = options.get_filename().parent() else {
+    Ok(options.get_filename().to_path_buf())
+}
+
+/// Creates the directory that will hold the SQLite file, if it is missing.
+fn create_parent_dir(url: &str) -> Result<(), StoreError> {
+    let file = sqlite_file(url)?;
+    let Some(parent) = file.parent() else {
         return Ok(());
     };
     if parent.as_os_str().is_empty() || Path::new(parent).is_dir() {

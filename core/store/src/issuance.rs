@@ -194,17 +194,19 @@ impl Store {
         let backend = sea_orm::DbBackend::Sqlite;
         let mut statements = Vec::new();
         for (value, expires_at) in nonces {
-            let mut s = crate::nonces::spend_statement(&i.tenant, value, *expires_at, i.created_at)
-                .build(backend);
-            s.sql = s.sql.replacen("INSERT INTO", "INSERT OR ROLLBACK INTO", 1);
-            statements.push(s);
+            // A nonce spent before is a unique-key conflict: the batch is
+            // rolled back and nothing of it is stored.
+            statements.push(
+                crate::nonces::spend_statement(&i.tenant, value, *expires_at, i.created_at)
+                    .build(backend),
+            );
         }
         let (offer_id, now) = (i.offer_id.clone(), i.created_at);
         statements.push(issuance_statement(i).build(backend));
         statements
             .push(crate::offers::credential_issued_statement(&offer_id, now, true).build(backend));
         statements.push(crate::events::event_statement(event).build(backend));
-        match crate::batch::run(&self.db, &statements).await? {
+        match self.write_batch(statements).await? {
             crate::batch::BatchOutcome::Committed(_) => Ok(Finish::Recorded),
             crate::batch::BatchOutcome::RolledBack => Ok(Finish::NonceSpent),
         }

@@ -12,8 +12,10 @@
 //!    `postgres://user@host/db`. It creates the SQLite file's directory if needed and applies pending migrations.
 //! 2. Clone the [`Store`] into each request handler (clones share one connection pool); use [`Store::ping`] for
 //!    readiness.
-//! 3. Create an offer with [`Store::insert_offer`], passing the hashes of its pre-authorized code and tx code.
-//! 4. When a wallet fetches it by reference, call [`Store::mark_resolved`].
+//! 3. Create an offer with [`Store::create_offer`] (the offer and its `offer_created` event in one transaction),
+//!    passing the hashes of its pre-authorized code and tx code ([`Store::insert_offer`] stores the offer alone).
+//! 4. When a wallet fetches it by reference, call [`Store::resolve_offer`] (status and `offer_resolved` event;
+//!    [`Store::mark_resolved`] without the event).
 //! 5. At the token endpoint, call [`Store::redeem_for_token`]: it redeems the code and stores the access token's hash
 //!    and a `token_issued` event in one transaction ([`Store::redeem_pre_authorized_code`] and
 //!    [`Store::insert_access_token`] do the parts alone). Map each [`RedeemError`] to an OAuth error.
@@ -22,7 +24,10 @@
 //! 7. After issuing, [`Store::finish_credential`] spends the request's nonces and records the issuance, the offer's
 //!    status and the event in one transaction; a nonce spent before makes it change nothing
 //!    ([`Finish::NonceSpent`]). On SQLite these writes are one trip to the database (ADR 0009).
-//! 8. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens and never-redeemed offers.
+//! 8. On a SQLite file, every write batch of steps 3–7 goes to one writer thread that commits whatever batches are
+//!    waiting in one transaction, each in a savepoint of its own, and the reads of steps 4–6 run on the calling
+//!    thread (ADR 0010, module `lite`).
+//! 9. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens and never-redeemed offers.
 
 mod batch;
 mod connect;
@@ -30,6 +35,7 @@ mod entities;
 mod error;
 mod events;
 mod issuance;
+mod lite;
 mod migration;
 mod nonces;
 mod offer_record;

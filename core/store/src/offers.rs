@@ -1,11 +1,19 @@
 //! Offers: create, read, resolve, revoke, and record issuance progress.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
+    TransactionTrait,
+};
 
+use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::offer;
+use crate::events::{event_statement, insert_event};
 use crate::util::now_unix;
-use crate::{NewOffer, OfferRecord, OfferStatus, Store, StoreError};
+use crate::{Backend, NewEvent, NewOffer, OfferRecord, OfferStatus, Store, StoreError};
+
+/// What a unique-key conflict on an offer insert means.
+const OFFER_KEYS: &str = "offer id or pre-authorized code hash";
 
 /// Column filter: the offer has not expired at `now`.
 pub(crate) fn not_expired(now: i64) -> sea_orm::Condition {
@@ -28,7 +36,39 @@ impl Store {
         offer::Entity::insert(model.clone().into_active_model())
             .exec_without_returning(&self.db)
             .await
-            .map_err(|e| StoreError::on_insert("offer id or pre-authorized code hash", e))?;
+            .map_err(|e| StoreError::on_insert(OFFER_KEYS, e))?;
+        OfferRecord::from_model(model, now_unix())
+    }
+
+    /// Stores a new offer in status `created` and `event` (its `offer_created`) in one transaction; on a SQLite file
+    /// that is one batch of the group-commit writer.
+    ///
+    /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken; then nothing is stored.
+    pub async fn create_offer(
+        &self,
+        o: NewOffer,
+        event: NewEvent,
+    ) -> Result<OfferRecord, StoreError> {
+        let model = o.into_model();
+        let insert = offer::Entity::insert(model.clone().into_active_model());
+        match self.backend() {
+            Backend::Sqlite => {
+                let b = DbBackend::Sqlite;
+                let batch = vec![insert.build(b), event_statement(event).build(b)];
+                if let BatchOutcome::RolledBack = self.write_batch(batch).await? {
+                    return Err(StoreError::Duplicate(OFFER_KEYS));
+                }
+            }
+            Backend::Postgres => {
+                let txn = self.db.begin().await?;
+                insert
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(|e| StoreError::on_insert(OFFER_KEYS, e))?;
+                insert_event(&txn, event).await?;
+                txn.commit().await?;
+            }
+        }
         OfferRecord::from_model(model, now_unix())
     }
 
@@ -41,9 +81,8 @@ impl Store {
         tenant: &str,
         id: &str,
     ) -> Result<Option<OfferRecord>, StoreError> {
-        offer::Entity::find_by_id(id)
-            .filter(offer::Column::Tenant.eq(tenant))
-            .all(&self.db)
+        let select = offer::Entity::find_by_id(id).filter(offer::Column::Tenant.eq(tenant));
+        self.offer_rows(select)
             .await?
             .into_iter()
             .next()
@@ -54,8 +93,7 @@ impl Store {
     /// Reads an offer by id, whatever its tenant (for the wallet-facing offer URI). Reports expiry like
     /// [`Store::get_offer`].
     pub async fn get_offer_by_id(&self, id: &str) -> Result<Option<OfferRecord>, StoreError> {
-        offer::Entity::find_by_id(id)
-            .all(&self.db)
+        self.offer_rows(offer::Entity::find_by_id(id))
             .await?
             .into_iter()
             .next()
@@ -98,19 +136,41 @@ impl Store {
     /// Marks an offer `resolved` (fetched by a wallet) if it is still `created` and unexpired; otherwise does
     /// nothing.
     pub async fn mark_resolved(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        offer::Entity::update_many()
-            .col_expr(
-                offer::Column::Status,
-                Expr::value(OfferStatus::Resolved.as_str()),
-            )
-            .col_expr(offer::Column::ResolvedAt, Expr::value(now))
-            .col_expr(offer::Column::UpdatedAt, Expr::value(now))
-            .filter(offer::Column::Id.eq(id))
-            .filter(offer::Column::Status.eq(OfferStatus::Created.as_str()))
-            .filter(not_expired(now))
-            .exec(&self.db)
-            .await?;
+        resolved_statement(id, now).exec(&self.db).await?;
         Ok(())
+    }
+
+    /// [`Store::mark_resolved`], and `event` (its `offer_resolved`) when the offer changed, in one transaction.
+    /// Returns whether the offer was marked.
+    pub async fn resolve_offer(
+        &self,
+        id: &str,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<bool, StoreError> {
+        let update = resolved_statement(id, now);
+        match self.backend() {
+            Backend::Sqlite => {
+                let b = DbBackend::Sqlite;
+                let batch = vec![
+                    update.build(b),
+                    returning_one(if_previous_changed(event_statement(event).build(b))?),
+                ];
+                Ok(matches!(
+                    self.write_batch(batch).await?,
+                    BatchOutcome::Committed(1)
+                ))
+            }
+            Backend::Postgres => {
+                let txn = self.db.begin().await?;
+                let changed = update.exec(&txn).await?.rows_affected == 1;
+                if changed {
+                    insert_event(&txn, event).await?;
+                }
+                txn.commit().await?;
+                Ok(changed)
+            }
+        }
     }
 
     /// Records that a credential was issued for an offer: status `credential_issued`, or `consumed` (with
@@ -126,6 +186,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         set_credential_issued(&self.db, offer_id, now, consumed).await
     }
+}
+
+/// The conditional update behind [`Store::mark_resolved`].
+fn resolved_statement(id: &str, now: i64) -> sea_orm::UpdateMany<offer::Entity> {
+    offer::Entity::update_many()
+        .col_expr(
+            offer::Column::Status,
+            Expr::value(OfferStatus::Resolved.as_str()),
+        )
+        .col_expr(offer::Column::ResolvedAt, Expr::value(now))
+        .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+        .filter(offer::Column::Id.eq(id))
+        .filter(offer::Column::Status.eq(OfferStatus::Created.as_str()))
+        .filter(not_expired(now))
 }
 
 /// [`Store::mark_credential_issued`] on `db` (a connection or a transaction).

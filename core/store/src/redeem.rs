@@ -3,11 +3,9 @@
 use std::fmt;
 
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
 
-use crate::batch::BatchOutcome;
+use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::offer;
 use crate::offers::{not_expired, status_in};
 use crate::util::constant_time_eq;
@@ -111,14 +109,14 @@ impl Store {
         };
         if self.backend() == Backend::Sqlite {
             let sqlite = DbBackend::Sqlite;
-            let statements = [
+            let statements = vec![
                 redeem_update(&rec.id, r, max).build(sqlite),
                 if_previous_changed(crate::tokens::token_statement(new_token).build(sqlite))?,
                 returning_one(if_previous_changed(
                     crate::events::event_statement(event).build(sqlite),
                 )?),
             ];
-            return match crate::batch::run(&self.db, &statements).await? {
+            return match self.write_batch(statements).await? {
                 BatchOutcome::Committed(1) => {
                     rec.status = OfferStatus::TokenIssued;
                     Ok(rec)
@@ -149,10 +147,11 @@ impl Store {
     /// Reads the offer of `r`'s code and checks it can be redeemed with the transaction code sent; a wrong one is
     /// counted here.
     async fn redeemable(&self, r: Redeem<'_>, max: u32) -> Result<OfferRecord, RedeemError> {
-        let found = offer::Entity::find()
+        let select = offer::Entity::find()
             .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
-            .filter(offer::Column::Tenant.eq(r.tenant))
-            .all(&self.db)
+            .filter(offer::Column::Tenant.eq(r.tenant));
+        let found = self
+            .offer_rows(select)
             .await?
             .into_iter()
             .next()
@@ -209,8 +208,8 @@ impl Store {
     /// Explains why a conditional update matched no row: re-reads the offer and classifies it.
     async fn why_lost(&self, id: &str, now: i64, max: u32) -> RedeemError {
         // `all`, not `one`: see `crate::util` on bound LIMITs.
-        let found = match offer::Entity::find_by_id(id)
-            .all(&self.db)
+        let found = match self
+            .offer_rows(offer::Entity::find_by_id(id))
             .await
             .map(|v| v.into_iter().next())
         {
@@ -266,28 +265,4 @@ fn redeem_update(id: &str, r: Redeem<'_>, max: u32) -> sea_orm::UpdateMany<offer
         .filter(not_expired(r.now))
         .filter(offer::Column::TxAttempts.lt(i64::from(max)))
         .filter(tx_code_matches)
-}
-
-/// `… RETURNING 1`: the statement yields a row when it changed one.
-fn returning_one(mut s: Statement) -> Statement {
-    s.sql.push_str(" RETURNING 1");
-    s
-}
-
-/// Turn a one-row `INSERT … VALUES (…)` into `INSERT … SELECT … WHERE changes() = 1`: it inserts only when the
-/// statement before it (in the same batch) changed exactly one row (SQLite).
-fn if_previous_changed(mut s: Statement) -> Result<Statement, StoreError> {
-    let at = s
-        .sql
-        .find(" VALUES (")
-        .filter(|&at| s.sql.ends_with(')') && !s.sql[at..].contains("),"));
-    let Some(at) = at else {
-        return Err(StoreError::Corrupt(format!(
-            "unexpected insert shape: {}",
-            s.sql
-        )));
-    };
-    let values = s.sql[at + " VALUES (".len()..s.sql.len() - 1].to_owned();
-    s.sql = format!("{} SELECT {values} WHERE changes() = 1", &s.sql[..at]);
-    Ok(s)
 }

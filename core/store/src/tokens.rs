@@ -119,14 +119,11 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<(AccessTokenRecord, OfferRecord)>, StoreError> {
-        let found = access_token::Entity::find_by_id(token_hash)
+        let select = access_token::Entity::find_by_id(token_hash)
             .filter(access_token::Column::ExpiresAt.gt(now))
             .find_also_related(offer::Entity)
-            .filter(offer::Column::Status.ne(OfferStatus::Revoked.as_str()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .next();
+            .filter(offer::Column::Status.ne(OfferStatus::Revoked.as_str()));
+        let found = self.access_token_rows(select).await?.into_iter().next();
         let Some((m, Some(o))) = found else {
             return Ok(None);
         };

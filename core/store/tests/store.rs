@@ -101,6 +101,8 @@ on_both!(
     redeem_for_token_refuses_like_redeem,
     finish_credential_spends_nonces_once_and_records,
     concurrent_finish_credential_with_one_nonce_records_once,
+    create_and_resolve_offer_write_their_events,
+    concurrent_batches_fail_alone,
 );
 
 const TENANT: &str = "acme";
@@ -1032,5 +1034,105 @@ async fn bad_urls_are_refused() {
     ] {
         let err = Store::connect(url).await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidUrl(_)), "{url}: {err:?}");
+    }
+}
+
+fn event_of(offer_id: &str, kind: &str) -> NewEvent {
+    NewEvent {
+        tenant: TENANT.to_owned(),
+        offer_id: offer_id.to_owned(),
+        kind: kind.to_owned(),
+        detail: json!({}),
+        created_at: now(),
+    }
+}
+
+async fn create_and_resolve_offer_write_their_events(db: &Db) {
+    let s = &db.store;
+    let created = s
+        .create_offer(
+            single_offer("o1", "code-1"),
+            event_of("o1", "offer_created"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, OfferStatus::Created);
+    // The same id again: refused, and its event is not stored either.
+    let again = s
+        .create_offer(
+            single_offer("o1", "code-2"),
+            event_of("o1", "offer_created"),
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Duplicate(_))), "{again:?}");
+    assert!(
+        s.resolve_offer("o1", now(), event_of("o1", "offer_resolved"))
+            .await
+            .unwrap()
+    );
+    // Already resolved: nothing changes, no second event.
+    assert!(
+        !s.resolve_offer("o1", now(), event_of("o1", "offer_resolved"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.resolve_offer("nope", now(), event_of("nope", "offer_resolved"))
+            .await
+            .unwrap()
+    );
+    let kinds: Vec<String> = s
+        .events("o1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["offer_created", "offer_resolved"]);
+    assert_eq!(
+        s.get_offer(TENANT, "o1").await.unwrap().unwrap().status,
+        OfferStatus::Resolved
+    );
+    assert!(s.events("nope").await.unwrap().is_empty());
+}
+
+/// Many writes at once (on SQLite they share commits of the writer thread):
+/// each is all-or-nothing on its own, whatever the others do.
+async fn concurrent_batches_fail_alone(db: &Db) {
+    const DISTINCT: usize = 40;
+    let stores = [db.store.clone(), db.second().await];
+    let start = Arc::new(tokio::sync::Barrier::new(DISTINCT + DISTINCT / 2));
+    let mut tasks = tokio::task::JoinSet::new();
+    // Ids 0..20 are created twice: one of each pair must fail, alone.
+    for i in 0..DISTINCT + DISTINCT / 2 {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            let id = format!("g{}", i % DISTINCT);
+            start.wait().await;
+            store
+                .create_offer(
+                    single_offer(&id, &format!("code-{id}")),
+                    event_of(&id, "offer_created"),
+                )
+                .await
+        });
+    }
+    let (mut created, mut duplicates) = (0, 0);
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::Duplicate(_)) => duplicates += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!((created, duplicates), (DISTINCT, DISTINCT / 2));
+    for i in 0..DISTINCT {
+        let id = format!("g{i}");
+        assert!(
+            db.store.get_offer(TENANT, &id).await.unwrap().is_some(),
+            "{id}"
+        );
+        assert_eq!(db.store.events(&id).await.unwrap().len(), 1, "{id}");
     }
 }

@@ -35,19 +35,16 @@ pub async fn by_reference(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     }
     if offer.status == OfferStatus::Created {
         let n = now();
-        if let Err(e) = state.store.mark_resolved(&offer.id, n).await {
+        let resolved = NewEvent {
+            tenant: t.id.clone(),
+            offer_id: offer.id.clone(),
+            kind: "offer_resolved".into(),
+            detail: json!({}),
+            created_at: n,
+        };
+        if let Err(e) = state.store.resolve_offer(&offer.id, n, resolved).await {
             tracing::warn!(error = %e, "marking an offer resolved failed");
         }
-        let _ = state
-            .store
-            .append_event(NewEvent {
-                tenant: t.id.clone(),
-                offer_id: offer.id.clone(),
-                kind: "offer_resolved".into(),
-                detail: json!({}),
-                created_at: n,
-            })
-            .await;
     }
     reply::no_store(StatusCode::OK, &offer_object(&state, t, &offer))
 }

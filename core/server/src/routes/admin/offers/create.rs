@@ -48,43 +48,53 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
     let n = now();
     let code = state.pre_authorized_code(&id);
     let expires_at = (v.expires_in > 0).then(|| n + v.expires_in);
+    let created = NewEvent {
+        tenant: t.id.clone(),
+        offer_id: id.clone(),
+        kind: "offer_created".into(),
+        detail: json!({}),
+        created_at: n,
+    };
     let record = state
         .store
-        .insert_offer(NewOffer {
-            id: id.clone(),
-            tenant: t.id.clone(),
-            credential_configuration_ids: v.configuration_ids.clone(),
-            flow: "pre_authorized_code".into(),
-            value_mode: if v.by_value {
-                "by_value"
-            } else {
-                "by_reference"
-            }
-            .into(),
-            scheme: match v.scheme {
-                OfferScheme::Haip => "haip",
-                OfferScheme::OpenidCredentialOffer => "openid-credential-offer",
-            }
-            .into(),
-            pre_authorized_code_hash: Some(secrets::hash(&code)),
-            tx_code_hash: v
-                .tx
-                .as_ref()
-                .map(|(_, value)| secrets::tx_code_hash(&code, value)),
-            tx_code: v.tx.as_ref().map(|(o, _)| TxCodeSpec {
-                input_mode: o.input_mode.clone(),
-                length: o.length,
-                description: o.description.clone(),
-            }),
-            issuer_state: None,
-            credential_claims: Value::Object(v.claims),
-            runtime_overrides: Value::Object(v.overrides.clone()),
-            issuance_mode: "immediate".into(),
-            webhook_endpoint_id: v.webhook_endpoint_id.clone(),
-            profile,
-            created_at: n,
-            expires_at,
-        })
+        .create_offer(
+            NewOffer {
+                id: id.clone(),
+                tenant: t.id.clone(),
+                credential_configuration_ids: v.configuration_ids.clone(),
+                flow: "pre_authorized_code".into(),
+                value_mode: if v.by_value {
+                    "by_value"
+                } else {
+                    "by_reference"
+                }
+                .into(),
+                scheme: match v.scheme {
+                    OfferScheme::Haip => "haip",
+                    OfferScheme::OpenidCredentialOffer => "openid-credential-offer",
+                }
+                .into(),
+                pre_authorized_code_hash: Some(secrets::hash(&code)),
+                tx_code_hash: v
+                    .tx
+                    .as_ref()
+                    .map(|(_, value)| secrets::tx_code_hash(&code, value)),
+                tx_code: v.tx.as_ref().map(|(o, _)| TxCodeSpec {
+                    input_mode: o.input_mode.clone(),
+                    length: o.length,
+                    description: o.description.clone(),
+                }),
+                issuer_state: None,
+                credential_claims: Value::Object(v.claims),
+                runtime_overrides: Value::Object(v.overrides.clone()),
+                issuance_mode: "immediate".into(),
+                webhook_endpoint_id: v.webhook_endpoint_id.clone(),
+                profile,
+                created_at: n,
+                expires_at,
+            },
+            created,
+        )
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "storing an offer failed");
@@ -92,16 +102,6 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
                 "the offer could not be stored; nothing was created, try again",
             )
         })?;
-    let _ = state
-        .store
-        .append_event(NewEvent {
-            tenant: t.id.clone(),
-            offer_id: id.clone(),
-            kind: "offer_created".into(),
-            detail: json!({}),
-            created_at: n,
-        })
-        .await;
     let links = offer_links(state, t, &record);
     let mut body = json!({
         "offerId": id,

@@ -1,0 +1,241 @@
+//! The SQLite writer: one thread that owns the write connection and commits
+//! the write batches of concurrent requests together (group commit, ADR 0010).
+//!
+//! sqlx runs every SQLite connection on a thread of its own, and every
+//! statement is a round trip between that thread and the async task; several
+//! pooled connections also compete for SQLite's one write lock, and a loser
+//! sleeps in SQLite's busy handler while the CPU idles. Here a single thread
+//! holds a `rusqlite` connection to the same file (the same SQLite library,
+//! linked once) and takes batches from a queue. Whatever is queued when it
+//! wakes up is run in ONE transaction, each batch inside a savepoint of its
+//! own: a batch that fails (a unique key already taken, say) rolls back only
+//! itself, and the others commit. Pages touched by several batches are
+//! written to the WAL once, and no batch waits for a lock.
+//!
+//! A batch is acknowledged only after the COMMIT that holds it succeeded.
+//! The statements are the ones the rest of the store builds with sea-query,
+//! with bound values; prepared statements are cached by SQL text.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode};
+use sea_orm::{DbErr, Statement};
+use tokio::sync::oneshot;
+
+use super::{bind_all, db_err, open};
+use crate::StoreError;
+use crate::batch::BatchOutcome;
+
+/// Most batches committed in one transaction.
+const MAX_GROUP: usize = 256;
+/// How often the WAL is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+struct Job {
+    statements: Vec<Statement>,
+    reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
+}
+
+/// Handle to the writer thread; the thread ends when the last handle is dropped.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Job>,
+    /// Dropped with the writer: ends the checkpoint thread.
+    _stop: mpsc::Sender<()>,
+}
+
+impl Writer {
+    /// Opens a write connection to the SQLite file at `path` (already
+    /// created and migrated) and starts the writer thread.
+    pub(crate) fn start(path: &Path, busy_timeout: Duration) -> Result<Writer, StoreError> {
+        let conn = open(path, busy_timeout).map_err(|e| db_err(&e))?;
+        // Checkpoints run on a thread of their own (below), not inside the
+        // writer's commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| db_err(&e))?;
+        let checkpoints = open(path, busy_timeout).map_err(|e| db_err(&e))?;
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let (stop, stopped) = mpsc::channel::<()>();
+        spawn("sigil-sqlite-writer", move || run(&conn, &jobs))?;
+        spawn("sigil-sqlite-checkpoint", move || {
+            checkpoint_every(&checkpoints, &stopped)
+        })?;
+        Ok(Writer { queue, _stop: stop })
+    }
+
+    /// Runs `statements` as one all-or-nothing batch, committed together with
+    /// whatever other batches are waiting. A unique-key violation in any of
+    /// them rolls back this batch only and yields [`BatchOutcome::RolledBack`].
+    pub(crate) async fn write(
+        &self,
+        statements: Vec<Statement>,
+    ) -> Result<BatchOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Job { statements, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Database(DbErr::Custom("the SQLite writer thread has stopped".into()))
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(|_| ())
+        .map_err(|e| {
+            StoreError::Database(DbErr::Custom(format!(
+                "cannot start the thread {name}: {e}"
+            )))
+        })
+}
+
+/// Copies the WAL into the database file every [`CHECKPOINT_EVERY`]
+/// (`PASSIVE`: never waits for the writer or readers), until `stop` closes.
+fn checkpoint_every(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            // Retried at the next tick; SQLite keeps the WAL meanwhile.
+            tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+        }
+    }
+}
+
+fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(conn, &group);
+        for (job, result) in group.into_iter().zip(results) {
+            // The caller may have gone (request cancelled): nothing to do.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Runs every job of `group` in one transaction and returns each job's
+/// result, final only once the transaction is committed.
+fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<BatchOutcome, StoreError>> {
+    let fail_all = |e: &rusqlite::Error| group.iter().map(|_| Err(db_err(e))).collect();
+    if let Err(e) = exec_simple(conn, "BEGIN IMMEDIATE") {
+        return fail_all(&e);
+    }
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        let result = run_job(conn, &job.statements);
+        if conn.is_autocommit() {
+            // SQLite ended the whole transaction on a hard error (I/O,
+            // disk full): everything before is gone with it.
+            let e = result.err().unwrap_or_else(|| {
+                StoreError::Database(DbErr::Custom(
+                    "the SQLite transaction ended unexpectedly".into(),
+                ))
+            });
+            let text = e.to_string();
+            let mut all: Vec<Result<BatchOutcome, StoreError>> = results
+                .into_iter()
+                .map(|_| Err(StoreError::Database(DbErr::Custom(text.clone()))))
+                .collect();
+            all.push(Err(e));
+            // The rest of the group gets a transaction of its own.
+            let rest = &group[all.len()..];
+            if !rest.is_empty() {
+                let rest_jobs: Vec<&Job> = rest.iter().collect();
+                all.extend(commit_rest(conn, &rest_jobs));
+            }
+            return all;
+        }
+        results.push(result);
+    }
+    match exec_simple(conn, "COMMIT") {
+        Ok(()) => results,
+        Err(e) => {
+            let _ = exec_simple(conn, "ROLLBACK");
+            fail_all(&e)
+        }
+    }
+}
+
+/// The jobs left after a transaction was lost, each alone.
+fn commit_rest(conn: &Connection, rest: &[&Job]) -> Vec<Result<BatchOutcome, StoreError>> {
+    rest.iter()
+        .map(|job| {
+            exec_simple(conn, "BEGIN IMMEDIATE").map_err(|e| db_err(&e))?;
+            let result = run_job(conn, &job.statements);
+            if conn.is_autocommit() {
+                return result.and(Err(StoreError::Database(DbErr::Custom(
+                    "the SQLite transaction ended unexpectedly".into(),
+                ))));
+            }
+            match exec_simple(conn, "COMMIT") {
+                Ok(()) => result,
+                Err(e) => {
+                    let _ = exec_simple(conn, "ROLLBACK");
+                    Err(db_err(&e))
+                }
+            }
+        })
+        .collect()
+}
+
+/// One job inside its savepoint: all its statements, or none.
+fn run_job(conn: &Connection, statements: &[Statement]) -> Result<BatchOutcome, StoreError> {
+    exec_simple(conn, "SAVEPOINT job").map_err(|e| db_err(&e))?;
+    let mut rows = 0;
+    for s in statements {
+        match exec(conn, s) {
+            Ok(n) => rows += n,
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    exec_simple(conn, "ROLLBACK TO job").map_err(|e| db_err(&e))?;
+                    exec_simple(conn, "RELEASE job").map_err(|e| db_err(&e))?;
+                }
+                return match e.sqlite_error_code() {
+                    Some(ErrorCode::ConstraintViolation) if is_unique(&e) => {
+                        Ok(BatchOutcome::RolledBack)
+                    }
+                    _ => Err(db_err(&e)),
+                };
+            }
+        }
+    }
+    exec_simple(conn, "RELEASE job").map_err(|e| db_err(&e))?;
+    Ok(BatchOutcome::Committed(rows))
+}
+
+fn is_unique(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+fn exec_simple(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.raw_execute().map(|_| ())
+}
+
+/// Runs one statement with its values bound in order; returns how many rows
+/// it returned (`RETURNING`).
+fn exec(conn: &Connection, s: &Statement) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare_cached(&s.sql)?;
+    bind_all(&mut stmt, s)?;
+    let mut rows = stmt.raw_query();
+    let mut n = 0;
+    while rows.next()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
