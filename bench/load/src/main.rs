@@ -166,7 +166,7 @@ async fn call(
     samples: &mut Samples,
     endpoint: Endpoint,
     request: reqwest::RequestBuilder,
-    pick: fn(&Value) -> Option<&str>,
+    pick: impl for<'a> Fn(&'a Value) -> Option<&'a str>,
 ) -> Option<String> {
     let started = Instant::now();
     let result = match request.send().await {
