@@ -466,13 +466,7 @@ async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
     assert_eq!(got.status, OfferStatus::Consumed);
     assert!(got.consumed_at.is_some());
     assert_eq!(s.issuances("o1").await.unwrap().len(), 2);
-    let kinds: Vec<String> = s
-        .events("o1")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(s, "o1").await;
     assert_eq!(kinds, ["e1", "e2", "e3"]);
 }
 
@@ -813,14 +807,7 @@ async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
             assert_eq!(offer.status, OfferStatus::TokenIssued);
         }
     }
-    let kinds: Vec<String> = stores[0]
-        .events("o1")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    assert_eq!(kinds, ["token_issued"]);
+    assert_eq!(event_kinds(&stores[0], "o1").await, ["token_issued"]);
 }
 
 async fn redeem_for_token_refuses_like_redeem(db: &Db) {
@@ -1037,6 +1024,16 @@ async fn bad_urls_are_refused() {
     }
 }
 
+/// The kinds of an offer's events, oldest first.
+async fn event_kinds(s: &Store, offer_id: &str) -> Vec<String> {
+    s.events(offer_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
 fn event_of(offer_id: &str, kind: &str) -> NewEvent {
     NewEvent {
         tenant: TENANT.to_owned(),
@@ -1081,13 +1078,7 @@ async fn create_and_resolve_offer_write_their_events(db: &Db) {
             .await
             .unwrap()
     );
-    let kinds: Vec<String> = s
-        .events("o1")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(s, "o1").await;
     assert_eq!(kinds, ["offer_created", "offer_resolved"]);
     assert_eq!(
         s.get_offer(TENANT, "o1").await.unwrap().unwrap().status,
