@@ -128,9 +128,14 @@ impl Store {
         self.backend
     }
 
-    /// Checks that the database answers (for a readiness probe).
+    /// Checks that the database answers (for a readiness probe); on a SQLite file also that the writer thread
+    /// commits (an empty batch).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(StoreError::Database)
+        self.db.ping().await.map_err(StoreError::Database)?;
+        if let Some(w) = &self.writer {
+            w.write(Vec::new()).await?;
+        }
+        Ok(())
     }
 }
 
