@@ -8,7 +8,7 @@
 //! There are two kinds of plugins:
 //!
 //! * **claim providers** resolve the claims of a credential ([`claims`]);
-//! * **credential formats** encode and sign credentials ([`format`]).
+//! * **credential formats** encode and sign credentials ([`format`](mod@format)).
 //!
 //! Writing one takes three steps:
 //!
@@ -56,7 +56,7 @@ pub const WIT_VERSION: &str = "0.1.0";
 pub use wit_bindgen as __wit_bindgen;
 
 /// Raw bindings generated from the WIT package. Not part of the stable API:
-/// use the typed wrappers in [`claims`], [`format`] and [`host`].
+/// use the typed wrappers in [`claims`](mod@claims), [`format`](mod@format) and [`host`].
 #[doc(hidden)]
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod wit {
