@@ -21,18 +21,21 @@ pub async fn create(app: &TestApp, body: &Value) -> Value {
     r.json().await.unwrap()
 }
 
-/// The pre-authorized code inside an offer, fetched the way a wallet would.
+/// The pre-authorized code inside an offer, fetched the way a wallet would (or read from the offer URI of a
+/// by-value offer).
 pub async fn pre_authorized_code(app: &TestApp, created: &Value) -> String {
-    let url = created["credentialOfferUri"].as_str().unwrap();
-    let offer: Value = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let offer: Value = match created["credentialOfferUri"].as_str() {
+        Some(url) => app
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+        None => offer_by_value(created),
+    };
     offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
         .as_str()
         .unwrap()
@@ -113,13 +116,19 @@ async fn by_value_haip_and_given_tx_code() {
     assert!(created.get("credentialOfferUri").is_none());
     assert_eq!(created["expiresAt"], Value::Null);
     let uri = created["credentialOffer"].as_str().unwrap();
-    let encoded = uri.strip_prefix("haip-vci://?credential_offer=").unwrap();
-    let decoded: String = url_decode(encoded);
-    let offer: Value = serde_json::from_str(&decoded).unwrap();
+    assert!(uri.starts_with("haip-vci://?credential_offer="), "{uri}");
+    let offer = offer_by_value(&created);
     assert_eq!(
         offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"]["length"],
         6
     );
+}
+
+/// The credential offer object carried in a by-value offer URI (`…?credential_offer=<JSON>`).
+fn offer_by_value(created: &Value) -> Value {
+    let uri = created["credentialOffer"].as_str().unwrap();
+    let (_, encoded) = uri.split_once("?credential_offer=").unwrap();
+    serde_json::from_str(&url_decode(encoded)).unwrap()
 }
 
 fn url_decode(s: &str) -> String {

@@ -223,8 +223,11 @@ async fn revoked_and_expired_offers_are_invalid_grant() {
         .unwrap();
     assert_eq!(view["status"], "revoked");
 
+    // By value: the code is read from the offer URI, not fetched, so no request races the one-second expiry
+    // (fetching a by-reference offer could land after it and get 404).
     let mut body = badge_offer();
     body["expiresInSeconds"] = json!(1);
+    body["valueMode"] = json!("by_value");
     let created = create(&app, &body).await;
     let code = pre_authorized_code(&app, &created).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
