@@ -104,7 +104,7 @@ impl rusqlite::ToSql for Bound<'_> {
             Value::Bool(b) => owned(b.map(|b| V::Integer(i64::from(b)))),
             Value::Json(j) => owned(j.as_ref().map(|j| V::Text(j.to_string()))),
             other => Err(rusqlite::Error::ToSqlConversionFailure(
-                format!("the SQLite writer cannot bind {other:?}").into(),
+                format!("SQLite cannot bind {other:?} here").into(),
             )),
         }
     }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 use sea_orm::{DbErr, Statement};
 use tokio::sync::oneshot;
 
@@ -174,8 +174,7 @@ fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<BatchOutcome, St
             // The rest of the group gets a transaction of its own.
             let rest = &group[all.len()..];
             if !rest.is_empty() {
-                let rest_jobs: Vec<&Job> = rest.iter().collect();
-                all.extend(commit_rest(conn, &rest_jobs));
+                all.extend(commit_group(conn, rest));
             }
             return all;
         }
@@ -190,28 +189,6 @@ fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<BatchOutcome, St
     }
 }
 
-/// The jobs left after a transaction was lost, each alone.
-fn commit_rest(conn: &Connection, rest: &[&Job]) -> Vec<Result<BatchOutcome, StoreError>> {
-    rest.iter()
-        .map(|job| {
-            exec_simple(conn, "BEGIN IMMEDIATE").map_err(|e| db_err(&e))?;
-            let result = run_job(conn, &job.statements);
-            if conn.is_autocommit() {
-                return result.and(Err(StoreError::Database(DbErr::Custom(
-                    "the SQLite transaction ended unexpectedly".into(),
-                ))));
-            }
-            match exec_simple(conn, "COMMIT") {
-                Ok(()) => result,
-                Err(e) => {
-                    let _ = exec_simple(conn, "ROLLBACK");
-                    Err(db_err(&e))
-                }
-            }
-        })
-        .collect()
-}
-
 /// One job inside its savepoint: all its statements, or none.
 fn run_job(conn: &Connection, statements: &[Statement]) -> Result<BatchOutcome, StoreError> {
     exec_simple(conn, "SAVEPOINT job").map_err(|e| db_err(&e))?;
@@ -224,11 +201,10 @@ fn run_job(conn: &Connection, statements: &[Statement]) -> Result<BatchOutcome, 
                     exec_simple(conn, "ROLLBACK TO job").map_err(|e| db_err(&e))?;
                     exec_simple(conn, "RELEASE job").map_err(|e| db_err(&e))?;
                 }
-                return match e.sqlite_error_code() {
-                    Some(ErrorCode::ConstraintViolation) if is_unique(&e) => {
-                        Ok(BatchOutcome::RolledBack)
-                    }
-                    _ => Err(db_err(&e)),
+                return if is_unique(&e) {
+                    Ok(BatchOutcome::RolledBack)
+                } else {
+                    Err(db_err(&e))
                 };
             }
         }
