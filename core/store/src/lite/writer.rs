@@ -16,8 +16,9 @@
 //! The statements are the ones the rest of the store builds with sea-query,
 //! with bound values; prepared statements are cached by SQL text.
 
+use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
@@ -33,20 +34,55 @@ use crate::batch::BatchOutcome;
 const MAX_GROUP: usize = 256;
 /// Bytes of WAL file kept when the WAL starts over (64 MiB).
 const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
-/// How often the WAL is checkpointed.
+/// How often the WAL is checkpointed at the latest.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// WAL frames (pages of 4 KiB) after which a checkpoint runs at once
+/// (8 MiB): under load the WAL is checkpointed by volume, not by the clock.
+const CHECKPOINT_AFTER_FRAMES: i32 = 2048;
+/// WAL frames past which the writer waits for slow readers once, so that
+/// the WAL surely starts over (16 MiB).
+const RESTART_AFTER_FRAMES: i64 = 4096;
+
+thread_local! {
+    /// Frames in the WAL after the writer thread's last commit (set by the
+    /// connection's WAL hook, which runs on the committing thread).
+    static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
+}
+
+/// What the checkpoint thread asks the writer to do before its next
+/// transaction.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Chore {
+    None = 0,
+    /// Copy the frames appended since the pass (`PASSIVE`).
+    Tail = 1,
+    /// Wait for readers of old frames, so that the next write starts the
+    /// WAL over (`RESTART`).
+    Restart = 2,
+}
+
+impl Chore {
+    /// Takes the pending chore and leaves [`Chore::None`].
+    fn take(flag: &AtomicU8) -> Chore {
+        match flag.swap(Chore::None as u8, Ordering::AcqRel) {
+            1 => Chore::Tail,
+            2 => Chore::Restart,
+            _ => Chore::None,
+        }
+    }
+}
 
 struct Job {
     statements: Vec<Statement>,
     reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
 }
 
-/// Handle to the writer thread; the thread ends when the last handle is dropped.
+/// Handle to the writer thread; the thread ends when the last handle is
+/// dropped, and the checkpoint thread with it.
 #[derive(Debug)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
-    /// Dropped with the writer: ends the checkpoint thread.
-    _stop: mpsc::Sender<()>,
 }
 
 impl Writer {
@@ -61,16 +97,24 @@ impl Writer {
         // When the WAL starts over, a file that grew past this is cut back.
         conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
             .map_err(|e| db_err(&e))?;
+        // After `wal_autocheckpoint`, which replaces the WAL hook.
+        conn.wal_hook(Some(|_, frames| {
+            WAL_FRAMES.with(|f| f.set(frames));
+            Ok(())
+        }));
         let checkpoints = open(path, busy_timeout).map_err(|e| db_err(&e))?;
         let (queue, jobs) = mpsc::channel::<Job>();
-        let (stop, stopped) = mpsc::channel::<()>();
-        let backfilled = Arc::new(AtomicBool::new(false));
-        let flag = backfilled.clone();
-        spawn("sigil-sqlite-writer", move || run(&conn, &jobs, &flag))?;
-        spawn("sigil-sqlite-checkpoint", move || {
-            checkpoint_every(&checkpoints, &stopped, &backfilled)
+        // Wakes the checkpoint thread early; closed when the writer ends.
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let chore = Arc::new(AtomicU8::new(Chore::None as u8));
+        let flag = chore.clone();
+        spawn("sigil-sqlite-writer", move || {
+            run(&conn, &jobs, &flag, &wake)
         })?;
-        Ok(Writer { queue, _stop: stop })
+        spawn("sigil-sqlite-checkpoint", move || {
+            checkpoint_every(&checkpoints, &woken, &chore)
+        })?;
+        Ok(Writer { queue })
     }
 
     /// Runs `statements` as one all-or-nothing batch, committed together with
@@ -104,17 +148,32 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError
         })
 }
 
-/// Copies the WAL into the database file every [`CHECKPOINT_EVERY`]
-/// (`PASSIVE`: never waits for the writer or readers), until `stop` closes,
-/// and then tells the writer (`backfilled`), which copies the few frames
-/// it appended meanwhile itself. SQLite starts the WAL over from its first
-/// frame only when a write begins with every frame copied; otherwise, with
-/// the writer always ahead of this thread, the WAL file grows without end
-/// (1.3 GB in 12 s of the flow benchmark).
-fn checkpoint_every(conn: &Connection, stop: &mpsc::Receiver<()>, backfilled: &AtomicBool) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            Ok(()) => backfilled.store(true, Ordering::Release),
+/// Copies the WAL into the database file (`PASSIVE`: never waits for the
+/// writer or readers) every [`CHECKPOINT_EVERY`], or at once when the
+/// writer wakes it, until the writer ends; after each pass it gives the
+/// writer a [`Chore`].
+///
+/// SQLite starts the WAL over from its first frame only when a write begins
+/// with every frame copied and no reader on an old frame; otherwise, with the
+/// writer always ahead of this thread, the WAL file grows without end (1.3 GB
+/// in 12 s of the flow benchmark). So after each pass the writer copies the
+/// few frames it appended meanwhile itself ([`Chore::Tail`]). That is enough
+/// while readers are quick. When one was slow (a busy machine preempts it in
+/// the middle of a read) and the WAL has grown past
+/// [`RESTART_AFTER_FRAMES`], the writer waits for such readers once
+/// ([`Chore::Restart`]). The WAL file so stays near 8–16 MiB whatever the
+/// write rate and the scheduling.
+fn checkpoint_every(conn: &Connection, woken: &mpsc::Receiver<()>, chore: &AtomicU8) {
+    while let Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) = woken.recv_timeout(CHECKPOINT_EVERY) {
+        match checkpoint(conn, "PASSIVE") {
+            Ok(frames) => {
+                let next = if frames > RESTART_AFTER_FRAMES {
+                    Chore::Restart
+                } else {
+                    Chore::Tail
+                };
+                chore.fetch_max(next as u8, Ordering::AcqRel);
+            }
             Err(e) => {
                 // Retried at the next tick; SQLite keeps the WAL meanwhile.
                 tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
@@ -123,13 +182,30 @@ fn checkpoint_every(conn: &Connection, stop: &mpsc::Receiver<()>, backfilled: &A
     }
 }
 
-fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, backfilled: &AtomicBool) {
+/// Runs `PRAGMA wal_checkpoint(<mode>)`; returns how many frames the WAL
+/// holds.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        row.get(1)
+    })
+}
+
+fn run(
+    conn: &Connection,
+    jobs: &mpsc::Receiver<Job>,
+    chore: &AtomicU8,
+    wake: &mpsc::SyncSender<()>,
+) {
     while let Ok(first) = jobs.recv() {
-        if backfilled.swap(false, Ordering::Acquire) {
-            // The tail the checkpoint thread missed: the next BEGIN can then
-            // restart the WAL (see `checkpoint_every`).
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+        let mode = match Chore::take(chore) {
+            Chore::None => None,
+            Chore::Tail => Some("PASSIVE"),
+            Chore::Restart => Some("RESTART"),
+        };
+        if let Some(mode) = mode {
+            // Then the next BEGIN can start the WAL over (`checkpoint_every`).
+            if let Err(e) = checkpoint(conn, mode) {
+                tracing::warn!(error = %e, mode, "SQLite WAL checkpoint failed");
             }
         }
         let mut group = vec![first];
@@ -143,6 +219,12 @@ fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, backfilled: &AtomicBool) {
         for (job, result) in group.into_iter().zip(results) {
             // The caller may have gone (request cancelled): nothing to do.
             let _ = job.reply.send(result);
+        }
+        if WAL_FRAMES.with(Cell::get) >= CHECKPOINT_AFTER_FRAMES
+            && chore.load(Ordering::Acquire) == Chore::None as u8
+        {
+            // Full: a pass is already due.
+            let _ = wake.try_send(());
         }
     }
 }
