@@ -38,7 +38,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release -p sigil -p sigil-load
     cargo xtask build-plugins
 fi
-SIGIL="$ROOT/target/release/sigil"
+SIGIL="${SIGIL_BIN:-$ROOT/target/release/sigil}"
 LOAD="$ROOT/target/release/sigil-load"
 for bin in "$SIGIL" "$LOAD"; do
     [[ -x "$bin" ]] || { echo "missing $bin: run without SKIP_BUILD=1" >&2; exit 1; }

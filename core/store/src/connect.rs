@@ -62,38 +62,41 @@ impl Store {
     /// instances starting together do not race.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let backend = backend_of(url)?;
-        let mut options = ConnectOptions::new(url);
-        // Statement logging would put SQL text in the application log; keep the log for the caller to decide.
-        options.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
         let mut writer_path = None;
         let db = match backend {
             Backend::Sqlite => {
                 let in_memory = is_sqlite_in_memory(url);
-                let create = !url.contains("mode=");
-                if !in_memory {
+                if in_memory {
+                    // One connection: the database lives and dies with it.
+                    let db = connect_sqlite(url, 1).await?;
+                    migrate(&db, backend).await?;
+                    db
+                } else {
                     create_parent_dir(url)?;
                     if !url.contains("mode=ro") {
                         writer_path = Some(sqlite_file(url)?);
                     }
+                    // Migrations on a connection of their own, closed before
+                    // the pool opens: a SQLite connection caches the schema,
+                    // and one that read it before a migration's last index
+                    // existed failed an upsert on that index ("ON CONFLICT
+                    // clause does not match any PRIMARY KEY or UNIQUE
+                    // constraint": SQLite does not re-check the schema on
+                    // that error).
+                    let setup = connect_sqlite(url, 1).await?;
+                    migrate(&setup, backend).await?;
+                    setup.close().await.map_err(StoreError::Migration)?;
+                    connect_sqlite(url, SQLITE_MAX_CONNECTIONS).await?
                 }
-                options.max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS });
-                options.map_sqlx_sqlite_opts(move |o| {
-                    let o = o
-                        .journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                        .foreign_keys(true);
-                    if create { o.create_if_missing(true) } else { o }
-                });
-                SqlxSqliteConnector::connect(options)
-                    .await
-                    .map_err(StoreError::Connect)?
             }
-            Backend::Postgres => SqlxPostgresConnector::connect(options)
-                .await
-                .map_err(StoreError::Connect)?,
+            Backend::Postgres => {
+                let db = SqlxPostgresConnector::connect(options(url))
+                    .await
+                    .map_err(StoreError::Connect)?;
+                migrate(&db, backend).await?;
+                db
+            }
         };
-        migrate(&db, backend).await?;
         let (writer, reader) = match writer_path {
             Some(path) => (
                 Some(Arc::new(Writer::start(&path, SQLITE_BUSY_TIMEOUT)?)),
@@ -181,6 +184,34 @@ fn create_parent_dir(url: &str) -> Result<(), StoreError> {
 }
 
 /// Applies pending migrations.
+/// Pool options common to both backends.
+fn options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    // Statement logging would put SQL text in the application log; keep the log for the caller to decide.
+    options.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
+    options
+}
+
+/// A pool of at most `connections` to the SQLite database at `url`: WAL,
+/// `synchronous=NORMAL`, busy timeout, foreign keys; the file is created
+/// unless the URL sets a `mode`.
+async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnection, StoreError> {
+    let create = !url.contains("mode=");
+    let mut options = options(url);
+    options.max_connections(connections);
+    options.map_sqlx_sqlite_opts(move |o| {
+        let o = o
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true);
+        if create { o.create_if_missing(true) } else { o }
+    });
+    SqlxSqliteConnector::connect(options)
+        .await
+        .map_err(StoreError::Connect)
+}
+
 async fn migrate(db: &DatabaseConnection, backend: Backend) -> Result<(), StoreError> {
     match backend {
         Backend::Sqlite => Migrator::up(db, None).await.map_err(StoreError::Migration),

@@ -1129,10 +1129,10 @@ async fn concurrent_batches_fail_alone(db: &Db) {
 }
 
 /// Under constant writes and reads the WAL starts over after checkpoints, so
-/// its file stays near the 8–16 MiB at which the writer has it checkpointed
-/// and started over, whatever the write rate (it grew without end when
-/// checkpoints ran only beside the writer, and to 64 MiB on a busy CI
-/// machine when they ran only on a clock).
+/// its file stays under the 32 MiB at which the writer has it checkpointed
+/// and started over itself, whatever the write rate and the scheduling (it
+/// grew without end when checkpoints ran only beside the writer, and past
+/// 64 MiB on a busy CI machine when they ran only on a clock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_wal_starts_over_under_load() {
     const OFFERS: usize = 16_000;
@@ -1181,9 +1181,9 @@ async fn sqlite_wal_starts_over_under_load() {
     let wal = std::fs::metadata(dir.path().join("sigil.db-wal"))
         .unwrap()
         .len();
-    // 13-19 MB measured, also with three CPU hogs beside the test.
+    // 19-34 MB measured, also with three CPU hogs beside the test.
     assert!(
-        wal < 40 << 20,
+        wal < 48 << 20,
         "WAL file is {wal} bytes after writing at least {written}"
     );
 }

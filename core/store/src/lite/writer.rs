@@ -18,9 +18,9 @@
 
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use sea_orm::{DbErr, Statement};
@@ -37,40 +37,20 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// How often the WAL is checkpointed at the latest.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// WAL frames (pages of 4 KiB) after which a checkpoint runs at once
-/// (8 MiB): under load the WAL is checkpointed by volume, not by the clock.
-const CHECKPOINT_AFTER_FRAMES: i32 = 2048;
-/// WAL frames past which the writer waits for slow readers once, so that
-/// the WAL surely starts over (16 MiB).
-const RESTART_AFTER_FRAMES: i64 = 4096;
+/// (16 MiB): under load the WAL is checkpointed by volume, not by the clock.
+/// (8 MiB cost the flow benchmark ~10 %: twice the passes and their syncs.)
+const CHECKPOINT_AFTER_FRAMES: i32 = 4096;
+/// WAL frames past which the writer itself checkpoints and waits for slow
+/// readers before it commits more (32 MiB): the hard cap of the WAL.
+const RESTART_AFTER_FRAMES: i32 = 8192;
+/// How long the writer waits for slow readers at the cap; if they are
+/// slower, it writes on and tries again 8 MiB later.
+const RESTART_WAIT: Duration = Duration::from_millis(250);
 
 thread_local! {
     /// Frames in the WAL after the writer thread's last commit (set by the
     /// connection's WAL hook, which runs on the committing thread).
     static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
-}
-
-/// What the checkpoint thread asks the writer to do before its next
-/// transaction.
-#[derive(Clone, Copy)]
-#[repr(u8)]
-enum Chore {
-    None = 0,
-    /// Copy the frames appended since the pass (`PASSIVE`).
-    Tail = 1,
-    /// Wait for readers of old frames, so that the next write starts the
-    /// WAL over (`RESTART`).
-    Restart = 2,
-}
-
-impl Chore {
-    /// Takes the pending chore and leaves [`Chore::None`].
-    fn take(flag: &AtomicU8) -> Chore {
-        match flag.swap(Chore::None as u8, Ordering::AcqRel) {
-            1 => Chore::Tail,
-            2 => Chore::Restart,
-            _ => Chore::None,
-        }
-    }
 }
 
 struct Job {
@@ -106,13 +86,13 @@ impl Writer {
         let (queue, jobs) = mpsc::channel::<Job>();
         // Wakes the checkpoint thread early; closed when the writer ends.
         let (wake, woken) = mpsc::sync_channel::<()>(1);
-        let chore = Arc::new(AtomicU8::new(Chore::None as u8));
-        let flag = chore.clone();
+        let backfilled = Arc::new(AtomicBool::new(false));
+        let flag = backfilled.clone();
         spawn("sigil-sqlite-writer", move || {
-            run(&conn, &jobs, &flag, &wake)
+            run(&conn, &jobs, &flag, &wake, busy_timeout)
         })?;
         spawn("sigil-sqlite-checkpoint", move || {
-            checkpoint_every(&checkpoints, &woken, &chore)
+            checkpoint_every(&checkpoints, &woken, &backfilled)
         })?;
         Ok(Writer { queue })
     }
@@ -150,30 +130,19 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError
 
 /// Copies the WAL into the database file (`PASSIVE`: never waits for the
 /// writer or readers) every [`CHECKPOINT_EVERY`], or at once when the
-/// writer wakes it, until the writer ends; after each pass it gives the
-/// writer a [`Chore`].
+/// writer wakes it, until the writer ends; after each pass it tells the
+/// writer (`backfilled`).
 ///
 /// SQLite starts the WAL over from its first frame only when a write begins
 /// with every frame copied and no reader on an old frame; otherwise, with the
 /// writer always ahead of this thread, the WAL file grows without end (1.3 GB
 /// in 12 s of the flow benchmark). So after each pass the writer copies the
-/// few frames it appended meanwhile itself ([`Chore::Tail`]). That is enough
-/// while readers are quick. When one was slow (a busy machine preempts it in
-/// the middle of a read) and the WAL has grown past
-/// [`RESTART_AFTER_FRAMES`], the writer waits for such readers once
-/// ([`Chore::Restart`]). The WAL file so stays near 8–16 MiB whatever the
-/// write rate and the scheduling.
-fn checkpoint_every(conn: &Connection, woken: &mpsc::Receiver<()>, chore: &AtomicU8) {
+/// few frames it appended meanwhile itself. That is enough while readers are
+/// quick; see [`run`] for the cap when they are not.
+fn checkpoint_every(conn: &Connection, woken: &mpsc::Receiver<()>, backfilled: &AtomicBool) {
     while let Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) = woken.recv_timeout(CHECKPOINT_EVERY) {
         match checkpoint(conn, "PASSIVE") {
-            Ok(frames) => {
-                let next = if frames > RESTART_AFTER_FRAMES {
-                    Chore::Restart
-                } else {
-                    Chore::Tail
-                };
-                chore.fetch_max(next as u8, Ordering::AcqRel);
-            }
+            Ok(_) => backfilled.store(true, Ordering::Release),
             Err(e) => {
                 // Retried at the next tick; SQLite keeps the WAL meanwhile.
                 tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
@@ -182,30 +151,38 @@ fn checkpoint_every(conn: &Connection, woken: &mpsc::Receiver<()>, chore: &Atomi
     }
 }
 
-/// Runs `PRAGMA wal_checkpoint(<mode>)`; returns how many frames the WAL
-/// holds.
-fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+/// Runs `PRAGMA wal_checkpoint(<mode>)`; true when it copied every frame
+/// and, for `RESTART`, every reader has left the WAL.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
-        row.get(1)
+        Ok(row.get::<_, i64>(0)? == 0)
     })
 }
 
+/// The writer thread: commits the queued jobs group by group.
+///
+/// Before a group, it copies the frames the checkpoint thread missed when a
+/// pass has just ended; after a group, it wakes the checkpoint thread when
+/// the WAL holds [`CHECKPOINT_AFTER_FRAMES`]. A reader preempted in the
+/// middle of a read (a busy machine) still keeps the WAL from starting over,
+/// and the first, clock-only version reached 64 MiB on a busy CI machine.
+/// So at [`RESTART_AFTER_FRAMES`] the writer checkpoints itself with
+/// `RESTART`, which waits (at most [`RESTART_WAIT`]) for such readers and
+/// makes the next write start the WAL over: back-pressure, as SQLite's own
+/// auto-checkpoint applies, but only in this rare case.
 fn run(
     conn: &Connection,
     jobs: &mpsc::Receiver<Job>,
-    chore: &AtomicU8,
+    backfilled: &AtomicBool,
     wake: &mpsc::SyncSender<()>,
+    busy_timeout: Duration,
 ) {
+    let mut restart_at = RESTART_AFTER_FRAMES;
     while let Ok(first) = jobs.recv() {
-        let mode = match Chore::take(chore) {
-            Chore::None => None,
-            Chore::Tail => Some("PASSIVE"),
-            Chore::Restart => Some("RESTART"),
-        };
-        if let Some(mode) = mode {
-            // Then the next BEGIN can start the WAL over (`checkpoint_every`).
-            if let Err(e) = checkpoint(conn, mode) {
-                tracing::warn!(error = %e, mode, "SQLite WAL checkpoint failed");
+        if backfilled.swap(false, Ordering::Acquire) {
+            // Then the next BEGIN can start the WAL over.
+            if let Err(e) = checkpoint(conn, "PASSIVE") {
+                tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
             }
         }
         let mut group = vec![first];
@@ -220,13 +197,41 @@ fn run(
             // The caller may have gone (request cancelled): nothing to do.
             let _ = job.reply.send(result);
         }
-        if WAL_FRAMES.with(Cell::get) >= CHECKPOINT_AFTER_FRAMES
-            && chore.load(Ordering::Acquire) == Chore::None as u8
-        {
+        let frames = WAL_FRAMES.with(Cell::get);
+        if frames < CHECKPOINT_AFTER_FRAMES {
+            restart_at = RESTART_AFTER_FRAMES;
+        } else if frames >= restart_at {
+            restart_at = match restart(conn, busy_timeout) {
+                Ok(true) => RESTART_AFTER_FRAMES,
+                Ok(false) => frames.saturating_add(CHECKPOINT_AFTER_FRAMES / 2),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+                    frames.saturating_add(CHECKPOINT_AFTER_FRAMES / 2)
+                }
+            };
+        } else if !backfilled.load(Ordering::Acquire) {
             // Full: a pass is already due.
             let _ = wake.try_send(());
         }
     }
+}
+
+/// `RESTART` checkpoint, retried while the checkpoint thread is in a pass
+/// (its lock is never waited for) or readers hold old frames, for at most
+/// [`RESTART_WAIT`].
+fn restart(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<bool> {
+    let deadline = Instant::now() + RESTART_WAIT;
+    conn.busy_timeout(RESTART_WAIT)?;
+    let done = loop {
+        match checkpoint(conn, "RESTART") {
+            Ok(false) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            other => break other,
+        }
+    };
+    conn.busy_timeout(busy_timeout)?;
+    done
 }
 
 /// Runs every job of `group` in one transaction and returns each job's
