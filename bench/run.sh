@@ -7,6 +7,7 @@
 #   MODES=credential CONCURRENCY="64" REPEATS=3 DURATION=20 bench/run.sh
 #   MODES="metadata nonce resolve" SKIP_BUILD=1 bench/run.sh   # diagnostic single-request modes
 #   BATCH=10 MODES=credential SKIP_BUILD=1 bench/run.sh   # 10 proofs (credentials) per request
+#   SIGIL_BIN=/tmp/sigil-old SKIP_BUILD=1 bench/run.sh    # A/B: another build of the server
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
 # peak RSS is that run's). The server is stopped on exit, also on Ctrl-C.
