@@ -210,18 +210,19 @@ fn run(
                 }
             };
         } else if !backfilled.load(Ordering::Acquire) {
-            // Full: a pass is already due.
+            // A full channel: a wake is already pending.
             let _ = wake.try_send(());
         }
     }
 }
 
 /// `RESTART` checkpoint, retried while the checkpoint thread is in a pass
-/// (its lock is never waited for) or readers hold old frames, for at most
-/// [`RESTART_WAIT`].
+/// (its lock is never waited for) or readers hold old frames, for about
+/// [`RESTART_WAIT`] in all.
 fn restart(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<bool> {
     let deadline = Instant::now() + RESTART_WAIT;
-    conn.busy_timeout(RESTART_WAIT)?;
+    // Each attempt waits for readers a fifth of the budget at most.
+    conn.busy_timeout(RESTART_WAIT / 5)?;
     let done = loop {
         match checkpoint(conn, "RESTART") {
             Ok(false) if Instant::now() < deadline => {
