@@ -17,6 +17,7 @@
 //! with bound values; prepared statements are cached by SQL text.
 
 use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -244,7 +245,9 @@ fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<BatchOutcome, St
     }
     let mut results = Vec::with_capacity(group.len());
     for job in group {
-        let result = run_job(conn, &job.statements);
+        // A panic (a bug) fails its own job only; the writer goes on.
+        let result = panic::catch_unwind(AssertUnwindSafe(|| run_job(conn, &job.statements)))
+            .unwrap_or_else(|payload| Err(job_panicked(conn, payload.as_ref())));
         if conn.is_autocommit() {
             // SQLite ended the whole transaction on a hard error (I/O,
             // disk full): everything before is gone with it.
@@ -301,6 +304,25 @@ fn run_job(conn: &Connection, statements: &[Statement]) -> Result<BatchOutcome, 
     Ok(BatchOutcome::Committed(rows))
 }
 
+/// Undoes what a job that panicked wrote (its savepoint) and turns the
+/// panic into the job's error.
+fn job_panicked(conn: &Connection, payload: &(dyn std::any::Any + Send)) -> StoreError {
+    if !conn.is_autocommit() {
+        // Fails harmlessly when the panic came before the savepoint.
+        let _ = exec_simple(conn, "ROLLBACK TO job");
+        let _ = exec_simple(conn, "RELEASE job");
+    }
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    tracing::error!(%message, "a SQLite write panicked and was rolled back");
+    StoreError::Database(DbErr::Custom(format!(
+        "the SQLite writer failed on this write (a bug: {message}); nothing of it was stored"
+    )))
+}
+
 fn is_unique(e: &rusqlite::Error) -> bool {
     matches!(
         e,
@@ -317,6 +339,10 @@ fn exec_simple(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// Runs one statement with its values bound in order; returns how many rows
 /// it returned (`RETURNING`).
 fn exec(conn: &Connection, s: &Statement) -> rusqlite::Result<usize> {
+    #[cfg(test)]
+    if s.sql == tests::PANIC_SQL {
+        panic!("injected by a test");
+    }
     let mut stmt = conn.prepare_cached(&s.sql)?;
     bind_all(&mut stmt, s)?;
     let mut rows = stmt.raw_query();
@@ -325,4 +351,77 @@ fn exec(conn: &Connection, s: &Statement) -> rusqlite::Result<usize> {
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    /// A statement the writer panics on (tests only).
+    pub(super) const PANIC_SQL: &str = "SELECT 'sigil-test-panic'";
+
+    fn statement(sql: &str) -> Statement {
+        Statement::from_string(DbBackend::Sqlite, sql)
+    }
+
+    fn count(path: &Path) -> i64 {
+        let conn = Connection::open(path).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        let writer = Writer::start(&path, Duration::from_secs(5)).unwrap();
+
+        // Alone: the error says what happened and that nothing was stored.
+        let e = writer
+            .write(vec![
+                statement("INSERT INTO t VALUES (1)"),
+                statement(PANIC_SQL),
+            ])
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("nothing of it was stored"), "{e}");
+        assert_eq!(count(&path), 0);
+
+        // Beside good writes, likely in one group: only it fails.
+        let bad = writer.write(vec![
+            statement("INSERT INTO t VALUES (2)"),
+            statement(PANIC_SQL),
+        ]);
+        let good = async {
+            let mut outcomes = Vec::new();
+            for x in 3..8 {
+                outcomes.push(
+                    writer
+                        .write(vec![statement(&format!("INSERT INTO t VALUES ({x})"))])
+                        .await,
+                );
+            }
+            outcomes
+        };
+        let (bad, good) = tokio::join!(bad, good);
+        assert!(bad.is_err());
+        for outcome in good {
+            assert!(matches!(outcome.unwrap(), BatchOutcome::Committed(0)));
+        }
+
+        // The writer still commits.
+        writer
+            .write(vec![statement("INSERT INTO t VALUES (8)")])
+            .await
+            .unwrap();
+        assert_eq!(count(&path), 6);
+    }
 }
