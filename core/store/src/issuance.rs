@@ -160,8 +160,8 @@ impl Store {
     /// changes nothing when a nonce was spent before (a replay, or a concurrent request with the same nonce on any
     /// instance): the caller must not hand out the credentials.
     ///
-    /// On SQLite, a single-configuration offer takes one trip to the database (see `batch`); otherwise this is a
-    /// transaction of a few statements.
+    /// On SQLite this is one trip to the group-commit writer (see `batch`); on PostgreSQL a transaction of a few
+    /// statements.
     pub async fn finish_credential(
         &self,
         nonces: &[(String, i64)],
@@ -169,9 +169,8 @@ impl Store {
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
-        let single = offered.iter().all(|c| *c == i.credential_configuration_id);
-        if self.backend() == crate::Backend::Sqlite && single {
-            return self.finish_in_one_batch(nonces, i, event).await;
+        if self.backend() == crate::Backend::Sqlite {
+            return self.finish_in_one_batch(nonces, i, offered, event).await;
         }
         let txn = self.db.begin().await?;
         for (value, expires_at) in nonces {
@@ -189,8 +188,10 @@ impl Store {
         &self,
         nonces: &[(String, i64)],
         i: NewIssuance,
+        offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
+        let single = offered.iter().all(|c| *c == i.credential_configuration_id);
         let backend = sea_orm::DbBackend::Sqlite;
         let mut statements = Vec::new();
         for (value, expires_at) in nonces {
@@ -203,8 +204,17 @@ impl Store {
         }
         let (offer_id, now) = (i.offer_id.clone(), i.created_at);
         statements.push(issuance_statement(i).build(backend));
-        statements
-            .push(crate::offers::credential_issued_statement(&offer_id, now, true).build(backend));
+        // `consumed` at once for a single configuration; else `credential_issued`, then `consumed` if the
+        // issuances now cover every configuration offered.
+        statements.push(
+            crate::offers::credential_issued_statement(&offer_id, now, single).build(backend),
+        );
+        if !single {
+            statements.push(
+                crate::offers::consumed_when_complete_statement(&offer_id, now, offered)
+                    .build(backend),
+            );
+        }
         statements.push(crate::events::event_statement(event).build(backend));
         match self.write_batch(statements).await? {
             crate::batch::BatchOutcome::Committed(_) => Ok(Finish::Recorded),

@@ -1,13 +1,15 @@
 //! Offers: create, read, resolve, revoke, and record issuance progress.
 
-use sea_orm::sea_query::Expr;
+use std::collections::BTreeSet;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
     TransactionTrait,
 };
 
 use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
-use crate::entities::offer;
+use crate::entities::{issuance, offer};
 use crate::events::{event_statement, insert_event};
 use crate::util::now_unix;
 use crate::{Backend, NewEvent, NewOffer, OfferRecord, OfferStatus, Store, StoreError};
@@ -244,4 +246,33 @@ pub(crate) fn credential_issued_statement(
             OfferStatus::CredentialIssued,
             OfferStatus::Deferred,
         ]))
+}
+
+/// The update that marks the offer `consumed` once every configuration in
+/// `offered` has an issuance. Run after the issuance's insert and
+/// [`credential_issued_statement`] with `consumed = false`, in the same
+/// transaction: the count is then the one that transaction sees.
+pub(crate) fn consumed_when_complete_statement(
+    offer_id: &str,
+    now: i64,
+    offered: &[String],
+) -> sea_orm::UpdateMany<offer::Entity> {
+    let wanted: BTreeSet<&str> = offered.iter().map(String::as_str).collect();
+    let issued = Query::select()
+        .expr(Func::count_distinct(Expr::col((
+            issuance::Entity,
+            issuance::Column::CredentialConfigurationId,
+        ))))
+        .from(issuance::Entity)
+        .and_where(Expr::col((issuance::Entity, issuance::Column::OfferId)).eq(offer_id))
+        .and_where(
+            Expr::col((
+                issuance::Entity,
+                issuance::Column::CredentialConfigurationId,
+            ))
+            .is_in(wanted.iter().copied()),
+        )
+        .to_owned();
+    let count = i64::try_from(wanted.len()).unwrap_or(i64::MAX);
+    credential_issued_statement(offer_id, now, true).filter(Expr::from(issued).eq(count))
 }

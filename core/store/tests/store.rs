@@ -100,6 +100,7 @@ on_both!(
     concurrent_redeem_for_token_stores_one_token,
     redeem_for_token_refuses_like_redeem,
     finish_credential_spends_nonces_once_and_records,
+    finish_credential_consumes_after_every_configuration,
     concurrent_finish_credential_with_one_nonce_records_once,
     create_and_resolve_offer_write_their_events,
     concurrent_batches_fail_alone,
@@ -924,6 +925,49 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
                 .unwrap()
         );
     }
+}
+
+/// `finish_credential` on an offer of two configurations (one write batch
+/// on SQLite): `credential_issued` until the second configuration is
+/// issued, then `consumed`; a repeat of the first changes nothing more.
+async fn finish_credential_consumes_after_every_configuration(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.redeem_pre_authorized_code(redeem("code-1", None))
+        .await
+        .unwrap();
+    let offered = ["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()];
+    let n = now();
+    let finish = async |nonce: &str, id: &str, configuration: &str| {
+        let nonces = [(nonce.to_owned(), n + 60)];
+        s.finish_credential(
+            &nonces,
+            issued(id, configuration),
+            &offered,
+            issued_event(id),
+        )
+        .await
+        .unwrap()
+    };
+    for (nonce, id, configuration, status) in [
+        ("n1", "i1", "pid_sd_jwt", OfferStatus::CredentialIssued),
+        ("n2", "i2", "pid_sd_jwt", OfferStatus::CredentialIssued),
+        ("n3", "i3", "pid_mdoc", OfferStatus::Consumed),
+    ] {
+        assert_eq!(finish(nonce, id, configuration).await, Finish::Recorded);
+        let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
+        assert_eq!(got.status, status, "after {id}");
+        assert_eq!(got.consumed_at.is_some(), status == OfferStatus::Consumed);
+    }
+    let configurations: Vec<String> = s
+        .issuances("o1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.credential_configuration_id)
+        .collect();
+    assert_eq!(configurations, ["pid_sd_jwt", "pid_mdoc"]);
+    assert_eq!(event_kinds(s, "o1").await, ["i1", "i2", "i3"]);
 }
 
 async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
