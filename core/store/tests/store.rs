@@ -420,13 +420,19 @@ async fn spent_nonces_are_refused_the_second_time(db: &Db) {
     assert_eq!(counts.nonces, 2, "{counts:?}");
 }
 
-async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
-    let s = &db.store;
+/// Offer `o1` of `pid_sd_jwt` and `pid_mdoc`, its code redeemed; returns
+/// the configurations.
+async fn redeemed_offer_of_two_configurations(s: &Store) -> [String; 2] {
     s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
     s.redeem_pre_authorized_code(redeem("code-1", None))
         .await
         .unwrap();
-    let offered = ["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()];
+    ["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()]
+}
+
+async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
+    let s = &db.store;
+    let offered = redeemed_offer_of_two_configurations(s).await;
     let issuance = |id: &str, configuration: &str| NewIssuance {
         id: id.to_owned(),
         tenant: TENANT.to_owned(),
@@ -932,11 +938,7 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
 /// issued, then `consumed`; a repeat of the first changes nothing more.
 async fn finish_credential_consumes_after_every_configuration(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
-    s.redeem_pre_authorized_code(redeem("code-1", None))
-        .await
-        .unwrap();
-    let offered = ["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()];
+    let offered = redeemed_offer_of_two_configurations(s).await;
     let n = now();
     let finish = async |nonce: &str, id: &str, configuration: &str| {
         let nonces = [(nonce.to_owned(), n + 60)];
