@@ -183,7 +183,6 @@ fn create_parent_dir(url: &str) -> Result<(), StoreError> {
     })
 }
 
-/// Applies pending migrations.
 /// Pool options common to both backends.
 fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
@@ -212,6 +211,7 @@ async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnectio
         .map_err(StoreError::Connect)
 }
 
+/// Applies pending migrations.
 async fn migrate(db: &DatabaseConnection, backend: Backend) -> Result<(), StoreError> {
     match backend {
         Backend::Sqlite => Migrator::up(db, None).await.map_err(StoreError::Migration),

@@ -1,15 +1,15 @@
 //! Issuance records: one per (offer, credential configuration).
 
-use std::collections::BTreeSet;
-
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, TransactionTrait, TryInsertResult,
+    QueryTrait, TransactionTrait, TryInsertResult,
 };
 
 use crate::entities::issuance;
 use crate::events::insert_event;
-use crate::offers::set_credential_issued;
+use crate::offers::{
+    consumed_when_complete_statement, credential_issued_statement, set_credential_issued,
+};
 use crate::util::to_u32;
 use crate::{NewEvent, Store, StoreError};
 
@@ -80,6 +80,11 @@ fn issuance_statement(i: NewIssuance) -> sea_orm::TryInsert<issuance::ActiveMode
 /// Records an issuance, the offer's new status (`consumed` once every configuration in `offered` has been issued,
 /// `credential_issued` before that) and `event` on `txn`; returns whether this was the first issuance of that
 /// configuration.
+///
+/// The same statements, in the same order, as the SQLite batch of [`Store::finish_credential`]. The offer's row
+/// is updated first: on PostgreSQL that locks it, so a concurrent request for another configuration of the offer
+/// waits for this transaction, and its `consumed` check (a later statement, a fresh snapshot) counts this
+/// issuance.
 async fn record_in<C: ConnectionTrait>(
     txn: &C,
     i: NewIssuance,
@@ -87,43 +92,21 @@ async fn record_in<C: ConnectionTrait>(
     event: NewEvent,
 ) -> Result<bool, StoreError> {
     let (offer_id, now) = (i.offer_id.clone(), i.created_at);
-    let configuration = i.credential_configuration_id.clone();
+    let single = offered.iter().all(|c| *c == i.credential_configuration_id);
+    set_credential_issued(txn, &offer_id, now, single).await?;
     let first = insert_issuance(txn, i).await?;
-    let consumed = if offered.iter().all(|c| *c == configuration) {
-        true
-    } else {
-        let issued: BTreeSet<String> = issuance::Entity::find()
-            .select_only()
-            .column(issuance::Column::CredentialConfigurationId)
-            .filter(issuance::Column::OfferId.eq(offer_id.as_str()))
-            .into_tuple()
-            .all(txn)
-            .await?
-            .into_iter()
-            .collect();
-        offered.iter().all(|c| issued.contains(c))
-    };
-    set_credential_issued(txn, &offer_id, now, consumed).await?;
+    if !single {
+        consumed_when_complete_statement(&offer_id, now, offered)
+            .exec(txn)
+            .await?;
+    }
     insert_event(txn, event).await?;
     Ok(first)
 }
 
 /// Inserts an issuance on `db` (a connection or a transaction); `false` when that (offer, configuration) exists.
 async fn insert_issuance<C: ConnectionTrait>(db: &C, i: NewIssuance) -> Result<bool, StoreError> {
-    let model = issuance::Model {
-        id: i.id,
-        tenant: i.tenant,
-        offer_id: i.offer_id,
-        credential_configuration_id: i.credential_configuration_id,
-        format: i.format,
-        count: i64::from(i.count),
-        created_at: i.created_at,
-    };
-    let inserted = issuance::Entity::insert(model.into_active_model())
-        .on_conflict_do_nothing_on([
-            issuance::Column::OfferId,
-            issuance::Column::CredentialConfigurationId,
-        ])
+    let inserted = issuance_statement(i)
         .exec_without_returning(db)
         .await
         .map_err(|e| StoreError::on_insert("issuance id", e))?;
@@ -202,18 +185,14 @@ impl Store {
                     .build(backend),
             );
         }
+        // As `record_in`: the offer's status (`consumed` at once for a single configuration), the issuance, then
+        // `consumed` if the issuances now cover every configuration offered.
         let (offer_id, now) = (i.offer_id.clone(), i.created_at);
+        statements.push(credential_issued_statement(&offer_id, now, single).build(backend));
         statements.push(issuance_statement(i).build(backend));
-        // `consumed` at once for a single configuration; else `credential_issued`, then `consumed` if the
-        // issuances now cover every configuration offered.
-        statements.push(
-            crate::offers::credential_issued_statement(&offer_id, now, single).build(backend),
-        );
         if !single {
-            statements.push(
-                crate::offers::consumed_when_complete_statement(&offer_id, now, offered)
-                    .build(backend),
-            );
+            statements
+                .push(consumed_when_complete_statement(&offer_id, now, offered).build(backend));
         }
         statements.push(crate::events::event_statement(event).build(backend));
         match self.write_batch(statements).await? {

@@ -101,6 +101,7 @@ on_both!(
     redeem_for_token_refuses_like_redeem,
     finish_credential_spends_nonces_once_and_records,
     finish_credential_consumes_after_every_configuration,
+    concurrent_finishes_of_every_configuration_consume,
     concurrent_finish_credential_with_one_nonce_records_once,
     create_and_resolve_offer_write_their_events,
     concurrent_batches_fail_alone,
@@ -970,6 +971,56 @@ async fn finish_credential_consumes_after_every_configuration(db: &Db) {
         .collect();
     assert_eq!(configurations, ["pid_sd_jwt", "pid_mdoc"]);
     assert_eq!(event_kinds(s, "o1").await, ["i1", "i2", "i3"]);
+}
+
+/// Two requests at once, on two stores, each finishing another configuration
+/// of the same offer: whichever commits last sees both issuances, so every
+/// offer ends `consumed` (on PostgreSQL the offer's row is locked first).
+async fn concurrent_finishes_of_every_configuration_consume(db: &Db) {
+    const OFFERS: usize = 20;
+    let stores = [db.store.clone(), db.second().await];
+    let offered = vec!["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()];
+    for k in 0..OFFERS {
+        let (id, code) = (format!("o{k}"), format!("code-{k}"));
+        db.store
+            .insert_offer(offer(&id, &code, None))
+            .await
+            .unwrap();
+        db.store
+            .redeem_pre_authorized_code(redeem(&code, None))
+            .await
+            .unwrap();
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(2 * OFFERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..OFFERS {
+        for (c, configuration) in offered.iter().enumerate() {
+            let (store, start) = (stores[c].clone(), start.clone());
+            let offered = offered.clone();
+            let mut i = issued(&format!("o{k}-{configuration}"), configuration);
+            i.offer_id = format!("o{k}");
+            let mut e = issued_event("credential_issued");
+            e.offer_id = i.offer_id.clone();
+            tasks.spawn(async move {
+                let nonces = [(format!("n-{}", i.id), now() + 60)];
+                start.wait().await;
+                store.finish_credential(&nonces, i, &offered, e).await
+            });
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), Finish::Recorded);
+    }
+    for k in 0..OFFERS {
+        let got = db
+            .store
+            .get_offer(TENANT, &format!("o{k}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.status, OfferStatus::Consumed, "o{k}");
+        assert_eq!(db.store.issuances(&got.id).await.unwrap().len(), 2, "o{k}");
+    }
 }
 
 async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
