@@ -33,9 +33,9 @@ impl TokenErrorCode {
     /// HTTP status (RFC 6749 §5.2: 400, `invalid_client` 401).
     pub fn status(self) -> u16 {
         match self {
+            Self::InvalidRequest | Self::InvalidGrant | Self::UnsupportedGrantType => 400,
             Self::InvalidClient => 401,
             Self::ServerError => 500,
-            _ => 400,
         }
     }
 }
@@ -85,10 +85,16 @@ impl CredentialErrorCode {
     /// HTTP status.
     pub fn status(self) -> u16 {
         match self {
+            Self::InvalidCredentialRequest
+            | Self::UnknownCredentialConfiguration
+            | Self::UnknownCredentialIdentifier
+            | Self::InvalidProof
+            | Self::InvalidNonce
+            | Self::InvalidEncryptionParameters
+            | Self::CredentialRequestDenied => 400,
             Self::InvalidToken => 401,
             Self::InsufficientScope => 403,
             Self::ServerError => 500,
-            _ => 400,
         }
     }
 }

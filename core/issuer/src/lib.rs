@@ -1,14 +1,31 @@
-//! OpenID4VCI 1.0 issuer rules, independent of the web framework.
+//! OpenID4VCI 1.0 issuer: the rules of every endpoint, independent of the
+//! web framework, the database and the plugin runtime.
 //!
-//! * [`errors`]: the spec's error codes with their HTTP status, and the
-//!   causes that map to them.
-//! * [`proof`]: verification of `jwt` key proofs (OID4VCI App. F.1, F.4).
+//! * [`Issuer`] ([`service`]): the engine a server holds, over its
+//!   [`ports`]; the endpoints' rules are its methods in [`endpoints`]
+//!   (offer by reference, token, nonce, credential), each taking a typed
+//!   request and returning a typed response or a cause enum that maps to
+//!   the spec's error code.
+//! * [`ports`]: the traits the issuer needs (store, claim sources,
+//!   formats, tenants and their signers, clock), implemented by
+//!   `sigil-store`, `sigil-plugin-host` and the server.
+//! * [`model`]: the typed offer and the records the endpoints store.
+//! * [`errors`]: the spec's error codes with their HTTP status.
+//! * [`proof`]: verification of `jwt` key proofs (App. F.1, F.4).
 //! * [`nonce`]: self-verifying `c_nonce` values (spent once in the store).
-//! * [`offer`]: the Credential Offer object and its URI (§4).
+//! * [`offer`]: the Credential Offer object and its URIs (§4).
+//! * [`codes`]: pre-authorized codes derived from offer ids.
 //! * [`secrets`]: random codes, tokens and nonces, and their hashes.
 
+pub mod codes;
+pub mod endpoints;
 pub mod errors;
+pub mod model;
 pub mod nonce;
 pub mod offer;
+pub mod ports;
 pub mod proof;
 pub mod secrets;
+pub mod service;
+
+pub use service::Issuer;

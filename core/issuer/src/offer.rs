@@ -1,23 +1,14 @@
-//! The Credential Offer object (OID4VCI §4.1) and its URI.
+//! The Credential Offer object (OID4VCI §4.1) and its URIs.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
+use crate::model::{Flow, Offer, OfferScheme, TxCode, ValueMode};
+
 /// Grant type of the pre-authorized code flow.
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
-/// `tx_code` as announced in the offer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxCodeOffer {
-    /// `numeric` or `text`.
-    pub input_mode: String,
-    /// Length of the code.
-    pub length: Option<u32>,
-    /// Description for the wallet (≤ 300 characters).
-    pub description: Option<String>,
-}
-
-/// What goes into an offer.
+/// What goes into an offer object.
 #[derive(Debug, Clone)]
 pub struct OfferContent<'a> {
     /// Credential issuer identifier.
@@ -27,12 +18,12 @@ pub struct OfferContent<'a> {
     /// The pre-authorized code, for that flow.
     pub pre_authorized_code: Option<&'a str>,
     /// The transaction code announcement.
-    pub tx_code: Option<&'a TxCodeOffer>,
+    pub tx_code: Option<&'a TxCode>,
     /// `issuer_state` for the authorization code flow.
     pub issuer_state: Option<&'a str>,
 }
 
-/// Build the offer object. Only the fields OID4VCI defines are emitted.
+/// Build the offer object. Only the members OID4VCI defines are emitted.
 pub fn credential_offer(content: &OfferContent<'_>) -> Value {
     let mut grants = Map::new();
     if let Some(code) = content.pre_authorized_code {
@@ -40,7 +31,7 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
         grant.insert("pre-authorized_code".into(), code.into());
         if let Some(tx) = content.tx_code {
             let mut t = Map::new();
-            t.insert("input_mode".into(), tx.input_mode.clone().into());
+            t.insert("input_mode".into(), tx.input_mode.as_str().into());
             if let Some(l) = tx.length {
                 t.insert("length".into(), l.into());
             }
@@ -64,31 +55,58 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
     })
 }
 
+/// The offer object of a stored offer; `code` is its pre-authorized code.
+pub fn offer_object(credential_issuer: &str, offer: &Offer, code: &str) -> Value {
+    let pre_authorized = offer.flow == Flow::PreAuthorizedCode;
+    credential_offer(&OfferContent {
+        credential_issuer,
+        credential_configuration_ids: &offer.credential_configuration_ids,
+        pre_authorized_code: pre_authorized.then_some(code),
+        tx_code: offer.tx_code.as_ref().filter(|_| pre_authorized),
+        issuer_state: offer.issuer_state.as_deref(),
+    })
+}
+
+/// The offer link and, by reference, the URL the wallet fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferLinks {
+    /// `openid-credential-offer://?...` (or `haip-vci://`).
+    pub uri: String,
+    /// `credential_offer_uri`, when by reference.
+    pub reference: Option<String>,
+}
+
+/// The URL an offer is served at by reference: `<issuer>/credential-offer/<id>`.
+pub fn offer_url(credential_issuer: &str, offer_id: &str) -> String {
+    format!("{credential_issuer}/credential-offer/{offer_id}")
+}
+
+/// The links of a stored offer; `code` is its pre-authorized code.
+pub fn offer_links(credential_issuer: &str, offer: &Offer, code: &str) -> OfferLinks {
+    match offer.value_mode {
+        ValueMode::ByValue => OfferLinks {
+            uri: offer_uri_by_value(
+                offer.scheme,
+                &offer_object(credential_issuer, offer, code),
+            ),
+            reference: None,
+        },
+        ValueMode::ByReference => {
+            let url = offer_url(credential_issuer, &offer.id);
+            OfferLinks {
+                uri: offer_uri_by_reference(offer.scheme, &url),
+                reference: Some(url),
+            }
+        }
+    }
+}
+
 /// Everything but unreserved characters is percent-encoded in the query value.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-/// The URI scheme of an offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OfferScheme {
-    /// `openid-credential-offer://`
-    OpenidCredentialOffer,
-    /// `haip-vci://` (HAIP 1.0).
-    Haip,
-}
-
-impl OfferScheme {
-    /// The scheme prefix.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Self::OpenidCredentialOffer => "openid-credential-offer://",
-            Self::Haip => "haip-vci://",
-        }
-    }
-}
 
 /// `scheme://?credential_offer_uri=<uri>`.
 pub fn offer_uri_by_reference(scheme: OfferScheme, credential_offer_uri: &str) -> String {
@@ -112,12 +130,13 @@ pub fn offer_uri_by_value(scheme: OfferScheme, offer: &Value) -> String {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
+    use crate::model::TxInputMode;
 
     #[test]
     fn pre_authorized_offer_with_tx_code() {
         let ids = vec!["employee_badge_sd_jwt".to_string()];
-        let tx = TxCodeOffer {
-            input_mode: "numeric".into(),
+        let tx = TxCode {
+            input_mode: TxInputMode::Numeric,
             length: Some(6),
             description: Some("PIN".into()),
         };

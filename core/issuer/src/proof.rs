@@ -18,10 +18,9 @@ pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
 /// Proof signing algorithms Sigil accepts (JOSE names).
 pub const PROOF_ALGORITHMS: &[&str] = &["ES256", "ES384", "EdDSA"];
 
-/// Why a proof was rejected. [`ProofError::Nonce`] maps to `invalid_nonce`,
-/// everything else to `invalid_proof`.
+/// Why a proof was rejected (`invalid_proof`). Whether its nonce was
+/// issued and is unspent is checked apart (`invalid_nonce`).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ProofError {
     /// Not a compact JWS, or undecodable parts.
     #[error("proof is not a well-formed JWT: {0}")]
@@ -50,9 +49,6 @@ pub enum ProofError {
     /// `nonce` missing.
     #[error("proof has no nonce; get one from the nonce endpoint")]
     MissingNonce,
-    /// `nonce` is not a valid, unused c_nonce.
-    #[error("proof nonce is invalid or expired; get a fresh one from the nonce endpoint")]
-    Nonce,
 }
 
 /// A verified proof.

@@ -5,6 +5,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use crate::model::TxInputMode;
+
 /// A random URL-safe token of 256 bits (codes, access tokens, nonces).
 pub fn random_token() -> String {
     let bytes: [u8; 32] = rand::thread_rng().r#gen();
@@ -25,12 +27,12 @@ pub fn tx_code_hash(pre_authorized_code: &str, tx_code: &str) -> String {
 }
 
 /// A transaction code: `length` digits (`numeric`) or letters and digits (`text`).
-pub fn tx_code(input_mode: &str, length: u32) -> String {
+pub fn tx_code(input_mode: TxInputMode, length: u32) -> String {
     const TEXT: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
     (0..length)
         .map(|_| {
-            if input_mode == "text" {
+            if input_mode == TxInputMode::Text {
                 TEXT[rng.gen_range(0..TEXT.len())] as char
             } else {
                 char::from(b'0' + rng.gen_range(0..10u8))
@@ -57,8 +59,12 @@ mod tests {
 
     #[test]
     fn tx_codes_follow_the_mode() {
-        assert!(tx_code("numeric", 6).chars().all(|c| c.is_ascii_digit()));
-        assert_eq!(tx_code("text", 8).len(), 8);
+        assert!(
+            tx_code(TxInputMode::Numeric, 6)
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        );
+        assert_eq!(tx_code(TxInputMode::Text, 8).len(), 8);
         assert_eq!(
             hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

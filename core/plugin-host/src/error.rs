@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sigil_issuer::ports::{ClaimFailure, FormatFailure};
 use thiserror::Error;
 
 /// Why one plugin call failed. Every variant names the plugin, so the
 /// message can go straight into a log line or an error response.
 #[derive(Debug, Error)]
-#[non_exhaustive]
 pub enum PluginError {
     /// No plugin with that id is loaded.
     #[error("plugin '{plugin}' is not loaded")]
@@ -119,51 +119,8 @@ impl PluginError {
     }
 }
 
-/// A claim provider's own error, as it reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum ClaimFailure {
-    /// The subject is unknown.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// The source refuses to issue (`credential_request_denied`).
-    #[error("denied: {0}")]
-    Denied(String),
-    /// The settings or context were unusable.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// An upstream system failed.
-    #[error("upstream failure: {0}")]
-    Upstream(String),
-    /// Anything else.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-/// A format plugin's own error, as it reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum FormatFailure {
-    /// The configuration is unusable for the format.
-    #[error("invalid configuration: {0}")]
-    InvalidConfiguration(String),
-    /// The claims do not fit the configuration.
-    #[error("invalid claims: {0}")]
-    InvalidClaims(String),
-    /// A holder key cannot be used with the format.
-    #[error("unsupported holder key: {0}")]
-    UnsupportedHolderKey(String),
-    /// Signing failed.
-    #[error("signing failed: {0}")]
-    Signing(String),
-    /// Anything else.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
 /// Why a plugin could not be loaded from the plugin directory.
 #[derive(Debug, Error)]
-#[non_exhaustive]
 pub enum LoadError {
     /// The directory or a file could not be read.
     #[error("{path}: {message}")]

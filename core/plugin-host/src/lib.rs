@@ -25,15 +25,17 @@ mod limits;
 mod loader;
 mod manifest;
 mod outbound;
+mod ports;
 mod runtime;
 mod signing;
 mod state;
 
 pub use bindings::{WIT_PACKAGE, WIT_VERSION};
-pub use calls::{
-    ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, IssueInput, StatusReference,
+pub use error::{LoadError, PluginError};
+pub use sigil_issuer::ports::{
+    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, FormatFailure,
+    IssueInput, StatusReference,
 };
-pub use error::{ClaimFailure, FormatFailure, LoadError, PluginError};
 pub use grants::{OriginPattern, PluginPolicy};
 pub use limits::Limits;
 pub use loader::PluginInfo;

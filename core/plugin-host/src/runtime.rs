@@ -10,6 +10,7 @@ use wasmtime::Store;
 use crate::bindings::claims::sigil::plugin::types::{
     ClaimError, ClaimOutcome as RawOutcome, FormatError,
 };
+use crate::calls;
 use crate::engine::{EngineOptions, SandboxEngine};
 use crate::loader::{self, Linkers, LoadedPlugin, PluginInfo, Pre};
 use crate::outbound::Outbound;
@@ -182,7 +183,7 @@ impl PluginRuntime {
         let Pre::Claims(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::ClaimProvider));
         };
-        let raw = request.to_raw();
+        let raw = calls::claim_context(request);
         let mut store = self.store(plugin)?;
         let call = async {
             let bindings = pre.instantiate_async(&mut store).await?;
@@ -222,7 +223,7 @@ impl PluginRuntime {
         let Pre::Format(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
         };
-        let raw = configuration.to_raw();
+        let raw = calls::configuration(configuration);
         let mut store = self.store(plugin)?;
         let call = async {
             let bindings = pre.instantiate_async(&mut store).await?;
@@ -249,7 +250,7 @@ impl PluginRuntime {
         let Pre::Format(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
         };
-        let raw = input.to_raw();
+        let raw = calls::issue_request(input);
         let mut store = self.store(plugin)?;
         let handle = store
             .data_mut()

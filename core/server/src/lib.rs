@@ -6,7 +6,7 @@
 
 pub mod auth;
 pub mod cli;
-pub mod issuance;
+pub mod issuer_port;
 pub mod keyring;
 pub mod keys_cli;
 pub mod keystore;

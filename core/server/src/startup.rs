@@ -70,14 +70,22 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let workers = settings.server.workers;
+        let settings = Arc::new(settings);
+        let plugins = Arc::new(plugins);
+        let issuer = sigil_issuer::Issuer::new(
+            store.clone(),
+            plugins.clone(),
+            settings.clone(),
+            &offer_secret,
+            Arc::new(sigil_issuer::ports::SystemClock),
+        );
         let state = AppState {
-            settings: Arc::new(settings),
-            plugins: Arc::new(plugins),
+            settings,
+            plugins,
             tenants: Arc::new(tenants),
             store,
             admin,
-            nonce_key: sigil_issuer::nonce::NonceKey::derive(&offer_secret),
-            offer_secret: Arc::new(offer_secret),
+            issuer: Arc::new(issuer),
         };
         spawn_reload_on_hangup(state.clone());
         let data = web::Data::new(state.clone());

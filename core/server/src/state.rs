@@ -2,12 +2,16 @@
 
 use std::sync::Arc;
 
+use sigil_issuer::Issuer;
 use sigil_plugin_host::PluginRuntime;
 use sigil_settings::Settings;
 use sigil_store::Store;
 
 use crate::auth::AdminToken;
 use crate::tenants::Tenants;
+
+/// The issuer as this server wires it: over the database and the plugin runtime.
+pub type SigilIssuer = Issuer<Store, PluginRuntime>;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -22,26 +26,8 @@ pub struct AppState {
     pub store: Store,
     /// Admin API credential.
     pub admin: AdminToken,
-    /// Secret deriving pre-authorized codes from offer ids.
-    pub offer_secret: Arc<Vec<u8>>,
-    /// Key of the self-verifying `c_nonce` values (derived from the offer secret).
-    pub nonce_key: sigil_issuer::nonce::NonceKey,
-}
-
-impl AppState {
-    /// The pre-authorized code of an offer: HMAC-SHA256(secret, offer id),
-    /// so by-reference offers can be served while only its hash is stored.
-    pub fn pre_authorized_code(&self, offer_id: &str) -> String {
-        use base64::Engine as _;
-        use hmac::{Hmac, Mac};
-        let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(&self.offer_secret) {
-            Ok(m) => m,
-            Err(_) => return String::new(),
-        };
-        mac.update(b"sigil pre-authorized code\0");
-        mac.update(offer_id.as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    }
+    /// The protocol rules of every wallet-facing endpoint.
+    pub issuer: Arc<SigilIssuer>,
 }
 
 /// Current time in Unix seconds.

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
+use sigil_issuer::model::RuntimeOverrides;
 use sigil_keys::SharedSigner;
 use sigil_plugin_host::{FormatConfiguration, PluginKind, PluginRuntime};
 use sigil_settings::{
@@ -46,9 +47,9 @@ impl Tenant {
         &self,
         keys: &TenantKeys,
         format: &str,
-        overrides: &Value,
+        overrides: &RuntimeOverrides,
     ) -> Result<(SharedSigner, String), String> {
-        let key = match overrides.get("issuerKeyId").and_then(Value::as_str) {
+        let key = match overrides.issuer_key_id.as_deref() {
             None => &keys.active,
             Some(kid) => keys.find(kid).ok_or_else(|| {
                 format!(
@@ -57,7 +58,7 @@ impl Tenant {
                 )
             })?,
         };
-        let signer = match overrides.get("x5Chain").and_then(decode_chain) {
+        let signer = match overrides.x5_chain.as_deref().and_then(decode_chain) {
             Some(chain) => std::sync::Arc::new(sigil_keys::Presented::with_chain(
                 key.key.clone(),
                 key.presented_kid.clone(),
@@ -84,17 +85,20 @@ impl Tenant {
 }
 
 /// An `x5Chain` override: base64 (standard alphabet) DER certificates.
-pub fn decode_chain(v: &Value) -> Option<Vec<Vec<u8>>> {
+pub fn decode_chain(chain: &[String]) -> Option<Vec<Vec<u8>>> {
     use base64::Engine as _;
-    v.as_array().filter(|a| !a.is_empty()).and_then(|a| {
-        a.iter()
-            .map(|c| {
-                c.as_str()
-                    .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-                    .filter(|der| der.first() == Some(&0x30) && der.len() > 16)
-            })
-            .collect()
-    })
+    if chain.is_empty() {
+        return None;
+    }
+    chain
+        .iter()
+        .map(|c| {
+            base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .ok()
+                .filter(|der| der.first() == Some(&0x30) && der.len() > 16)
+        })
+        .collect()
 }
 
 /// One key that signs, as issuance uses it.

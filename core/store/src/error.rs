@@ -4,7 +4,6 @@ use sea_orm::{DbErr, SqlErr};
 
 /// An error from the store that is not a business outcome.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum StoreError {
     /// The database URL is neither `sqlite:` nor `postgres:` (or `postgresql:`), or cannot be parsed.
     #[error("unsupported or malformed database URL: {0}")]
@@ -56,7 +55,6 @@ impl From<DbErr> for StoreError {
 /// Every variant but [`RedeemError::Store`] is a business outcome that the token endpoint maps to an OAuth error
 /// (`invalid_grant` in most cases).
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum RedeemError {
     /// No offer in that tenant has that pre-authorized code hash.
     #[error("unknown pre-authorized code")]

@@ -3,22 +3,7 @@
 use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::entities::event;
-use crate::{Store, StoreError};
-
-/// An event to append.
-#[derive(Clone, Debug)]
-pub struct NewEvent {
-    /// Tenant.
-    pub tenant: String,
-    /// Offer the event is about.
-    pub offer_id: String,
-    /// What happened (for example `offer.resolved`).
-    pub kind: String,
-    /// Details; never put secrets here.
-    pub detail: serde_json::Value,
-    /// When it happened, Unix seconds.
-    pub created_at: i64,
-}
+use crate::{EventKind, NewEvent, Store, StoreError};
 
 /// A stored event.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +15,7 @@ pub struct EventRecord {
     /// Offer the event is about.
     pub offer_id: String,
     /// What happened.
-    pub kind: String,
+    pub kind: EventKind,
     /// Details.
     pub detail: serde_json::Value,
     /// When it happened, Unix seconds.
@@ -52,7 +37,7 @@ pub(crate) fn event_statement(e: NewEvent) -> sea_orm::Insert<event::ActiveModel
         id: ActiveValue::NotSet,
         tenant: ActiveValue::Set(e.tenant),
         offer_id: ActiveValue::Set(e.offer_id),
-        kind: ActiveValue::Set(e.kind),
+        kind: ActiveValue::Set(e.kind.as_str().to_owned()),
         detail: ActiveValue::Set(e.detail),
         created_at: ActiveValue::Set(e.created_at),
     };
@@ -73,16 +58,18 @@ impl Store {
             .order_by_asc(event::Column::Id)
             .all(&self.db)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| EventRecord {
-                id: m.id,
-                tenant: m.tenant,
-                offer_id: m.offer_id,
-                kind: m.kind,
-                detail: m.detail,
-                created_at: m.created_at,
+        rows.into_iter()
+            .map(|m| {
+                Ok(EventRecord {
+                    kind: EventKind::parse(&m.kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", m.kind)))?,
+                    id: m.id,
+                    tenant: m.tenant,
+                    offer_id: m.offer_id,
+                    detail: m.detail,
+                    created_at: m.created_at,
+                })
             })
-            .collect())
+            .collect()
     }
 }

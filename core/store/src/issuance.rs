@@ -11,57 +11,10 @@ use crate::offers::{
     consumed_when_complete_statement, credential_issued_statement, set_credential_issued,
 };
 use crate::util::to_u32;
-use crate::{NewEvent, Store, StoreError};
-
-/// A credential issuance to record.
-#[derive(Clone, Debug)]
-pub struct NewIssuance {
-    /// Issuance id.
-    pub id: String,
-    /// Tenant.
-    pub tenant: String,
-    /// Offer the credential was issued for.
-    pub offer_id: String,
-    /// Credential configuration issued.
-    pub credential_configuration_id: String,
-    /// Credential format (for example `dc+sd-jwt`).
-    pub format: String,
-    /// Number of credentials issued (one per proof).
-    pub count: u32,
-    /// Issue time, Unix seconds.
-    pub created_at: i64,
-}
-
-/// A recorded issuance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IssuanceRecord {
-    /// Issuance id.
-    pub id: String,
-    /// Tenant.
-    pub tenant: String,
-    /// Offer the credential was issued for.
-    pub offer_id: String,
-    /// Credential configuration issued.
-    pub credential_configuration_id: String,
-    /// Credential format.
-    pub format: String,
-    /// Number of credentials issued.
-    pub count: u32,
-    /// Issue time, Unix seconds.
-    pub created_at: i64,
-}
-
-/// How [`Store::finish_credential`] ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Finish {
-    /// Nonces spent, issuance, offer status and event stored.
-    Recorded,
-    /// A nonce of the request was already spent; nothing was stored.
-    NonceSpent,
-}
+use crate::{Finish, Issuance, NewEvent, Store, StoreError};
 
 /// The insert of an issuance, doing nothing when that (offer, configuration) exists.
-fn issuance_statement(i: NewIssuance) -> sea_orm::TryInsert<issuance::ActiveModel> {
+fn issuance_statement(i: Issuance) -> sea_orm::TryInsert<issuance::ActiveModel> {
     let model = issuance::Model {
         id: i.id,
         tenant: i.tenant,
@@ -87,7 +40,7 @@ fn issuance_statement(i: NewIssuance) -> sea_orm::TryInsert<issuance::ActiveMode
 /// issuance.
 async fn record_in<C: ConnectionTrait>(
     txn: &C,
-    i: NewIssuance,
+    i: Issuance,
     offered: &[String],
     event: NewEvent,
 ) -> Result<bool, StoreError> {
@@ -105,7 +58,7 @@ async fn record_in<C: ConnectionTrait>(
 }
 
 /// Inserts an issuance on `db` (a connection or a transaction); `false` when that (offer, configuration) exists.
-async fn insert_issuance<C: ConnectionTrait>(db: &C, i: NewIssuance) -> Result<bool, StoreError> {
+async fn insert_issuance<C: ConnectionTrait>(db: &C, i: Issuance) -> Result<bool, StoreError> {
     let inserted = issuance_statement(i)
         .exec_without_returning(db)
         .await
@@ -118,7 +71,7 @@ async fn insert_issuance<C: ConnectionTrait>(db: &C, i: NewIssuance) -> Result<b
 
 impl Store {
     /// Records an issuance. Returns `false` (not an error) if that (offer, configuration) was already recorded.
-    pub async fn record_issuance(&self, i: NewIssuance) -> Result<bool, StoreError> {
+    pub async fn record_issuance(&self, i: Issuance) -> Result<bool, StoreError> {
         insert_issuance(&self.db, i).await
     }
 
@@ -128,7 +81,7 @@ impl Store {
     /// configuration. Either all of it is stored or none.
     pub async fn complete_issuance(
         &self,
-        i: NewIssuance,
+        i: Issuance,
         offered: &[String],
         event: NewEvent,
     ) -> Result<bool, StoreError> {
@@ -148,7 +101,7 @@ impl Store {
     pub async fn finish_credential(
         &self,
         nonces: &[(String, i64)],
-        i: NewIssuance,
+        i: Issuance,
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
@@ -170,7 +123,7 @@ impl Store {
     async fn finish_in_one_batch(
         &self,
         nonces: &[(String, i64)],
-        i: NewIssuance,
+        i: Issuance,
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
@@ -202,7 +155,7 @@ impl Store {
     }
 
     /// The issuances of an offer, oldest first.
-    pub async fn issuances(&self, offer_id: &str) -> Result<Vec<IssuanceRecord>, StoreError> {
+    pub async fn issuances(&self, offer_id: &str) -> Result<Vec<Issuance>, StoreError> {
         let rows = issuance::Entity::find()
             .filter(issuance::Column::OfferId.eq(offer_id))
             .order_by_asc(issuance::Column::CreatedAt)
@@ -211,7 +164,7 @@ impl Store {
             .await?;
         rows.into_iter()
             .map(|m| {
-                Ok(IssuanceRecord {
+                Ok(Issuance {
                     count: to_u32(m.count, "issuance count")?,
                     id: m.id,
                     tenant: m.tenant,

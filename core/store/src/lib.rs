@@ -42,17 +42,17 @@ mod offer_record;
 mod offers;
 mod purge;
 mod redeem;
-mod status;
+mod ports;
 pub mod testing;
 mod tokens;
 mod util;
 
 pub use connect::{Backend, Store};
 pub use error::{RedeemError, StoreError};
-pub use events::{EventRecord, NewEvent};
-pub use issuance::{Finish, IssuanceRecord, NewIssuance};
-pub use offer_record::{NewOffer, OfferRecord, TxCodeSpec};
+pub use events::EventRecord;
 pub use purge::PurgeCounts;
-pub use redeem::{IssuedToken, Redeem};
-pub use status::OfferStatus;
-pub use tokens::{AccessTokenRecord, NewAccessToken};
+pub use sigil_issuer::model::{
+    AccessToken, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode, IssuedToken,
+    NewEvent, Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RuntimeOverrides, TxCode,
+    TxInputMode, ValueMode,
+};

@@ -1,283 +1,114 @@
-//! The offer record types and their mapping to the `offers` row.
+//! The mapping between the typed offer ([`Offer`]) and its `offers` row.
 
-use std::fmt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sigil_issuer::model::{
+    Flow, IssuanceMode, Offer, OfferProgress, OfferScheme, OfferStatus, TxCode, TxInputMode,
+    ValueMode,
+};
 
+use crate::StoreError;
 use crate::entities::offer;
 use crate::util::{json_to_strings, strings_to_json, to_u32};
-use crate::{OfferStatus, StoreError};
 
-/// How the wallet must enter the transaction code (OpenID4VCI `tx_code` object).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TxCodeSpec {
-    /// `numeric` or `text`.
-    pub input_mode: String,
-    /// Number of characters, if announced.
-    pub length: Option<u32>,
-    /// Guidance for the user, if any.
-    pub description: Option<String>,
+/// A stored name, or [`StoreError::Corrupt`] naming the column.
+fn named<T>(parse: fn(&str) -> Option<T>, value: &str, column: &str) -> Result<T, StoreError> {
+    parse(value).ok_or_else(|| StoreError::Corrupt(format!("offer {column} {value:?}")))
 }
 
-/// A new offer. Codes are given as hashes (hex SHA-256, computed by the caller); the store never sees them raw.
-#[derive(Clone)]
-pub struct NewOffer {
-    /// Offer id (unique across tenants).
-    pub id: String,
-    /// Tenant the offer belongs to.
-    pub tenant: String,
-    /// Credential configurations offered.
-    pub credential_configuration_ids: Vec<String>,
-    /// Grant flow (for example `pre_authorized_code` or `authorization_code`).
-    pub flow: String,
-    /// How the offer is delivered (by value or by reference).
-    pub value_mode: String,
-    /// URI scheme of the offer link.
-    pub scheme: String,
-    /// Hash of the pre-authorized code, if the offer has one.
-    pub pre_authorized_code_hash: Option<String>,
-    /// Hash of the transaction code, if the offer has one.
-    pub tx_code_hash: Option<String>,
-    /// The transaction code description announced to the wallet.
-    pub tx_code: Option<TxCodeSpec>,
-    /// `issuer_state` for the authorization code flow.
-    pub issuer_state: Option<String>,
-    /// Offer-level claims per credential configuration.
-    pub credential_claims: serde_json::Value,
-    /// Runtime overrides of the profile.
-    pub runtime_overrides: serde_json::Value,
-    /// Issuance mode (for example immediate or deferred).
-    pub issuance_mode: String,
-    /// Webhook endpoint notified of events, if any.
-    pub webhook_endpoint_id: Option<String>,
-    /// Profile the offer uses, if any.
-    pub profile: Option<String>,
-    /// Creation time, Unix seconds.
-    pub created_at: i64,
-    /// Expiry, Unix seconds; `None` means never.
-    pub expires_at: Option<i64>,
+/// A JSON column as its typed value.
+fn typed<T: DeserializeOwned>(value: serde_json::Value, column: &str) -> Result<T, StoreError> {
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("offer {column}: {e}")))
 }
 
-/// A stored offer. Holds the code hashes: never serialize it to a client as is.
-#[derive(Clone)]
-pub struct OfferRecord {
-    /// Offer id.
-    pub id: String,
-    /// Tenant the offer belongs to.
-    pub tenant: String,
-    /// Credential configurations offered.
-    pub credential_configuration_ids: Vec<String>,
-    /// Grant flow.
-    pub flow: String,
-    /// How the offer is delivered.
-    pub value_mode: String,
-    /// URI scheme of the offer link.
-    pub scheme: String,
-    /// Hash of the pre-authorized code.
-    pub pre_authorized_code_hash: Option<String>,
-    /// Hash of the transaction code.
-    pub tx_code_hash: Option<String>,
-    /// The transaction code description announced to the wallet.
-    pub tx_code: Option<TxCodeSpec>,
-    /// `issuer_state` for the authorization code flow.
-    pub issuer_state: Option<String>,
-    /// Offer-level claims per credential configuration.
-    pub credential_claims: serde_json::Value,
-    /// Runtime overrides of the profile.
-    pub runtime_overrides: serde_json::Value,
-    /// Issuance mode.
-    pub issuance_mode: String,
-    /// Webhook endpoint notified of events.
-    pub webhook_endpoint_id: Option<String>,
-    /// Profile the offer uses.
-    pub profile: Option<String>,
-    /// Creation time, Unix seconds.
-    pub created_at: i64,
-    /// Expiry, Unix seconds; `None` means never.
-    pub expires_at: Option<i64>,
-    /// Current status; `Expired` is reported for created/resolved offers past their expiry.
-    pub status: OfferStatus,
-    /// Wrong transaction codes sent so far.
-    pub tx_attempts: u32,
-    /// When a wallet fetched the offer.
-    pub resolved_at: Option<i64>,
-    /// When the pre-authorized code was redeemed.
-    pub token_issued_at: Option<i64>,
-    /// When a credential was last issued.
-    pub credential_issued_at: Option<i64>,
-    /// When the offer was used up.
-    pub consumed_at: Option<i64>,
-    /// When the offer was revoked.
-    pub revoked_at: Option<i64>,
-    /// Last change, Unix seconds.
-    pub updated_at: i64,
+/// A typed value as its JSON column.
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
 }
 
-/// Prints `<redacted>` for a present hash: a short tx code's hash is as good as the code.
-fn redacted(v: &Option<String>) -> &'static str {
-    if v.is_some() {
-        "Some(<redacted>)"
+/// Decodes a row, reporting `Expired` for a created/resolved offer whose expiry is at or before `now`.
+pub(crate) fn offer_from_model(m: offer::Model, now: i64) -> Result<Offer, StoreError> {
+    let stored = named(OfferStatus::parse, &m.status, "status")?;
+    let status = if stored.is_redeemable() && m.expires_at.is_some_and(|e| e <= now) {
+        OfferStatus::Expired
     } else {
-        "None"
-    }
-}
-
-impl fmt::Debug for NewOffer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewOffer")
-            .field("id", &self.id)
-            .field("tenant", &self.tenant)
-            .field(
-                "credential_configuration_ids",
-                &self.credential_configuration_ids,
-            )
-            .field("flow", &self.flow)
-            .field("value_mode", &self.value_mode)
-            .field("scheme", &self.scheme)
-            .field(
-                "pre_authorized_code_hash",
-                &format_args!("{}", redacted(&self.pre_authorized_code_hash)),
-            )
-            .field(
-                "tx_code_hash",
-                &format_args!("{}", redacted(&self.tx_code_hash)),
-            )
-            .field("tx_code", &self.tx_code)
-            .field("issuer_state", &self.issuer_state)
-            .field("issuance_mode", &self.issuance_mode)
-            .field("webhook_endpoint_id", &self.webhook_endpoint_id)
-            .field("profile", &self.profile)
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for OfferRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OfferRecord")
-            .field("id", &self.id)
-            .field("tenant", &self.tenant)
-            .field(
-                "credential_configuration_ids",
-                &self.credential_configuration_ids,
-            )
-            .field("flow", &self.flow)
-            .field("value_mode", &self.value_mode)
-            .field("scheme", &self.scheme)
-            .field(
-                "pre_authorized_code_hash",
-                &format_args!("{}", redacted(&self.pre_authorized_code_hash)),
-            )
-            .field(
-                "tx_code_hash",
-                &format_args!("{}", redacted(&self.tx_code_hash)),
-            )
-            .field("tx_code", &self.tx_code)
-            .field("issuer_state", &self.issuer_state)
-            .field("issuance_mode", &self.issuance_mode)
-            .field("webhook_endpoint_id", &self.webhook_endpoint_id)
-            .field("profile", &self.profile)
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("status", &self.status)
-            .field("tx_attempts", &self.tx_attempts)
-            .field("resolved_at", &self.resolved_at)
-            .field("token_issued_at", &self.token_issued_at)
-            .field("credential_issued_at", &self.credential_issued_at)
-            .field("consumed_at", &self.consumed_at)
-            .field("revoked_at", &self.revoked_at)
-            .field("updated_at", &self.updated_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OfferRecord {
-    /// Decodes a row, reporting `Expired` for a created/resolved offer whose expiry is at or before `now`.
-    pub(crate) fn from_model(m: offer::Model, now: i64) -> Result<OfferRecord, StoreError> {
-        let stored = OfferStatus::parse(&m.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("offer status {:?}", m.status)))?;
-        let status = if stored.is_redeemable() && m.expires_at.is_some_and(|e| e <= now) {
-            OfferStatus::Expired
-        } else {
-            stored
-        };
-        let tx_code = match m.tx_code_input_mode {
-            Some(input_mode) => Some(TxCodeSpec {
-                input_mode,
-                length: m
-                    .tx_code_length
-                    .map(|l| to_u32(l, "tx_code_length"))
-                    .transpose()?,
-                description: m.tx_code_description,
-            }),
-            None => None,
-        };
-        Ok(OfferRecord {
-            credential_configuration_ids: json_to_strings(
-                m.credential_configuration_ids,
-                "offer credential_configuration_ids",
-            )?,
-            tx_attempts: to_u32(m.tx_attempts, "tx_attempts")?,
-            id: m.id,
-            tenant: m.tenant,
-            flow: m.flow,
-            value_mode: m.value_mode,
-            scheme: m.scheme,
-            pre_authorized_code_hash: m.pre_authorized_code_hash,
-            tx_code_hash: m.tx_code_hash,
-            tx_code,
-            issuer_state: m.issuer_state,
-            credential_claims: m.credential_claims,
-            runtime_overrides: m.runtime_overrides,
-            issuance_mode: m.issuance_mode,
-            webhook_endpoint_id: m.webhook_endpoint_id,
-            profile: m.profile,
-            created_at: m.created_at,
-            expires_at: m.expires_at,
+        stored
+    };
+    let tx_code = match m.tx_code_input_mode {
+        Some(mode) => Some(TxCode {
+            input_mode: named(TxInputMode::parse, &mode, "tx_code_input_mode")?,
+            length: m
+                .tx_code_length
+                .map(|l| to_u32(l, "tx_code_length"))
+                .transpose()?,
+            description: m.tx_code_description,
+        }),
+        None => None,
+    };
+    Ok(Offer {
+        credential_configuration_ids: json_to_strings(
+            m.credential_configuration_ids,
+            "offer credential_configuration_ids",
+        )?,
+        flow: named(Flow::parse, &m.flow, "flow")?,
+        value_mode: named(ValueMode::parse, &m.value_mode, "value_mode")?,
+        scheme: named(OfferScheme::parse, &m.scheme, "scheme")?,
+        issuance_mode: named(IssuanceMode::parse, &m.issuance_mode, "issuance_mode")?,
+        credential_claims: typed(m.credential_claims, "credential_claims")?,
+        runtime_overrides: typed(m.runtime_overrides, "runtime_overrides")?,
+        id: m.id,
+        tenant: m.tenant,
+        pre_authorized_code_hash: m.pre_authorized_code_hash,
+        tx_code_hash: m.tx_code_hash,
+        tx_code,
+        issuer_state: m.issuer_state,
+        webhook_endpoint_id: m.webhook_endpoint_id,
+        profile: m.profile,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        progress: OfferProgress {
             status,
+            tx_attempts: to_u32(m.tx_attempts, "tx_attempts")?,
             resolved_at: m.resolved_at,
             token_issued_at: m.token_issued_at,
             credential_issued_at: m.credential_issued_at,
             consumed_at: m.consumed_at,
             revoked_at: m.revoked_at,
             updated_at: m.updated_at,
-        })
-    }
+        },
+    })
 }
 
-impl NewOffer {
-    pub(crate) fn into_model(self) -> offer::Model {
-        let (tx_code_input_mode, tx_code_length, tx_code_description) = match self.tx_code {
-            Some(t) => (Some(t.input_mode), t.length.map(i64::from), t.description),
-            None => (None, None, None),
-        };
-        offer::Model {
-            credential_configuration_ids: strings_to_json(&self.credential_configuration_ids),
-            id: self.id,
-            tenant: self.tenant,
-            flow: self.flow,
-            value_mode: self.value_mode,
-            scheme: self.scheme,
-            pre_authorized_code_hash: self.pre_authorized_code_hash,
-            tx_code_hash: self.tx_code_hash,
-            tx_code_input_mode,
-            tx_code_length,
-            tx_code_description,
-            issuer_state: self.issuer_state,
-            credential_claims: self.credential_claims,
-            runtime_overrides: self.runtime_overrides,
-            issuance_mode: self.issuance_mode,
-            webhook_endpoint_id: self.webhook_endpoint_id,
-            profile: self.profile,
-            status: OfferStatus::Created.as_str().to_owned(),
-            tx_attempts: 0,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            resolved_at: None,
-            token_issued_at: None,
-            credential_issued_at: None,
-            consumed_at: None,
-            revoked_at: None,
-            updated_at: self.created_at,
-        }
+/// The row of an offer.
+pub(crate) fn offer_to_model(o: &Offer) -> offer::Model {
+    let p = &o.progress;
+    offer::Model {
+        credential_configuration_ids: strings_to_json(&o.credential_configuration_ids),
+        id: o.id.clone(),
+        tenant: o.tenant.clone(),
+        flow: o.flow.as_str().to_owned(),
+        value_mode: o.value_mode.as_str().to_owned(),
+        scheme: o.scheme.as_str().to_owned(),
+        pre_authorized_code_hash: o.pre_authorized_code_hash.clone(),
+        tx_code_hash: o.tx_code_hash.clone(),
+        tx_code_input_mode: o.tx_code.as_ref().map(|t| t.input_mode.as_str().to_owned()),
+        tx_code_length: o.tx_code.as_ref().and_then(|t| t.length).map(i64::from),
+        tx_code_description: o.tx_code.as_ref().and_then(|t| t.description.clone()),
+        issuer_state: o.issuer_state.clone(),
+        credential_claims: json(&o.credential_claims),
+        runtime_overrides: json(&o.runtime_overrides),
+        issuance_mode: o.issuance_mode.as_str().to_owned(),
+        webhook_endpoint_id: o.webhook_endpoint_id.clone(),
+        profile: o.profile.clone(),
+        status: p.status.as_str().to_owned(),
+        tx_attempts: i64::from(p.tx_attempts),
+        created_at: o.created_at,
+        expires_at: o.expires_at,
+        resolved_at: p.resolved_at,
+        token_issued_at: p.token_issued_at,
+        credential_issued_at: p.credential_issued_at,
+        consumed_at: p.consumed_at,
+        revoked_at: p.revoked_at,
+        updated_at: p.updated_at,
     }
 }

@@ -12,7 +12,8 @@ use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::{issuance, offer};
 use crate::events::{event_statement, insert_event};
 use crate::util::now_unix;
-use crate::{Backend, NewEvent, NewOffer, OfferRecord, OfferStatus, Store, StoreError};
+use crate::offer_record::{offer_from_model, offer_to_model};
+use crate::{Backend, NewEvent, Offer, OfferStatus, Store, StoreError};
 
 /// What a unique-key conflict on an offer insert means.
 const OFFER_KEYS: &str = "offer id or pre-authorized code hash";
@@ -33,13 +34,13 @@ impl Store {
     /// Stores a new offer in status `created`.
     ///
     /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken.
-    pub async fn insert_offer(&self, o: NewOffer) -> Result<OfferRecord, StoreError> {
-        let model = o.into_model();
+    pub async fn insert_offer(&self, o: &Offer) -> Result<Offer, StoreError> {
+        let model = offer_to_model(o);
         offer::Entity::insert(model.clone().into_active_model())
             .exec_without_returning(&self.db)
             .await
             .map_err(|e| StoreError::on_insert(OFFER_KEYS, e))?;
-        OfferRecord::from_model(model, now_unix())
+        offer_from_model(model, now_unix())
     }
 
     /// Stores a new offer in status `created` and `event` (its `offer_created`) in one transaction; on a SQLite file
@@ -48,10 +49,10 @@ impl Store {
     /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken; then nothing is stored.
     pub async fn create_offer(
         &self,
-        o: NewOffer,
+        o: &Offer,
         event: NewEvent,
-    ) -> Result<OfferRecord, StoreError> {
-        let model = o.into_model();
+    ) -> Result<Offer, StoreError> {
+        let model = offer_to_model(o);
         let insert = offer::Entity::insert(model.clone().into_active_model());
         match self.backend() {
             Backend::Sqlite => {
@@ -71,7 +72,7 @@ impl Store {
                 txn.commit().await?;
             }
         }
-        OfferRecord::from_model(model, now_unix())
+        offer_from_model(model, now_unix())
     }
 
     /// Reads an offer of a tenant; `None` if there is none with that id in that tenant.
@@ -82,24 +83,24 @@ impl Store {
         &self,
         tenant: &str,
         id: &str,
-    ) -> Result<Option<OfferRecord>, StoreError> {
+    ) -> Result<Option<Offer>, StoreError> {
         let select = offer::Entity::find_by_id(id).filter(offer::Column::Tenant.eq(tenant));
         self.offer_rows(select)
             .await?
             .into_iter()
             .next()
-            .map(|m| OfferRecord::from_model(m, now_unix()))
+            .map(|m| offer_from_model(m, now_unix()))
             .transpose()
     }
 
     /// Reads an offer by id, whatever its tenant (for the wallet-facing offer URI). Reports expiry like
     /// [`Store::get_offer`].
-    pub async fn get_offer_by_id(&self, id: &str) -> Result<Option<OfferRecord>, StoreError> {
+    pub async fn get_offer_by_id(&self, id: &str) -> Result<Option<Offer>, StoreError> {
         self.offer_rows(offer::Entity::find_by_id(id))
             .await?
             .into_iter()
             .next()
-            .map(|m| OfferRecord::from_model(m, now_unix()))
+            .map(|m| offer_from_model(m, now_unix()))
             .transpose()
     }
 

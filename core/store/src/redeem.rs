@@ -1,7 +1,5 @@
 //! Redeeming a pre-authorized code: single use, with transaction-code attempts, decided by conditional updates.
 
-use std::fmt;
-
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
 
@@ -9,42 +7,17 @@ use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::offer;
 use crate::offers::{not_expired, status_in};
 use crate::util::constant_time_eq;
+use crate::offer_record::offer_from_model;
 use crate::{
-    Backend, NewAccessToken, NewEvent, OfferRecord, OfferStatus, RedeemError, Store, StoreError,
+    AccessToken, Backend, EventKind, IssuedToken, NewEvent, Offer, OfferStatus, Redeem,
+    RedeemError, Store, StoreError,
 };
-
-/// A request to redeem a pre-authorized code (token endpoint).
-#[derive(Clone, Copy)]
-pub struct Redeem<'a> {
-    /// Tenant the token endpoint serves.
-    pub tenant: &'a str,
-    /// Hash of the pre-authorized code sent by the wallet.
-    pub code_hash: &'a str,
-    /// Hash of the transaction code sent by the wallet, if any.
-    pub tx_code_hash: Option<&'a str>,
-    /// Wrong transaction codes allowed before the offer is invalidated (values below 1 count as 1).
-    pub max_tx_attempts: u32,
-    /// Current time, Unix seconds.
-    pub now: i64,
-}
-
-impl fmt::Debug for Redeem<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Redeem")
-            .field("tenant", &self.tenant)
-            .field("code_hash", &"<redacted>")
-            .field("tx_code_hash", &self.tx_code_hash.map(|_| "<redacted>"))
-            .field("max_tx_attempts", &self.max_tx_attempts)
-            .field("now", &self.now)
-            .finish()
-    }
-}
 
 const REDEEMABLE: [OfferStatus; 2] = [OfferStatus::Created, OfferStatus::Resolved];
 
 /// Why an offer in this state cannot be redeemed, or `Ok` if it still can.
-fn refusal(rec: &OfferRecord, max: u32) -> Result<(), RedeemError> {
-    match rec.status {
+fn refusal(rec: &Offer, max: u32) -> Result<(), RedeemError> {
+    match rec.progress.status {
         OfferStatus::Revoked => Err(RedeemError::Revoked),
         OfferStatus::Invalidated => Err(RedeemError::Invalidated),
         OfferStatus::Expired => Err(RedeemError::Expired),
@@ -52,7 +25,7 @@ fn refusal(rec: &OfferRecord, max: u32) -> Result<(), RedeemError> {
         | OfferStatus::CredentialIssued
         | OfferStatus::Deferred
         | OfferStatus::Consumed => Err(RedeemError::AlreadyUsed),
-        OfferStatus::Created | OfferStatus::Resolved if rec.tx_attempts >= max => {
+        OfferStatus::Created | OfferStatus::Resolved if rec.progress.tx_attempts >= max => {
             Err(RedeemError::Invalidated)
         }
         OfferStatus::Created | OfferStatus::Resolved => Ok(()),
@@ -70,14 +43,14 @@ impl Store {
     pub async fn redeem_pre_authorized_code(
         &self,
         r: Redeem<'_>,
-    ) -> Result<OfferRecord, RedeemError> {
+    ) -> Result<Offer, RedeemError> {
         let max = Ord::max(r.max_tx_attempts, 1);
         let rec = self.redeemable(r, max).await?;
         let won = redeem_update(&rec.id, r, max)
             .exec_with_returning(&self.db)
             .await?;
         match won.into_iter().next() {
-            Some(m) => Ok(OfferRecord::from_model(m, r.now)?),
+            Some(m) => Ok(offer_from_model(m, r.now)?),
             None => Err(self.why_lost(&rec.id, r.now, max).await),
         }
     }
@@ -89,10 +62,10 @@ impl Store {
         &self,
         r: Redeem<'_>,
         token: IssuedToken<'_>,
-    ) -> Result<OfferRecord, RedeemError> {
+    ) -> Result<Offer, RedeemError> {
         let max = Ord::max(r.max_tx_attempts, 1);
         let mut rec = self.redeemable(r, max).await?;
-        let new_token = NewAccessToken {
+        let new_token = AccessToken {
             token_hash: token.token_hash.to_owned(),
             tenant: rec.tenant.clone(),
             offer_id: rec.id.clone(),
@@ -100,13 +73,7 @@ impl Store {
             created_at: r.now,
             expires_at: token.expires_at,
         };
-        let event = NewEvent {
-            tenant: rec.tenant.clone(),
-            offer_id: rec.id.clone(),
-            kind: "token_issued".into(),
-            detail: serde_json::json!({}),
-            created_at: r.now,
-        };
+        let event = NewEvent::bare(&rec.tenant, &rec.id, EventKind::TokenIssued, r.now);
         if self.backend() == Backend::Sqlite {
             let sqlite = DbBackend::Sqlite;
             let statements = vec![
@@ -118,7 +85,7 @@ impl Store {
             ];
             return match self.write_batch(statements).await? {
                 BatchOutcome::Committed(1) => {
-                    rec.status = OfferStatus::TokenIssued;
+                    rec.progress.status = OfferStatus::TokenIssued;
                     Ok(rec)
                 }
                 BatchOutcome::Committed(_) => Err(self.why_lost(&rec.id, r.now, max).await),
@@ -141,12 +108,12 @@ impl Store {
             .map_err(|e| StoreError::on_insert("access token hash", e))?;
         crate::events::insert_event(&txn, event).await?;
         txn.commit().await?;
-        Ok(OfferRecord::from_model(m, r.now)?)
+        Ok(offer_from_model(m, r.now)?)
     }
 
     /// Reads the offer of `r`'s code and checks it can be redeemed with the transaction code sent; a wrong one is
     /// counted here.
-    async fn redeemable(&self, r: Redeem<'_>, max: u32) -> Result<OfferRecord, RedeemError> {
+    async fn redeemable(&self, r: Redeem<'_>, max: u32) -> Result<Offer, RedeemError> {
         let select = offer::Entity::find()
             .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
             .filter(offer::Column::Tenant.eq(r.tenant));
@@ -156,7 +123,7 @@ impl Store {
             .into_iter()
             .next()
             .ok_or(RedeemError::UnknownCode)?;
-        let rec = OfferRecord::from_model(found, r.now)?;
+        let rec = offer_from_model(found, r.now)?;
         refusal(&rec, max)?;
         match (rec.tx_code_hash.as_deref(), r.tx_code_hash) {
             (Some(_), None) => Err(RedeemError::TxCodeRequired),
@@ -217,7 +184,7 @@ impl Store {
             Ok(None) => return RedeemError::UnknownCode,
             Err(e) => return e.into(),
         };
-        match OfferRecord::from_model(found, now) {
+        match offer_from_model(found, now) {
             Ok(rec) => match refusal(&rec, max) {
                 Err(e) => e,
                 // Still redeemable yet not updated: another redeemer is mid-flight or the row changed under us.
@@ -225,24 +192,6 @@ impl Store {
             },
             Err(e) => e.into(),
         }
-    }
-}
-
-/// What the token endpoint stores with a redeemed code.
-#[derive(Clone, Copy)]
-pub struct IssuedToken<'a> {
-    /// Hash of the new access token (hex SHA-256, computed by the caller).
-    pub token_hash: &'a str,
-    /// Its expiry, Unix seconds.
-    pub expires_at: i64,
-}
-
-impl fmt::Debug for IssuedToken<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("token_hash", &"<redacted>")
-            .field("expires_at", &self.expires_at)
-            .finish()
     }
 }
 

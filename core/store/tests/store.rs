@@ -7,8 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use sigil_store::testing::{drop_postgres_schema, fresh_postgres_url};
 use sigil_store::{
-    Backend, Finish, IssuedToken, NewAccessToken, NewEvent, NewIssuance, NewOffer, OfferStatus,
-    Redeem, RedeemError, Store, StoreError, TxCodeSpec,
+    AccessToken, Backend, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode,
+    IssuedToken, NewEvent, Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RedeemError,
+    RuntimeOverrides, Store, StoreError, TxCode, TxInputMode, ValueMode,
 };
 use tempfile::TempDir;
 
@@ -119,29 +120,40 @@ fn now() -> i64 {
     .unwrap()
 }
 
-fn offer(id: &str, code_hash: &str, tx_code_hash: Option<&str>) -> NewOffer {
-    NewOffer {
+fn offer(id: &str, code_hash: &str, tx_code_hash: Option<&str>) -> Offer {
+    let claims = json!({"given_name": "Erika", "age": 40});
+    Offer {
         id: id.to_owned(),
         tenant: TENANT.to_owned(),
         credential_configuration_ids: vec!["pid_sd_jwt".to_owned(), "pid_mdoc".to_owned()],
-        flow: "pre_authorized_code".to_owned(),
-        value_mode: "by_reference".to_owned(),
-        scheme: "openid-credential-offer".to_owned(),
+        flow: Flow::PreAuthorizedCode,
+        value_mode: ValueMode::ByReference,
+        scheme: OfferScheme::OpenidCredentialOffer,
         pre_authorized_code_hash: Some(code_hash.to_owned()),
         tx_code_hash: tx_code_hash.map(str::to_owned),
-        tx_code: tx_code_hash.map(|_| TxCodeSpec {
-            input_mode: "numeric".to_owned(),
+        tx_code: tx_code_hash.map(|_| TxCode {
+            input_mode: TxInputMode::Numeric,
             length: Some(6),
             description: Some("Code from the e-mail".to_owned()),
         }),
         issuer_state: None,
-        credential_claims: json!({"pid_sd_jwt": {"given_name": "Erika", "age": 40}}),
-        runtime_overrides: json!({}),
-        issuance_mode: "immediate".to_owned(),
+        credential_claims: [(
+            "pid_sd_jwt".to_owned(),
+            ClaimSourceSpec::Inline {
+                claims: claims.as_object().unwrap().clone(),
+            },
+        )]
+        .into(),
+        runtime_overrides: RuntimeOverrides {
+            subject_id: Some("urn:subject:1".to_owned()),
+            ..RuntimeOverrides::default()
+        },
+        issuance_mode: IssuanceMode::Immediate,
         webhook_endpoint_id: Some("hook-1".to_owned()),
         profile: Some("pid".to_owned()),
         created_at: now(),
         expires_at: Some(now() + 600),
+        progress: OfferProgress::new(now()),
     }
 }
 
@@ -161,8 +173,8 @@ async fn offer_round_trip(db: &Db) {
     let mut new = offer("o1", "code-1", Some("tx-1"));
     new.issuer_state = Some("state-1".to_owned());
     new.expires_at = None;
-    let inserted = s.insert_offer(new.clone()).await.unwrap();
-    assert_eq!(inserted.status, OfferStatus::Created);
+    let inserted = s.insert_offer(&new.clone()).await.unwrap();
+    assert_eq!(inserted.progress.status, OfferStatus::Created);
 
     let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
     assert_eq!(got.id, "o1");
@@ -185,11 +197,11 @@ async fn offer_round_trip(db: &Db) {
     assert_eq!(got.profile, new.profile);
     assert_eq!(got.created_at, new.created_at);
     assert_eq!(got.expires_at, None);
-    assert_eq!(got.status, OfferStatus::Created);
-    assert_eq!(got.status.as_str(), "created");
-    assert_eq!(got.tx_attempts, 0);
-    assert_eq!(got.updated_at, new.created_at);
-    assert!(got.resolved_at.is_none() && got.token_issued_at.is_none());
+    assert_eq!(got.progress.status, OfferStatus::Created);
+    assert_eq!(got.progress.status.as_str(), "created");
+    assert_eq!(got.progress.tx_attempts, 0);
+    assert_eq!(got.progress.updated_at, new.created_at);
+    assert!(got.progress.resolved_at.is_none() && got.progress.token_issued_at.is_none());
 
     // Hashes never show in Debug output.
     let debug = format!("{got:?} {new:?}");
@@ -205,20 +217,20 @@ async fn offer_round_trip(db: &Db) {
     let at = now();
     s.mark_resolved("o1", at).await.unwrap();
     let got = s.get_offer_by_id("o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::Resolved);
-    assert_eq!(got.resolved_at, Some(at));
+    assert_eq!(got.progress.status, OfferStatus::Resolved);
+    assert_eq!(got.progress.resolved_at, Some(at));
     // A second resolve changes nothing.
     s.mark_resolved("o1", at + 5).await.unwrap();
     assert_eq!(
-        s.get_offer_by_id("o1").await.unwrap().unwrap().resolved_at,
+        s.get_offer_by_id("o1").await.unwrap().unwrap().progress.resolved_at,
         Some(at)
     );
 
     // Same id, or same code hash: duplicate.
-    let err = s.insert_offer(new.clone()).await.unwrap_err();
+    let err = s.insert_offer(&new.clone()).await.unwrap_err();
     assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
     let err = s
-        .insert_offer(offer("o2", "code-1", None))
+        .insert_offer(&offer("o2", "code-1", None))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
@@ -226,11 +238,11 @@ async fn offer_round_trip(db: &Db) {
 
 async fn redeem_then_already_used(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
     let r = redeem("code-1", None);
     let won = s.redeem_pre_authorized_code(r).await.unwrap();
-    assert_eq!(won.status, OfferStatus::TokenIssued);
-    assert_eq!(won.token_issued_at, Some(r.now));
+    assert_eq!(won.progress.status, OfferStatus::TokenIssued);
+    assert_eq!(won.progress.token_issued_at, Some(r.now));
     let again = s.redeem_pre_authorized_code(r).await.unwrap_err();
     assert!(matches!(again, RedeemError::AlreadyUsed), "{again:?}");
 
@@ -238,21 +250,21 @@ async fn redeem_then_already_used(db: &Db) {
         .await
         .unwrap();
     let got = s.get_offer_by_id("o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::CredentialIssued);
-    assert_eq!(got.credential_issued_at, Some(r.now + 1));
+    assert_eq!(got.progress.status, OfferStatus::CredentialIssued);
+    assert_eq!(got.progress.credential_issued_at, Some(r.now + 1));
     s.mark_credential_issued("o1", r.now + 2, true)
         .await
         .unwrap();
     let got = s.get_offer_by_id("o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::Consumed);
-    assert_eq!(got.consumed_at, Some(r.now + 2));
+    assert_eq!(got.progress.status, OfferStatus::Consumed);
+    assert_eq!(got.progress.consumed_at, Some(r.now + 2));
     let again = s.redeem_pre_authorized_code(r).await.unwrap_err();
     assert!(matches!(again, RedeemError::AlreadyUsed), "{again:?}");
 }
 
 async fn unknown_code(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
     let err = s
         .redeem_pre_authorized_code(redeem("code-2", None))
         .await
@@ -271,9 +283,9 @@ async fn expired_offer(db: &Db) {
     let s = &db.store;
     let mut new = offer("o1", "code-1", None);
     new.expires_at = Some(now() - 10);
-    s.insert_offer(new).await.unwrap();
+    s.insert_offer(&new).await.unwrap();
     assert_eq!(
-        s.get_offer(TENANT, "o1").await.unwrap().unwrap().status,
+        s.get_offer(TENANT, "o1").await.unwrap().unwrap().progress.status,
         OfferStatus::Expired
     );
     s.mark_resolved("o1", now()).await.unwrap();
@@ -282,7 +294,7 @@ async fn expired_offer(db: &Db) {
             .await
             .unwrap()
             .unwrap()
-            .resolved_at
+            .progress.resolved_at
             .is_none()
     );
     let err = s
@@ -294,12 +306,12 @@ async fn expired_offer(db: &Db) {
 
 async fn revoked_offer(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
     let at = now();
     assert!(s.revoke_offer(TENANT, "o1", at).await.unwrap());
     let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::Revoked);
-    assert_eq!(got.revoked_at, Some(at));
+    assert_eq!(got.progress.status, OfferStatus::Revoked);
+    assert_eq!(got.progress.revoked_at, Some(at));
     let err = s
         .redeem_pre_authorized_code(redeem("code-1", None))
         .await
@@ -308,7 +320,7 @@ async fn revoked_offer(db: &Db) {
     // Known but already revoked: true, and the first revocation time stays.
     assert!(s.revoke_offer(TENANT, "o1", at + 9).await.unwrap());
     assert_eq!(
-        s.get_offer(TENANT, "o1").await.unwrap().unwrap().revoked_at,
+        s.get_offer(TENANT, "o1").await.unwrap().unwrap().progress.revoked_at,
         Some(at)
     );
     assert!(!s.revoke_offer(TENANT, "nope", at).await.unwrap());
@@ -317,7 +329,7 @@ async fn revoked_offer(db: &Db) {
 
 async fn tx_code_required_does_not_burn(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", Some("tx-1")))
+    s.insert_offer(&offer("o1", "code-1", Some("tx-1")))
         .await
         .unwrap();
     for _ in 0..5 {
@@ -332,19 +344,19 @@ async fn tx_code_required_does_not_burn(db: &Db) {
             .await
             .unwrap()
             .unwrap()
-            .tx_attempts,
+            .progress.tx_attempts,
         0
     );
     let won = s
         .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
         .await
         .unwrap();
-    assert_eq!(won.status, OfferStatus::TokenIssued);
+    assert_eq!(won.progress.status, OfferStatus::TokenIssued);
 }
 
 async fn wrong_tx_codes_invalidate(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", Some("tx-1")))
+    s.insert_offer(&offer("o1", "code-1", Some("tx-1")))
         .await
         .unwrap();
     for expected in [2, 1, 0] {
@@ -358,8 +370,8 @@ async fn wrong_tx_codes_invalidate(db: &Db) {
         );
     }
     let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::Invalidated);
-    assert_eq!(got.tx_attempts, 3);
+    assert_eq!(got.progress.status, OfferStatus::Invalidated);
+    assert_eq!(got.progress.tx_attempts, 3);
     let err = s
         .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
         .await
@@ -375,14 +387,14 @@ async fn wrong_tx_codes_invalidate(db: &Db) {
             .await
             .unwrap()
             .unwrap()
-            .tx_attempts,
+            .progress.tx_attempts,
         3
     );
 }
 
 async fn tx_code_not_expected(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
     let err = s
         .redeem_pre_authorized_code(redeem("code-1", Some("tx-1")))
         .await
@@ -424,7 +436,7 @@ async fn spent_nonces_are_refused_the_second_time(db: &Db) {
 /// Offer `o1` of `pid_sd_jwt` and `pid_mdoc`, its code redeemed; returns
 /// the configurations.
 async fn redeemed_offer_of_two_configurations(s: &Store) -> [String; 2] {
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
     s.redeem_pre_authorized_code(redeem("code-1", None))
         .await
         .unwrap();
@@ -434,7 +446,7 @@ async fn redeemed_offer_of_two_configurations(s: &Store) -> [String; 2] {
 async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
     let s = &db.store;
     let offered = redeemed_offer_of_two_configurations(s).await;
-    let issuance = |id: &str, configuration: &str| NewIssuance {
+    let issuance = |id: &str, configuration: &str| Issuance {
         id: id.to_owned(),
         tenant: TENANT.to_owned(),
         offer_id: "o1".to_owned(),
@@ -443,11 +455,11 @@ async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
         count: 1,
         created_at: now(),
     };
-    let event = |kind: &str| NewEvent {
+    let event = |label: &str| NewEvent {
         tenant: TENANT.to_owned(),
         offer_id: "o1".to_owned(),
-        kind: kind.to_owned(),
-        detail: json!({}),
+        kind: EventKind::CredentialIssued,
+        detail: json!({ "label": label }),
         created_at: now(),
     };
     assert!(
@@ -456,7 +468,7 @@ async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
             .unwrap()
     );
     let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::CredentialIssued);
+    assert_eq!(got.progress.status, OfferStatus::CredentialIssued);
     // Again for the same configuration: not a first issuance, still not consumed.
     assert!(
         !s.complete_issuance(issuance("i2", "pid_sd_jwt"), &offered, event("e2"))
@@ -464,15 +476,15 @@ async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
             .unwrap()
     );
     let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::CredentialIssued);
+    assert_eq!(got.progress.status, OfferStatus::CredentialIssued);
     assert!(
         s.complete_issuance(issuance("i3", "pid_mdoc"), &offered, event("e3"))
             .await
             .unwrap()
     );
     let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
-    assert_eq!(got.status, OfferStatus::Consumed);
-    assert!(got.consumed_at.is_some());
+    assert_eq!(got.progress.status, OfferStatus::Consumed);
+    assert!(got.progress.consumed_at.is_some());
     assert_eq!(s.issuances("o1").await.unwrap().len(), 2);
     let kinds = event_kinds(s, "o1").await;
     assert_eq!(kinds, ["e1", "e2", "e3"]);
@@ -480,8 +492,8 @@ async fn complete_issuance_consumes_after_every_configuration(db: &Db) {
 
 async fn issuance_is_recorded_once(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
-    let i = NewIssuance {
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
+    let i = Issuance {
         id: "i1".to_owned(),
         tenant: TENANT.to_owned(),
         offer_id: "o1".to_owned(),
@@ -512,15 +524,15 @@ async fn issuance_is_recorded_once(db: &Db) {
 async fn events_oldest_first(db: &Db) {
     let s = &db.store;
     for (kind, at) in [
-        ("offer.created", 100),
-        ("offer.resolved", 100),
-        ("token.issued", 101),
+        (EventKind::OfferCreated, 100),
+        (EventKind::OfferResolved, 100),
+        (EventKind::TokenIssued, 101),
     ] {
         s.append_event(NewEvent {
             tenant: TENANT.to_owned(),
             offer_id: "o1".to_owned(),
-            kind: kind.to_owned(),
-            detail: json!({"kind": kind}),
+            kind,
+            detail: json!({"kind": kind.as_str()}),
             created_at: at,
         })
         .await
@@ -529,7 +541,7 @@ async fn events_oldest_first(db: &Db) {
     s.append_event(NewEvent {
         tenant: TENANT.to_owned(),
         offer_id: "o2".to_owned(),
-        kind: "offer.created".to_owned(),
+        kind: EventKind::OfferCreated,
         detail: json!(null),
         created_at: 50,
     })
@@ -537,14 +549,14 @@ async fn events_oldest_first(db: &Db) {
     .unwrap();
     let events = s.events("o1").await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["offer.created", "offer.resolved", "token.issued"]);
-    assert_eq!(events[1].detail, json!({"kind": "offer.resolved"}));
+    assert_eq!(kinds, ["offer_created", "offer_resolved", "token_issued"]);
+    assert_eq!(events[1].detail, json!({"kind": "offer_resolved"}));
     assert!(events[0].id < events[1].id);
     assert_eq!(s.events("o2").await.unwrap().len(), 1);
 }
 
-fn token(hash: &str, offer_id: &str, expires_at: i64) -> NewAccessToken {
-    NewAccessToken {
+fn token(hash: &str, offer_id: &str, expires_at: i64) -> AccessToken {
+    AccessToken {
         token_hash: hash.to_owned(),
         tenant: TENANT.to_owned(),
         offer_id: offer_id.to_owned(),
@@ -557,7 +569,7 @@ fn token(hash: &str, offer_id: &str, expires_at: i64) -> NewAccessToken {
 async fn access_tokens_expire_and_follow_revocation(db: &Db) {
     let s = &db.store;
     let t = now();
-    s.insert_offer(offer("o1", "code-1", None)).await.unwrap();
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
     s.redeem_pre_authorized_code(redeem("code-1", None))
         .await
         .unwrap();
@@ -592,27 +604,27 @@ async fn purge_removes_expired_rows(db: &Db) {
     // Expired long ago, never redeemed: purged with its events.
     let mut stale = offer("stale", "code-stale", None);
     stale.expires_at = Some(t - grace - 10);
-    s.insert_offer(stale).await.unwrap();
+    s.insert_offer(&stale).await.unwrap();
     // Expired within the grace period: kept.
     let mut recent = offer("recent", "code-recent", None);
     recent.expires_at = Some(t - 10);
-    s.insert_offer(recent).await.unwrap();
+    s.insert_offer(&recent).await.unwrap();
     // Redeemed, then expired long ago: kept (with its token history).
     let mut used = offer("used", "code-used", None);
     used.expires_at = Some(t - grace - 10);
-    s.insert_offer(used).await.unwrap();
+    s.insert_offer(&used).await.unwrap();
     let mut back_then = redeem("code-used", None);
     back_then.now = t - grace - 20;
     s.redeem_pre_authorized_code(back_then).await.unwrap();
     // Never expires: kept.
     let mut forever = offer("forever", "code-forever", None);
     forever.expires_at = None;
-    s.insert_offer(forever).await.unwrap();
+    s.insert_offer(&forever).await.unwrap();
     for id in ["stale", "used"] {
         s.append_event(NewEvent {
             tenant: TENANT.to_owned(),
             offer_id: id.to_owned(),
-            kind: "offer.created".to_owned(),
+            kind: EventKind::OfferCreated,
             detail: json!({}),
             created_at: t,
         })
@@ -651,7 +663,7 @@ const RACERS: usize = 50;
 async fn concurrent_redeem_has_one_winner(db: &Db) {
     let stores = [db.store.clone(), db.second().await];
     stores[0]
-        .insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .insert_offer(&offer("o1", "code-1", Some("tx-1")))
         .await
         .unwrap();
     let start = Arc::new(tokio::sync::Barrier::new(RACERS));
@@ -680,7 +692,7 @@ async fn concurrent_redeem_has_one_winner(db: &Db) {
 async fn concurrent_wrong_tx_codes_count_exactly(db: &Db) {
     let stores = [db.store.clone(), db.second().await];
     stores[0]
-        .insert_offer(offer("o1", "code-1", Some("tx-1")))
+        .insert_offer(&offer("o1", "code-1", Some("tx-1")))
         .await
         .unwrap();
     let start = Arc::new(tokio::sync::Barrier::new(RACERS));
@@ -706,8 +718,8 @@ async fn concurrent_wrong_tx_codes_count_exactly(db: &Db) {
     remaining_seen.sort_unstable();
     assert_eq!(remaining_seen, [0, 1, 2]);
     let got = stores[0].get_offer(TENANT, "o1").await.unwrap().unwrap();
-    assert_eq!(got.tx_attempts, 3);
-    assert_eq!(got.status, OfferStatus::Invalidated);
+    assert_eq!(got.progress.tx_attempts, 3);
+    assert_eq!(got.progress.status, OfferStatus::Invalidated);
 }
 
 async fn concurrent_nonce_consumed_once(db: &Db) {
@@ -765,7 +777,7 @@ fn single_offer(id: &str, code_hash: &str) -> NewOffer {
 async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
     let stores = [db.store.clone(), db.second().await];
     stores[0]
-        .insert_offer(single_offer("o1", "code-1"))
+        .insert_offer(&single_offer("o1", "code-1"))
         .await
         .unwrap();
     let start = Arc::new(tokio::sync::Barrier::new(RACERS));
@@ -792,7 +804,7 @@ async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
     while let Some(result) = tasks.join_next().await {
         match result.unwrap() {
             (hash, Ok(rec)) => {
-                assert_eq!(rec.status, OfferStatus::TokenIssued);
+                assert_eq!(rec.progress.status, OfferStatus::TokenIssued);
                 winners.push(hash);
             }
             (_, Err(RedeemError::AlreadyUsed)) => {}
@@ -812,7 +824,7 @@ async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
             assert_eq!(token.offer_id, "o1");
             assert_eq!(token.credential_configuration_ids, ["pid_sd_jwt"]);
             assert_eq!(offer.id, "o1");
-            assert_eq!(offer.status, OfferStatus::TokenIssued);
+            assert_eq!(offer.progress.status, OfferStatus::TokenIssued);
         }
     }
     assert_eq!(event_kinds(&stores[0], "o1").await, ["token_issued"]);
@@ -820,7 +832,7 @@ async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
 
 async fn redeem_for_token_refuses_like_redeem(db: &Db) {
     let s = &db.store;
-    s.insert_offer(offer("o1", "code-1", Some("tx-1")))
+    s.insert_offer(&offer("o1", "code-1", Some("tx-1")))
         .await
         .unwrap();
     let token = IssuedToken {
@@ -860,8 +872,8 @@ async fn redeem_for_token_refuses_like_redeem(db: &Db) {
     );
 }
 
-fn issued(id: &str, configuration: &str) -> NewIssuance {
-    NewIssuance {
+fn issued(id: &str, configuration: &str) -> Issuance {
+    Issuance {
         id: id.to_owned(),
         tenant: TENANT.to_owned(),
         offer_id: "o1".to_owned(),
@@ -872,12 +884,12 @@ fn issued(id: &str, configuration: &str) -> NewIssuance {
     }
 }
 
-fn issued_event(kind: &str) -> NewEvent {
+fn issued_event(label: &str) -> NewEvent {
     NewEvent {
         tenant: TENANT.to_owned(),
         offer_id: "o1".to_owned(),
-        kind: kind.to_owned(),
-        detail: json!({ "n": 1 }),
+        kind: EventKind::CredentialIssued,
+        detail: json!({ "n": 1, "label": label }),
         created_at: now(),
     }
 }
@@ -893,7 +905,7 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
     ] {
         let id = o.id.clone();
         let code = o.pre_authorized_code_hash.clone().unwrap();
-        s.insert_offer(o).await.unwrap();
+        s.insert_offer(&o).await.unwrap();
         s.redeem_pre_authorized_code(redeem(&code, None))
             .await
             .unwrap();
@@ -915,7 +927,7 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
         } else {
             OfferStatus::CredentialIssued
         };
-        assert_eq!(got.status, expected, "{id}");
+        assert_eq!(got.progress.status, expected, "{id}");
         // A replay of one of the nonces (with a fresh one beside it) changes nothing.
         i.id = format!("{id}-i2");
         let replay = [(format!("{id}-n3"), n + 60), (format!("{id}-n2"), n + 60)];
@@ -959,8 +971,8 @@ async fn finish_credential_consumes_after_every_configuration(db: &Db) {
     ] {
         assert_eq!(finish(nonce, id, configuration).await, Finish::Recorded);
         let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
-        assert_eq!(got.status, status, "after {id}");
-        assert_eq!(got.consumed_at.is_some(), status == OfferStatus::Consumed);
+        assert_eq!(got.progress.status, status, "after {id}");
+        assert_eq!(got.progress.consumed_at.is_some(), status == OfferStatus::Consumed);
     }
     let configurations: Vec<String> = s
         .issuances("o1")
@@ -983,7 +995,7 @@ async fn concurrent_finishes_of_every_configuration_consume(db: &Db) {
     for k in 0..OFFERS {
         let (id, code) = (format!("o{k}"), format!("code-{k}"));
         db.store
-            .insert_offer(offer(&id, &code, None))
+            .insert_offer(&offer(&id, &code, None))
             .await
             .unwrap();
         db.store
@@ -1018,7 +1030,7 @@ async fn concurrent_finishes_of_every_configuration_consume(db: &Db) {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(got.status, OfferStatus::Consumed, "o{k}");
+        assert_eq!(got.progress.status, OfferStatus::Consumed, "o{k}");
         assert_eq!(db.store.issuances(&got.id).await.unwrap().len(), 2, "o{k}");
     }
 }
@@ -1026,7 +1038,7 @@ async fn concurrent_finishes_of_every_configuration_consume(db: &Db) {
 async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
     let stores = [db.store.clone(), db.second().await];
     stores[0]
-        .insert_offer(single_offer("o1", "code-1"))
+        .insert_offer(&single_offer("o1", "code-1"))
         .await
         .unwrap();
     stores[0]
@@ -1069,7 +1081,7 @@ async fn postgres_schemas_are_isolated() {
     };
     assert_ne!(a.url, b.url);
     a.store
-        .insert_offer(offer("o1", "code-1", None))
+        .insert_offer(&offer("o1", "code-1", None))
         .await
         .unwrap();
     assert!(a.store.get_offer_by_id("o1").await.unwrap().is_some());
@@ -1099,7 +1111,7 @@ async fn sqlite_creates_missing_directories_and_file() {
 async fn sqlite_in_memory_works() {
     let store = Store::connect("sqlite::memory:").await.unwrap();
     store
-        .insert_offer(offer("o1", "code-1", None))
+        .insert_offer(&offer("o1", "code-1", None))
         .await
         .unwrap();
     store
@@ -1121,21 +1133,25 @@ async fn bad_urls_are_refused() {
     }
 }
 
-/// The kinds of an offer's events, oldest first.
+/// The kinds of an offer's events, oldest first; a test's own label
+/// (`detail.label`) stands for its kind.
 async fn event_kinds(s: &Store, offer_id: &str) -> Vec<String> {
     s.events(offer_id)
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| match e.detail.get("label").and_then(|l| l.as_str()) {
+            Some(label) => label.to_owned(),
+            None => e.kind.as_str().to_owned(),
+        })
         .collect()
 }
 
-fn event_of(offer_id: &str, kind: &str) -> NewEvent {
+fn event_of(offer_id: &str, kind: EventKind) -> NewEvent {
     NewEvent {
         tenant: TENANT.to_owned(),
         offer_id: offer_id.to_owned(),
-        kind: kind.to_owned(),
+        kind,
         detail: json!({}),
         created_at: now(),
     }
@@ -1145,8 +1161,8 @@ async fn create_and_resolve_offer_write_their_events(db: &Db) {
     let s = &db.store;
     let created = s
         .create_offer(
-            single_offer("o1", "code-1"),
-            event_of("o1", "offer_created"),
+            &single_offer("o1", "code-1"),
+            event_of("o1", EventKind::OfferCreated),
         )
         .await
         .unwrap();
@@ -1154,31 +1170,31 @@ async fn create_and_resolve_offer_write_their_events(db: &Db) {
     // The same id again: refused, and its event is not stored either.
     let again = s
         .create_offer(
-            single_offer("o1", "code-2"),
-            event_of("o1", "offer_created"),
+            &single_offer("o1", "code-2"),
+            event_of("o1", EventKind::OfferCreated),
         )
         .await;
     assert!(matches!(again, Err(StoreError::Duplicate(_))), "{again:?}");
     assert!(
-        s.resolve_offer("o1", now(), event_of("o1", "offer_resolved"))
+        s.resolve_offer("o1", now(), event_of("o1", EventKind::OfferResolved))
             .await
             .unwrap()
     );
     // Already resolved: nothing changes, no second event.
     assert!(
-        !s.resolve_offer("o1", now(), event_of("o1", "offer_resolved"))
+        !s.resolve_offer("o1", now(), event_of("o1", EventKind::OfferResolved))
             .await
             .unwrap()
     );
     assert!(
-        !s.resolve_offer("nope", now(), event_of("nope", "offer_resolved"))
+        !s.resolve_offer("nope", now(), event_of("nope", EventKind::OfferResolved))
             .await
             .unwrap()
     );
     let kinds = event_kinds(s, "o1").await;
     assert_eq!(kinds, ["offer_created", "offer_resolved"]);
     assert_eq!(
-        s.get_offer(TENANT, "o1").await.unwrap().unwrap().status,
+        s.get_offer(TENANT, "o1").await.unwrap().unwrap().progress.status,
         OfferStatus::Resolved
     );
     assert!(s.events("nope").await.unwrap().is_empty());
@@ -1200,8 +1216,8 @@ async fn concurrent_batches_fail_alone(db: &Db) {
             start.wait().await;
             store
                 .create_offer(
-                    single_offer(&id, &format!("code-{id}")),
-                    event_of(&id, "offer_created"),
+                    &single_offer(&id, &format!("code-{id}")),
+                    event_of(&id, EventKind::OfferCreated),
                 )
                 .await
         });
@@ -1259,8 +1275,8 @@ async fn sqlite_wal_starts_over_under_load() {
                 let id = format!("w{i}");
                 store
                     .create_offer(
-                        single_offer(&id, &format!("code-{id}")),
-                        event_of(&id, "offer_created"),
+                        &single_offer(&id, &format!("code-{id}")),
+                        event_of(&id, EventKind::OfferCreated),
                     )
                     .await
                     .unwrap();

@@ -125,7 +125,11 @@ pub fn plugin_problem(e: &PluginError) -> Problem {
         }
         PluginError::Trap { .. } => (StatusCode::BAD_GATEWAY, "plugin-crashed"),
         PluginError::InvalidOutput { .. } => (StatusCode::BAD_GATEWAY, "plugin-invalid-output"),
-        _ => (StatusCode::BAD_GATEWAY, "plugin-failed"),
+        PluginError::Claim {
+            error: ClaimFailure::Upstream(_) | ClaimFailure::Internal(_),
+            ..
+        }
+        | PluginError::Format { .. } => (StatusCode::BAD_GATEWAY, "plugin-failed"),
     };
     Problem::new(status, slug, "Plugin call failed", e.to_string())
 }

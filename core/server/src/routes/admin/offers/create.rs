@@ -1,11 +1,12 @@
 //! `POST /admin/v1/offers` and `POST /admin/v1/tenants/{tenant}/offers`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
-use sigil_issuer::offer::OfferScheme;
+use serde_json::json;
+use sigil_issuer::model::{
+    EventKind, Flow, IssuanceMode, NewEvent, Offer, OfferProgress,
+};
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
-use sigil_store::{NewEvent, NewOffer, TxCodeSpec};
 
 use super::links::{offer_links, rfc3339};
 use super::validate::{CreateOffer, validate};
@@ -46,55 +47,35 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
     let v = validate(state, t, body)?;
     let id = uuid::Uuid::new_v4().to_string();
     let n = now();
-    let code = state.pre_authorized_code(&id);
+    let code = state.issuer.pre_authorized_code(&id);
     let expires_at = (v.expires_in > 0).then(|| n + v.expires_in);
-    let created = NewEvent {
+    let offer = Offer {
+        id: id.clone(),
         tenant: t.id.clone(),
-        offer_id: id.clone(),
-        kind: "offer_created".into(),
-        detail: json!({}),
+        credential_configuration_ids: v.configuration_ids.clone(),
+        flow: Flow::PreAuthorizedCode,
+        value_mode: v.value_mode,
+        scheme: v.scheme,
+        pre_authorized_code_hash: Some(secrets::hash(&code)),
+        tx_code_hash: v
+            .tx
+            .as_ref()
+            .map(|(_, value)| secrets::tx_code_hash(&code, value)),
+        tx_code: v.tx.as_ref().map(|(announced, _)| announced.clone()),
+        issuer_state: None,
+        credential_claims: v.claims,
+        runtime_overrides: v.overrides,
+        issuance_mode: IssuanceMode::Immediate,
+        webhook_endpoint_id: v.webhook_endpoint_id,
+        profile,
         created_at: n,
+        expires_at,
+        progress: OfferProgress::new(n),
     };
+    let created = NewEvent::bare(&t.id, &id, EventKind::OfferCreated, n);
     let record = state
         .store
-        .create_offer(
-            NewOffer {
-                id: id.clone(),
-                tenant: t.id.clone(),
-                credential_configuration_ids: v.configuration_ids.clone(),
-                flow: "pre_authorized_code".into(),
-                value_mode: if v.by_value {
-                    "by_value"
-                } else {
-                    "by_reference"
-                }
-                .into(),
-                scheme: match v.scheme {
-                    OfferScheme::Haip => "haip",
-                    OfferScheme::OpenidCredentialOffer => "openid-credential-offer",
-                }
-                .into(),
-                pre_authorized_code_hash: Some(secrets::hash(&code)),
-                tx_code_hash: v
-                    .tx
-                    .as_ref()
-                    .map(|(_, value)| secrets::tx_code_hash(&code, value)),
-                tx_code: v.tx.as_ref().map(|(o, _)| TxCodeSpec {
-                    input_mode: o.input_mode.clone(),
-                    length: o.length,
-                    description: o.description.clone(),
-                }),
-                issuer_state: None,
-                credential_claims: Value::Object(v.claims),
-                runtime_overrides: Value::Object(v.overrides.clone()),
-                issuance_mode: "immediate".into(),
-                webhook_endpoint_id: v.webhook_endpoint_id.clone(),
-                profile,
-                created_at: n,
-                expires_at,
-            },
-            created,
-        )
+        .create_offer(&offer, created)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "storing an offer failed");
@@ -107,7 +88,7 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
         "offerId": id,
         "tenant": t.id,
         "credentialConfigurationIds": v.configuration_ids,
-        "flow": "pre_authorized_code",
+        "flow": record.flow.as_str(),
         "expiresAt": expires_at.map(rfc3339),
         "credentialOffer": links.uri,
         "qr": { "svg": format!("/admin/v1/offers/{id}/qr.svg"), "png": format!("/admin/v1/offers/{id}/qr.png") },

@@ -2,7 +2,11 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sigil_issuer::offer::{OfferScheme, TxCodeOffer};
+use std::collections::BTreeMap;
+
+use sigil_issuer::model::{
+    ClaimSourceSpec, OfferScheme, RuntimeOverrides, TxCode, TxInputMode, ValueMode,
+};
 use sigil_issuer::secrets;
 use sigil_settings::datafn;
 use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
@@ -86,12 +90,12 @@ fn field(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) 
 
 pub(super) struct Validated {
     pub(super) configuration_ids: Vec<String>,
-    pub(super) tx: Option<(TxCodeOffer, String)>,
-    pub(super) by_value: bool,
+    pub(super) tx: Option<(TxCode, String)>,
+    pub(super) value_mode: ValueMode,
     pub(super) scheme: OfferScheme,
     pub(super) expires_in: i64,
-    pub(super) claims: Map<String, Value>,
-    pub(super) overrides: Map<String, Value>,
+    pub(super) claims: BTreeMap<String, ClaimSourceSpec>,
+    pub(super) overrides: RuntimeOverrides,
     pub(super) webhook_endpoint_id: Option<String>,
 }
 
@@ -177,21 +181,20 @@ pub(super) fn validate(
             format!("'{other}' is not a flow; use pre_authorized_code or authorization_code"),
         ),
     }
-    let by_value = match body
+    let value_mode = match body
         .value_mode
         .as_deref()
         .or(profile.and_then(|p| p.value_mode.as_deref()))
     {
-        None | Some("by_reference") => false,
-        Some("by_value") => true,
-        Some(other) => {
+        None => ValueMode::ByReference,
+        Some(given) => ValueMode::parse(given).unwrap_or_else(|| {
             field(
                 &mut errors,
                 "valueMode",
-                format!("'{other}' is not by_reference or by_value"),
+                format!("'{given}' is not by_reference or by_value"),
             );
-            false
-        }
+            ValueMode::ByReference
+        }),
     };
     match body.issuer_state_mode.as_deref() {
         None | Some("omit") => {}
@@ -207,16 +210,15 @@ pub(super) fn validate(
         ),
     }
     let scheme = match body.scheme.as_deref() {
-        None | Some("openid-credential-offer") => OfferScheme::OpenidCredentialOffer,
-        Some("haip") => OfferScheme::Haip,
-        Some(other) => {
+        None => OfferScheme::OpenidCredentialOffer,
+        Some(given) => OfferScheme::parse(given).unwrap_or_else(|| {
             field(
                 &mut errors,
                 "scheme",
-                format!("'{other}' is not openid-credential-offer or haip"),
+                format!("'{given}' is not openid-credential-offer or haip"),
             );
             OfferScheme::OpenidCredentialOffer
-        }
+        }),
     };
     let expires_in = body
         .expires_in_seconds
@@ -337,10 +339,13 @@ pub(super) fn validate(
             })
     });
     let tx = tx_input.map(|tx| {
-        let mode = tx.input_mode.unwrap_or_else(|| "numeric".into());
-        if mode != "numeric" && mode != "text" {
-            field(&mut errors, "txCode.inputMode", "use numeric or text");
-        }
+        let mode = match tx.input_mode.as_deref() {
+            None => TxInputMode::Numeric,
+            Some(given) => TxInputMode::parse(given).unwrap_or_else(|| {
+                field(&mut errors, "txCode.inputMode", "use numeric or text");
+                TxInputMode::Numeric
+            }),
+        };
         if tx
             .description
             .as_ref()
@@ -367,7 +372,7 @@ pub(super) fn validate(
                         ),
                     );
                 }
-                if mode == "numeric" && !v.chars().all(|c| c.is_ascii_digit()) {
+                if mode == TxInputMode::Numeric && !v.chars().all(|c| c.is_ascii_digit()) {
                     field(
                         &mut errors,
                         "txCode.value",
@@ -376,10 +381,10 @@ pub(super) fn validate(
                 }
                 v
             }
-            None => secrets::tx_code(&mode, length),
+            None => secrets::tx_code(mode, length),
         };
         (
-            TxCodeOffer {
+            TxCode {
                 input_mode: mode,
                 length: Some(length),
                 description: tx.description,
@@ -387,13 +392,30 @@ pub(super) fn validate(
             value,
         )
     });
+    // The checks above name each bad member; what passed them is read
+    // into the typed model (a failure here is a check that is missing).
+    let claims: BTreeMap<String, ClaimSourceSpec> = claims
+        .into_iter()
+        .filter_map(|(id, source)| match serde_json::from_value(source) {
+            Ok(typed) => Some((id, typed)),
+            Err(e) => {
+                field(&mut errors, &format!("credentialClaims.{id}"), e.to_string());
+                None
+            }
+        })
+        .collect();
+    let overrides = serde_json::from_value::<RuntimeOverrides>(Value::Object(overrides))
+        .unwrap_or_else(|e| {
+            field(&mut errors, "runtimeOverrides", e.to_string());
+            RuntimeOverrides::default()
+        });
     if !errors.is_empty() {
         return Err(Problem::validation("the offer request is invalid", errors));
     }
     Ok(Validated {
         configuration_ids,
         tx,
-        by_value,
+        value_mode,
         scheme,
         expires_in,
         claims,
@@ -645,7 +667,8 @@ fn check_overrides(
         }
     }
     if let Some(v) = o.get("x5Chain") {
-        match crate::tenants::decode_chain(v) {
+        let given: Option<Vec<String>> = serde_json::from_value(v.clone()).ok();
+        match given.as_deref().and_then(crate::tenants::decode_chain) {
             None => field(
                 errors,
                 &at("x5Chain"),

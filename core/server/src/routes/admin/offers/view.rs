@@ -3,13 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
-use sigil_store::{NewEvent, OfferRecord};
+use sigil_issuer::model::{EventKind, NewEvent, Offer, ValueMode};
 
 use super::links::{offer_links, rfc3339};
 use crate::problem::Problem;
 use crate::state::{AppState, now};
 
-async fn load(state: &AppState, id: &str) -> Result<OfferRecord, Problem> {
+async fn load(state: &AppState, id: &str) -> Result<Offer, Problem> {
     match state.store.get_offer_by_id(id).await {
         Ok(Some(o)) => Ok(o),
         Ok(None) => Err(Problem::not_found(format!("no offer '{id}'"))),
@@ -36,31 +36,31 @@ pub async fn get(
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|e| json!({ "type": e.kind, "at": rfc3339(e.created_at), "detail": e.detail }))
+        .map(|e| json!({ "type": e.kind.as_str(), "at": rfc3339(e.created_at), "detail": e.detail }))
         .collect();
     let mut body = json!({
         "offerId": o.id,
         "tenant": o.tenant,
-        "status": o.status.as_str(),
+        "status": o.status().as_str(),
         "credentialConfigurationIds": o.credential_configuration_ids,
-        "flow": o.flow,
-        "valueMode": o.value_mode,
-        "scheme": o.scheme,
+        "flow": o.flow.as_str(),
+        "valueMode": o.value_mode.as_str(),
+        "scheme": o.scheme.as_str(),
         "profile": o.profile,
-        "txCode": o.tx_code.as_ref().map(|t| json!({ "inputMode": t.input_mode, "length": t.length, "description": t.description })),
-        "txCodeAttempts": o.tx_attempts,
+        "txCode": o.tx_code.as_ref().map(|t| json!({ "inputMode": t.input_mode.as_str(), "length": t.length, "description": t.description })),
+        "txCodeAttempts": o.progress.tx_attempts,
         "createdAt": rfc3339(o.created_at),
         "expiresAt": o.expires_at.map(rfc3339),
-        "resolvedAt": o.resolved_at.map(rfc3339),
-        "tokenIssuedAt": o.token_issued_at.map(rfc3339),
-        "credentialIssuedAt": o.credential_issued_at.map(rfc3339),
-        "consumedAt": o.consumed_at.map(rfc3339),
-        "revokedAt": o.revoked_at.map(rfc3339),
+        "resolvedAt": o.progress.resolved_at.map(rfc3339),
+        "tokenIssuedAt": o.progress.token_issued_at.map(rfc3339),
+        "credentialIssuedAt": o.progress.credential_issued_at.map(rfc3339),
+        "consumedAt": o.progress.consumed_at.map(rfc3339),
+        "revokedAt": o.progress.revoked_at.map(rfc3339),
         "events": events,
     });
     if let Some(t) = state.tenants.get(&o.tenant) {
         let links = offer_links(&state, t, &o);
-        if o.value_mode != "by_value" {
+        if o.value_mode == ValueMode::ByReference {
             body["credentialOffer"] = links.uri.into();
             body["credentialOfferUri"] = links.reference.into();
         }
@@ -83,13 +83,12 @@ pub async fn delete(
         Ok(_) => {
             let _ = state
                 .store
-                .append_event(NewEvent {
-                    tenant: o.tenant.clone(),
-                    offer_id: o.id.clone(),
-                    kind: "offer_revoked".into(),
-                    detail: json!({}),
-                    created_at: n,
-                })
+                .append_event(NewEvent::bare(
+                    &o.tenant,
+                    &o.id,
+                    EventKind::OfferRevoked,
+                    n,
+                ))
                 .await;
             Ok(HttpResponse::NoContent().finish())
         }

@@ -17,7 +17,7 @@ pub enum OfferStatus {
     Deferred,
     /// The offer is used up: no more credentials for it.
     Consumed,
-    /// The offer expired before it was redeemed (reported on read; see [`crate::Store::get_offer`]).
+    /// The offer expired before it was redeemed (reported on read; reported by the store on read).
     Expired,
     /// The integrator revoked the offer.
     Revoked,

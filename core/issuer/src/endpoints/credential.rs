@@ -1,0 +1,544 @@
+//! `POST /credential` (OID4VCI §8): the access token, the request and its
+//! proofs are checked in the order the spec and the conformance suite
+//! expect; then claims are resolved, the format plugin issues, and the
+//! issuance is recorded before anything is handed out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sigil_settings::datafn::DataContext;
+
+use super::claims::{self, SourceCause};
+use crate::errors::CredentialErrorCode as Code;
+use crate::model::{AccessToken, EventKind, Finish, Issuance, NewEvent, Offer};
+use crate::ports::{
+    ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats, CredentialSlot,
+    FormatConfiguration, FormatFailure, IssuanceStore, IssueInput, IssuerTenant, PluginFailure,
+    PluginFault, StoreFailure,
+};
+use crate::proof::{self, ProofCheck, ProofError};
+use crate::secrets;
+use crate::service::Issuer;
+
+/// Accepted clock skew of a proof's `iat` into the future, in seconds.
+const PROOF_MAX_SKEW: i64 = 60;
+
+/// The `proofs` object: proof type → proofs. Only `jwt` is supported.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Proofs {
+    /// `jwt` proofs (App. F.1).
+    #[serde(default)]
+    pub jwt: Option<Vec<String>>,
+    /// Any other proof type.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// A credential request (OID4VCI §8.2). Unknown members are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CredentialRequest {
+    /// The configuration to issue.
+    #[serde(default)]
+    pub credential_configuration_id: Option<String>,
+    /// A `credential_identifier` from the token response (this issuer gives none).
+    #[serde(default)]
+    pub credential_identifier: Option<Value>,
+    /// Key proofs.
+    #[serde(default)]
+    pub proofs: Option<Proofs>,
+    /// The pre-1.0 singular `proof`, refused.
+    #[serde(default)]
+    pub proof: Option<Value>,
+    /// Response encryption parameters (not supported).
+    #[serde(default)]
+    pub credential_response_encryption: Option<Value>,
+}
+
+impl CredentialRequest {
+    /// Parse a JSON body.
+    pub fn from_json(body: &[u8]) -> Result<Self, CredentialCause> {
+        serde_json::from_slice(body).map_err(|e| CredentialCause::Body(e.to_string()))
+    }
+}
+
+/// One issued credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssuedCredential {
+    /// The credential (compact string: SD-JWT, JWT, base64url mdoc).
+    pub credential: String,
+}
+
+/// A successful credential response (§8.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialResponse {
+    /// One per distinct proof key.
+    pub credentials: Vec<IssuedCredential>,
+}
+
+/// Why a credential request failed.
+#[derive(Debug)]
+pub enum CredentialCause {
+    /// No bearer access token.
+    MissingToken,
+    /// The token is unknown, expired, revoked or another tenant's.
+    UnknownToken,
+    /// Reading the token failed.
+    TokenLookup(StoreFailure),
+    /// The body is not a JSON object of the request's members.
+    Body(String),
+    /// A `credential_identifier` was sent; this issuer returns none.
+    CredentialIdentifier,
+    /// No `credential_configuration_id`.
+    MissingConfigurationId,
+    /// The tenant has no such configuration.
+    UnknownConfiguration(String),
+    /// The access token does not cover the configuration.
+    NotCovered(String),
+    /// `credential_response_encryption` was sent.
+    EncryptionUnsupported,
+    /// The singular `proof` was sent.
+    SingularProof,
+    /// No `proofs`.
+    MissingProofs,
+    /// `proofs` names more than one proof type.
+    SeveralProofTypes,
+    /// `proofs` has no `jwt`.
+    UnsupportedProofType,
+    /// `proofs.jwt` is empty.
+    EmptyProofs,
+    /// More proofs than `batch_size`.
+    TooManyProofs(u32),
+    /// Proof `index` is invalid.
+    Proof {
+        /// Index in `proofs.jwt`.
+        index: usize,
+        /// What is wrong with it.
+        error: ProofError,
+    },
+    /// A proof's nonce is not a valid, unexpired, unspent `c_nonce`.
+    Nonce,
+    /// The claims are not ready (deferred issuance is not enabled).
+    ClaimsPending {
+        /// Seconds to wait before retrying.
+        interval_seconds: u32,
+    },
+    /// No claim source could be called.
+    Source(SourceCause),
+    /// A plugin failed.
+    Plugin(PluginFailure),
+    /// Data functions or the mapping failed.
+    DataFunctions(String),
+    /// The offer's issuer key no longer signs.
+    IssuerKey(String),
+    /// The issuance could not be recorded; nothing was handed out.
+    Record(StoreFailure),
+}
+
+/// What the wallet may retry with, added to transient failures.
+const RETRY: &str = "the request can be retried with the same access token";
+
+impl CredentialCause {
+    /// The spec's error code (§8.3.1, RFC 6750 §3.1).
+    pub fn code(&self) -> Code {
+        match self {
+            Self::MissingToken | Self::UnknownToken => Code::InvalidToken,
+            Self::Body(_)
+            | Self::MissingConfigurationId
+            | Self::SingularProof
+            | Self::SeveralProofTypes
+            | Self::EmptyProofs
+            | Self::TooManyProofs(_) => Code::InvalidCredentialRequest,
+            Self::CredentialIdentifier => Code::UnknownCredentialIdentifier,
+            Self::UnknownConfiguration(_) => Code::UnknownCredentialConfiguration,
+            Self::NotCovered(_) => Code::InsufficientScope,
+            Self::EncryptionUnsupported => Code::InvalidEncryptionParameters,
+            Self::MissingProofs | Self::UnsupportedProofType | Self::Proof { .. } => {
+                Code::InvalidProof
+            }
+            Self::Nonce => Code::InvalidNonce,
+            Self::Source(SourceCause::None) | Self::IssuerKey(_) => Code::CredentialRequestDenied,
+            Self::Plugin(failure) => plugin_code(&failure.fault),
+            Self::TokenLookup(_)
+            | Self::ClaimsPending { .. }
+            | Self::Source(SourceCause::Gone { .. } | SourceCause::WebhookNotAllowed(_))
+            | Self::DataFunctions(_)
+            | Self::Record(_) => Code::ServerError,
+        }
+    }
+
+    /// What the wallet is told: no claim values, no secrets.
+    pub fn description(&self) -> String {
+        match self {
+            Self::MissingToken => "send the access token as Authorization: Bearer <token>".into(),
+            Self::UnknownToken => "the access token is unknown, expired or revoked".into(),
+            Self::TokenLookup(_) => "the request could not be processed; try again".into(),
+            Self::Body(e) => format!("the body must be a JSON object of a credential request: {e}"),
+            Self::CredentialIdentifier => {
+                "this issuer returned no credential_identifiers; use credential_configuration_id"
+                    .into()
+            }
+            Self::MissingConfigurationId => "credential_configuration_id is missing".into(),
+            Self::UnknownConfiguration(id) => format!("unknown credential configuration {id}"),
+            Self::NotCovered(id) => format!("the access token does not cover {id}"),
+            Self::EncryptionUnsupported => {
+                "this issuer does not support credential response encryption".into()
+            }
+            Self::SingularProof => {
+                "the singular proof parameter is not part of OID4VCI 1.0; use proofs".into()
+            }
+            Self::MissingProofs => {
+                "proofs is missing; send proofs.jwt with a key proof signed over a c_nonce".into()
+            }
+            Self::SeveralProofTypes => "proofs must have exactly one proof type".into(),
+            Self::UnsupportedProofType => "only the jwt proof type is supported".into(),
+            Self::EmptyProofs => "proofs.jwt must be a non-empty array".into(),
+            Self::TooManyProofs(max) => format!("at most {max} proofs per request (batch_size)"),
+            Self::Proof { index, error } => format!("proofs.jwt[{index}]: {error}"),
+            Self::Nonce => {
+                "proof nonce is invalid or expired; get a fresh one from the nonce endpoint".into()
+            }
+            Self::ClaimsPending { interval_seconds } => format!(
+                "issuance_pending: the claims of this credential are not ready yet and deferred issuance is not enabled on this server; retry with the same access token in {interval_seconds} s"
+            ),
+            Self::Source(SourceCause::Gone { what, id }) => {
+                format!("{what} '{id}' of this offer is no longer configured on this server")
+            }
+            Self::Source(SourceCause::WebhookNotAllowed(problem)) => problem.clone(),
+            Self::Source(SourceCause::None) => "the offer has no claims for this credential and its configuration has no claim source".into(),
+            Self::Plugin(failure) => plugin_description(failure),
+            Self::DataFunctions(e) => format!("the claims could not be completed: {e}"),
+            Self::IssuerKey(e) => e.clone(),
+            Self::Record(_) => "the credential could not be recorded; retry with the same access token and a fresh nonce".into(),
+        }
+    }
+}
+
+/// The code of a plugin failure: the claim source's refusal and claims
+/// that do not fit are the issuer's decision; a holder key the format
+/// cannot bind makes the proof unusable (§8.3.1.2); everything else is a
+/// transient server error.
+fn plugin_code(fault: &PluginFault) -> Code {
+    match fault {
+        PluginFault::Claim(ClaimFailure::Denied(_) | ClaimFailure::NotFound(_))
+        | PluginFault::Format(FormatFailure::InvalidClaims(_)) => Code::CredentialRequestDenied,
+        PluginFault::Format(FormatFailure::UnsupportedHolderKey(_)) => Code::InvalidProof,
+        PluginFault::Claim(
+            ClaimFailure::InvalidInput(_) | ClaimFailure::Upstream(_) | ClaimFailure::Internal(_),
+        )
+        | PluginFault::Format(
+            FormatFailure::InvalidConfiguration(_)
+            | FormatFailure::Signing(_)
+            | FormatFailure::Internal(_),
+        )
+        | PluginFault::Runtime => Code::ServerError,
+    }
+}
+
+fn plugin_description(failure: &PluginFailure) -> String {
+    match &failure.fault {
+        PluginFault::Claim(ClaimFailure::Denied(_) | ClaimFailure::NotFound(_)) => {
+            "the issuer will not issue this credential to this holder".into()
+        }
+        PluginFault::Format(FormatFailure::UnsupportedHolderKey(m)) => {
+            format!("the proof key cannot be bound to this credential: {m}")
+        }
+        // Names the claim, never its value.
+        PluginFault::Format(FormatFailure::InvalidClaims(m)) => {
+            format!("the claims for this credential do not fit its configuration: {m}")
+        }
+        PluginFault::Claim(
+            ClaimFailure::InvalidInput(_) | ClaimFailure::Upstream(_) | ClaimFailure::Internal(_),
+        )
+        | PluginFault::Format(
+            FormatFailure::InvalidConfiguration(_)
+            | FormatFailure::Signing(_)
+            | FormatFailure::Internal(_),
+        )
+        | PluginFault::Runtime => format!("{}; {RETRY}", failure.message),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1;
+/// the scheme is case-insensitive).
+pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The proofs' JWTs, checked against the request rules and `batch_size`.
+fn proof_jwts(proofs: Option<&Proofs>, batch_size: u32) -> Result<&[String], CredentialCause> {
+    let proofs = proofs.ok_or(CredentialCause::MissingProofs)?;
+    let types = usize::from(proofs.jwt.is_some()) + proofs.other.len();
+    if types != 1 {
+        return Err(CredentialCause::SeveralProofTypes);
+    }
+    let jwts = proofs
+        .jwt
+        .as_deref()
+        .ok_or(CredentialCause::UnsupportedProofType)?;
+    if jwts.is_empty() {
+        return Err(CredentialCause::EmptyProofs);
+    }
+    if jwts.len() > batch_size as usize {
+        return Err(CredentialCause::TooManyProofs(batch_size));
+    }
+    Ok(jwts)
+}
+
+/// The holder keys of the verified proofs (distinct, in order) and their
+/// nonces with expiry, to be spent with the issuance.
+type ProvedKeys = (Vec<Value>, Vec<(String, i64)>);
+
+impl<S, P> Issuer<S, P>
+where
+    S: IssuanceStore,
+    P: ClaimSources + CredentialFormats,
+{
+    /// Issue credentials for one configuration. `authorization` is the
+    /// `Authorization` header; `request` the parsed body (checked only
+    /// after the token, as the spec orders the errors).
+    pub async fn credential<T>(
+        &self,
+        tenant: &T,
+        authorization: Option<&str>,
+        request: Result<CredentialRequest, CredentialCause>,
+    ) -> Result<CredentialResponse, CredentialCause>
+    where
+        T: IssuerTenant<Signer = P::Signer>,
+    {
+        // 1. The access token.
+        let token = bearer_token(authorization).ok_or(CredentialCause::MissingToken)?;
+        let now = self.now();
+        let (grant, offer) = match self.store.access_token(&secrets::hash(token), now).await {
+            Ok(Some((g, offer))) if g.tenant == tenant.id() => (g, offer),
+            Ok(_) => return Err(CredentialCause::UnknownToken),
+            Err(e) => {
+                tracing::error!(error = %e, "reading an access token failed");
+                return Err(CredentialCause::TokenLookup(e));
+            }
+        };
+        // 2. The request: which credential, then what this issuer refuses.
+        let request = request?;
+        let configuration_id = self.configuration_for(tenant, &grant, &request)?;
+        let config = self
+            .settings
+            .credential_configurations
+            .get(configuration_id)
+            .ok_or_else(|| CredentialCause::UnknownConfiguration(configuration_id.to_owned()))?;
+        if request.credential_response_encryption.is_some() {
+            return Err(CredentialCause::EncryptionUnsupported);
+        }
+        if request.proof.is_some() {
+            return Err(CredentialCause::SingularProof);
+        }
+        // 3. Proofs.
+        let jwts = proof_jwts(
+            request.proofs.as_ref(),
+            self.settings.issuance.batch_size,
+        )?;
+        let (holder_keys, nonces) = self.prove(tenant, jwts, now)?;
+        // 4. Issue, then record before handing anything out.
+        let count = holder_keys.len();
+        let credentials = self
+            .issue(tenant, &offer, config, holder_keys, now)
+            .await?;
+        let issuance = Issuance {
+            id: secrets::random_token(),
+            tenant: tenant.id().to_owned(),
+            offer_id: offer.id.clone(),
+            credential_configuration_id: config.id.clone(),
+            format: config.format.clone(),
+            count: count as u32,
+            created_at: now,
+        };
+        let event = NewEvent {
+            tenant: tenant.id().to_owned(),
+            offer_id: offer.id.clone(),
+            kind: EventKind::CredentialIssued,
+            detail: serde_json::json!({
+                "credentialConfigurationId": config.id, "format": config.format, "count": count
+            }),
+            created_at: now,
+        };
+        match self
+            .store
+            .finish_credential(&nonces, issuance, &offer.credential_configuration_ids, event)
+            .await
+        {
+            Ok(Finish::Recorded) => {}
+            Ok(Finish::NonceSpent) => return Err(CredentialCause::Nonce),
+            Err(e) => {
+                // Nothing is handed out that was not recorded; the wallet
+                // retries with the same access token and a fresh nonce.
+                tracing::error!(error = %e, offer = %offer.id, "recording an issuance failed");
+                return Err(CredentialCause::Record(e));
+            }
+        }
+        Ok(CredentialResponse {
+            credentials: credentials
+                .into_iter()
+                .map(|credential| IssuedCredential { credential })
+                .collect(),
+        })
+    }
+
+    /// The requested configuration id: known to the tenant and covered by the token.
+    fn configuration_for<'r, T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        grant: &AccessToken,
+        request: &'r CredentialRequest,
+    ) -> Result<&'r str, CredentialCause> {
+        if request.credential_identifier.is_some() {
+            return Err(CredentialCause::CredentialIdentifier);
+        }
+        let id = request
+            .credential_configuration_id
+            .as_deref()
+            .ok_or(CredentialCause::MissingConfigurationId)?;
+        if !tenant.offers(id) || !self.settings.credential_configurations.contains_key(id) {
+            return Err(CredentialCause::UnknownConfiguration(id.to_owned()));
+        }
+        if !grant.credential_configuration_ids.iter().any(|c| c == id) {
+            return Err(CredentialCause::NotCovered(id.to_owned()));
+        }
+        Ok(id)
+    }
+
+    /// Verify every proof, then check each distinct nonce's tag and expiry.
+    /// Nonces are spent when the issuance is recorded, in the same
+    /// transaction, so a replay that got this far is refused there and its
+    /// credentials are never handed out.
+    fn prove<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        jwts: &[String],
+        now: i64,
+    ) -> Result<ProvedKeys, CredentialCause> {
+        let check = ProofCheck {
+            audience: tenant.issuer(),
+            now,
+            max_age: self.settings.issuance.proof_max_age_seconds,
+            max_skew: PROOF_MAX_SKEW,
+        };
+        let mut holder_keys: Vec<Value> = Vec::new();
+        let mut nonces = std::collections::BTreeSet::new();
+        for (index, jwt) in jwts.iter().enumerate() {
+            let p = proof::verify(jwt, check).map_err(|error| CredentialCause::Proof { index, error })?;
+            nonces.insert(p.nonce);
+            if !holder_keys.contains(&p.holder_key) {
+                holder_keys.push(p.holder_key);
+            }
+        }
+        let spend = nonces
+            .into_iter()
+            .map(|nonce| {
+                let expires_at = self
+                    .nonce_key
+                    .check(tenant.id(), &nonce, now)
+                    .ok_or(CredentialCause::Nonce)?;
+                Ok((nonce, expires_at))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((holder_keys, spend))
+    }
+
+    /// Resolve the claims and let the format plugin issue one credential per holder key.
+    async fn issue<T>(
+        &self,
+        tenant: &T,
+        offer: &Offer,
+        config: &sigil_settings::CredentialConfiguration,
+        holder_keys: Vec<Value>,
+        now: i64,
+    ) -> Result<Vec<String>, CredentialCause>
+    where
+        T: IssuerTenant<Signer = P::Signer>,
+    {
+        let claims::ClaimCall {
+            plugin,
+            request,
+            templates,
+        } = claims::claim_call(
+            &self.settings,
+            (tenant.id(), tenant.issuer()),
+            offer,
+            config,
+            &holder_keys,
+        )
+        .map_err(CredentialCause::Source)?;
+        let claims = match self.plugins.resolve_claims(&plugin, &request).await {
+            Ok(ClaimOutcome::Claims(c)) => c,
+            Ok(ClaimOutcome::Pending {
+                interval_seconds,
+                reason,
+            }) => {
+                tracing::info!(plugin = %plugin, offer = %offer.id, %reason, "claims pending");
+                // `issuance_pending` belongs to the deferred endpoint, which
+                // this server does not have yet; `server_error` tells the
+                // wallet the failure is transient and the access token stays
+                // valid, so it can retry (with a fresh c_nonce).
+                return Err(CredentialCause::ClaimsPending { interval_seconds });
+            }
+            Err(e) => return Err(plugin_failed(e)),
+        };
+        let subject = request
+            .subject_id
+            .clone()
+            .or_else(|| holder_keys.first().and_then(sigil_keys::did::did_jwk));
+        let ctx = DataContext {
+            now,
+            subject_id: subject.as_deref(),
+            issuer_id: tenant.issuer(),
+            offer_id: &offer.id,
+        };
+        let claims = claims::finish_claims(claims, templates, offer, config, &ctx).map_err(|e| {
+            tracing::warn!(offer = %offer.id, error = %e, "data functions failed");
+            CredentialCause::DataFunctions(e)
+        })?;
+        let signing = tenant
+            .signing(&config.id, &config.format, &offer.runtime_overrides)
+            .map_err(|e| {
+                tracing::warn!(offer = %offer.id, error = %e, "issuer key of the offer");
+                CredentialCause::IssuerKey(e)
+            })?;
+        // Round the issuance time down to the hour so batch credentials do
+        // not carry a precise shared timestamp (§14.6, unlinkability).
+        let issued_at = (now - now.rem_euclid(3600)) as u64;
+        let validity = offer
+            .runtime_overrides
+            .validity_seconds
+            .or(config.validity_seconds);
+        let input = IssueInput {
+            configuration: FormatConfiguration {
+                id: config.id.clone(),
+                format: config.format.clone(),
+                settings: claims::with_disclosure(signing.format_settings, offer),
+            },
+            claims,
+            issuer: signing.issuer_id,
+            issued_at,
+            expires_at: validity.map(|v| issued_at + v),
+            slots: holder_keys
+                .into_iter()
+                .map(|k| CredentialSlot {
+                    holder_key: Some(k),
+                    status: None,
+                })
+                .collect(),
+        };
+        let format_plugin = config.format_plugin_id().unwrap_or_default();
+        self.plugins
+            .issue(format_plugin, &input, signing.signer)
+            .await
+            .map_err(plugin_failed)
+    }
+}
+
+fn plugin_failed(e: PluginFailure) -> CredentialCause {
+    tracing::warn!(error = %e.message, plugin = %e.plugin, "plugin call failed during issuance");
+    CredentialCause::Plugin(e)
+}

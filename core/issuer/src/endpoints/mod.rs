@@ -1,0 +1,13 @@
+//! The endpoints' rules, one module each, as methods of [`crate::Issuer`]:
+//! a typed request in, a typed response or that endpoint's cause enum out.
+//! Each cause enum maps exhaustively to the spec's error code (which
+//! carries its HTTP status) and a description a person can act on.
+
+pub mod claims;
+pub mod credential;
+pub mod nonce;
+pub mod offer;
+pub mod token;
+
+#[cfg(test)]
+mod tests;

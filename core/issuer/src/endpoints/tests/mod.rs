@@ -1,0 +1,10 @@
+//! Every endpoint's rules against in-memory fakes of the ports: no HTTP,
+//! no database, no wasm.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod claims;
+mod credential;
+mod fakes;
+mod offer;
+mod token;

@@ -1,0 +1,14 @@
+//! The issuer's data model: the typed offer and what the endpoints store.
+
+mod offer;
+mod records;
+mod status;
+
+pub use offer::{
+    ClaimSourceSpec, Flow, IssuanceMode, Offer, OfferProgress, OfferScheme, RuntimeOverrides,
+    TxCode, TxInputMode, ValueMode,
+};
+pub use records::{
+    AccessToken, EventKind, Finish, Issuance, IssuedToken, NewEvent, Redeem, RedeemRefusal,
+};
+pub use status::OfferStatus;

@@ -1,0 +1,213 @@
+//! What the endpoints hand to the store and get back: events, access
+//! tokens, issuances, and the redemption of a pre-authorized code.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// What happened to an offer: the event catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The integrator created the offer.
+    OfferCreated,
+    /// A wallet fetched the offer by reference.
+    OfferResolved,
+    /// The pre-authorized code was redeemed for an access token.
+    TokenIssued,
+    /// Credentials of one configuration were issued.
+    CredentialIssued,
+    /// The integrator revoked the offer.
+    OfferRevoked,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 5] = [
+        Self::OfferCreated,
+        Self::OfferResolved,
+        Self::TokenIssued,
+        Self::CredentialIssued,
+        Self::OfferRevoked,
+    ];
+
+    /// The stored (and API) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OfferCreated => "offer_created",
+            Self::OfferResolved => "offer_resolved",
+            Self::TokenIssued => "token_issued",
+            Self::CredentialIssued => "credential_issued",
+            Self::OfferRevoked => "offer_revoked",
+        }
+    }
+
+    /// The kind of a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event to append to an offer's log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// Tenant.
+    pub tenant: String,
+    /// Offer the event is about.
+    pub offer_id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Details; never secrets or claim values.
+    pub detail: Value,
+    /// When it happened, Unix seconds.
+    pub created_at: i64,
+}
+
+impl NewEvent {
+    /// An event with no details.
+    pub fn bare(tenant: &str, offer_id: &str, kind: EventKind, at: i64) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            offer_id: offer_id.to_owned(),
+            kind,
+            detail: Value::Object(serde_json::Map::new()),
+            created_at: at,
+        }
+    }
+}
+
+/// An access token as stored: its hash and what it grants.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// Hash of the token (hex SHA-256); the store never sees the token.
+    pub token_hash: String,
+    /// Tenant the token belongs to.
+    pub tenant: String,
+    /// Offer the token was issued for.
+    pub offer_id: String,
+    /// Credential configurations the token grants.
+    pub credential_configuration_ids: Vec<String>,
+    /// Issue time, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token_hash", &"<redacted>")
+            .field("tenant", &self.tenant)
+            .field("offer_id", &self.offer_id)
+            .field(
+                "credential_configuration_ids",
+                &self.credential_configuration_ids,
+            )
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// One credential issuance (one per offer and configuration), as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuance {
+    /// Issuance id.
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Offer the credential was issued for.
+    pub offer_id: String,
+    /// Credential configuration issued.
+    pub credential_configuration_id: String,
+    /// Credential format (for example `dc+sd-jwt`).
+    pub format: String,
+    /// Number of credentials issued (one per proof key).
+    pub count: u32,
+    /// Issue time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// How recording an issuance ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// Nonces spent; issuance, offer status and event stored.
+    Recorded,
+    /// A nonce of the request was already spent; nothing was stored.
+    NonceSpent,
+}
+
+/// A request to redeem a pre-authorized code (token endpoint).
+#[derive(Clone, Copy)]
+pub struct Redeem<'a> {
+    /// Tenant the token endpoint serves.
+    pub tenant: &'a str,
+    /// Hash of the pre-authorized code sent by the wallet.
+    pub code_hash: &'a str,
+    /// Hash of the transaction code sent by the wallet, if any.
+    pub tx_code_hash: Option<&'a str>,
+    /// Wrong transaction codes allowed before the offer is invalidated (values below 1 count as 1).
+    pub max_tx_attempts: u32,
+    /// Current time, Unix seconds.
+    pub now: i64,
+}
+
+impl fmt::Debug for Redeem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redeem")
+            .field("tenant", &self.tenant)
+            .field("code_hash", &"<redacted>")
+            .field("tx_code_hash", &self.tx_code_hash.map(|_| "<redacted>"))
+            .field("max_tx_attempts", &self.max_tx_attempts)
+            .field("now", &self.now)
+            .finish()
+    }
+}
+
+/// The access token to store with a successful redemption.
+#[derive(Clone, Copy)]
+pub struct IssuedToken<'a> {
+    /// Hash of the new access token.
+    pub token_hash: &'a str,
+    /// Its expiry, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for IssuedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token_hash", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Why a pre-authorized code could not be redeemed (the store decides these
+/// with atomic updates; the token endpoint maps them to OAuth errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedeemRefusal {
+    /// No offer in that tenant has that code.
+    UnknownCode,
+    /// The offer has expired.
+    Expired,
+    /// The offer was revoked.
+    Revoked,
+    /// The code was already redeemed (or another redeemer won the race).
+    AlreadyUsed,
+    /// Too many wrong transaction codes invalidated the offer.
+    Invalidated,
+    /// The offer has a transaction code and none was sent (not counted).
+    TxCodeRequired,
+    /// A transaction code was sent but the offer has none.
+    TxCodeNotExpected,
+    /// The transaction code was wrong; `remaining` attempts are left.
+    WrongTxCode {
+        /// Attempts left; 0 means the offer is now invalidated.
+        remaining: u32,
+    },
+}

@@ -1,0 +1,307 @@
+//! The ports: what the issuer needs from the rest of Sigil, as small traits.
+//! The store, the plugin host and the server's tenants implement them; the
+//! issuer's unit tests implement them with in-memory fakes.
+
+use std::fmt;
+use std::future::Future;
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::model::{
+    AccessToken, Finish, Issuance, IssuedToken, NewEvent, Offer, Redeem,
+    RedeemRefusal, RuntimeOverrides,
+};
+
+/// The current time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Unix seconds.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+}
+
+/// A storage failure: not a protocol outcome. The message is for logs.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct StoreFailure(pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Why a redemption failed: a refusal (a protocol outcome) or the store.
+#[derive(Debug, Error)]
+pub enum RedeemError {
+    /// The code cannot be redeemed.
+    #[error("{0:?}")]
+    Refused(RedeemRefusal),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreFailure),
+}
+
+/// Offers, access tokens, nonces and issuances. Every single-use rule is
+/// the implementation's atomic decision (any number of instances share it).
+pub trait IssuanceStore: Send + Sync {
+    /// The offer `id` of `tenant` (expired offers report `Expired`).
+    fn offer(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Offer>, StoreFailure>> + Send;
+
+    /// Mark a `created` offer `resolved` and append `event`.
+    fn resolve_offer(
+        &self,
+        offer_id: &str,
+        now: i64,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<(), StoreFailure>> + Send;
+
+    /// Redeem a pre-authorized code and store the access token and a
+    /// `token_issued` event, all or nothing.
+    fn redeem_for_token(
+        &self,
+        redeem: Redeem<'_>,
+        token: IssuedToken<'_>,
+    ) -> impl Future<Output = Result<(), RedeemError>> + Send;
+
+    /// The unexpired access token with hash `token_hash` and its offer.
+    fn access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<(AccessToken, Offer)>, StoreFailure>> + Send;
+
+    /// Spend `nonces` (value, expiry) and record `issuance`, the offer's
+    /// status and `event` in one transaction; a nonce spent before makes it
+    /// store nothing ([`Finish::NonceSpent`]).
+    fn finish_credential(
+        &self,
+        nonces: &[(String, i64)],
+        issuance: Issuance,
+        offered: &[String],
+        event: NewEvent,
+    ) -> impl Future<Output = Result<Finish, StoreFailure>> + Send;
+}
+
+/// The context a claim provider resolves claims in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClaimRequest {
+    /// Tenant id.
+    pub tenant: String,
+    /// The tenant's credential issuer identifier.
+    pub issuer: String,
+    /// Offer id.
+    pub offer_id: String,
+    /// Credential configuration id.
+    pub credential_configuration_id: String,
+    /// Format of the configuration.
+    pub format: String,
+    /// Claim source settings (JSON object).
+    pub source: Value,
+    /// Inline claims from the offer.
+    pub inline_claims: Option<Value>,
+    /// Upstream ID-token claims.
+    pub id_token_claims: Option<Value>,
+    /// Subject id, when known.
+    pub subject_id: Option<String>,
+    /// Holder public keys (JWKs).
+    pub holder_keys: Vec<Value>,
+}
+
+/// What a claim provider produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// The claims (a JSON object).
+    Claims(Map<String, Value>),
+    /// Not available yet: deferred issuance.
+    Pending {
+        /// Seconds the wallet should wait before polling.
+        interval_seconds: u32,
+        /// Reason for logs and the admin API.
+        reason: String,
+    },
+}
+
+/// One credential configuration as a format plugin sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormatConfiguration {
+    /// Configuration id.
+    pub id: String,
+    /// Format identifier.
+    pub format: String,
+    /// The whole configuration (JSON object).
+    pub settings: Value,
+}
+
+/// A Token Status List entry for one credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReference {
+    /// Status list URI.
+    pub uri: String,
+    /// Index in the list.
+    pub index: u64,
+}
+
+/// One credential to issue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialSlot {
+    /// Holder key (JWK) to bind to.
+    pub holder_key: Option<Value>,
+    /// Status list entry.
+    pub status: Option<StatusReference>,
+}
+
+/// One batch of credentials to issue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueInput {
+    /// The configuration.
+    pub configuration: FormatConfiguration,
+    /// Resolved claims.
+    pub claims: Map<String, Value>,
+    /// Issuer identifier for `iss`.
+    pub issuer: String,
+    /// Issuance time (Unix seconds).
+    pub issued_at: u64,
+    /// Expiry (Unix seconds).
+    pub expires_at: Option<u64>,
+    /// One per credential.
+    pub slots: Vec<CredentialSlot>,
+}
+
+/// A claim provider's own error, as it reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ClaimFailure {
+    /// The subject is unknown.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The source refuses to issue (`credential_request_denied`).
+    #[error("denied: {0}")]
+    Denied(String),
+    /// The settings or context were unusable.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// An upstream system failed.
+    #[error("upstream failure: {0}")]
+    Upstream(String),
+    /// Anything else.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A format plugin's own error, as it reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FormatFailure {
+    /// The configuration is unusable for the format.
+    #[error("invalid configuration: {0}")]
+    InvalidConfiguration(String),
+    /// The claims do not fit the configuration.
+    #[error("invalid claims: {0}")]
+    InvalidClaims(String),
+    /// A holder key cannot be used with the format.
+    #[error("unsupported holder key: {0}")]
+    UnsupportedHolderKey(String),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// Anything else.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What went wrong in a plugin call, as far as the protocol cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginFault {
+    /// The claim provider reported this.
+    Claim(ClaimFailure),
+    /// The format plugin reported this.
+    Format(FormatFailure),
+    /// The sandbox stopped the call (timeout, trap, limits, bad output,
+    /// missing plugin): the message says which.
+    Runtime,
+}
+
+/// A failed plugin call, attributed to its plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct PluginFailure {
+    /// Plugin id.
+    pub plugin: String,
+    /// The cause.
+    pub fault: PluginFault,
+    /// The whole message, naming the plugin (for logs and `server_error`).
+    pub message: String,
+}
+
+/// Claim-provider plugins.
+pub trait ClaimSources: Send + Sync {
+    /// Ask plugin `plugin` for the claims of one credential.
+    fn resolve_claims(
+        &self,
+        plugin: &str,
+        request: &ClaimRequest,
+    ) -> impl Future<Output = Result<ClaimOutcome, PluginFailure>> + Send;
+}
+
+/// Credential-format plugins.
+pub trait CredentialFormats: Send + Sync {
+    /// The handle of a signing key; the plugin signs through it and never
+    /// sees the key.
+    type Signer: Send;
+
+    /// Issue one credential per slot of `input` with plugin `plugin`.
+    fn issue(
+        &self,
+        plugin: &str,
+        input: &IssueInput,
+        signer: Self::Signer,
+    ) -> impl Future<Output = Result<Vec<String>, PluginFailure>> + Send;
+}
+
+/// The signer of one issuance and what goes with it, from one consistent
+/// view of the tenant's keys.
+#[derive(Debug)]
+pub struct Signing<S> {
+    /// The key handle.
+    pub signer: S,
+    /// `iss` of what it signs (the issuer URL or a DID).
+    pub issuer_id: String,
+    /// The format plugin's settings of the configuration, for these keys'
+    /// algorithms.
+    pub format_settings: Value,
+}
+
+/// One tenant as the protocol sees it: its identifier, what it offers and
+/// its keys.
+pub trait IssuerTenant: Send + Sync {
+    /// The key handle its signers give out.
+    type Signer: Send;
+
+    /// Tenant id.
+    fn id(&self) -> &str;
+
+    /// The credential issuer identifier (an HTTPS URL).
+    fn issuer(&self) -> &str;
+
+    /// Whether it offers `configuration_id`.
+    fn offers(&self, configuration_id: &str) -> bool;
+
+    /// The signer for a credential of `configuration_id` in `format` from
+    /// an offer with `overrides` (`issuerKeyId`, `x5Chain`); an error text
+    /// when the offer's key no longer signs.
+    fn signing(
+        &self,
+        configuration_id: &str,
+        format: &str,
+        overrides: &RuntimeOverrides,
+    ) -> Result<Signing<Self::Signer>, String>;
+}
