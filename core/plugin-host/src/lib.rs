@@ -34,8 +34,9 @@ pub use calls::{
     ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, IssueInput, StatusReference,
 };
 pub use error::{ClaimFailure, FormatFailure, LoadError, PluginError};
-pub use grants::{OriginPattern, PluginPolicy};
+pub use grants::PluginPolicy;
 pub use limits::Limits;
 pub use loader::PluginInfo;
 pub use manifest::{Manifest, PluginKind, Requests};
 pub use runtime::{PluginRuntime, RuntimeConfig};
+pub use sigil_origin::OriginPattern;
