@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::x509::{
-    DemoChainOptions, DemoIaca, certificate_info, chain_to_pem, parse_pem_chain, rfc3339,
-};
+use sigil_time::rfc3339_system as rfc3339;
+
+use crate::x509::{DemoChainOptions, DemoIaca, certificate_info, chain_to_pem, parse_pem_chain};
 use crate::{Algorithm, IssuerKey, KeyFolderError, SharedSigner, Signer};
 
 /// File name of the generated development key.

@@ -148,7 +148,7 @@ fn list(config: &Path, tenant: &str) -> anyhow::Result<ExitCode> {
                 format!(
                     "{} (until {})",
                     c.subject,
-                    sigil_keys::x509::rfc3339(c.not_after)
+                    sigil_time::rfc3339_system(c.not_after)
                 )
             })
             .unwrap_or_else(|| "none".into())

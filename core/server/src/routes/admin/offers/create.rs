@@ -6,8 +6,9 @@ use sigil_issuer::offer::OfferScheme;
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
 use sigil_store::{NewEvent, NewOffer, TxCodeSpec};
+use sigil_time::rfc3339;
 
-use super::links::{offer_links, rfc3339};
+use super::links::offer_links;
 use super::validate::{CreateOffer, validate};
 use crate::problem::Problem;
 use crate::state::{AppState, now};

@@ -51,9 +51,3 @@ pub(super) fn offer_links(state: &AppState, t: &Tenant, o: &OfferRecord) -> Offe
         }
     }
 }
-
-pub(super) fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
