@@ -20,7 +20,8 @@
 //!   pointer selects a claim (for `mandatory`).
 //! * [`holder_jwks`], [`HolderJwk`] and [`holder_key_error`]: the slots'
 //!   holder keys.
-//! * [`rfc3339`]: a date-time for credential dates.
+//! * [`rfc3339`]: a date-time for credential dates; [`unix_seconds`] reads
+//!   one back (a civil UTC date-time as Unix seconds).
 
 mod claim;
 mod holder;
@@ -32,7 +33,7 @@ mod time;
 pub use claim::{ClaimEntry, claim_description, insert_credential_metadata, path_selects};
 pub use holder::{HolderJwk, holder_jwks, holder_key_error};
 pub use settings::{SettingsReader, check_key_algorithm};
-pub use time::rfc3339;
+pub use time::{rfc3339, unix_seconds};
 
 use serde_json::{Map, Value};
 

@@ -38,10 +38,49 @@ pub fn base58btc(bytes: &[u8]) -> String {
 }
 
 /// `did:jwk:<base64url(canonical public JWK)>` (the required members in
-/// lexicographic order, as the did:jwk spec's examples).
+/// lexicographic order, as the did:jwk spec's examples); [`decode_did_jwk`]
+/// reads one back.
 pub fn did_jwk(public_jwk: &Value) -> Option<String> {
     let canonical = canonical_public_jwk(public_jwk)?;
     Some(format!("did:jwk:{}", URL_SAFE_NO_PAD.encode(canonical)))
+}
+
+/// Why a `did:jwk` does not name a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DidJwkError {
+    /// It does not start with `did:jwk:`.
+    #[error("not a did:jwk")]
+    NotDidJwk,
+    /// It has a fragment other than `#0`, the one verification method.
+    #[error("did:jwk has no verification method '#{0}' (only '#0')")]
+    Fragment(String),
+    /// The method-specific id is not base64url.
+    #[error("did:jwk is not base64url")]
+    NotBase64url,
+    /// The decoded bytes are not a JSON object with a `kty`.
+    #[error("did:jwk does not hold a JWK")]
+    NotJwk,
+}
+
+/// The JWK a `did:jwk:<base64url(JSON)>` holds, optionally as the DID URL
+/// of its verification method (`#0`); the inverse of [`did_jwk`]. The JWK
+/// comes back as written (any members, any order); callers that need a
+/// public key check its members.
+pub fn decode_did_jwk(did: &str) -> Result<Value, DidJwkError> {
+    let rest = did.strip_prefix("did:jwk:").ok_or(DidJwkError::NotDidJwk)?;
+    let encoded = match rest.split_once('#') {
+        None | Some((_, "0")) => rest.split('#').next().unwrap_or_default(),
+        Some((_, other)) => return Err(DidJwkError::Fragment(other.to_owned())),
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| DidJwkError::NotBase64url)?;
+    let jwk: Value = serde_json::from_slice(&bytes).map_err(|_| DidJwkError::NotJwk)?;
+    if !jwk.get("kty").is_some_and(Value::is_string) {
+        return Err(DidJwkError::NotJwk);
+    }
+    Ok(jwk)
 }
 
 /// The multibase (base58btc, `z`) multicodec public key of `did:key`:
@@ -198,6 +237,49 @@ mod tests {
             did_jwk(&jwk).unwrap(),
             "did:jwk:eyJjcnYiOiJQLTI1NiIsImt0eSI6IkVDIiwieCI6ImFjYklRaXVNczNpOF91c3pFakoydHBUdFJNNEVVM3l6OTFQSDZDZEgyVjAiLCJ5IjoiX0tjeUxqOXZXTXB0bm1LdG00NkdxRHo4d2Y3NEk1TEtncmwyR3pIM25TRSJ9"
         );
+    }
+
+    #[test]
+    fn did_jwk_decodes_to_the_jwk_it_encodes() {
+        let jwk = json!({"crv": "P-256", "kty": "EC",
+            "x": "acbIQiuMs3i8_uszEjJ2tpTtRM4EU3yz91PH6CdH2V0",
+            "y": "_KcyLj9vWMptnmKtm46GqDz8wf74I5LKgrl2GzH3nSE"});
+        let did = did_jwk(&jwk).unwrap();
+        assert_eq!(decode_did_jwk(&did).unwrap(), jwk);
+        assert_eq!(decode_did_jwk(&format!("{did}#0")).unwrap(), jwk);
+        // A did:jwk written by someone else keeps its members as written.
+        let okp = json!({"kty": "OKP", "crv": "Ed25519", "x": "AQ", "use": "sig"});
+        let did = format!("did:jwk:{}", URL_SAFE_NO_PAD.encode(okp.to_string()));
+        assert_eq!(decode_did_jwk(&did).unwrap(), okp);
+        // An Ed25519 key of a signer round-trips through the canonical form.
+        let key =
+            crate::IssuerKey::from_parts(crate::Algorithm::EdDsa, &[7; 32], None, None).unwrap();
+        use crate::Signer as _;
+        let public = key.public_jwk();
+        let decoded = decode_did_jwk(&did_jwk(&public).unwrap()).unwrap();
+        assert_eq!(decoded["x"], public["x"]);
+        assert_eq!(decoded["crv"], "Ed25519");
+    }
+
+    #[test]
+    fn did_jwk_decoding_names_what_is_wrong() {
+        let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        assert_eq!(decode_did_jwk("did:key:z6Mk"), Err(DidJwkError::NotDidJwk));
+        assert_eq!(
+            decode_did_jwk(&format!("did:jwk:{}#1", b64(r#"{"kty":"EC"}"#))),
+            Err(DidJwkError::Fragment("1".into()))
+        );
+        assert_eq!(
+            decode_did_jwk("did:jwk:not base64!"),
+            Err(DidJwkError::NotBase64url)
+        );
+        for text in ["not json", "[1]", r#"{"crv":"P-256"}"#, r#"{"kty":1}"#] {
+            assert_eq!(
+                decode_did_jwk(&format!("did:jwk:{}", b64(text))),
+                Err(DidJwkError::NotJwk),
+                "{text}"
+            );
+        }
     }
 
     #[test]

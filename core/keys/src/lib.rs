@@ -9,16 +9,24 @@
 //!    (signing is done with `ring`).
 //! 2. [`IssuerKey::to_private_jwk`] writes it back for persistence.
 //! 3. Share it as `Arc<dyn Signer>`.
+//!
+//! A tenant's key folder on disk (key files, chains, the `keys.toml`
+//! manifest, retired keys, demo chains) is [`folder`] and [`keyring`];
+//! [`identity`] turns a key into the `iss` and `kid` of what it signs.
+//! Their errors are [`KeyFolderError`]s, which name the file and the fix.
 
 pub mod did;
 mod error;
+pub mod folder;
+pub mod identity;
 mod issuer_key;
 pub mod jwk;
+pub mod keyring;
 pub mod x509;
 
 use std::sync::Arc;
 
-pub use error::{KeyError, SignError};
+pub use error::{KeyError, KeyFolderError, SignError};
 pub use issuer_key::IssuerKey;
 
 /// Signature algorithms Sigil's keys can produce.

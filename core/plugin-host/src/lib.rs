@@ -36,8 +36,9 @@ pub use sigil_issuer::ports::{
     ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, FormatFailure,
     IssueInput, StatusReference,
 };
-pub use grants::{OriginPattern, PluginPolicy};
+pub use grants::PluginPolicy;
 pub use limits::Limits;
 pub use loader::PluginInfo;
 pub use manifest::{Manifest, PluginKind, Requests};
 pub use runtime::{PluginRuntime, RuntimeConfig};
+pub use sigil_origin::OriginPattern;

@@ -11,7 +11,8 @@ use http_body_util::BodyExt;
 use url::Url;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::grants::{HttpGrant, is_private};
+use crate::grants::HttpGrant;
+use sigil_origin::is_private;
 
 type SendFuture = Box<
     dyn Future<

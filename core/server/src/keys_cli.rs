@@ -9,8 +9,8 @@ use clap::Subcommand;
 use sigil_keys::{Algorithm, IssuerKey, Signer as _};
 use sigil_settings::{DEFAULT_TENANT, Settings};
 
-use crate::keyring;
-use crate::keystore::{self, CHAIN_SUFFIX, IACA_FILE};
+use sigil_keys::folder::{self, CHAIN_SUFFIX, IACA_FILE};
+use sigil_keys::keyring::{self, KeyFolder};
 
 /// `sigil keys ...`
 #[derive(Debug, Subcommand)]
@@ -92,7 +92,7 @@ pub fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             tenant,
             name,
         } => {
-            let (_, dir) = folder(&config, &tenant)?;
+            let (_, dir) = tenant_folder(&config, &tenant)?;
             keyring::activate(&dir, &name).map_err(anyhow::Error::msg)?;
             println!(
                 "{}: '{name}' is the active key; running servers switch on SIGHUP or POST /admin/v1/tenants/{tenant}/keys/reload",
@@ -111,7 +111,7 @@ pub fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The settings and the key folder of `tenant`.
-fn folder(config: &Path, tenant: &str) -> anyhow::Result<(Settings, PathBuf)> {
+fn tenant_folder(config: &Path, tenant: &str) -> anyhow::Result<(Settings, PathBuf)> {
     let settings = Settings::load(config)?;
     if !settings.tenant_ids().iter().any(|t| t == tenant) {
         bail!(
@@ -125,18 +125,15 @@ fn folder(config: &Path, tenant: &str) -> anyhow::Result<(Settings, PathBuf)> {
 }
 
 fn load_ring(settings: &Settings, tenant: &str) -> anyhow::Result<keyring::KeyRing> {
-    let alg = Algorithm::from_jose_name(&settings.keys.algorithm).unwrap_or(Algorithm::Es256);
-    Ok(keyring::load(
-        &settings.keys.dir.join(tenant),
-        alg,
-        false,
-        &settings.source,
-        &crate::tenants::chain_options(settings, tenant),
-    )?)
+    let folder = KeyFolder {
+        generate: false,
+        ..crate::tenants::key_folder(settings, tenant)
+    };
+    Ok(folder.load()?)
 }
 
 fn list(config: &Path, tenant: &str) -> anyhow::Result<ExitCode> {
-    let (settings, dir) = folder(config, tenant)?;
+    let (settings, dir) = tenant_folder(config, tenant)?;
     let ring = load_ring(&settings, tenant)?;
     println!("{}", dir.display());
     println!(
@@ -151,7 +148,7 @@ fn list(config: &Path, tenant: &str) -> anyhow::Result<ExitCode> {
                 format!(
                     "{} (until {})",
                     c.subject,
-                    sigil_keys::x509::rfc3339(c.not_after)
+                    sigil_time::rfc3339_system(c.not_after)
                 )
             })
             .unwrap_or_else(|| "none".into())
@@ -187,7 +184,7 @@ fn generate(
     alg: &str,
     activate: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (_, dir) = folder(config, tenant)?;
+    let (_, dir) = tenant_folder(config, tenant)?;
     if name.is_empty()
         || !name
             .chars()
@@ -205,7 +202,7 @@ fn generate(
         );
     }
     let key = IssuerKey::generate(alg).context("generating the key")?;
-    keystore::write_key(&dir, name, &key)
+    folder::write_key(&dir, name, &key)
         .with_context(|| format!("writing the key to {}", dir.display()))?;
     if activate {
         keyring::activate(&dir, name).map_err(anyhow::Error::msg)?;
@@ -231,7 +228,7 @@ fn demo_chain(
     days: u32,
     force: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (settings, dir) = folder(config, tenant)?;
+    let (settings, dir) = tenant_folder(config, tenant)?;
     let ring = load_ring(&settings, tenant)?;
     let named = match key {
         None => &ring.active,
@@ -268,9 +265,9 @@ fn demo_chain(
             path.display()
         );
     }
-    let mut opts = crate::tenants::chain_options(&settings, tenant);
+    let mut opts = crate::tenants::key_folder(&settings, tenant).chain;
     opts.ds_days = days;
-    keystore::write_demo_chain(&dir, &path, named.signer.as_ref(), &opts)
+    folder::write_demo_chain(&dir, &path, named.signer.as_ref(), &opts)
         .map_err(anyhow::Error::msg)?;
     let reloaded = load_ring(&settings, tenant)?;
     let signer = reloaded
@@ -278,7 +275,7 @@ fn demo_chain(
         .find(|k| k.name == named.name)
         .map(|k| k.signer.clone())
         .context("the key vanished while writing its chain")?;
-    keystore::check_chain(
+    folder::check_chain(
         &path,
         signer.as_ref(),
         longest.as_ref().map(|(v, f)| (*v, f.as_str())),

@@ -7,7 +7,6 @@
 pub mod auth;
 pub mod cli;
 pub mod issuer_port;
-pub mod keyring;
 pub mod keys_cli;
 pub mod keystore;
 pub mod problem;

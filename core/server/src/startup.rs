@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use sigil_plugin_host::{PluginRuntime, RuntimeConfig};
-use sigil_settings::Settings;
+use sigil_plugin_host::{Limits, PluginPolicy, PluginRuntime, RuntimeConfig};
+use sigil_settings::{PluginGrant, PluginLimits, Settings};
 use sigil_store::Store;
 
 use crate::auth::AdminToken;
@@ -24,8 +24,13 @@ pub struct Application {
 pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
     let config = RuntimeConfig {
         dir: settings.plugins.dir.clone(),
-        limits: settings.plugins.limits,
-        policies: settings.plugins.grants.clone(),
+        limits: runtime_limits(&settings.plugins.limits),
+        policies: settings
+            .plugins
+            .grants
+            .iter()
+            .map(|(id, grant)| (id.clone(), runtime_policy(grant)))
+            .collect(),
         max_concurrent_calls: settings.plugins.max_concurrent_calls,
     };
     PluginRuntime::load(&config).with_context(|| {
@@ -35,6 +40,27 @@ pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
             settings.plugins.dir.display()
         )
     })
+}
+
+/// `[plugins.limits]` (or a grant's `limits`) as the plugin runtime's limits.
+fn runtime_limits(l: &PluginLimits) -> Limits {
+    Limits {
+        fuel: l.fuel,
+        timeout_ms: l.timeout_ms,
+        max_memory_bytes: l.max_memory_bytes,
+        max_output_bytes: l.max_output_bytes,
+        max_http_response_bytes: l.max_http_response_bytes,
+    }
+}
+
+/// `[plugins.grants.<id>]` as the plugin runtime's policy for that plugin.
+fn runtime_policy(g: &PluginGrant) -> PluginPolicy {
+    PluginPolicy {
+        allowed_hosts: g.allowed_hosts.clone(),
+        config: g.config.clone(),
+        sha256: g.sha256.clone(),
+        limits: g.limits.as_ref().map(runtime_limits),
+    }
 }
 
 impl Application {
@@ -164,4 +190,37 @@ fn spawn_purge(store: Store) {
             }
         }
     });
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_and_runtime_agree_on_default_limits() {
+        assert_eq!(runtime_limits(&PluginLimits::default()), Limits::default());
+        assert_eq!(
+            runtime_policy(&PluginGrant::default()),
+            PluginPolicy::default()
+        );
+    }
+
+    #[test]
+    fn a_grant_reaches_the_runtime_whole() {
+        let grant = PluginGrant {
+            allowed_hosts: vec!["https://*.example.com".into()],
+            config: [("k".to_owned(), "v".to_owned())].into(),
+            sha256: Some("ab".into()),
+            limits: Some(PluginLimits {
+                timeout_ms: 500,
+                ..PluginLimits::default()
+            }),
+        };
+        let policy = runtime_policy(&grant);
+        assert_eq!(policy.allowed_hosts, grant.allowed_hosts);
+        assert_eq!(policy.config, grant.config);
+        assert_eq!(policy.sha256, grant.sha256);
+        assert_eq!(policy.limits.unwrap().timeout_ms, 500);
+    }
 }

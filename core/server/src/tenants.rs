@@ -8,9 +8,11 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
 use sigil_issuer::model::RuntimeOverrides;
 use sigil_keys::SharedSigner;
+use sigil_keys::identity::identity;
+use sigil_keys::keyring::{KeyFolder, KeyRing};
 use sigil_plugin_host::{FormatConfiguration, PluginKind, PluginRuntime};
 use sigil_settings::{
-    ClaimSource, CredentialConfiguration, DEFAULT_TENANT, Settings, WEBHOOK_PLUGIN,
+    ClaimSource, CredentialConfiguration, DEFAULT_TENANT, Settings, SettingsError, WEBHOOK_PLUGIN,
 };
 
 /// One issuer.
@@ -172,7 +174,7 @@ impl TenantKeys {
         settings: &Settings,
         plugins: &PluginRuntime,
         id: &str,
-        ring: &crate::keyring::KeyRing,
+        ring: &KeyRing,
     ) -> anyhow::Result<Self> {
         let mut algorithms: Vec<&str> = Vec::new();
         for k in ring.signing_keys() {
@@ -188,7 +190,7 @@ impl TenantKeys {
     fn new(
         settings: &Settings,
         id: &str,
-        ring: &crate::keyring::KeyRing,
+        ring: &KeyRing,
         metadata: Value,
         format_settings: BTreeMap<String, Value>,
     ) -> Self {
@@ -234,13 +236,7 @@ pub async fn rotate_key(
     plugins: &PluginRuntime,
     tenant: &Tenant,
 ) -> anyhow::Result<String> {
-    let dir = settings.keys.dir.join(&tenant.id);
-    let ring = crate::keyring::rotate(
-        &dir,
-        key_algorithm(settings),
-        &settings.source,
-        &chain_options(settings, &tenant.id),
-    )?;
+    let ring = key_folder(settings, &tenant.id).rotate()?;
     swap_keys(settings, plugins, tenant, &ring).await
 }
 
@@ -261,27 +257,37 @@ async fn swap_keys(
     settings: &Settings,
     plugins: &PluginRuntime,
     tenant: &Tenant,
-    ring: &crate::keyring::KeyRing,
+    ring: &KeyRing,
 ) -> anyhow::Result<String> {
     let keys = TenantKeys::build(settings, plugins, &tenant.id, ring).await?;
     tenant.keys.store(std::sync::Arc::new(keys));
     Ok(ring.active.signer.key_id().to_owned())
 }
 
-fn key_algorithm(settings: &Settings) -> sigil_keys::Algorithm {
-    sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
-        .unwrap_or(sigil_keys::Algorithm::Es256)
-}
-
-/// What a demo chain for tenant `id` names.
-pub fn chain_options(settings: &Settings, id: &str) -> sigil_keys::x509::DemoChainOptions {
+/// Tenant `id`'s key folder as the settings describe it: `keys.dir/<id>`,
+/// `keys.algorithm` (ES256 when unknown), `keys.generate_if_missing`, and a
+/// demo chain that names the tenant's display name and issuer URL.
+pub fn key_folder(settings: &Settings, id: &str) -> KeyFolder {
     let name = settings
         .tenants
         .get(id)
         .and_then(|t| t.display.first())
         .map(|d| d.name.clone())
         .unwrap_or_else(|| format!("Sigil {id}"));
-    sigil_keys::x509::DemoChainOptions::new(name, issuer_url(settings, id))
+    KeyFolder {
+        dir: settings.keys.dir.join(id),
+        algorithm: sigil_keys::Algorithm::from_jose_name(&settings.keys.algorithm)
+            .unwrap_or(sigil_keys::Algorithm::Es256),
+        generate: settings.keys.generate_if_missing,
+        config: settings.source.clone(),
+        chain: sigil_keys::x509::DemoChainOptions::new(name, issuer_url(settings, id)),
+    }
+}
+
+/// A key folder's error as a configuration error (same file, key, problem
+/// and fix).
+pub fn settings_error(e: sigil_keys::KeyFolderError) -> SettingsError {
+    SettingsError::new(e.file, e.key, e.problem, e.fix)
 }
 
 /// Every tenant, by id.
@@ -407,75 +413,20 @@ pub fn longest_validity(settings: &Settings, tenant: &str) -> Option<(u64, Strin
 }
 
 /// Load (or in development generate) a tenant's keys, and check the chain
-/// of every key that signs: its leaf certifies the key, and every
-/// certificate covers the validity of a credential issued now.
-pub fn load_tenant_keys(
-    settings: &Settings,
-    id: &str,
-) -> Result<crate::keyring::KeyRing, sigil_settings::SettingsError> {
-    let dir = settings.keys.dir.join(id);
-    let ring = crate::keyring::load(
-        &dir,
-        key_algorithm(settings),
-        settings.keys.generate_if_missing,
-        &settings.source,
-        &chain_options(settings, id),
-    )?;
+/// of every key that signs against the tenant's longest credential validity
+/// ([`KeyFolder::load_checked`]).
+pub fn load_tenant_keys(settings: &Settings, id: &str) -> Result<KeyRing, SettingsError> {
     let longest = longest_validity(settings, id);
-    for key in ring.signing_keys() {
-        crate::keystore::check_chain(
-            &key.chain_path(&dir),
-            key.signer.as_ref(),
+    key_folder(settings, id)
+        .load_checked(
             longest.as_ref().map(|(v, f)| (*v, f.as_str())),
             std::time::SystemTime::now(),
-        )?;
-    }
-    Ok(ring)
-}
-
-/// The `iss` of credentials and the `kid` their headers carry.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// `iss`.
-    pub issuer_id: String,
-    /// `kid` when it is not the key's own (a DID URL).
-    pub kid: Option<String>,
-}
-
-/// Identity of a tenant whose identifier kind is `kind`.
-pub fn identity(kind: &str, issuer: &str, key: &dyn sigil_keys::Signer) -> Identity {
-    use sigil_keys::did;
-    let jwk = key.public_jwk();
-    let did = match kind {
-        "did:web" => did::did_web(issuer).map(|d| {
-            let kid = format!("{d}#{}", key.key_id());
-            (d, kid)
-        }),
-        "did:jwk" => did::did_jwk(&jwk).map(|d| {
-            let kid = format!("{d}#0");
-            (d, kid)
-        }),
-        "did:key" => did::did_key(&jwk).and_then(|d| {
-            let multikey = did::multikey(&jwk)?;
-            let kid = format!("{d}#{multikey}");
-            Some((d, kid))
-        }),
-        _ => None,
-    };
-    match did {
-        Some((d, kid)) => Identity {
-            issuer_id: d,
-            kid: Some(kid),
-        },
-        None => Identity {
-            issuer_id: issuer.to_owned(),
-            kid: None,
-        },
-    }
+        )
+        .map_err(settings_error)
 }
 
 /// Load and check every tenant's key (for `sigil config check`).
-pub fn check_keys(settings: &Settings) -> Result<(), sigil_settings::SettingsError> {
+pub fn check_keys(settings: &Settings) -> Result<(), SettingsError> {
     for id in settings.tenant_ids() {
         load_tenant_keys(settings, &id)?;
     }
@@ -591,33 +542,4 @@ pub fn offer_secret(dir: &Path, generate: bool) -> anyhow::Result<Vec<u8>> {
     let secret = sigil_issuer::secrets::random_token();
     std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
-mod tests {
-    use super::*;
-    use sigil_keys::{IssuerKey, Signer as _};
-
-    #[test]
-    fn identity_follows_the_identifier_kind() {
-        let key = IssuerKey::generate_p256();
-        let url = "https://issuer.example.com/acme";
-        let https = identity("https", url, &key);
-        assert_eq!(https.issuer_id, url);
-        assert!(https.kid.is_none());
-        let web = identity("did:web", url, &key);
-        assert_eq!(web.issuer_id, "did:web:issuer.example.com:acme");
-        assert_eq!(
-            web.kid.unwrap(),
-            format!("did:web:issuer.example.com:acme#{}", key.key_id())
-        );
-        let jwk = identity("did:jwk", url, &key);
-        assert!(jwk.issuer_id.starts_with("did:jwk:ey"));
-        assert_eq!(jwk.kid.unwrap(), format!("{}#0", jwk.issuer_id));
-        let dk = identity("did:key", url, &key);
-        assert!(dk.issuer_id.starts_with("did:key:zDn"), "{}", dk.issuer_id);
-        let fragment = dk.issuer_id.trim_start_matches("did:key:").to_owned();
-        assert_eq!(dk.kid.unwrap(), format!("{}#{fragment}", dk.issuer_id));
-    }
 }

@@ -153,16 +153,10 @@ pub fn check(value: &Value, at: &str) -> Result<(), String> {
     }
 }
 
-fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 fn eval(f: &Function, ctx: &DataContext<'_>) -> Result<Value, String> {
     Ok(match f {
         Function::Uuid => uuid::Uuid::new_v4().to_string().into(),
-        Function::Timestamp(off) => rfc3339(ctx.now + off).into(),
+        Function::Timestamp(off) => sigil_time::rfc3339(ctx.now + off).into(),
         Function::TimestampSeconds(off) => (ctx.now + off).into(),
         Function::SubjectId => ctx
             .subject_id

@@ -10,6 +10,7 @@
 pub mod datafn;
 mod error;
 mod model;
+mod plugins;
 mod providers;
 mod resources;
 
@@ -18,6 +19,7 @@ pub use model::{
     DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings, PluginSettings,
     ResourceSettings, ServerSettings, Settings, TenantSettings,
 };
+pub use plugins::{PluginGrant, PluginLimits};
 pub use providers::{
     ATTRIBUTE_PROVIDER_PLUGIN, AttributeProvider, CLAIMS_CONTRACT_VERSION, ClaimsSettings,
     HttpMethod, ProviderAuth, Secret, SecretSource, WEBHOOK_PLUGIN, WebhookEndpoint,

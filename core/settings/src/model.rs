@@ -3,9 +3,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
-use sigil_plugin_host::{Limits, OriginPattern, PluginPolicy};
+use sigil_origin::OriginPattern;
 
 use crate::datafn;
+use crate::plugins::{PluginGrant, PluginLimits};
 use crate::providers::{
     AttributeProvider, ClaimsSettings, ProviderAuth, Secret, WEBHOOK_PLUGIN, WebhookEndpoint,
     outbound_urls, resolve_secrets,
@@ -208,10 +209,10 @@ pub struct PluginSettings {
     pub max_concurrent_calls: u32,
     /// Default limits of every call.
     #[serde(default)]
-    pub limits: Limits,
+    pub limits: PluginLimits,
     /// Grants per plugin id: `[plugins.grants.<id>]`.
     #[serde(default)]
-    pub grants: BTreeMap<String, PluginPolicy>,
+    pub grants: BTreeMap<String, PluginGrant>,
 }
 
 impl Default for PluginSettings {
@@ -652,7 +653,7 @@ impl Settings {
 
 impl Settings {
     /// The limits calls of `plugin` run under.
-    pub fn plugin_limits(&self, plugin: &str) -> Limits {
+    pub fn plugin_limits(&self, plugin: &str) -> PluginLimits {
         self.plugins
             .grants
             .get(plugin)
@@ -857,7 +858,7 @@ impl Settings {
     }
 }
 
-fn check_limits(s: &Settings, key: &str, l: &Limits) -> Result<(), SettingsError> {
+fn check_limits(s: &Settings, key: &str, l: &PluginLimits) -> Result<(), SettingsError> {
     if l.timeout_ms == 0 || l.timeout_ms > 60_000 {
         return Err(s.err(
             &format!("{key}.timeout_ms"),

@@ -102,6 +102,7 @@ use sha2::{Digest as _, Sha256};
 use sigil_plugin_sdk::format::{
     ClaimEntry, Configuration, CredentialFormat, FormatError, IssueRequest, SettingsReader,
     SigningKey, claim_description, holder_key_error, insert_credential_metadata, rfc3339,
+    unix_seconds,
 };
 use sigil_plugin_sdk::serde_json::{Map, Value};
 
@@ -580,18 +581,6 @@ fn der(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         (len, &b[n..])
     };
     (b.len() >= len).then(|| (tag, &b[..len], &b[len..]))
-}
-
-/// Unix seconds of a civil UTC date-time.
-fn unix_seconds(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> i64 {
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) * 86_400 + hh * 3600 + mm * 60 + ss
 }
 
 /// `notBefore` of a DER X.509 certificate (RFC 5280 §4.1), Unix seconds.

@@ -123,7 +123,7 @@ fn describe(tenant: &Tenant) -> Value {
                 json!({
                     "subject": c.subject,
                     "issuer": c.issuer,
-                    "notAfter": sigil_keys::x509::rfc3339(c.not_after),
+                    "notAfter": sigil_time::rfc3339_system(c.not_after),
                 })
             })
             .collect();

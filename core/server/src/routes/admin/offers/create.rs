@@ -7,8 +7,9 @@ use sigil_issuer::model::{
 };
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
+use sigil_time::rfc3339;
 
-use super::links::{offer_links, rfc3339};
+use super::links::offer_links;
 use super::validate::{CreateOffer, validate};
 use crate::problem::Problem;
 use crate::state::{AppState, now};

@@ -15,9 +15,3 @@ pub fn offer_object(state: &AppState, t: &Tenant, o: &Offer) -> Value {
 pub(super) fn offer_links(state: &AppState, t: &Tenant, o: &Offer) -> OfferLinks {
     offer::offer_links(&t.issuer, o, &state.issuer.pre_authorized_code(&o.id))
 }
-
-pub(super) fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}

@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use sigil_issuer::model::{EventKind, NewEvent, Offer, ValueMode};
+use sigil_time::rfc3339;
 
-use super::links::{offer_links, rfc3339};
+use super::links::offer_links;
 use crate::problem::Problem;
 use crate::state::{AppState, now};
 

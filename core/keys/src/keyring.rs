@@ -20,16 +20,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use sigil_keys::x509::DemoChainOptions;
-use sigil_keys::{Algorithm, SharedSigner};
-use sigil_settings::SettingsError;
 
-use crate::keystore::{
-    CHAIN_SUFFIX, IACA_KEY_FILE, JWK_SUFFIX, PEM_SUFFIX, RETIRED_DIR, load_or_generate_named,
-    load_retired, read_key_file, stem, with_chain_file,
+use crate::folder::{
+    CHAIN_SUFFIX, IACA_KEY_FILE, JWK_SUFFIX, PEM_SUFFIX, RETIRED_DIR, check_chain,
+    load_or_generate_key, load_or_generate_named, load_retired, read_key_file, stem,
+    with_chain_file,
 };
+use crate::x509::DemoChainOptions;
+use crate::{Algorithm, KeyFolderError, SharedSigner};
 
 /// The key manifest's file name.
 pub const MANIFEST_FILE: &str = "keys.toml";
@@ -79,13 +80,13 @@ impl KeyRing {
 }
 
 /// Read `<dir>/keys.toml`, if there is one.
-pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, SettingsError> {
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, KeyFolderError> {
     let path = dir.join(MANIFEST_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
     toml::from_str(&text).map(Some).map_err(|e| {
-        SettingsError::new(
+        KeyFolderError::new(
             &path,
             "active",
             e.message().to_owned(),
@@ -135,14 +136,14 @@ pub fn load(
     generate: bool,
     config: &Path,
     chain: &DemoChainOptions,
-) -> Result<KeyRing, SettingsError> {
+) -> Result<KeyRing, KeyFolderError> {
     let manifest = read_manifest(dir)?;
     let active_name = match &manifest {
         Some(m) => m.active.clone(),
         None => stem(alg).to_owned(),
     };
     if manifest.is_some() && !key_names(dir).contains(&active_name) {
-        return Err(SettingsError::new(
+        return Err(KeyFolderError::new(
             dir.join(MANIFEST_FILE),
             "active",
             format!("no key named '{active_name}' in {}", dir.display()),
@@ -182,7 +183,7 @@ pub fn load(
     let mut seen = std::collections::BTreeMap::new();
     for k in ring.signing_keys() {
         if let Some(other) = seen.insert(k.signer.key_id().to_owned(), k.name.clone()) {
-            return Err(SettingsError::new(
+            return Err(KeyFolderError::new(
                 dir,
                 "-",
                 format!(
@@ -205,13 +206,13 @@ pub fn rotate(
     alg: Algorithm,
     config: &Path,
     chain: &DemoChainOptions,
-) -> Result<KeyRing, SettingsError> {
+) -> Result<KeyRing, KeyFolderError> {
     let ring = load(dir, alg, false, config, chain)?;
     let old = &ring.active;
     let kid = old.signer.key_id().replace(['/', '\\', '.'], "_");
     let retired = dir.join(RETIRED_DIR);
     let fail = |e: std::io::Error| {
-        SettingsError::new(
+        KeyFolderError::new(
             dir,
             "-",
             format!("cannot retire the active key: {e}"),
@@ -234,10 +235,14 @@ pub fn rotate(
     }
     let mut name = stem(alg).to_owned();
     if key_names(dir).contains(&name) {
-        name = format!("{name}-{}", crate::state::now());
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        name = format!("{name}-{now}");
     }
     let demo = dir.join(IACA_KEY_FILE).is_file();
-    crate::keystore::load_or_generate_key(dir, &name, alg, true, config)?;
+    load_or_generate_key(dir, &name, alg, true, config)?;
     load_or_generate_named(dir, &name, alg, demo, config, chain)?;
     if name != stem(alg) || dir.join(MANIFEST_FILE).is_file() {
         write_manifest(dir, &name).map_err(fail)?;
@@ -248,6 +253,63 @@ pub fn rotate(
     }
     tracing::warn!(old = %old.signer.key_id(), new = %ring.active.signer.key_id(), "rotated the issuer key");
     Ok(ring)
+}
+
+/// One tenant's key folder with the plain values that say how to load it
+/// (a configuration's `keys.dir/<tenant>`, `keys.algorithm` and
+/// `keys.generate_if_missing`, the configuration file errors name, and what
+/// a generated demo chain names).
+#[derive(Debug, Clone)]
+pub struct KeyFolder {
+    /// The folder (`<keys.dir>/<tenant>`).
+    pub dir: PathBuf,
+    /// The algorithm of the generated key (active without a manifest).
+    pub algorithm: Algorithm,
+    /// Create a missing generated key and missing demo chains (development).
+    pub generate: bool,
+    /// The configuration file named by errors about the folder as a whole.
+    pub config: PathBuf,
+    /// What a generated demo chain names.
+    pub chain: DemoChainOptions,
+}
+
+impl KeyFolder {
+    /// [`load`] this folder.
+    pub fn load(&self) -> Result<KeyRing, KeyFolderError> {
+        load(
+            &self.dir,
+            self.algorithm,
+            self.generate,
+            &self.config,
+            &self.chain,
+        )
+    }
+
+    /// [`load`] this folder and [`check_chain`] every key that signs: its
+    /// leaf certifies the key, and every certificate is valid `now` and
+    /// until a credential issued now expires. `longest` is the longest
+    /// credential validity in seconds and the file that asks for it.
+    pub fn load_checked(
+        &self,
+        longest: Option<(u64, &str)>,
+        now: SystemTime,
+    ) -> Result<KeyRing, KeyFolderError> {
+        let ring = self.load()?;
+        for key in ring.signing_keys() {
+            check_chain(
+                &key.chain_path(&self.dir),
+                key.signer.as_ref(),
+                longest,
+                now,
+            )?;
+        }
+        Ok(ring)
+    }
+
+    /// [`rotate`] this folder's active key.
+    pub fn rotate(&self) -> Result<KeyRing, KeyFolderError> {
+        rotate(&self.dir, self.algorithm, &self.config, &self.chain)
+    }
 }
 
 /// Make key `name` of `dir` the active one (writes the manifest).
@@ -271,7 +333,7 @@ pub fn activate(dir: &Path, name: &str) -> Result<(), String> {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-    use sigil_keys::{IssuerKey, Signer as _};
+    use crate::{IssuerKey, Signer as _};
 
     fn opts() -> DemoChainOptions {
         DemoChainOptions::new("Test", "http://127.0.0.1:8099")
@@ -324,7 +386,7 @@ mod tests {
         assert_eq!(ring.active.signer.certificate_chain().len(), 1);
         // A named active key: the new one gets a fresh name and the manifest.
         let p = IssuerKey::generate_p256();
-        crate::keystore::write_key(&dir, "custom", &p).unwrap();
+        crate::folder::write_key(&dir, "custom", &p).unwrap();
         activate(&dir, "custom").unwrap();
         let ring = rotate(&dir, Algorithm::Es256, &cfg, &opts()).unwrap();
         assert!(ring.active.name.starts_with("issuer-p256-"), "{ring:?}");
