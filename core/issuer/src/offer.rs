@@ -85,10 +85,7 @@ pub fn offer_url(credential_issuer: &str, offer_id: &str) -> String {
 pub fn offer_links(credential_issuer: &str, offer: &Offer, code: &str) -> OfferLinks {
     match offer.value_mode {
         ValueMode::ByValue => OfferLinks {
-            uri: offer_uri_by_value(
-                offer.scheme,
-                &offer_object(credential_issuer, offer, code),
-            ),
+            uri: offer_uri_by_value(offer.scheme, &offer_object(credential_issuer, offer, code)),
             reference: None,
         },
         ValueMode::ByReference => {

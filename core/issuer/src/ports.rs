@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::model::{
-    AccessToken, Finish, Issuance, IssuedToken, NewEvent, Offer, Redeem,
-    RedeemRefusal, RuntimeOverrides,
+    AccessToken, Finish, Issuance, IssuedToken, NewEvent, Offer, Redeem, RedeemRefusal,
+    RuntimeOverrides,
 };
 
 /// The current time.

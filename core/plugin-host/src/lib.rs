@@ -32,13 +32,13 @@ mod state;
 
 pub use bindings::{WIT_PACKAGE, WIT_VERSION};
 pub use error::{LoadError, PluginError};
-pub use sigil_issuer::ports::{
-    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, FormatFailure,
-    IssueInput, StatusReference,
-};
 pub use grants::PluginPolicy;
 pub use limits::Limits;
 pub use loader::PluginInfo;
 pub use manifest::{Manifest, PluginKind, Requests};
 pub use runtime::{PluginRuntime, RuntimeConfig};
+pub use sigil_issuer::ports::{
+    ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, FormatFailure,
+    IssueInput, StatusReference,
+};
 pub use sigil_origin::OriginPattern;

@@ -11,8 +11,8 @@ use sea_orm::{
 use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::{issuance, offer};
 use crate::events::{event_statement, insert_event};
-use crate::util::now_unix;
 use crate::offer_record::{offer_from_model, offer_to_model};
+use crate::util::now_unix;
 use crate::{Backend, NewEvent, Offer, OfferStatus, Store, StoreError};
 
 /// What a unique-key conflict on an offer insert means.
@@ -47,11 +47,7 @@ impl Store {
     /// that is one batch of the group-commit writer.
     ///
     /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken; then nothing is stored.
-    pub async fn create_offer(
-        &self,
-        o: &Offer,
-        event: NewEvent,
-    ) -> Result<Offer, StoreError> {
+    pub async fn create_offer(&self, o: &Offer, event: NewEvent) -> Result<Offer, StoreError> {
         let model = offer_to_model(o);
         let insert = offer::Entity::insert(model.clone().into_active_model());
         match self.backend() {
@@ -79,11 +75,7 @@ impl Store {
     ///
     /// A created/resolved offer whose `expires_at` is at or before the system clock is reported as
     /// [`OfferStatus::Expired`] (the stored status is left alone).
-    pub async fn get_offer(
-        &self,
-        tenant: &str,
-        id: &str,
-    ) -> Result<Option<Offer>, StoreError> {
+    pub async fn get_offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
         let select = offer::Entity::find_by_id(id).filter(offer::Column::Tenant.eq(tenant));
         self.offer_rows(select)
             .await?

@@ -5,9 +5,9 @@ use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Tran
 
 use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::offer;
+use crate::offer_record::offer_from_model;
 use crate::offers::{not_expired, status_in};
 use crate::util::constant_time_eq;
-use crate::offer_record::offer_from_model;
 use crate::{
     AccessToken, Backend, EventKind, IssuedToken, NewEvent, Offer, OfferStatus, Redeem,
     RedeemError, Store, StoreError,
@@ -40,10 +40,7 @@ impl Store {
     /// exactly one success; a wrong transaction code is counted by another conditional `UPDATE` that also
     /// invalidates the offer when the count reaches `max_tx_attempts`. A missing transaction code is refused
     /// without counting an attempt.
-    pub async fn redeem_pre_authorized_code(
-        &self,
-        r: Redeem<'_>,
-    ) -> Result<Offer, RedeemError> {
+    pub async fn redeem_pre_authorized_code(&self, r: Redeem<'_>) -> Result<Offer, RedeemError> {
         let max = Ord::max(r.max_tx_attempts, 1);
         let rec = self.redeemable(r, max).await?;
         let won = redeem_update(&rec.id, r, max)

@@ -3,8 +3,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::entities::{access_token, offer};
-use crate::util::{json_to_strings, strings_to_json};
 use crate::offer_record::offer_from_model;
+use crate::util::{json_to_strings, strings_to_json};
 use crate::{AccessToken, Offer, OfferStatus, Store, StoreError};
 
 impl Store {

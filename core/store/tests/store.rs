@@ -222,7 +222,12 @@ async fn offer_round_trip(db: &Db) {
     // A second resolve changes nothing.
     s.mark_resolved("o1", at + 5).await.unwrap();
     assert_eq!(
-        s.get_offer_by_id("o1").await.unwrap().unwrap().progress.resolved_at,
+        s.get_offer_by_id("o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .progress
+            .resolved_at,
         Some(at)
     );
 
@@ -285,7 +290,12 @@ async fn expired_offer(db: &Db) {
     new.expires_at = Some(now() - 10);
     s.insert_offer(&new).await.unwrap();
     assert_eq!(
-        s.get_offer(TENANT, "o1").await.unwrap().unwrap().progress.status,
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .progress
+            .status,
         OfferStatus::Expired
     );
     s.mark_resolved("o1", now()).await.unwrap();
@@ -294,7 +304,8 @@ async fn expired_offer(db: &Db) {
             .await
             .unwrap()
             .unwrap()
-            .progress.resolved_at
+            .progress
+            .resolved_at
             .is_none()
     );
     let err = s
@@ -320,7 +331,12 @@ async fn revoked_offer(db: &Db) {
     // Known but already revoked: true, and the first revocation time stays.
     assert!(s.revoke_offer(TENANT, "o1", at + 9).await.unwrap());
     assert_eq!(
-        s.get_offer(TENANT, "o1").await.unwrap().unwrap().progress.revoked_at,
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .progress
+            .revoked_at,
         Some(at)
     );
     assert!(!s.revoke_offer(TENANT, "nope", at).await.unwrap());
@@ -344,7 +360,8 @@ async fn tx_code_required_does_not_burn(db: &Db) {
             .await
             .unwrap()
             .unwrap()
-            .progress.tx_attempts,
+            .progress
+            .tx_attempts,
         0
     );
     let won = s
@@ -387,7 +404,8 @@ async fn wrong_tx_codes_invalidate(db: &Db) {
             .await
             .unwrap()
             .unwrap()
-            .progress.tx_attempts,
+            .progress
+            .tx_attempts,
         3
     );
 }
@@ -768,7 +786,7 @@ async fn concurrent_nonce_spent_once(db: &Db) {
 }
 
 /// An offer of one configuration, so `finish_credential` takes the single-configuration path (one batch on SQLite).
-fn single_offer(id: &str, code_hash: &str) -> NewOffer {
+fn single_offer(id: &str, code_hash: &str) -> Offer {
     let mut o = offer(id, code_hash, None);
     o.credential_configuration_ids = vec!["pid_sd_jwt".to_owned()];
     o
@@ -972,7 +990,10 @@ async fn finish_credential_consumes_after_every_configuration(db: &Db) {
         assert_eq!(finish(nonce, id, configuration).await, Finish::Recorded);
         let got = s.get_offer(TENANT, "o1").await.unwrap().unwrap();
         assert_eq!(got.progress.status, status, "after {id}");
-        assert_eq!(got.progress.consumed_at.is_some(), status == OfferStatus::Consumed);
+        assert_eq!(
+            got.progress.consumed_at.is_some(),
+            status == OfferStatus::Consumed
+        );
     }
     let configurations: Vec<String> = s
         .issuances("o1")
@@ -1166,7 +1187,7 @@ async fn create_and_resolve_offer_write_their_events(db: &Db) {
         )
         .await
         .unwrap();
-    assert_eq!(created.status, OfferStatus::Created);
+    assert_eq!(created.status(), OfferStatus::Created);
     // The same id again: refused, and its event is not stored either.
     let again = s
         .create_offer(
@@ -1194,7 +1215,12 @@ async fn create_and_resolve_offer_write_their_events(db: &Db) {
     let kinds = event_kinds(s, "o1").await;
     assert_eq!(kinds, ["offer_created", "offer_resolved"]);
     assert_eq!(
-        s.get_offer(TENANT, "o1").await.unwrap().unwrap().progress.status,
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .progress
+            .status,
         OfferStatus::Resolved
     );
     assert!(s.events("nope").await.unwrap().is_empty());

@@ -335,16 +335,11 @@ where
             return Err(CredentialCause::SingularProof);
         }
         // 3. Proofs.
-        let jwts = proof_jwts(
-            request.proofs.as_ref(),
-            self.settings.issuance.batch_size,
-        )?;
+        let jwts = proof_jwts(request.proofs.as_ref(), self.settings.issuance.batch_size)?;
         let (holder_keys, nonces) = self.prove(tenant, jwts, now)?;
         // 4. Issue, then record before handing anything out.
         let count = holder_keys.len();
-        let credentials = self
-            .issue(tenant, &offer, config, holder_keys, now)
-            .await?;
+        let credentials = self.issue(tenant, &offer, config, holder_keys, now).await?;
         let issuance = Issuance {
             id: secrets::random_token(),
             tenant: tenant.id().to_owned(),
@@ -365,7 +360,12 @@ where
         };
         match self
             .store
-            .finish_credential(&nonces, issuance, &offer.credential_configuration_ids, event)
+            .finish_credential(
+                &nonces,
+                issuance,
+                &offer.credential_configuration_ids,
+                event,
+            )
             .await
         {
             Ok(Finish::Recorded) => {}
@@ -427,7 +427,8 @@ where
         let mut holder_keys: Vec<Value> = Vec::new();
         let mut nonces = std::collections::BTreeSet::new();
         for (index, jwt) in jwts.iter().enumerate() {
-            let p = proof::verify(jwt, check).map_err(|error| CredentialCause::Proof { index, error })?;
+            let p = proof::verify(jwt, check)
+                .map_err(|error| CredentialCause::Proof { index, error })?;
             nonces.insert(p.nonce);
             if !holder_keys.contains(&p.holder_key) {
                 holder_keys.push(p.holder_key);
@@ -495,10 +496,11 @@ where
             issuer_id: tenant.issuer(),
             offer_id: &offer.id,
         };
-        let claims = claims::finish_claims(claims, templates, offer, config, &ctx).map_err(|e| {
-            tracing::warn!(offer = %offer.id, error = %e, "data functions failed");
-            CredentialCause::DataFunctions(e)
-        })?;
+        let claims =
+            claims::finish_claims(claims, templates, offer, config, &ctx).map_err(|e| {
+                tracing::warn!(offer = %offer.id, error = %e, "data functions failed");
+                CredentialCause::DataFunctions(e)
+            })?;
         let signing = tenant
             .signing(&config.id, &config.format, &offer.runtime_overrides)
             .map_err(|e| {

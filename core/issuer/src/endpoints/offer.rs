@@ -36,9 +36,7 @@ impl OfferCause {
     /// What the wallet is told.
     pub fn description(&self) -> String {
         match self {
-            Self::NotFound => {
-                "no such credential offer, or it expired or was revoked".to_owned()
-            }
+            Self::NotFound => "no such credential offer, or it expired or was revoked".to_owned(),
             Self::Store(_) => "the offer could not be read; try again".to_owned(),
         }
     }

@@ -136,9 +136,7 @@ impl TokenCause {
             Self::Refused(R::UnknownCode) => "the pre-authorized code is unknown".to_owned(),
             Self::Refused(R::Expired) => "the pre-authorized code has expired".to_owned(),
             Self::Refused(R::Revoked) => "the offer was revoked".to_owned(),
-            Self::Refused(R::AlreadyUsed) => {
-                "the pre-authorized code was already used".to_owned()
-            }
+            Self::Refused(R::AlreadyUsed) => "the pre-authorized code was already used".to_owned(),
             Self::Refused(R::Invalidated) => {
                 "too many wrong transaction codes; the offer is no longer valid".to_owned()
             }

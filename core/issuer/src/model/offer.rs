@@ -325,9 +325,10 @@ mod tests {
 
     #[test]
     fn overrides_refuse_unknown_members() {
-        let ok: RuntimeOverrides =
-            serde_json::from_value(json!({"issuerKeyId": "k", "x5Chain": ["MII"], "validitySeconds": 60}))
-                .unwrap();
+        let ok: RuntimeOverrides = serde_json::from_value(
+            json!({"issuerKeyId": "k", "x5Chain": ["MII"], "validitySeconds": 60}),
+        )
+        .unwrap();
         assert_eq!(ok.issuer_key_id.as_deref(), Some("k"));
         assert_eq!(ok.x5_chain, Some(vec!["MII".to_owned()]));
         assert_eq!(
@@ -339,9 +340,10 @@ mod tests {
 
     #[test]
     fn claim_sources_accept_the_documented_aliases() {
-        let a: ClaimSourceSpec =
-            serde_json::from_value(json!({"type": "attributeProvider", "attributeProviderId": "hr"}))
-                .unwrap();
+        let a: ClaimSourceSpec = serde_json::from_value(
+            json!({"type": "attributeProvider", "attributeProviderId": "hr"}),
+        )
+        .unwrap();
         assert_eq!(a, ClaimSourceSpec::AttributeProvider { id: "hr".into() });
         let w: ClaimSourceSpec =
             serde_json::from_value(json!({"type": "webhook", "webhookEndpointId": "crm"})).unwrap();

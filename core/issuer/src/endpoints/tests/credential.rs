@@ -44,13 +44,25 @@ async fn a_good_request_issues_records_and_consumes() {
     let w = World::new();
     let token = w.token_for("o1", &["badge"], inline_badge).await;
     let holder = Holder::new();
-    let r = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap();
+    let r = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap();
     assert_eq!(r.credentials.len(), 1);
     assert_eq!(r.credentials[0].credential, "format-sd-jwt-vc:active:0");
     assert_eq!(w.store().status("o1"), OfferStatus::Consumed);
-    assert_eq!(w.store().event_kinds(), [EventKind::TokenIssued, EventKind::CredentialIssued]);
+    assert_eq!(
+        w.store().event_kinds(),
+        [EventKind::TokenIssued, EventKind::CredentialIssued]
+    );
     let issuances = w.store().issuances.lock().unwrap().clone();
-    assert_eq!((issuances.len(), issuances[0].count, issuances[0].format.as_str()), (1, 1, "dc+sd-jwt"));
+    assert_eq!(
+        (
+            issuances.len(),
+            issuances[0].count,
+            issuances[0].format.as_str()
+        ),
+        (1, 1, "dc+sd-jwt")
+    );
 }
 
 #[tokio::test]
@@ -58,16 +70,34 @@ async fn bearer_token_errors_are_invalid_token() {
     let w = World::new();
     let token = w.token_for("o1", &["badge"], inline_badge).await;
     let good = || request("badge", &[]);
-    for header in [None, Some(String::new()), Some("Basic abc".into()), Some("Bearer ".into()), Some("Bearer nope".into())] {
-        let e = w.issuer.credential(&w.tenant, header.as_deref(), good()).await.unwrap_err();
+    for header in [
+        None,
+        Some(String::new()),
+        Some("Basic abc".into()),
+        Some("Bearer ".into()),
+        Some("Bearer nope".into()),
+    ] {
+        let e = w
+            .issuer
+            .credential(&w.tenant, header.as_deref(), good())
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::InvalidToken, "{header:?}");
         assert_eq!(e.code().status(), 401);
     }
     // The scheme is case-insensitive (RFC 7235 §2.1).
-    let e = w.issuer.credential(&w.tenant, Some(&format!("bearer {token}")), good()).await.unwrap_err();
+    let e = w
+        .issuer
+        .credential(&w.tenant, Some(&format!("bearer {token}")), good())
+        .await
+        .unwrap_err();
     assert_ne!(e.code(), Code::InvalidToken);
     // Another tenant's token is unknown here, even with a bad body.
-    let e = w.issuer.credential(&w.acme, Some(&format!("Bearer {token}")), body(&json!("x"))).await.unwrap_err();
+    let e = w
+        .issuer
+        .credential(&w.acme, Some(&format!("Bearer {token}")), body(&json!("x")))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidToken);
     // An expired token.
     w.advance(301);
@@ -84,47 +114,169 @@ async fn request_errors_use_the_spec_codes() {
     let header = json!({ "typ": PROOF_TYP, "alg": "ES256", "jwk": holder.jwk });
     let n = w.issuer.nonce(&w.tenant).c_nonce;
     let cases: Vec<(Result<CredentialRequest, CredentialCause>, Code)> = vec![
-        (body(&json!("not an object")), Code::InvalidCredentialRequest),
-        (body(&json!({ "credential_configuration_id": 7 })), Code::InvalidCredentialRequest),
-        (body(&json!({ "proofs": { "jwt": [good] } })), Code::InvalidCredentialRequest),
-        (request("nope", std::slice::from_ref(&good)), Code::UnknownCredentialConfiguration),
-        (request("static_badge", std::slice::from_ref(&good)), Code::InsufficientScope),
-        (body(&json!({ "credential_identifier": "x", "proofs": { "jwt": [good] } })), Code::UnknownCredentialIdentifier),
-        (body(&json!({ "credential_configuration_id": "badge" })), Code::InvalidProof),
-        (body(&json!({ "credential_configuration_id": "badge", "proof": { "proof_type": "jwt", "jwt": good } })), Code::InvalidCredentialRequest),
-        (body(&json!({ "credential_configuration_id": "badge", "proofs": { "jwt": [good], "attestation": ["x"] } })), Code::InvalidCredentialRequest),
-        (body(&json!({ "credential_configuration_id": "badge", "proofs": {} })), Code::InvalidCredentialRequest),
-        (body(&json!({ "credential_configuration_id": "badge", "proofs": { "attestation": ["x"] } })), Code::InvalidProof),
+        (
+            body(&json!("not an object")),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            body(&json!({ "credential_configuration_id": 7 })),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            body(&json!({ "proofs": { "jwt": [good] } })),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            request("nope", std::slice::from_ref(&good)),
+            Code::UnknownCredentialConfiguration,
+        ),
+        (
+            request("static_badge", std::slice::from_ref(&good)),
+            Code::InsufficientScope,
+        ),
+        (
+            body(&json!({ "credential_identifier": "x", "proofs": { "jwt": [good] } })),
+            Code::UnknownCredentialIdentifier,
+        ),
+        (
+            body(&json!({ "credential_configuration_id": "badge" })),
+            Code::InvalidProof,
+        ),
+        (
+            body(
+                &json!({ "credential_configuration_id": "badge", "proof": { "proof_type": "jwt", "jwt": good } }),
+            ),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            body(
+                &json!({ "credential_configuration_id": "badge", "proofs": { "jwt": [good], "attestation": ["x"] } }),
+            ),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            body(&json!({ "credential_configuration_id": "badge", "proofs": {} })),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            body(
+                &json!({ "credential_configuration_id": "badge", "proofs": { "attestation": ["x"] } }),
+            ),
+            Code::InvalidProof,
+        ),
         (request("badge", &[]), Code::InvalidCredentialRequest),
-        (request("badge", &vec![good.clone(); 11]), Code::InvalidCredentialRequest),
-        (body(&json!({ "credential_configuration_id": "badge", "proofs": { "jwt": [good] },
-            "credential_response_encryption": { "jwk": {}, "enc": "A128GCM" } })), Code::InvalidEncryptionParameters),
-        (request("badge", &[holder.sign(&json!({ "typ": "JWT", "alg": "ES256", "jwk": holder.jwk }), &json!({ "aud": ISSUER, "iat": NOW, "nonce": n }))]), Code::InvalidProof),
-        (request("badge", &[holder.sign(&header, &json!({ "aud": "https://elsewhere", "iat": NOW, "nonce": n }))]), Code::InvalidProof),
-        (request("badge", &[holder.sign(&header, &json!({ "aud": ISSUER, "iat": NOW - 3600, "nonce": n }))]), Code::InvalidProof),
-        (request("badge", &[holder.sign(&header, &json!({ "aud": ISSUER, "iat": NOW }))]), Code::InvalidProof),
-        (request("badge", &[Holder::new().sign(&header, &json!({ "aud": ISSUER, "iat": NOW, "nonce": n }))]), Code::InvalidProof),
-        (request("badge", &[holder.proof("never-issued", NOW)]), Code::InvalidNonce),
-        (request("badge", &[holder.proof(&w.issuer.nonce(&w.acme).c_nonce, NOW)]), Code::InvalidNonce),
+        (
+            request("badge", &vec![good.clone(); 11]),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            body(
+                &json!({ "credential_configuration_id": "badge", "proofs": { "jwt": [good] },
+            "credential_response_encryption": { "jwk": {}, "enc": "A128GCM" } }),
+            ),
+            Code::InvalidEncryptionParameters,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(
+                    &json!({ "typ": "JWT", "alg": "ES256", "jwk": holder.jwk }),
+                    &json!({ "aud": ISSUER, "iat": NOW, "nonce": n }),
+                )],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(
+                    &header,
+                    &json!({ "aud": "https://elsewhere", "iat": NOW, "nonce": n }),
+                )],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(
+                    &header,
+                    &json!({ "aud": ISSUER, "iat": NOW - 3600, "nonce": n }),
+                )],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(&header, &json!({ "aud": ISSUER, "iat": NOW }))],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request(
+                "badge",
+                &[Holder::new().sign(&header, &json!({ "aud": ISSUER, "iat": NOW, "nonce": n }))],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request("badge", &[holder.proof("never-issued", NOW)]),
+            Code::InvalidNonce,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.proof(&w.issuer.nonce(&w.acme).c_nonce, NOW)],
+            ),
+            Code::InvalidNonce,
+        ),
     ];
     for (i, (req, code)) in cases.into_iter().enumerate() {
         let e = call(&w, &token, req).await.unwrap_err();
         assert_eq!(e.code(), code, "case {i}: {e:?}");
-        assert_eq!(e.code().status(), if code == Code::InsufficientScope { 403 } else { 400 }, "case {i}");
+        assert_eq!(
+            e.code().status(),
+            if code == Code::InsufficientScope {
+                403
+            } else {
+                400
+            },
+            "case {i}"
+        );
         assert!(!e.description().is_empty());
     }
     // A proof error names the proof it is about.
-    let e = call(&w, &token, request("badge", &[good.clone(), "x.y.z".into()])).await.unwrap_err();
-    assert!(e.description().starts_with("proofs.jwt[1]: "), "{}", e.description());
+    let e = call(
+        &w,
+        &token,
+        request("badge", &[good.clone(), "x.y.z".into()]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.description().starts_with("proofs.jwt[1]: "),
+        "{}",
+        e.description()
+    );
     // None of that spent the nonce or the token: the good proof still works, once.
-    assert!(call(&w, &token, request("badge", std::slice::from_ref(&good))).await.is_ok());
-    let e = call(&w, &token, request("badge", &[good])).await.unwrap_err();
+    assert!(
+        call(&w, &token, request("badge", std::slice::from_ref(&good)))
+            .await
+            .is_ok()
+    );
+    let e = call(&w, &token, request("badge", &[good]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidNonce);
-    // An expired nonce.
-    let late = proof(&w, &holder);
+    // An expired nonce, in an otherwise fresh proof.
+    let nonce = w.issuer.nonce(&w.tenant).c_nonce;
     w.advance(301);
+    let late = holder.proof(&nonce, NOW + 301);
     let token = w.token_for("o2", &["badge"], inline_badge).await;
-    let e = call(&w, &token, request("badge", &[late])).await.unwrap_err();
+    let e = call(&w, &token, request("badge", &[late]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidNonce);
 }
 
@@ -139,12 +291,21 @@ async fn batches_issue_one_credential_per_distinct_key() {
     let r = call(&w, &token, request("badge", &proofs)).await.unwrap();
     assert_eq!(r.credentials.len(), 3);
     let issued = w.plugins().issued.lock().unwrap();
-    let slots: Vec<&Value> = issued[0].1.slots.iter().filter_map(|s| s.holder_key.as_ref()).collect();
+    let slots: Vec<&Value> = issued[0]
+        .1
+        .slots
+        .iter()
+        .filter_map(|s| s.holder_key.as_ref())
+        .collect();
     assert_eq!(slots, holders.iter().map(|h| &h.jwk).collect::<Vec<_>>());
 }
 
 fn failure(fault: PluginFault) -> PluginFailure {
-    PluginFailure { plugin: "p".into(), fault, message: "plugin 'p' failed".into() }
+    PluginFailure {
+        plugin: "p".into(),
+        fault,
+        message: "plugin 'p' failed".into(),
+    }
 }
 
 #[tokio::test]
@@ -152,53 +313,113 @@ async fn plugin_and_claim_failures_map_to_denied_proof_or_server_error() {
     use ClaimFailure as C;
     use FormatFailure as F;
     let claim_cases = [
-        (failure(PluginFault::Claim(C::Denied("no".into()))), Code::CredentialRequestDenied),
-        (failure(PluginFault::Claim(C::NotFound("who".into()))), Code::CredentialRequestDenied),
-        (failure(PluginFault::Claim(C::Upstream("down".into()))), Code::ServerError),
-        (failure(PluginFault::Claim(C::InvalidInput("bad".into()))), Code::ServerError),
-        (failure(PluginFault::Claim(C::Internal("bug".into()))), Code::ServerError),
+        (
+            failure(PluginFault::Claim(C::Denied("no".into()))),
+            Code::CredentialRequestDenied,
+        ),
+        (
+            failure(PluginFault::Claim(C::NotFound("who".into()))),
+            Code::CredentialRequestDenied,
+        ),
+        (
+            failure(PluginFault::Claim(C::Upstream("down".into()))),
+            Code::ServerError,
+        ),
+        (
+            failure(PluginFault::Claim(C::InvalidInput("bad".into()))),
+            Code::ServerError,
+        ),
+        (
+            failure(PluginFault::Claim(C::Internal("bug".into()))),
+            Code::ServerError,
+        ),
         (failure(PluginFault::Runtime), Code::ServerError),
     ];
     let format_cases = [
-        (failure(PluginFault::Format(F::UnsupportedHolderKey("P-384 only".into()))), Code::InvalidProof),
-        (failure(PluginFault::Format(F::InvalidClaims("given_name".into()))), Code::CredentialRequestDenied),
-        (failure(PluginFault::Format(F::Signing("hsm".into()))), Code::ServerError),
-        (failure(PluginFault::Format(F::InvalidConfiguration("vct".into()))), Code::ServerError),
-        (failure(PluginFault::Format(F::Internal("bug".into()))), Code::ServerError),
+        (
+            failure(PluginFault::Format(F::UnsupportedHolderKey(
+                "P-384 only".into(),
+            ))),
+            Code::InvalidProof,
+        ),
+        (
+            failure(PluginFault::Format(F::InvalidClaims("given_name".into()))),
+            Code::CredentialRequestDenied,
+        ),
+        (
+            failure(PluginFault::Format(F::Signing("hsm".into()))),
+            Code::ServerError,
+        ),
+        (
+            failure(PluginFault::Format(F::InvalidConfiguration("vct".into()))),
+            Code::ServerError,
+        ),
+        (
+            failure(PluginFault::Format(F::Internal("bug".into()))),
+            Code::ServerError,
+        ),
         (failure(PluginFault::Runtime), Code::ServerError),
     ];
     let w = World::new();
     let holder = Holder::new();
     let token = w.token_for("o1", &["badge"], inline_badge).await;
     for (f, code) in claim_cases {
-        w.plugins().claim_answers.lock().unwrap().insert("claims-inline".into(), Err(f.clone()));
-        let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+        w.plugins()
+            .claim_answers
+            .lock()
+            .unwrap()
+            .insert("claims-inline".into(), Err(f.clone()));
+        let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), code, "{f:?}");
         if code == Code::ServerError {
-            assert!(e.description().contains("retried with the same access token"), "{}", e.description());
+            assert!(
+                e.description()
+                    .contains("retried with the same access token"),
+                "{}",
+                e.description()
+            );
         }
     }
     w.plugins().claim_answers.lock().unwrap().clear();
     for (f, code) in format_cases {
         *w.plugins().format_failure.lock().unwrap() = Some(f.clone());
-        let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+        let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), code, "{f:?}");
-        assert_eq!(e.code().status(), if code == Code::ServerError { 500 } else { 400 });
+        assert_eq!(
+            e.code().status(),
+            if code == Code::ServerError { 500 } else { 400 }
+        );
     }
     *w.plugins().format_failure.lock().unwrap() = None;
     // Claims that are not ready yet: a transient server error.
     w.plugins().claim_answers.lock().unwrap().insert(
         "claims-inline".into(),
-        Ok(ClaimOutcome::Pending { interval_seconds: 30, reason: "HR is slow".into() }),
+        Ok(ClaimOutcome::Pending {
+            interval_seconds: 30,
+            reason: "HR is slow".into(),
+        }),
     );
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::ServerError);
-    assert!(e.description().contains("retry with the same access token in 30 s"));
+    assert!(
+        e.description()
+            .contains("retry with the same access token in 30 s")
+    );
     w.plugins().claim_answers.lock().unwrap().clear();
     // No failure consumed the offer or recorded anything.
     assert_eq!(w.store().status("o1"), OfferStatus::TokenIssued);
     assert!(w.store().issuances.lock().unwrap().is_empty());
-    assert!(call(&w, &token, request("badge", &[proof(&w, &holder)])).await.is_ok());
+    assert!(
+        call(&w, &token, request("badge", &[proof(&w, &holder)]))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -207,35 +428,67 @@ async fn offers_that_cannot_be_served_are_denied_or_server_errors() {
     let holder = Holder::new();
     // No claims anywhere.
     let token = w.token_for("none", &["badge"], |_| {}).await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::CredentialRequestDenied);
     // A retired issuer key.
-    let token = w.token_for("retired", &["badge"], |o| {
-        inline_badge(o);
-        o.runtime_overrides.issuer_key_id = Some("old".into());
-    }).await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let token = w
+        .token_for("retired", &["badge"], |o| {
+            inline_badge(o);
+            o.runtime_overrides.issuer_key_id = Some("old".into());
+        })
+        .await;
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::CredentialRequestDenied);
     assert!(e.description().contains("'old'"));
     // An attribute provider removed from the configuration since the offer.
-    let token = w.token_for("gone", &["badge"], |o| {
-        o.credential_claims.insert("badge".into(), ClaimSourceSpec::AttributeProvider { id: "ldap".into() });
-    }).await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let token = w
+        .token_for("gone", &["badge"], |o| {
+            o.credential_claims.insert(
+                "badge".into(),
+                ClaimSourceSpec::AttributeProvider { id: "ldap".into() },
+            );
+        })
+        .await;
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::ServerError);
     assert!(e.description().contains("attribute provider 'ldap'"));
     // An inline webhook to an origin the operator no longer allows.
-    let token = w.token_for("hook", &["badge"], |o| {
-        o.credential_claims.insert("badge".into(), ClaimSourceSpec::Webhook { webhook: Some(json!({ "url": "https://evil.example/x" })), id: None });
-    }).await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let token = w
+        .token_for("hook", &["badge"], |o| {
+            o.credential_claims.insert(
+                "badge".into(),
+                ClaimSourceSpec::Webhook {
+                    webhook: Some(json!({ "url": "https://evil.example/x" })),
+                    id: None,
+                },
+            );
+        })
+        .await;
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::ServerError);
     assert!(e.description().contains("https://evil.example"));
     // Data functions that fail.
-    let token = w.token_for("datafn", &["badge"], |o| World::inline(o, "badge", json!({ "n": "<nope>" }))).await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let token = w
+        .token_for("datafn", &["badge"], |o| {
+            World::inline(o, "badge", json!({ "n": "<nope>" }))
+        })
+        .await;
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::ServerError);
-    assert!(e.description().starts_with("the claims could not be completed"));
+    assert!(
+        e.description()
+            .starts_with("the claims could not be completed")
+    );
 }
 
 #[tokio::test]
@@ -246,19 +499,33 @@ async fn nothing_is_handed_out_that_was_not_recorded() {
     let n = w.issuer.nonce(&w.tenant).c_nonce;
     // Spent by a racing request after the tag check: refused at recording.
     w.store().spent.lock().unwrap().insert(n.clone());
-    let e = call(&w, &token, request("badge", &[holder.proof(&n, NOW)])).await.unwrap_err();
+    let e = call(&w, &token, request("badge", &[holder.proof(&n, NOW)]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidNonce);
-    assert_eq!(w.plugins().issued.lock().unwrap().len(), 1, "issued, then not handed out");
+    assert_eq!(
+        w.plugins().issued.lock().unwrap().len(),
+        1,
+        "issued, then not handed out"
+    );
     // The store fails at reading the token, then at recording.
     w.store().broken.store(true, Ordering::Relaxed);
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!((e.code(), e.code().status()), (Code::ServerError, 500));
     assert!(matches!(e, CredentialCause::TokenLookup(_)));
     w.store().broken.store(false, Ordering::Relaxed);
     w.store().broken_finish.store(true, Ordering::Relaxed);
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)])).await.unwrap_err();
+    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+        .await
+        .unwrap_err();
     assert_eq!((e.code(), e.code().status()), (Code::ServerError, 500));
-    assert!(e.description().contains("could not be recorded"), "{}", e.description());
+    assert!(
+        e.description().contains("could not be recorded"),
+        "{}",
+        e.description()
+    );
     w.store().broken_finish.store(false, Ordering::Relaxed);
     assert_eq!(w.store().status("o1"), OfferStatus::TokenIssued);
     assert!(w.store().issuances.lock().unwrap().is_empty());
@@ -266,8 +533,14 @@ async fn nothing_is_handed_out_that_was_not_recorded() {
 
 #[test]
 fn every_cause_has_a_description_in_the_allowed_characters() {
-    let e = CredentialCause::Proof { index: 2, error: crate::proof::ProofError::Typ("JWT".into()) };
-    assert_eq!(e.description(), "proofs.jwt[2]: proof typ must be openid4vci-proof+jwt, got JWT");
+    let e = CredentialCause::Proof {
+        index: 2,
+        error: crate::proof::ProofError::Typ("JWT".into()),
+    };
+    assert_eq!(
+        e.description(),
+        "proofs.jwt[2]: proof typ must be openid4vci-proof+jwt, got JWT"
+    );
     let body = crate::errors::ErrorBody::new(e.code().as_str(), &e.description());
     assert_eq!(body.error, "invalid_proof");
 }

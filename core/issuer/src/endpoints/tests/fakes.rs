@@ -105,7 +105,9 @@ impl IssuanceStore for FakeStore {
         let mut offers = lock(&self.offers);
         let offer = offers
             .values_mut()
-            .find(|o| o.tenant == r.tenant && o.pre_authorized_code_hash.as_deref() == Some(r.code_hash))
+            .find(|o| {
+                o.tenant == r.tenant && o.pre_authorized_code_hash.as_deref() == Some(r.code_hash)
+            })
             .ok_or(RedeemError::Refused(RedeemRefusal::UnknownCode))?;
         let refuse = |why| Err(RedeemError::Refused(why));
         match offer.progress.status {
@@ -142,7 +144,12 @@ impl IssuanceStore for FakeStore {
                 expires_at: token.expires_at,
             },
         );
-        lock(&self.events).push(NewEvent::bare(&offer.tenant, &offer.id, EventKind::TokenIssued, r.now));
+        lock(&self.events).push(NewEvent::bare(
+            &offer.tenant,
+            &offer.id,
+            EventKind::TokenIssued,
+            r.now,
+        ));
         Ok(())
     }
 
@@ -280,7 +287,11 @@ impl IssuerTenant for FakeTenant {
         let signer = match overrides.issuer_key_id.as_deref() {
             None => "active",
             Some("standby") => "standby",
-            Some(other) => return Err(format!("the offer asks for issuer key '{other}', which no longer signs")),
+            Some(other) => {
+                return Err(format!(
+                    "the offer asks for issuer key '{other}', which no longer signs"
+                ));
+            }
         };
         Ok(Signing {
             signer,
@@ -311,16 +322,19 @@ pub fn settings() -> Settings {
                 "source": { "type": "plugin", "plugin": "claims-ldap", "settings": { "base": "dc=example" } } }),
     ];
     for c in configurations {
-        let c: sigil_settings::CredentialConfiguration = serde_json::from_value(c).expect("configuration");
+        let c: sigil_settings::CredentialConfiguration =
+            serde_json::from_value(c).expect("configuration");
         s.credential_configurations.insert(c.id.clone(), c);
     }
     s.attribute_providers.insert(
         "hr".into(),
-        serde_json::from_value(json!({ "id": "hr", "url": "https://hr.example/attributes" })).expect("provider"),
+        serde_json::from_value(json!({ "id": "hr", "url": "https://hr.example/attributes" }))
+            .expect("provider"),
     );
     s.webhook_endpoints.insert(
         "crm".into(),
-        serde_json::from_value(json!({ "id": "crm", "url": "https://crm.example/claims" })).expect("endpoint"),
+        serde_json::from_value(json!({ "id": "crm", "url": "https://crm.example/claims" }))
+            .expect("endpoint"),
     );
     s
 }
@@ -336,9 +350,15 @@ pub struct World {
 impl World {
     pub fn new() -> Self {
         let clock = Arc::new(FixedClock(AtomicI64::new(NOW)));
-        let all: Vec<String> = ["badge", "static_badge", "hr_badge", "hook_badge", "custom_badge"]
-            .map(String::from)
-            .to_vec();
+        let all: Vec<String> = [
+            "badge",
+            "static_badge",
+            "hr_badge",
+            "hook_badge",
+            "custom_badge",
+        ]
+        .map(String::from)
+        .to_vec();
         Self {
             issuer: Issuer::new(
                 FakeStore::default(),
@@ -347,8 +367,14 @@ impl World {
                 b"0123456789abcdef0123456789abcdef",
                 clock.clone(),
             ),
-            tenant: FakeTenant { id: "default", configurations: all.clone() },
-            acme: FakeTenant { id: "acme", configurations: all },
+            tenant: FakeTenant {
+                id: "default",
+                configurations: all.clone(),
+            },
+            acme: FakeTenant {
+                id: "acme",
+                configurations: all,
+            },
             clock,
         }
     }
@@ -366,8 +392,14 @@ impl World {
     }
 
     /// Store an offer of `configurations` and return its pre-authorized code.
-    pub fn offer(&self, id: &str, configurations: &[&str], edit: impl FnOnce(&mut Offer)) -> String {
+    pub fn offer(
+        &self,
+        id: &str,
+        configurations: &[&str],
+        edit: impl FnOnce(&mut Offer),
+    ) -> String {
         let code = self.issuer.pre_authorized_code(id);
+        let now = self.issuer.now();
         let mut offer = Offer {
             id: id.to_owned(),
             tenant: "default".into(),
@@ -384,9 +416,9 @@ impl World {
             issuance_mode: IssuanceMode::Immediate,
             webhook_endpoint_id: None,
             profile: None,
-            created_at: NOW,
-            expires_at: Some(NOW + 300),
-            progress: OfferProgress::new(NOW),
+            created_at: now,
+            expires_at: Some(now + 300),
+            progress: OfferProgress::new(now),
         };
         edit(&mut offer);
         lock(&self.store().offers).insert(id.to_owned(), offer);
@@ -396,24 +428,41 @@ impl World {
     /// Give an offer the transaction code `value`.
     pub fn with_tx_code(offer: &mut Offer, code: &str, value: &str) {
         offer.tx_code_hash = Some(secrets::tx_code_hash(code, value));
-        offer.tx_code = Some(TxCode { input_mode: TxInputMode::Numeric, length: Some(4), description: None });
+        offer.tx_code = Some(TxCode {
+            input_mode: TxInputMode::Numeric,
+            length: Some(4),
+            description: None,
+        });
     }
 
     /// Inline claims for `configuration`.
     pub fn inline(offer: &mut Offer, configuration: &str, claims: Value) {
-        let Value::Object(claims) = claims else { panic!("claims must be an object") };
-        offer.credential_claims.insert(configuration.to_owned(), ClaimSourceSpec::Inline { claims });
+        let Value::Object(claims) = claims else {
+            panic!("claims must be an object")
+        };
+        offer
+            .credential_claims
+            .insert(configuration.to_owned(), ClaimSourceSpec::Inline { claims });
     }
 
     /// An access token for a fresh offer of `configurations`.
-    pub async fn token_for(&self, id: &str, configurations: &[&str], edit: impl FnOnce(&mut Offer)) -> String {
+    pub async fn token_for(
+        &self,
+        id: &str,
+        configurations: &[&str],
+        edit: impl FnOnce(&mut Offer),
+    ) -> String {
         let code = self.offer(id, configurations, edit);
         let request = crate::endpoints::token::TokenRequest {
             grant_type: crate::offer::PRE_AUTHORIZED_GRANT.into(),
             pre_authorized_code: Some(code),
             tx_code: None,
         };
-        self.issuer.token(&self.tenant, &request).await.expect("token").access_token
+        self.issuer
+            .token(&self.tenant, &request)
+            .await
+            .expect("token")
+            .access_token
     }
 }
 

@@ -30,20 +30,45 @@ fn parse_error(content_type: Option<&str>, body: &[u8]) -> TokenCause {
 fn the_form_is_parsed_once_with_rfc_6749_rules() {
     let ok = TokenRequest::from_form(
         FORM,
-        &form(&[("grant_type", PRE_AUTHORIZED_GRANT), ("pre-authorized_code", "c"), ("tx_code", "1234"), ("extra", "x")]),
+        &form(&[
+            ("grant_type", PRE_AUTHORIZED_GRANT),
+            ("pre-authorized_code", "c"),
+            ("tx_code", "1234"),
+            ("extra", "x"),
+        ]),
     )
     .unwrap();
-    assert_eq!(ok, grant("c", Some("1234")), "unknown parameters are ignored");
+    assert_eq!(
+        ok,
+        grant("c", Some("1234")),
+        "unknown parameters are ignored"
+    );
     let cases = [
-        (parse_error(Some("application/json"), b"{}"), "application/x-www-form-urlencoded"),
-        (parse_error(None, b"grant_type=x"), "application/x-www-form-urlencoded"),
-        (parse_error(FORM, &form(&[("grant_type", "a"), ("grant_type", "b")])), "grant_type is repeated"),
-        (parse_error(FORM, &form(&[("pre-authorized_code", "c")])), "grant_type is missing"),
+        (
+            parse_error(Some("application/json"), b"{}"),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            parse_error(None, b"grant_type=x"),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            parse_error(FORM, &form(&[("grant_type", "a"), ("grant_type", "b")])),
+            "grant_type is repeated",
+        ),
+        (
+            parse_error(FORM, &form(&[("pre-authorized_code", "c")])),
+            "grant_type is missing",
+        ),
     ];
     for (cause, text) in cases {
         assert_eq!(cause.code(), Code::InvalidRequest, "{cause:?}");
         assert_eq!(cause.code().status(), 400);
-        assert!(cause.description().contains(text), "{}", cause.description());
+        assert!(
+            cause.description().contains(text),
+            "{}",
+            cause.description()
+        );
     }
 }
 
@@ -51,14 +76,25 @@ fn the_form_is_parsed_once_with_rfc_6749_rules() {
 async fn a_code_buys_one_token_and_its_event() {
     let w = World::new();
     let code = w.offer("o1", &["badge"], |_| {});
-    let r = w.issuer.token(&w.tenant, &grant(&code, None)).await.unwrap();
+    let r = w
+        .issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap();
     assert_eq!((r.token_type, r.expires_in), ("Bearer", 300));
     assert_eq!(r.access_token.len(), 43);
     assert_eq!(w.store().status("o1"), OfferStatus::TokenIssued);
     assert_eq!(w.store().event_kinds(), [EventKind::TokenIssued]);
-    let again = w.issuer.token(&w.tenant, &grant(&code, None)).await.unwrap_err();
+    let again = w
+        .issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap_err();
     assert_eq!(again.code(), Code::InvalidGrant);
-    assert_eq!(again.description(), "the pre-authorized code was already used");
+    assert_eq!(
+        again.description(),
+        "the pre-authorized code was already used"
+    );
 }
 
 #[tokio::test]
@@ -77,11 +113,22 @@ async fn grant_and_code_errors() {
         assert_eq!(e.code(), Code::InvalidRequest);
         assert_eq!(e.description(), "pre-authorized_code is missing");
     }
-    let e = w.issuer.token(&w.tenant, &grant("never-issued", None)).await.unwrap_err();
-    assert_eq!((e.code(), e.description().as_str()), (Code::InvalidGrant, "the pre-authorized code is unknown"));
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant("never-issued", None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.description().as_str()),
+        (Code::InvalidGrant, "the pre-authorized code is unknown")
+    );
     // A code is only good at its own tenant.
     let code = w.offer("o1", &["badge"], |_| {});
-    let e = w.issuer.token(&w.acme, &grant(&code, None)).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.acme, &grant(&code, None))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidGrant);
 }
 
@@ -89,9 +136,15 @@ async fn grant_and_code_errors() {
 async fn expired_and_revoked_offers_are_invalid_grants() {
     let w = World::new();
     let expired = w.offer("old", &["badge"], |o| o.expires_at = Some(NOW - 1));
-    let revoked = w.offer("gone", &["badge"], |o| o.progress.status = OfferStatus::Revoked);
+    let revoked = w.offer("gone", &["badge"], |o| {
+        o.progress.status = OfferStatus::Revoked
+    });
     for (code, text) in [(expired, "has expired"), (revoked, "was revoked")] {
-        let e = w.issuer.token(&w.tenant, &grant(&code, None)).await.unwrap_err();
+        let e = w
+            .issuer
+            .token(&w.tenant, &grant(&code, None))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::InvalidGrant);
         assert!(e.description().contains(text), "{}", e.description());
     }
@@ -100,26 +153,67 @@ async fn expired_and_revoked_offers_are_invalid_grants() {
 #[tokio::test]
 async fn transaction_codes() {
     let w = World::new();
-    let code = w.offer("o1", &["badge"], |o| World::with_tx_code(o, &w.issuer.pre_authorized_code("o1"), "4711"));
-    let e = w.issuer.token(&w.tenant, &grant(&code, None)).await.unwrap_err();
-    assert_eq!((e.code(), e.description().as_str()), (Code::InvalidRequest, "this offer requires a tx_code"));
+    let code = w.offer("o1", &["badge"], |o| {
+        World::with_tx_code(o, &w.issuer.pre_authorized_code("o1"), "4711")
+    });
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.description().as_str()),
+        (Code::InvalidRequest, "this offer requires a tx_code")
+    );
     for left in [2, 1] {
-        let e = w.issuer.token(&w.tenant, &grant(&code, Some("0000"))).await.unwrap_err();
+        let e = w
+            .issuer
+            .token(&w.tenant, &grant(&code, Some("0000")))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::InvalidGrant);
-        assert_eq!(e.description(), format!("the tx_code is wrong; {left} attempts left"));
+        assert_eq!(
+            e.description(),
+            format!("the tx_code is wrong; {left} attempts left")
+        );
     }
-    let e = w.issuer.token(&w.tenant, &grant(&code, Some("0000"))).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant(&code, Some("0000")))
+        .await
+        .unwrap_err();
     assert_eq!(e.description(), "the tx_code is wrong; 0 attempts left");
-    let e = w.issuer.token(&w.tenant, &grant(&code, Some("4711"))).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant(&code, Some("4711")))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidGrant, "the right code is too late");
     assert!(e.description().contains("too many wrong transaction codes"));
     assert_eq!(w.store().status("o1"), OfferStatus::Invalidated);
 
     let plain = w.offer("o2", &["badge"], |_| {});
-    let e = w.issuer.token(&w.tenant, &grant(&plain, Some("1234"))).await.unwrap_err();
-    assert_eq!((e.code(), e.description().as_str()), (Code::InvalidRequest, "this offer has no tx_code; do not send one"));
-    let good = w.offer("o3", &["badge"], |o| World::with_tx_code(o, &w.issuer.pre_authorized_code("o3"), "4711"));
-    assert!(w.issuer.token(&w.tenant, &grant(&good, Some("4711"))).await.is_ok());
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant(&plain, Some("1234")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.description().as_str()),
+        (
+            Code::InvalidRequest,
+            "this offer has no tx_code; do not send one"
+        )
+    );
+    let good = w.offer("o3", &["badge"], |o| {
+        World::with_tx_code(o, &w.issuer.pre_authorized_code("o3"), "4711")
+    });
+    assert!(
+        w.issuer
+            .token(&w.tenant, &grant(&good, Some("4711")))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -127,7 +221,11 @@ async fn a_store_failure_is_a_server_error_and_spends_nothing() {
     let w = World::new();
     let code = w.offer("o1", &["badge"], |_| {});
     w.store().broken.store(true, Ordering::Relaxed);
-    let e = w.issuer.token(&w.tenant, &grant(&code, None)).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::ServerError);
     assert_eq!(e.code().status(), 500);
     w.store().broken.store(false, Ordering::Relaxed);

@@ -2,9 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use sigil_issuer::model::{
-    EventKind, Flow, IssuanceMode, NewEvent, Offer, OfferProgress,
-};
+use sigil_issuer::model::{EventKind, Flow, IssuanceMode, NewEvent, Offer, OfferProgress};
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
 use sigil_time::rfc3339;

@@ -399,7 +399,11 @@ pub(super) fn validate(
         .filter_map(|(id, source)| match serde_json::from_value(source) {
             Ok(typed) => Some((id, typed)),
             Err(e) => {
-                field(&mut errors, &format!("credentialClaims.{id}"), e.to_string());
+                field(
+                    &mut errors,
+                    &format!("credentialClaims.{id}"),
+                    e.to_string(),
+                );
                 None
             }
         })

@@ -37,7 +37,9 @@ pub async fn get(
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|e| json!({ "type": e.kind.as_str(), "at": rfc3339(e.created_at), "detail": e.detail }))
+        .map(
+            |e| json!({ "type": e.kind.as_str(), "at": rfc3339(e.created_at), "detail": e.detail }),
+        )
         .collect();
     let mut body = json!({
         "offerId": o.id,
@@ -84,12 +86,7 @@ pub async fn delete(
         Ok(_) => {
             let _ = state
                 .store
-                .append_event(NewEvent::bare(
-                    &o.tenant,
-                    &o.id,
-                    EventKind::OfferRevoked,
-                    n,
-                ))
+                .append_event(NewEvent::bare(&o.tenant, &o.id, EventKind::OfferRevoked, n))
                 .await;
             Ok(HttpResponse::NoContent().finish())
         }
