@@ -11,6 +11,7 @@
 //!   `sigil-store`, `sigil-plugin-host` and the server.
 //! * [`model`]: the typed offer and the records the endpoints store.
 //! * [`errors`]: the spec's error codes with their HTTP status.
+//! * [`metadata`]: the issuer, authorization server and JWT VC issuer metadata.
 //! * [`proof`]: verification of `jwt` key proofs (App. F.1, F.4).
 //! * [`nonce`]: self-verifying `c_nonce` values (spent once in the store).
 //! * [`offer`]: the Credential Offer object and its URIs (§4).
@@ -20,6 +21,7 @@
 pub mod codes;
 pub mod endpoints;
 pub mod errors;
+pub mod metadata;
 pub mod model;
 pub mod nonce;
 pub mod offer;

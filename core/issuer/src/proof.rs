@@ -126,7 +126,9 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
     }
     let jwk: Value = match (jwk, kid) {
         (Some(jwk), None) => jwk.clone(),
-        (None, Some(kid)) if kid.starts_with("did:jwk:") => did_jwk(kid)?,
+        (None, Some(kid)) if kid.starts_with("did:jwk:") => {
+            sigil_keys::did::decode_did_jwk(kid).map_err(|e| ProofError::Key(e.to_string()))?
+        }
         _ => return Err(ProofError::Key("no jwk".into())),
     };
     let public = public_members(&jwk)?;
@@ -196,20 +198,6 @@ fn verification_key(
             "a {kty} {crv} key cannot verify alg {alg}; use ES256 with P-256, ES384 with P-384 or EdDSA with Ed25519"
         ))),
     }
-}
-
-/// The JWK inside a `did:jwk:<base64url JSON>` (optionally with `#0`).
-fn did_jwk(kid: &str) -> Result<Value, ProofError> {
-    let encoded = kid
-        .trim_start_matches("did:jwk:")
-        .split('#')
-        .next()
-        .unwrap_or_default();
-    let bytes = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| ProofError::Key("did:jwk is not base64url".into()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| ProofError::Key("did:jwk does not hold a JWK".into()))
 }
 
 /// Only the public members of an EC/OKP JWK; refuses private ones.

@@ -47,7 +47,6 @@ pub fn did_jwk(public_jwk: &Value) -> Option<String> {
 
 /// Why a `did:jwk` does not name a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum DidJwkError {
     /// It does not start with `did:jwk:`.
     #[error("not a did:jwk")]

@@ -4,7 +4,6 @@ use thiserror::Error;
 
 /// Why a key could not be loaded or created.
 #[derive(Debug, Error)]
-#[non_exhaustive]
 pub enum KeyError {
     /// The JWK is not a usable private key.
     #[error("invalid private JWK: {0}")]
@@ -19,7 +18,6 @@ pub enum KeyError {
 
 /// Why a signature could not be produced.
 #[derive(Debug, Error)]
-#[non_exhaustive]
 pub enum SignError {
     /// The signer failed.
     #[error("signing failed: {0}")]

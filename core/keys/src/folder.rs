@@ -32,7 +32,7 @@ pub fn stem(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::Es384 => "issuer-p384",
         Algorithm::EdDsa => "issuer-ed25519",
-        _ => "issuer-p256",
+        Algorithm::Es256 => "issuer-p256",
     }
 }
 

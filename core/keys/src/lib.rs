@@ -31,7 +31,6 @@ pub use issuer_key::IssuerKey;
 
 /// Signature algorithms Sigil's keys can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Algorithm {
     /// ECDSA with P-256 and SHA-256.
     Es256,

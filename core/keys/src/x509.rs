@@ -24,7 +24,6 @@ use crate::{Algorithm, Signer};
 
 /// Why a chain could not be made, read or accepted.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ChainError {
     /// Generating a certificate failed.
     #[error("cannot generate a certificate: {0}")]

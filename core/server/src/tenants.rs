@@ -463,34 +463,21 @@ async fn describe(
             )
             .await
             .with_context(|| format!("{}: metadata of '{}'", config_file(settings, &c.id), c.id))?;
-        let mut entry = Map::new();
-        entry.insert("format".into(), c.format.clone().into());
-        if let Some(scope) = &c.scope {
-            entry.insert("scope".into(), scope.clone().into());
-        }
-        entry.insert(
-            "proof_types_supported".into(),
-            json!({ "jwt": { "proof_signing_alg_values_supported": sigil_issuer::proof::PROOF_ALGORITHMS } }),
-        );
-        for (k, v) in fragment {
-            entry.insert(k, v);
-        }
-        supported.insert(c.id.clone(), entry.into());
+        let entry = sigil_issuer::metadata::configuration_entry(c, fragment);
+        supported.insert(c.id.clone(), entry);
         format_settings_map.insert(c.id.clone(), fs);
     }
-    let mut metadata = json!({
-        "credential_issuer": issuer,
-        "credential_endpoint": format!("{issuer}/credential"),
-        "nonce_endpoint": format!("{issuer}/nonce"),
-        "credential_configurations_supported": supported,
-    });
-    if settings.issuance.batch_size >= 2 {
-        metadata["batch_credential_issuance"] =
-            json!({ "batch_size": settings.issuance.batch_size });
-    }
-    if !display.is_empty() {
-        metadata["display"] = serde_json::to_value(&display)?;
-    }
+    let display = if display.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_value(&display)?)
+    };
+    let metadata = sigil_issuer::metadata::credential_issuer(
+        &issuer,
+        supported,
+        settings.issuance.batch_size,
+        display,
+    );
     Ok((metadata, format_settings_map))
 }
 

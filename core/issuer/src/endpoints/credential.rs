@@ -158,7 +158,7 @@ impl CredentialCause {
             }
             Self::Nonce => Code::InvalidNonce,
             Self::Source(SourceCause::None) | Self::IssuerKey(_) => Code::CredentialRequestDenied,
-            Self::Plugin(failure) => plugin_code(&failure.fault),
+            Self::Plugin(failure) => plugin_error(failure).0,
             Self::TokenLookup(_)
             | Self::ClaimsPending { .. }
             | Self::Source(SourceCause::Gone { .. } | SourceCause::WebhookNotAllowed(_))
@@ -206,7 +206,7 @@ impl CredentialCause {
             }
             Self::Source(SourceCause::WebhookNotAllowed(problem)) => problem.clone(),
             Self::Source(SourceCause::None) => "the offer has no claims for this credential and its configuration has no claim source".into(),
-            Self::Plugin(failure) => plugin_description(failure),
+            Self::Plugin(failure) => plugin_error(failure).1,
             Self::DataFunctions(e) => format!("the claims could not be completed: {e}"),
             Self::IssuerKey(e) => e.clone(),
             Self::Record(_) => "the credential could not be recorded; retry with the same access token and a fresh nonce".into(),
@@ -214,39 +214,25 @@ impl CredentialCause {
     }
 }
 
-/// The code of a plugin failure: the claim source's refusal and claims
-/// that do not fit are the issuer's decision; a holder key the format
-/// cannot bind makes the proof unusable (§8.3.1.2); everything else is a
-/// transient server error.
-fn plugin_code(fault: &PluginFault) -> Code {
-    match fault {
-        PluginFault::Claim(ClaimFailure::Denied(_) | ClaimFailure::NotFound(_))
-        | PluginFault::Format(FormatFailure::InvalidClaims(_)) => Code::CredentialRequestDenied,
-        PluginFault::Format(FormatFailure::UnsupportedHolderKey(_)) => Code::InvalidProof,
-        PluginFault::Claim(
-            ClaimFailure::InvalidInput(_) | ClaimFailure::Upstream(_) | ClaimFailure::Internal(_),
-        )
-        | PluginFault::Format(
-            FormatFailure::InvalidConfiguration(_)
-            | FormatFailure::Signing(_)
-            | FormatFailure::Internal(_),
-        )
-        | PluginFault::Runtime => Code::ServerError,
-    }
-}
-
-fn plugin_description(failure: &PluginFailure) -> String {
+/// The code and description of a plugin failure: the claim source's
+/// refusal and claims that do not fit are the issuer's decision; a holder
+/// key the format cannot bind makes the proof unusable (§8.3.1.2);
+/// everything else is a transient server error the wallet may retry.
+fn plugin_error(failure: &PluginFailure) -> (Code, String) {
     match &failure.fault {
-        PluginFault::Claim(ClaimFailure::Denied(_) | ClaimFailure::NotFound(_)) => {
-            "the issuer will not issue this credential to this holder".into()
-        }
-        PluginFault::Format(FormatFailure::UnsupportedHolderKey(m)) => {
-            format!("the proof key cannot be bound to this credential: {m}")
-        }
+        PluginFault::Claim(ClaimFailure::Denied(_) | ClaimFailure::NotFound(_)) => (
+            Code::CredentialRequestDenied,
+            "the issuer will not issue this credential to this holder".into(),
+        ),
+        PluginFault::Format(FormatFailure::UnsupportedHolderKey(m)) => (
+            Code::InvalidProof,
+            format!("the proof key cannot be bound to this credential: {m}"),
+        ),
         // Names the claim, never its value.
-        PluginFault::Format(FormatFailure::InvalidClaims(m)) => {
-            format!("the claims for this credential do not fit its configuration: {m}")
-        }
+        PluginFault::Format(FormatFailure::InvalidClaims(m)) => (
+            Code::CredentialRequestDenied,
+            format!("the claims for this credential do not fit its configuration: {m}"),
+        ),
         PluginFault::Claim(
             ClaimFailure::InvalidInput(_) | ClaimFailure::Upstream(_) | ClaimFailure::Internal(_),
         )
@@ -255,7 +241,7 @@ fn plugin_description(failure: &PluginFailure) -> String {
             | FormatFailure::Signing(_)
             | FormatFailure::Internal(_),
         )
-        | PluginFault::Runtime => format!("{}; {RETRY}", failure.message),
+        | PluginFault::Runtime => (Code::ServerError, format!("{}; {RETRY}", failure.message)),
     }
 }
 

@@ -2,8 +2,7 @@
 //! and the JWT VC issuer metadata with the issuer's JWKS (SD-JWT VC §5).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
-use sigil_issuer::offer::PRE_AUTHORIZED_GRANT;
+use sigil_issuer::metadata;
 
 use super::reply;
 use crate::state::AppState;
@@ -22,13 +21,7 @@ pub async fn authorization_server(req: HttpRequest, state: web::Data<AppState>) 
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    reply::metadata(&json!({
-        "issuer": t.issuer,
-        "token_endpoint": t.endpoint("/token"),
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
-        "pre-authorized_grant_anonymous_access_supported": true,
-        "token_endpoint_auth_methods_supported": ["none"],
-    }))
+    reply::metadata(&metadata::authorization_server(&t.issuer))
 }
 
 /// `GET /.well-known/jwt-vc-issuer[/<tenant>]`.
@@ -37,7 +30,7 @@ pub async fn jwt_vc_issuer(req: HttpRequest, state: web::Data<AppState>) -> Http
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    reply::metadata(&json!({ "issuer": t.issuer, "jwks": { "keys": t.published() } }))
+    reply::metadata(&metadata::jwt_vc_issuer(&t.issuer, &t.published()))
 }
 
 /// `GET /.well-known/did.json` (default tenant) and `GET /<tenant>/did.json`:

@@ -1,0 +1,112 @@
+//! The metadata documents: credential issuer (OID4VCI §12.2), authorization
+//! server (RFC 8414, the issuer is its own AS) and JWT VC issuer (SD-JWT VC
+//! §5). The format plugins contribute each configuration's format-specific
+//! members; everything the protocol fixes is decided here.
+
+use serde_json::{Map, Value, json};
+use sigil_settings::CredentialConfiguration;
+
+use crate::offer::PRE_AUTHORIZED_GRANT;
+use crate::proof::PROOF_ALGORITHMS;
+
+/// One `credential_configurations_supported` entry: the format, the scope,
+/// the proof types this issuer verifies, then the plugin's `fragment`.
+pub fn configuration_entry(
+    config: &CredentialConfiguration,
+    fragment: Map<String, Value>,
+) -> Value {
+    let mut entry = Map::new();
+    entry.insert("format".into(), config.format.clone().into());
+    if let Some(scope) = &config.scope {
+        entry.insert("scope".into(), scope.clone().into());
+    }
+    entry.insert(
+        "proof_types_supported".into(),
+        json!({ "jwt": { "proof_signing_alg_values_supported": PROOF_ALGORITHMS } }),
+    );
+    entry.extend(fragment);
+    Value::Object(entry)
+}
+
+/// The credential issuer metadata of `issuer` with its `supported`
+/// configurations; `batch_credential_issuance` when `batch_size` is 2 or
+/// more; `display` when given.
+pub fn credential_issuer(
+    issuer: &str,
+    supported: Map<String, Value>,
+    batch_size: u32,
+    display: Option<Value>,
+) -> Value {
+    let mut metadata = json!({
+        "credential_issuer": issuer,
+        "credential_endpoint": format!("{issuer}/credential"),
+        "nonce_endpoint": format!("{issuer}/nonce"),
+        "credential_configurations_supported": supported,
+    });
+    if batch_size >= 2 {
+        metadata["batch_credential_issuance"] = json!({ "batch_size": batch_size });
+    }
+    if let Some(display) = display {
+        metadata["display"] = display;
+    }
+    metadata
+}
+
+/// The authorization server metadata of `issuer`: the pre-authorized code
+/// grant, anonymous access, no client authentication.
+pub fn authorization_server(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "pre-authorized_grant_anonymous_access_supported": true,
+        "token_endpoint_auth_methods_supported": ["none"],
+    })
+}
+
+/// The JWT VC issuer metadata: `issuer` and its published keys.
+pub fn jwt_vc_issuer(issuer: &str, keys: &[Value]) -> Value {
+    json!({ "issuer": issuer, "jwks": { "keys": keys } })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_metadata_names_the_endpoints_and_the_batch_size() {
+        let config: CredentialConfiguration = serde_json::from_value(
+            json!({ "id": "badge", "format": "dc+sd-jwt", "scope": "badge" }),
+        )
+        .unwrap();
+        let fragment = json!({ "vct": "urn:badge", "format": "ignored-by-nobody" });
+        let entry = configuration_entry(&config, fragment.as_object().unwrap().clone());
+        assert_eq!(entry["scope"], "badge");
+        assert_eq!(entry["vct"], "urn:badge");
+        assert_eq!(
+            entry["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"],
+            json!(["ES256", "ES384", "EdDSA"])
+        );
+        let supported: Map<String, Value> = [("badge".to_owned(), entry)].into_iter().collect();
+        let m = credential_issuer("https://i.example/acme", supported.clone(), 10, None);
+        assert_eq!(
+            m["credential_endpoint"],
+            "https://i.example/acme/credential"
+        );
+        assert_eq!(m["nonce_endpoint"], "https://i.example/acme/nonce");
+        assert_eq!(m["batch_credential_issuance"]["batch_size"], 10);
+        assert!(m.get("display").is_none());
+        let single = credential_issuer(
+            "https://i.example",
+            supported,
+            1,
+            Some(json!([{"name": "I"}])),
+        );
+        assert!(single.get("batch_credential_issuance").is_none());
+        assert_eq!(single["display"][0]["name"], "I");
+        let a = authorization_server("https://i.example");
+        assert_eq!(a["token_endpoint"], "https://i.example/token");
+        assert_eq!(a["grant_types_supported"], json!([PRE_AUTHORIZED_GRANT]));
+    }
+}
