@@ -41,7 +41,7 @@ pub fn credential_issuer(
         "credential_issuer": issuer,
         "credential_endpoint": format!("{issuer}/credential"),
         "nonce_endpoint": format!("{issuer}/nonce"),
-        "credential_configurations_supported": supported,
+        "credential_configurations_supported": Value::Object(supported),
     });
     if batch_size >= 2 {
         metadata["batch_credential_issuance"] = json!({ "batch_size": batch_size });
