@@ -362,10 +362,11 @@ fn restrict_permissions(_: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn opts() -> DemoChainOptions {
+    /// Demo chain options of the key folder tests.
+    pub(crate) fn opts() -> DemoChainOptions {
         DemoChainOptions::new("Test", "http://127.0.0.1:8099")
     }
 

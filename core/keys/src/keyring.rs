@@ -333,11 +333,8 @@ pub fn activate(dir: &Path, name: &str) -> Result<(), String> {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
+    use crate::folder::tests::opts;
     use crate::{IssuerKey, Signer as _};
-
-    fn opts() -> DemoChainOptions {
-        DemoChainOptions::new("Test", "http://127.0.0.1:8099")
-    }
 
     #[test]
     fn standby_keys_are_loaded_and_the_manifest_chooses_the_active_one() {

@@ -72,12 +72,9 @@ impl HttpGrant {
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> Url {
-        Url::parse(s).expect("url")
-    }
-
     #[test]
     fn grant_needs_request_and_operator() {
+        let url = |s: &str| Url::parse(s).expect("url");
         let g = HttpGrant::new(&["*".into()], &["https://a.example".into()]).expect("grant");
         assert!(g.check(&url("https://a.example/")).is_some());
         assert!(g.check(&url("https://b.example/")).is_none());
