@@ -8,7 +8,6 @@ pub mod auth;
 pub mod cli;
 pub mod issuer_port;
 pub mod keys_cli;
-pub mod keystore;
 pub mod problem;
 pub mod qr;
 pub mod routes;

@@ -616,7 +616,7 @@ const OVERRIDES: &[&str] = &[
 /// key, every certificate parses and is valid now).
 fn leaf_certifies(chain: Vec<Vec<u8>>, key: &sigil_keys::SharedSigner) -> Result<(), String> {
     let given = sigil_keys::Presented::with_chain(key.clone(), None, chain);
-    crate::keystore::check_chain(
+    sigil_keys::folder::check_chain(
         std::path::Path::new("runtimeOverrides.x5Chain"),
         &given,
         None,
