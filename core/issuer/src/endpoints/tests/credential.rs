@@ -312,53 +312,36 @@ fn failure(fault: PluginFault) -> PluginFailure {
 async fn plugin_and_claim_failures_map_to_denied_proof_or_server_error() {
     use ClaimFailure as C;
     use FormatFailure as F;
+    let claim = |f: C| failure(PluginFault::Claim(f));
+    let format = |f: F| failure(PluginFault::Format(f));
+    let runtime = failure(PluginFault::Runtime);
     let claim_cases = [
+        (claim(C::Denied("no".into())), Code::CredentialRequestDenied),
         (
-            failure(PluginFault::Claim(C::Denied("no".into()))),
+            claim(C::NotFound("who".into())),
             Code::CredentialRequestDenied,
         ),
-        (
-            failure(PluginFault::Claim(C::NotFound("who".into()))),
-            Code::CredentialRequestDenied,
-        ),
-        (
-            failure(PluginFault::Claim(C::Upstream("down".into()))),
-            Code::ServerError,
-        ),
-        (
-            failure(PluginFault::Claim(C::InvalidInput("bad".into()))),
-            Code::ServerError,
-        ),
-        (
-            failure(PluginFault::Claim(C::Internal("bug".into()))),
-            Code::ServerError,
-        ),
-        (failure(PluginFault::Runtime), Code::ServerError),
+        (claim(C::Upstream("down".into())), Code::ServerError),
+        (claim(C::InvalidInput("bad".into())), Code::ServerError),
+        (claim(C::Internal("bug".into())), Code::ServerError),
+        (runtime.clone(), Code::ServerError),
     ];
     let format_cases = [
         (
-            failure(PluginFault::Format(F::UnsupportedHolderKey(
-                "P-384 only".into(),
-            ))),
+            format(F::UnsupportedHolderKey("P-384 only".into())),
             Code::InvalidProof,
         ),
         (
-            failure(PluginFault::Format(F::InvalidClaims("given_name".into()))),
+            format(F::InvalidClaims("given_name".into())),
             Code::CredentialRequestDenied,
         ),
+        (format(F::Signing("hsm".into())), Code::ServerError),
         (
-            failure(PluginFault::Format(F::Signing("hsm".into()))),
+            format(F::InvalidConfiguration("vct".into())),
             Code::ServerError,
         ),
-        (
-            failure(PluginFault::Format(F::InvalidConfiguration("vct".into()))),
-            Code::ServerError,
-        ),
-        (
-            failure(PluginFault::Format(F::Internal("bug".into()))),
-            Code::ServerError,
-        ),
-        (failure(PluginFault::Runtime), Code::ServerError),
+        (format(F::Internal("bug".into())), Code::ServerError),
+        (runtime, Code::ServerError),
     ];
     let w = World::new();
     let holder = Holder::new();
