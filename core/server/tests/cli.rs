@@ -345,8 +345,10 @@ fn sighup_reloads_the_keys_of_a_running_server() {
         .spawn()
         .unwrap();
     let jwks = || http_get(port, "/.well-known/jwt-vc-issuer").unwrap_or_default();
+    // Up to 30 s: a debug server compiles every plugin at start, which
+    // took over 10 s on a loaded 2-core machine.
     let wait = |what: &dyn Fn(&str) -> bool| {
-        for _ in 0..200 {
+        for _ in 0..600 {
             if what(&jwks()) {
                 return true;
             }
