@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::fakes::{Holder, ISSUER, NOW, World};
 use crate::endpoints::credential::{CredentialCause, CredentialRequest, CredentialResponse};
 use crate::errors::CredentialErrorCode as Code;
-use crate::model::{ClaimSourceSpec, EventKind, OfferStatus};
+use crate::model::{ClaimSourceSpec, EventKind, Offer, OfferStatus};
 use crate::ports::{ClaimFailure, ClaimOutcome, FormatFailure, PluginFailure, PluginFault};
 use crate::proof::PROOF_TYP;
 
@@ -35,7 +35,7 @@ fn proof(w: &World, holder: &Holder) -> String {
     holder.proof(&w.issuer.nonce(&w.tenant).c_nonce, NOW)
 }
 
-fn inline_badge(o: &mut crate::model::Offer) {
+fn inline_badge(o: &mut Offer) {
     World::inline(o, "badge", json!({ "given_name": "Ada" }));
 }
 
@@ -409,68 +409,51 @@ async fn plugin_and_claim_failures_map_to_denied_proof_or_server_error() {
 async fn offers_that_cannot_be_served_are_denied_or_server_errors() {
     let w = World::new();
     let holder = Holder::new();
+    // The code and description of a request for a fresh offer made by `edit`.
+    let refused = async |id: &str, edit: &dyn Fn(&mut Offer)| {
+        let token = w.token_for(id, &["badge"], edit).await;
+        let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
+            .await
+            .unwrap_err();
+        (e.code(), e.description())
+    };
     // No claims anywhere.
-    let token = w.token_for("none", &["badge"], |_| {}).await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::CredentialRequestDenied);
+    let (code, _) = refused("none", &|_| {}).await;
+    assert_eq!(code, Code::CredentialRequestDenied);
     // A retired issuer key.
-    let token = w
-        .token_for("retired", &["badge"], |o| {
-            inline_badge(o);
-            o.runtime_overrides.issuer_key_id = Some("old".into());
-        })
-        .await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::CredentialRequestDenied);
-    assert!(e.description().contains("'old'"));
+    let (code, text) = refused("retired", &|o| {
+        inline_badge(o);
+        o.runtime_overrides.issuer_key_id = Some("old".into());
+    })
+    .await;
+    assert_eq!(code, Code::CredentialRequestDenied);
+    assert!(text.contains("'old'"), "{text}");
     // An attribute provider removed from the configuration since the offer.
-    let token = w
-        .token_for("gone", &["badge"], |o| {
-            o.credential_claims.insert(
-                "badge".into(),
-                ClaimSourceSpec::AttributeProvider { id: "ldap".into() },
-            );
-        })
-        .await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::ServerError);
-    assert!(e.description().contains("attribute provider 'ldap'"));
+    let (code, text) = refused("gone", &|o| {
+        let gone = ClaimSourceSpec::AttributeProvider { id: "ldap".into() };
+        o.credential_claims.insert("badge".into(), gone);
+    })
+    .await;
+    assert_eq!(code, Code::ServerError);
+    assert!(text.contains("attribute provider 'ldap'"), "{text}");
     // An inline webhook to an origin the operator no longer allows.
-    let token = w
-        .token_for("hook", &["badge"], |o| {
-            o.credential_claims.insert(
-                "badge".into(),
-                ClaimSourceSpec::Webhook {
-                    webhook: Some(json!({ "url": "https://evil.example/x" })),
-                    id: None,
-                },
-            );
-        })
-        .await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::ServerError);
-    assert!(e.description().contains("https://evil.example"));
+    let (code, text) = refused("hook", &|o| {
+        let webhook = Some(json!({ "url": "https://evil.example/x" }));
+        let hook = ClaimSourceSpec::Webhook { webhook, id: None };
+        o.credential_claims.insert("badge".into(), hook);
+    })
+    .await;
+    assert_eq!(code, Code::ServerError);
+    assert!(text.contains("https://evil.example"), "{text}");
     // Data functions that fail.
-    let token = w
-        .token_for("datafn", &["badge"], |o| {
-            World::inline(o, "badge", json!({ "n": "<nope>" }))
-        })
-        .await;
-    let e = call(&w, &token, request("badge", &[proof(&w, &holder)]))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::ServerError);
+    let (code, text) = refused("datafn", &|o| {
+        World::inline(o, "badge", json!({ "n": "<nope>" }));
+    })
+    .await;
+    assert_eq!(code, Code::ServerError);
     assert!(
-        e.description()
-            .starts_with("the claims could not be completed")
+        text.starts_with("the claims could not be completed"),
+        "{text}"
     );
 }
 
