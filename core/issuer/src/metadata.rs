@@ -80,7 +80,7 @@ mod tests {
             json!({ "id": "badge", "format": "dc+sd-jwt", "scope": "badge" }),
         )
         .unwrap();
-        let fragment = json!({ "vct": "urn:badge", "format": "ignored-by-nobody" });
+        let fragment = json!({ "vct": "urn:badge" });
         let entry = configuration_entry(&config, fragment.as_object().unwrap().clone());
         assert_eq!(entry["scope"], "badge");
         assert_eq!(entry["vct"], "urn:badge");

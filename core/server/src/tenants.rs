@@ -33,11 +33,6 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// `<issuer><path>`.
-    pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
-
     /// The signer and `iss` for a credential of `format` from an offer with
     /// `overrides` (`runtimeOverrides`): `issuerKeyId` chooses the active or
     /// a standby key; `x5Chain` replaces the key's chain (and is carried in

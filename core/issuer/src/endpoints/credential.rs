@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sigil_settings::CredentialConfiguration;
 use sigil_settings::datafn::DataContext;
 
 use super::claims::{self, SourceCause};
@@ -308,12 +309,7 @@ where
         };
         // 2. The request: which credential, then what this issuer refuses.
         let request = request?;
-        let configuration_id = self.configuration_for(tenant, &grant, &request)?;
-        let config = self
-            .settings
-            .credential_configurations
-            .get(configuration_id)
-            .ok_or_else(|| CredentialCause::UnknownConfiguration(configuration_id.to_owned()))?;
+        let config = self.configuration_for(tenant, &grant, &request)?;
         if request.credential_response_encryption.is_some() {
             return Err(CredentialCause::EncryptionUnsupported);
         }
@@ -371,13 +367,13 @@ where
         })
     }
 
-    /// The requested configuration id: known to the tenant and covered by the token.
-    fn configuration_for<'r, T: IssuerTenant>(
+    /// The requested configuration: known to the tenant and covered by the token.
+    fn configuration_for<T: IssuerTenant>(
         &self,
         tenant: &T,
         grant: &AccessToken,
-        request: &'r CredentialRequest,
-    ) -> Result<&'r str, CredentialCause> {
+        request: &CredentialRequest,
+    ) -> Result<&CredentialConfiguration, CredentialCause> {
         if request.credential_identifier.is_some() {
             return Err(CredentialCause::CredentialIdentifier);
         }
@@ -385,13 +381,16 @@ where
             .credential_configuration_id
             .as_deref()
             .ok_or(CredentialCause::MissingConfigurationId)?;
-        if !tenant.offers(id) || !self.settings.credential_configurations.contains_key(id) {
-            return Err(CredentialCause::UnknownConfiguration(id.to_owned()));
-        }
+        let config = self
+            .settings
+            .credential_configurations
+            .get(id)
+            .filter(|_| tenant.offers(id))
+            .ok_or_else(|| CredentialCause::UnknownConfiguration(id.to_owned()))?;
         if !grant.credential_configuration_ids.iter().any(|c| c == id) {
             return Err(CredentialCause::NotCovered(id.to_owned()));
         }
-        Ok(id)
+        Ok(config)
     }
 
     /// Verify every proof, then check each distinct nonce's tag and expiry.
@@ -438,7 +437,7 @@ where
         &self,
         tenant: &T,
         offer: &Offer,
-        config: &sigil_settings::CredentialConfiguration,
+        config: &CredentialConfiguration,
         holder_keys: Vec<Value>,
         now: i64,
     ) -> Result<Vec<String>, CredentialCause>

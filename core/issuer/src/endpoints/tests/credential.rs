@@ -498,7 +498,7 @@ async fn nothing_is_handed_out_that_was_not_recorded() {
 }
 
 #[test]
-fn every_cause_has_a_description_in_the_allowed_characters() {
+fn a_proof_error_names_its_proof() {
     let e = CredentialCause::Proof {
         index: 2,
         error: crate::proof::ProofError::Typ("JWT".into()),

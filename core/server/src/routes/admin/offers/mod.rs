@@ -6,6 +6,5 @@ mod validate;
 mod view;
 
 pub use create::{create_default, create_for_tenant};
-pub use links::offer_object;
 pub use validate::{CreateOffer, TxCodeInput};
 pub use view::{delete, get, qr_png, qr_svg};
