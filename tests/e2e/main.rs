@@ -10,6 +10,7 @@ mod credential;
 mod format_jwt_vc;
 mod format_mdoc;
 mod format_sd_jwt;
+mod hardening;
 mod health;
 mod keys;
 mod offers;

@@ -16,11 +16,13 @@
 //! * [`nonce`]: self-verifying `c_nonce` values (spent once in the store).
 //! * [`offer`]: the Credential Offer object and its URIs (§4).
 //! * [`codes`]: pre-authorized codes derived from offer ids.
+//! * [`json`]: strict JSON bodies (no repeated member names; NUL found).
 //! * [`secrets`]: random codes, tokens and nonces, and their hashes.
 
 pub mod codes;
 pub mod endpoints;
 pub mod errors;
+pub mod json;
 pub mod metadata;
 pub mod model;
 pub mod nonce;

@@ -76,6 +76,14 @@ pub struct OfferLinks {
     pub reference: Option<String>,
 }
 
+/// Whether `id` can name an offer: Sigil's offer ids are UUIDs, so
+/// anything empty, longer than 64 bytes or with a byte outside printable
+/// ASCII (a NUL, which PostgreSQL refuses to compare) names none and is not
+/// looked up.
+pub fn plausible_offer_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// The URL an offer is served at by reference: `<issuer>/credential-offer/<id>`.
 pub fn offer_url(credential_issuer: &str, offer_id: &str) -> String {
     format!("{credential_issuer}/credential-offer/{offer_id}")

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod issuer_port;
 pub mod keys_cli;
+pub mod limits;
 pub mod problem;
 pub mod qr;
 pub mod routes;

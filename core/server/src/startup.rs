@@ -71,8 +71,10 @@ impl Application {
         Self::build_with(settings, admin).await
     }
 
-    /// Like [`Application::build`] with an explicit admin credential.
+    /// Like [`Application::build`] with an explicit global admin credential
+    /// (tenant keys come from the settings).
     pub async fn build_with(settings: Settings, admin: AdminToken) -> anyhow::Result<Self> {
+        let admin = admin.with_tenant_keys(&settings);
         let plugins = load_plugins(&settings)?;
         for e in plugins.load_errors() {
             tracing::error!(error = %e, "plugin not loaded");
@@ -115,22 +117,15 @@ impl Application {
         };
         spawn_reload_on_hangup(state.clone());
         let data = web::Data::new(state.clone());
-        let mut server =
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(
-                        |err, _| {
-                            crate::problem::Problem::validation(
-                                format!("invalid JSON body: {err}"),
-                                Vec::new(),
-                            )
-                            .into()
-                        },
-                    ))
-                    .configure(crate::routes::configure)
-            })
-            .listen(listener)?;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(crate::limits::BODY_LIMIT))
+                .wrap(actix_web::middleware::from_fn(crate::limits::check_head))
+                .configure(crate::routes::configure)
+                .default_service(web::to(crate::routes::admin::fallback))
+        })
+        .listen(listener)?;
         if let Some(w) = workers {
             server = server.workers(w);
         }

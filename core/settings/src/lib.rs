@@ -7,6 +7,7 @@
 //! 3. Every failure is a [`SettingsError`] whose `Display` reads
 //!    `config/sigil.toml: server.port: <problem>. Fix: <what to do>`.
 
+pub mod admin_keys;
 pub mod datafn;
 mod error;
 mod model;
@@ -16,13 +17,15 @@ mod resources;
 
 pub use error::SettingsError;
 pub use model::{
-    DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings, PluginSettings,
-    ResourceSettings, ServerSettings, Settings, TenantSettings,
+    DEFAULT_MAX_OFFER_SECONDS, DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings,
+    MAX_OFFER_SECONDS_LIMIT, OfferLifetime, PluginSettings, ResourceSettings, ServerSettings,
+    Settings, TenantSettings,
 };
 pub use plugins::{PluginGrant, PluginLimits};
 pub use providers::{
     ATTRIBUTE_PROVIDER_PLUGIN, AttributeProvider, CLAIMS_CONTRACT_VERSION, ClaimsSettings,
-    HttpMethod, ProviderAuth, Secret, SecretSource, WEBHOOK_PLUGIN, WebhookEndpoint,
+    HttpMethod, INLINE_PLUGIN, ProviderAuth, STATIC_PLUGIN, Secret, SecretSource, WEBHOOK_PLUGIN,
+    WebhookEndpoint,
 };
 pub use resources::{
     ClaimDescription, ClaimDisplay, ClaimSource, CredentialConfiguration, Display, Profile,

@@ -5,11 +5,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use sigil_origin::OriginPattern;
 
+use crate::admin_keys::KeyDigest;
 use crate::datafn;
 use crate::plugins::{PluginGrant, PluginLimits};
 use crate::providers::{
-    AttributeProvider, ClaimsSettings, ProviderAuth, Secret, WEBHOOK_PLUGIN, WebhookEndpoint,
-    outbound_urls, resolve_secrets,
+    AttributeProvider, ClaimsSettings, INLINE_PLUGIN, ProviderAuth, STATIC_PLUGIN, Secret,
+    WEBHOOK_PLUGIN, WebhookEndpoint, outbound_urls, resolve_secrets,
 };
 use crate::resources::{ClaimSource, CredentialConfiguration, Display, Profile, load_dir};
 
@@ -83,6 +84,36 @@ pub struct TenantSettings {
     /// the HTTPS URL.
     #[serde(default = "default_identifier")]
     pub identifier: String,
+    /// Admin keys scoped to this tenant (`{ env = "NAME" }`, `{ file =
+    /// "path" }` or `"sha256:<hex>"`); see [`crate::admin_keys`].
+    #[serde(default)]
+    pub admin_keys: Vec<Secret>,
+    /// The digests of `admin_keys`, once loaded (not a config key).
+    #[serde(skip)]
+    pub admin_key_digests: Vec<KeyDigest>,
+    /// The longest lifetime an offer may ask for with `expiresInSeconds`,
+    /// in seconds (default [`DEFAULT_MAX_OFFER_SECONDS`]).
+    #[serde(default)]
+    pub max_offer_lifetime_seconds: Option<i64>,
+    /// Whether offers may ask never to expire (`expiresInSeconds: -1`;
+    /// default true).
+    #[serde(default)]
+    pub allow_non_expiring_offers: Option<bool>,
+}
+
+/// The default longest offer lifetime: 30 days.
+pub const DEFAULT_MAX_OFFER_SECONDS: i64 = 30 * 86_400;
+
+/// The largest `max_offer_lifetime_seconds` a tenant may set: 10 years.
+pub const MAX_OFFER_SECONDS_LIMIT: i64 = 10 * 365 * 86_400;
+
+/// How long a tenant's offers may live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfferLifetime {
+    /// The longest lifetime in seconds an offer may ask for.
+    pub max_seconds: i64,
+    /// Whether an offer may never expire.
+    pub non_expiring: bool,
 }
 
 /// Issuer identifier kinds `[tenants.<id>] identifier` accepts.
@@ -395,6 +426,22 @@ impl Settings {
                 .insert(format!("webhook-endpoint:{id}"), file);
             settings.webhook_endpoints.insert(id, w);
         }
+        for (tenant, t) in settings.tenants.iter_mut() {
+            let mut digests = Vec::with_capacity(t.admin_keys.len());
+            for (i, entry) in t.admin_keys.iter().enumerate() {
+                let d =
+                    crate::admin_keys::resolve(entry, base, &env).map_err(|(problem, fix)| {
+                        SettingsError::new(
+                            path,
+                            &format!("tenants.{tenant}.admin_keys[{i}]"),
+                            problem,
+                            fix,
+                        )
+                    })?;
+                digests.push(d);
+            }
+            t.admin_key_digests = digests;
+        }
         if let Some(secret) = settings.claims.inline_webhook_secret.as_mut() {
             secret.resolve(base, &env).map_err(|(problem, fix)| {
                 SettingsError::new(path, "claims.inline_webhook_secret", problem, fix)
@@ -595,6 +642,17 @@ impl Settings {
                 return Err(self.err(&format!("tenants.{tenant}"), "a tenant id must be a lowercase URL path segment that is not a Sigil route",
                     "use letters a-z, digits, '-' or '_' (not admin, token, credential, nonce, ...)"));
             }
+            if let Some(max) = t.max_offer_lifetime_seconds
+                && !(60..=MAX_OFFER_SECONDS_LIMIT).contains(&max)
+            {
+                return Err(self.err(
+                    &format!("tenants.{tenant}.max_offer_lifetime_seconds"),
+                    format!("{max} is out of range"),
+                    format!(
+                        "use 60 to {MAX_OFFER_SECONDS_LIMIT} seconds (10 years); the default is {DEFAULT_MAX_OFFER_SECONDS} (30 days)"
+                    ),
+                ));
+            }
             for (i, id) in t.credential_configurations.iter().flatten().enumerate() {
                 if !known(id) {
                     return Err(self.err(
@@ -621,6 +679,43 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The offer lifetime rules of `tenant` (defaults when it has no section).
+    pub fn offer_lifetime(&self, tenant: &str) -> OfferLifetime {
+        let t = self.tenants.get(tenant);
+        OfferLifetime {
+            max_seconds: t
+                .and_then(|t| t.max_offer_lifetime_seconds)
+                .unwrap_or(DEFAULT_MAX_OFFER_SECONDS),
+            non_expiring: t.and_then(|t| t.allow_non_expiring_offers).unwrap_or(true),
+        }
+    }
+
+    /// The plugins `tenant` issues with: the format and claim plugins of its
+    /// credential configurations and their attribute providers, plus the
+    /// plugins every tenant's offers may name (`claims-inline` and the
+    /// webhook plugin). A tenant-scoped admin key sees only these.
+    pub fn tenant_plugins(&self, tenant: &str) -> std::collections::BTreeSet<String> {
+        let mut ids =
+            std::collections::BTreeSet::from([INLINE_PLUGIN.to_owned(), WEBHOOK_PLUGIN.to_owned()]);
+        for c in self.tenant_configurations(tenant) {
+            ids.extend(c.format_plugin_id().map(str::to_owned));
+            match &c.source {
+                Some(ClaimSource::Static { .. }) => ids.insert(STATIC_PLUGIN.to_owned()),
+                Some(ClaimSource::Webhook { .. }) => ids.insert(WEBHOOK_PLUGIN.to_owned()),
+                Some(ClaimSource::Plugin { plugin, .. }) => ids.insert(plugin.clone()),
+                None => false,
+            };
+            if let Some(p) = c
+                .attribute_provider
+                .as_ref()
+                .and_then(|id| self.attribute_providers.get(id))
+            {
+                ids.insert(p.plugin_id().to_owned());
+            }
+        }
+        ids
     }
 
     /// Ids of the tenants served: `default` plus every `[tenants.<id>]`.

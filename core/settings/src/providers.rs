@@ -17,6 +17,10 @@ pub const CLAIMS_CONTRACT_VERSION: &str = "1";
 
 /// The plugin that calls attribute providers.
 pub const ATTRIBUTE_PROVIDER_PLUGIN: &str = "claims-attribute-provider";
+/// The plugin that hands out an offer's inline claims.
+pub const INLINE_PLUGIN: &str = "claims-inline";
+/// The plugin that hands out a configuration's static claims.
+pub const STATIC_PLUGIN: &str = "claims-static";
 /// The plugin that calls claim webhooks.
 pub const WEBHOOK_PLUGIN: &str = "claims-webhook";
 
@@ -76,6 +80,11 @@ impl Secret {
     /// A secret read from the environment variable `name`.
     pub fn from_env(name: &str) -> Self {
         SecretSource::Env { env: name.into() }.into()
+    }
+
+    /// Where the value comes from.
+    pub fn source(&self) -> &SecretSource {
+        &self.source
     }
 
     /// The value (empty until resolved).

@@ -100,21 +100,7 @@ impl Store {
     ///
     /// An offer already consumed or revoked keeps its status (and `revoked_at`).
     pub async fn revoke_offer(&self, tenant: &str, id: &str, now: i64) -> Result<bool, StoreError> {
-        let done = offer::Entity::update_many()
-            .col_expr(
-                offer::Column::Status,
-                Expr::value(OfferStatus::Revoked.as_str()),
-            )
-            .col_expr(offer::Column::RevokedAt, Expr::value(now))
-            .col_expr(offer::Column::UpdatedAt, Expr::value(now))
-            .filter(offer::Column::Id.eq(id))
-            .filter(offer::Column::Tenant.eq(tenant))
-            .filter(offer::Column::Status.is_not_in([
-                OfferStatus::Consumed.as_str(),
-                OfferStatus::Revoked.as_str(),
-            ]))
-            .exec(&self.db)
-            .await?;
+        let done = revoked_statement(tenant, id, now).exec(&self.db).await?;
         if done.rows_affected > 0 {
             return Ok(true);
         }
@@ -143,7 +129,32 @@ impl Store {
         now: i64,
         event: NewEvent,
     ) -> Result<bool, StoreError> {
-        let update = resolved_statement(id, now);
+        self.update_with_event(resolved_statement(id, now), event)
+            .await
+    }
+
+    /// Revokes an offer of a tenant and records `event` (its
+    /// `offer_revoked`) in one transaction, only when the status changed:
+    /// an offer unknown, already consumed or already revoked is left as it
+    /// is and no event is written. Returns whether it was revoked.
+    pub async fn revoke_offer_with_event(
+        &self,
+        tenant: &str,
+        id: &str,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<bool, StoreError> {
+        self.update_with_event(revoked_statement(tenant, id, now), event)
+            .await
+    }
+
+    /// Runs `update` and, when it changed the offer, inserts `event`, in one
+    /// transaction. Returns whether the offer changed.
+    async fn update_with_event(
+        &self,
+        update: sea_orm::UpdateMany<offer::Entity>,
+        event: NewEvent,
+    ) -> Result<bool, StoreError> {
         match self.backend() {
             Backend::Sqlite => {
                 let b = DbBackend::Sqlite;
@@ -184,6 +195,22 @@ impl Store {
 }
 
 /// The conditional update behind [`Store::mark_resolved`].
+fn revoked_statement(tenant: &str, id: &str, now: i64) -> sea_orm::UpdateMany<offer::Entity> {
+    offer::Entity::update_many()
+        .col_expr(
+            offer::Column::Status,
+            Expr::value(OfferStatus::Revoked.as_str()),
+        )
+        .col_expr(offer::Column::RevokedAt, Expr::value(now))
+        .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+        .filter(offer::Column::Id.eq(id))
+        .filter(offer::Column::Tenant.eq(tenant))
+        .filter(offer::Column::Status.is_not_in([
+            OfferStatus::Consumed.as_str(),
+            OfferStatus::Revoked.as_str(),
+        ]))
+}
+
 fn resolved_statement(id: &str, now: i64) -> sea_orm::UpdateMany<offer::Entity> {
     offer::Entity::update_many()
         .col_expr(

@@ -84,6 +84,7 @@ on_both!(
     unknown_code,
     expired_offer,
     revoked_offer,
+    revocation_event_only_when_revoked,
     tx_code_required_does_not_burn,
     wrong_tx_codes_invalidate,
     tx_code_not_expected,
@@ -313,6 +314,50 @@ async fn expired_offer(db: &Db) {
         .await
         .unwrap_err();
     assert!(matches!(err, RedeemError::Expired), "{err:?}");
+}
+
+async fn revocation_event_only_when_revoked(db: &Db) {
+    let s = &db.store;
+    s.insert_offer(&offer("o1", "code-1", None)).await.unwrap();
+    let at = now();
+    let event = || NewEvent::bare(TENANT, "o1", EventKind::OfferRevoked, at);
+    assert!(
+        !s.revoke_offer_with_event("other", "o1", at, event())
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.revoke_offer_with_event(TENANT, "o1", at, event())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.revoke_offer_with_event(TENANT, "o1", at + 1, event())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.revoke_offer_with_event(TENANT, "nope", at, event())
+            .await
+            .unwrap()
+    );
+    let revoked: Vec<_> = s
+        .events("o1")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::OfferRevoked)
+        .collect();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        s.get_offer(TENANT, "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .progress
+            .revoked_at,
+        Some(at)
+    );
 }
 
 async fn revoked_offer(db: &Db) {

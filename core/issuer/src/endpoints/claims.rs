@@ -3,15 +3,12 @@
 
 use serde_json::{Map, Value, json};
 use sigil_settings::datafn::{self, DataContext};
-use sigil_settings::{ClaimSource, CredentialConfiguration, Settings, WEBHOOK_PLUGIN};
+use sigil_settings::{
+    ClaimSource, CredentialConfiguration, INLINE_PLUGIN, STATIC_PLUGIN, Settings, WEBHOOK_PLUGIN,
+};
 
 use crate::model::{ClaimSourceSpec, Offer};
 use crate::ports::ClaimRequest;
-
-/// Plugin ids of the built-in claim sources the offer and the static
-/// configuration name.
-const INLINE_PLUGIN: &str = "claims-inline";
-const STATIC_PLUGIN: &str = "claims-static";
 
 /// Why no claim call could be made.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -57,9 +57,25 @@ pub struct CredentialRequest {
 }
 
 impl CredentialRequest {
-    /// Parse a JSON body.
+    /// Parse a request body sent with `content_type`: it must be
+    /// `application/json` (§8.2).
+    pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, CredentialCause> {
+        let media = content_type
+            .and_then(|c| c.split(';').next())
+            .map(str::trim)
+            .unwrap_or_default();
+        if !media.eq_ignore_ascii_case("application/json") {
+            return Err(CredentialCause::NotJson(media.chars().take(100).collect()));
+        }
+        Self::from_json(body)
+    }
+
+    /// Parse a JSON body; an object that repeats a member name is refused
+    /// ([`crate::json`]).
     pub fn from_json(body: &[u8]) -> Result<Self, CredentialCause> {
-        serde_json::from_slice(body).map_err(|e| CredentialCause::Body(e.to_string()))
+        let value =
+            crate::json::parse_strict(body).map_err(|e| CredentialCause::Body(e.to_string()))?;
+        serde_json::from_value(value).map_err(|e| CredentialCause::Body(e.to_string()))
     }
 }
 
@@ -86,6 +102,8 @@ pub enum CredentialCause {
     UnknownToken,
     /// Reading the token failed.
     TokenLookup(StoreFailure),
+    /// The body is not sent as `application/json` (the media type given).
+    NotJson(String),
     /// The body is not a JSON object of the request's members.
     Body(String),
     /// A `credential_identifier` was sent; this issuer returns none.
@@ -144,7 +162,8 @@ impl CredentialCause {
     pub fn code(&self) -> Code {
         match self {
             Self::MissingToken | Self::UnknownToken => Code::InvalidToken,
-            Self::Body(_)
+            Self::NotJson(_)
+            | Self::Body(_)
             | Self::MissingConfigurationId
             | Self::SingularProof
             | Self::SeveralProofTypes
@@ -174,6 +193,12 @@ impl CredentialCause {
             Self::MissingToken => "send the access token as Authorization: Bearer <token>".into(),
             Self::UnknownToken => "the access token is unknown, expired or revoked".into(),
             Self::TokenLookup(_) => "the request could not be processed; try again".into(),
+            Self::NotJson(given) if given.is_empty() => {
+                "send the credential request with Content-Type: application/json".into()
+            }
+            Self::NotJson(given) => format!(
+                "the credential request is sent as {given}; send it as application/json"
+            ),
             Self::Body(e) => format!("the body must be a JSON object of a credential request: {e}"),
             Self::CredentialIdentifier => {
                 "this issuer returned no credential_identifiers; use credential_configuration_id"

@@ -50,6 +50,9 @@ impl<S: IssuanceStore, P> Issuer<S, P> {
         tenant: &T,
         offer_id: &str,
     ) -> Result<Value, OfferCause> {
+        if !crate::offer::plausible_offer_id(offer_id) {
+            return Err(OfferCause::NotFound);
+        }
         let now = self.now();
         let offer = self
             .store

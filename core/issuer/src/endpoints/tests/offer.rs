@@ -60,6 +60,18 @@ async fn used_revoked_unknown_and_foreign_offers_are_not_found() {
     assert_eq!((e.status(), e.error()), (500, "server_error"));
 }
 
+#[tokio::test]
+async fn ids_no_offer_can_have_are_not_looked_up() {
+    let w = World::new();
+    // A broken store answers 500 to any lookup: these must not reach it.
+    w.store().broken.store(true, Ordering::Relaxed);
+    let long = "a".repeat(65);
+    for id in ["", "o\u{0}1", "o 1", "é", long.as_str()] {
+        let e = w.issuer.credential_offer(&w.tenant, id).await.unwrap_err();
+        assert!(matches!(e, OfferCause::NotFound), "{id:?}");
+    }
+}
+
 #[test]
 fn nonces_are_fresh_and_bound_to_their_tenant() {
     let w = World::new();

@@ -7,10 +7,11 @@
 //!   `sigil keys activate`, a new standby key, or a rotation done by
 //!   another instance sharing the folder). SIGHUP reloads every tenant.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 use sigil_settings::DEFAULT_TENANT;
 
+use super::access::Admin;
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::tenants::{SigningKey, Tenant};
@@ -25,65 +26,62 @@ enum Action {
 
 /// `GET /admin/v1/keys`.
 pub async fn list_default(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, DEFAULT_TENANT, Action::List).await
+    act(&admin, &state, DEFAULT_TENANT, Action::List).await
 }
 
 /// `GET /admin/v1/tenants/{tenant}/keys`.
 pub async fn list_for_tenant(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, &tenant, Action::List).await
+    act(&admin, &state, &tenant, Action::List).await
 }
 
 /// Rotate the default tenant's key.
 pub async fn rotate_default(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, DEFAULT_TENANT, Action::Rotate).await
+    act(&admin, &state, DEFAULT_TENANT, Action::Rotate).await
 }
 
 /// Rotate a tenant's key.
 pub async fn rotate_for_tenant(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, &tenant, Action::Rotate).await
+    act(&admin, &state, &tenant, Action::Rotate).await
 }
 
 /// Reload the default tenant's keys.
 pub async fn reload_default(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, DEFAULT_TENANT, Action::Reload).await
+    act(&admin, &state, DEFAULT_TENANT, Action::Reload).await
 }
 
 /// Reload a tenant's keys.
 pub async fn reload_for_tenant(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    act(&req, &state, &tenant, Action::Reload).await
+    act(&admin, &state, &tenant, Action::Reload).await
 }
 
 async fn act(
-    req: &HttpRequest,
+    admin: &Admin,
     state: &AppState,
     id: &str,
     action: Action,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(req)?;
-    let Some(tenant) = state.tenants.get(id) else {
-        return Err(Problem::not_found(format!("unknown tenant '{id}'")));
-    };
+    let tenant = admin.tenant(state, id)?;
     // One change at a time: rotation rewrites the tenant's key folder.
     let _guard = KEY_CHANGES.lock().await;
     let changed = match action {

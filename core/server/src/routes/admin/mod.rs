@@ -1,40 +1,81 @@
-//! The admin API (`/admin/v1`), bearer-authenticated, errors as problem+json.
+//! The admin API (`/admin/v1`), bearer-authenticated, every error as
+//! RFC 9457 problem+json: a wrong method is 405 with `Allow`, an unknown
+//! path 404.
 
+pub mod access;
+pub mod body;
 pub mod keys;
 pub mod offers;
 pub mod plugins;
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, web};
+
+use crate::problem::Problem;
+
+/// A resource whose other methods get 405 with `Allow: <allow>`.
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        Problem::method_not_allowed(req.method().as_str(), allow).error_response()
+    }))
+}
+
+/// 404 for a path no admin route has.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    Problem::not_found(format!(
+        "no admin API resource at {}; the routes are under /admin/v1 (offers, tenants/{{tenant}}/offers, keys, plugins)",
+        access::printable(req.path())
+    ))
+    .error_response()
+}
 
 /// Mount the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
-            .route("/plugins", web::get().to(plugins::list))
-            .route("/plugins/{id}/resolve", web::post().to(plugins::resolve))
-            .route("/keys", web::get().to(keys::list_default))
-            .route("/keys/rotate", web::post().to(keys::rotate_default))
-            .route("/keys/reload", web::post().to(keys::reload_default))
-            .route(
-                "/tenants/{tenant}/keys",
-                web::get().to(keys::list_for_tenant),
+            .service(resource("/plugins", "GET").route(web::get().to(plugins::list)))
+            .service(
+                resource("/plugins/{id}/resolve", "POST").route(web::post().to(plugins::resolve)),
             )
-            .route(
-                "/tenants/{tenant}/keys/rotate",
-                web::post().to(keys::rotate_for_tenant),
+            .service(resource("/keys", "GET").route(web::get().to(keys::list_default)))
+            .service(resource("/keys/rotate", "POST").route(web::post().to(keys::rotate_default)))
+            .service(resource("/keys/reload", "POST").route(web::post().to(keys::reload_default)))
+            .service(
+                resource("/tenants/{tenant}/keys", "GET")
+                    .route(web::get().to(keys::list_for_tenant)),
             )
-            .route(
-                "/tenants/{tenant}/keys/reload",
-                web::post().to(keys::reload_for_tenant),
+            .service(
+                resource("/tenants/{tenant}/keys/rotate", "POST")
+                    .route(web::post().to(keys::rotate_for_tenant)),
             )
-            .route("/offers", web::post().to(offers::create_default))
-            .route(
-                "/tenants/{tenant}/offers",
-                web::post().to(offers::create_for_tenant),
+            .service(
+                resource("/tenants/{tenant}/keys/reload", "POST")
+                    .route(web::post().to(keys::reload_for_tenant)),
             )
-            .route("/offers/{id}", web::get().to(offers::get))
-            .route("/offers/{id}", web::delete().to(offers::delete))
-            .route("/offers/{id}/qr.svg", web::get().to(offers::qr_svg))
-            .route("/offers/{id}/qr.png", web::get().to(offers::qr_png)),
+            .service(resource("/offers", "POST").route(web::post().to(offers::create_default)))
+            .service(
+                resource("/tenants/{tenant}/offers", "POST")
+                    .route(web::post().to(offers::create_for_tenant)),
+            )
+            .service(
+                resource("/offers/{id}", "GET, DELETE")
+                    .route(web::get().to(offers::get))
+                    .route(web::delete().to(offers::delete)),
+            )
+            .service(resource("/offers/{id}/qr.svg", "GET").route(web::get().to(offers::qr_svg)))
+            .service(resource("/offers/{id}/qr.png", "GET").route(web::get().to(offers::qr_png)))
+            .default_service(web::to(not_found)),
     );
+}
+
+/// The answer for a path no route has: problem+json under `/admin`, the
+/// OAuth-style JSON error elsewhere.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    if path == "/admin" || path.starts_with("/admin/") {
+        return not_found(req).await;
+    }
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": "not_found",
+        "error_description": format!("no resource at {}", access::printable(path)),
+    }))
 }

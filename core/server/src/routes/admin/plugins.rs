@@ -3,11 +3,13 @@
 //! plugin against the real sandbox before wiring it to a configuration.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sigil_plugin_host::{ClaimFailure, ClaimOutcome, ClaimRequest, PluginError, PluginInfo};
 
+use super::access::{Admin, printable};
+use super::body::AdminJson;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -24,16 +26,38 @@ fn info_json(p: &PluginInfo) -> Value {
 }
 
 /// List loaded plugins and load errors.
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let plugins: Vec<Value> = state.plugins.plugins().map(info_json).collect();
-    let errors: Vec<String> = state
+///
+/// A tenant key sees the plugins its tenant issues with
+/// ([`sigil_settings::Settings::tenant_plugins`]) and no load errors.
+pub async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let plugins: Vec<Value> = state
         .plugins
-        .load_errors()
-        .iter()
-        .map(ToString::to_string)
+        .plugins()
+        .filter(|p| visible(&admin, &state, &p.id))
+        .map(info_json)
         .collect();
+    let errors: Vec<String> = if admin.is_global() {
+        state
+            .plugins
+            .load_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(HttpResponse::Ok().json(json!({ "plugins": plugins, "loadErrors": errors })))
+}
+
+/// Whether `admin` may see plugin `id`: the global token sees all, a
+/// tenant key those its tenant issues with.
+fn visible(admin: &Admin, state: &AppState, id: &str) -> bool {
+    admin.is_global()
+        || state
+            .tenants
+            .iter()
+            .filter(|t| admin.sees(&t.id))
+            .any(|t| state.settings.tenant_plugins(&t.id).contains(id))
 }
 
 /// Body of a dry run.
@@ -62,12 +86,17 @@ pub struct ResolveBody {
 
 /// Run a claim provider once in the sandbox and return what it produced.
 pub async fn resolve(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<ResolveBody>,
+    body: AdminJson<ResolveBody>,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
+    if !visible(&admin, &state, &id) {
+        return Err(Problem::not_found(format!(
+            "no plugin '{}' is loaded",
+            printable(&id)
+        )));
+    }
     let body = body.into_inner();
     let request = ClaimRequest {
         tenant: "default".into(),

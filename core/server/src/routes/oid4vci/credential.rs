@@ -22,7 +22,11 @@ pub async fn credential(
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
-    let request = CredentialRequest::from_json(&body);
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let request = CredentialRequest::from_body(content_type, &body);
     match state.issuer.credential(t, authorization, request).await {
         Ok(response) => reply::no_store(StatusCode::OK, &response),
         Err(cause) => reply::credential_error(cause.code(), &cause.description()),

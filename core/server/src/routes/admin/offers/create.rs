@@ -1,6 +1,6 @@
 //! `POST /admin/v1/offers` and `POST /admin/v1/tenants/{tenant}/offers`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 use sigil_issuer::model::{EventKind, Flow, IssuanceMode, NewEvent, Offer, OfferProgress};
 use sigil_issuer::secrets;
@@ -10,35 +10,30 @@ use sigil_time::rfc3339;
 use super::links::offer_links;
 use super::validate::{CreateOffer, validate};
 use crate::problem::Problem;
+use crate::routes::admin::access::Admin;
+use crate::routes::admin::body::AdminJson;
 use crate::state::{AppState, now};
 use crate::tenants::Tenant;
 
-fn tenant<'a>(state: &'a AppState, id: &str) -> Result<&'a Tenant, Problem> {
-    state
-        .tenants
-        .get(id)
-        .ok_or_else(|| Problem::not_found(format!("no tenant '{id}'")))
-}
-
 /// `POST /admin/v1/offers`.
 pub async fn create_default(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<CreateOffer>,
+    body: AdminJson<CreateOffer>,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    create(&state, tenant(&state, DEFAULT_TENANT)?, body.into_inner()).await
+    let t = admin.tenant(&state, DEFAULT_TENANT)?;
+    create(&state, t, body.into_inner()).await
 }
 
 /// `POST /admin/v1/tenants/{tenant}/offers`.
 pub async fn create_for_tenant(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<CreateOffer>,
+    body: AdminJson<CreateOffer>,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    create(&state, tenant(&state, &path)?, body.into_inner()).await
+    let t = admin.tenant(&state, &path)?;
+    create(&state, t, body.into_inner()).await
 }
 
 async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpResponse, Problem> {

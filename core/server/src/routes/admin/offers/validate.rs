@@ -224,11 +224,29 @@ pub(super) fn validate(
         .expires_in_seconds
         .or(profile.and_then(|p| p.expires_in_seconds))
         .unwrap_or(300);
-    if expires_in == 0 || expires_in < -1 {
+    let lifetime = state.settings.offer_lifetime(&t.id);
+    let never = if lifetime.non_expiring {
+        ", or -1 for an offer that never expires"
+    } else {
+        ""
+    };
+    if expires_in == -1 && !lifetime.non_expiring {
         field(
             &mut errors,
             "expiresInSeconds",
-            "use a positive number of seconds, or -1 for an offer that never expires",
+            format!(
+                "tenant '{}' does not allow offers that never expire (allow_non_expiring_offers = false); use 1 to {} seconds",
+                t.id, lifetime.max_seconds
+            ),
+        );
+    } else if expires_in != -1 && !(1..=lifetime.max_seconds).contains(&expires_in) {
+        field(
+            &mut errors,
+            "expiresInSeconds",
+            format!(
+                "{expires_in} is out of range: use 1 to {} seconds (the tenant's max_offer_lifetime_seconds){never}",
+                lifetime.max_seconds
+            ),
         );
     }
     match body.issuance_mode.as_deref() {

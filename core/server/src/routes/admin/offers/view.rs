@@ -1,19 +1,26 @@
 //! Reading and revoking offers; QR codes.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
-use sigil_issuer::model::{EventKind, NewEvent, Offer, ValueMode};
+use sigil_issuer::model::{EventKind, NewEvent, Offer, OfferStatus, ValueMode};
 use sigil_time::rfc3339;
 
 use super::links::offer_links;
 use crate::problem::Problem;
+use crate::routes::admin::access::{Admin, printable};
 use crate::state::{AppState, now};
 
-async fn load(state: &AppState, id: &str) -> Result<Offer, Problem> {
+/// The offer `id`, when this caller may see its tenant; 404 otherwise (a
+/// tenant key is not told that another tenant's offer exists).
+async fn load(state: &AppState, admin: &Admin, id: &str) -> Result<Offer, Problem> {
+    let missing = || Problem::not_found(format!("no offer '{}'", printable(id)));
+    if !sigil_issuer::offer::plausible_offer_id(id) {
+        return Err(missing());
+    }
     match state.store.get_offer_by_id(id).await {
-        Ok(Some(o)) => Ok(o),
-        Ok(None) => Err(Problem::not_found(format!("no offer '{id}'"))),
+        Ok(Some(o)) if admin.sees(&o.tenant) => Ok(o),
+        Ok(_) => Err(missing()),
         Err(e) => {
             tracing::error!(error = %e, "reading an offer failed");
             Err(Problem::store_unavailable(
@@ -25,12 +32,11 @@ async fn load(state: &AppState, id: &str) -> Result<Offer, Problem> {
 
 /// `GET /admin/v1/offers/{id}`: status, timestamps, events; never secrets.
 pub async fn get(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let o = load(&state, &path).await?;
+    let o = load(&state, &admin, &path).await?;
     let events: Vec<Value> = state
         .store
         .events(&o.id)
@@ -73,34 +79,48 @@ pub async fn get(
         .json(body))
 }
 
-/// `DELETE /admin/v1/offers/{id}`: revoke; its codes and tokens stop working.
+/// `DELETE /admin/v1/offers/{id}`: revoke; its codes and tokens stop
+/// working. Idempotent (RFC 9110 §9.2.2): an offer already revoked answers
+/// 204 again and nothing changes; an offer whose credentials were all
+/// issued (consumed) has nothing left to revoke: 409. An `offer_revoked`
+/// event is written only by the request that revoked it, in the same
+/// transaction.
 pub async fn delete(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(&req)?;
-    let o = load(&state, &path).await?;
+    let o = load(&state, &admin, &path).await?;
     let n = now();
-    match state.store.revoke_offer(&o.tenant, &o.id, n).await {
-        Ok(_) => {
-            let _ = state
-                .store
-                .append_event(NewEvent::bare(&o.tenant, &o.id, EventKind::OfferRevoked, n))
-                .await;
-            Ok(HttpResponse::NoContent().finish())
-        }
-        Err(e) => {
+    let event = NewEvent::bare(&o.tenant, &o.id, EventKind::OfferRevoked, n);
+    let revoked = state
+        .store
+        .revoke_offer_with_event(&o.tenant, &o.id, n, event)
+        .await
+        .map_err(|e| {
             tracing::error!(error = %e, "revoking an offer failed");
-            Err(Problem::store_unavailable(
-                "the offer could not be revoked; try again",
-            ))
-        }
+            Problem::store_unavailable("the offer could not be revoked; nothing changed, try again")
+        })?;
+    if revoked {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    // Not changed: read why (a concurrent request may have won).
+    match load(&state, &admin, &o.id).await?.status() {
+        OfferStatus::Revoked => Ok(HttpResponse::NoContent().finish()),
+        OfferStatus::Consumed => Err(Problem::conflict(format!(
+            "offer '{}' is consumed: every credential it offered was issued, so there is nothing left to revoke",
+            o.id
+        ))),
+        other => Err(Problem::conflict(format!(
+            "offer '{}' is {} and could not be revoked; read it again and retry",
+            o.id,
+            other.as_str()
+        ))),
     }
 }
 
-async fn offer_uri(state: &AppState, id: &str) -> Result<String, Problem> {
-    let o = load(state, id).await?;
+async fn offer_uri(state: &AppState, admin: &Admin, id: &str) -> Result<String, Problem> {
+    let o = load(state, admin, id).await?;
     let t = state
         .tenants
         .get(&o.tenant)
@@ -111,14 +131,13 @@ async fn offer_uri(state: &AppState, id: &str) -> Result<String, Problem> {
 type Render = fn(&str) -> Result<Vec<u8>, String>;
 
 async fn qr(
-    req: &HttpRequest,
+    admin: &Admin,
     state: &AppState,
     id: &str,
     render: Render,
     content_type: &str,
 ) -> Result<HttpResponse, Problem> {
-    state.admin.check(req)?;
-    let uri = offer_uri(state, id).await?;
+    let uri = offer_uri(state, admin, id).await?;
     let image = render(&uri).map_err(|e| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -135,12 +154,12 @@ async fn qr(
 
 /// `GET /admin/v1/offers/{id}/qr.svg`.
 pub async fn qr_svg(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     qr(
-        &req,
+        &admin,
         &state,
         &path,
         |uri| crate::qr::svg(uri).map(String::into_bytes),
@@ -151,9 +170,9 @@ pub async fn qr_svg(
 
 /// `GET /admin/v1/offers/{id}/qr.png`.
 pub async fn qr_png(
-    req: HttpRequest,
+    admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    qr(&req, &state, &path, crate::qr::png, "image/png").await
+    qr(&admin, &state, &path, crate::qr::png, "image/png").await
 }
