@@ -30,10 +30,10 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// How many field errors were left out of `errors`.
     #[serde(rename = "errorsOmitted", skip_serializing_if = "is_zero")]
-    pub errors_omitted: usize,
+    pub errors_omitted: u32,
     /// The methods a 405 answer allows (sent as `Allow`, not in the body).
     #[serde(skip)]
-    pub allow: Option<String>,
+    pub allow: Option<&'static str>,
 }
 
 /// At most this many entries in a problem's `errors` (the rest are counted
@@ -45,7 +45,12 @@ pub const MAX_FIELD_ERRORS: usize = 50;
 /// echo what the client sent).
 const MAX_TEXT: usize = 500;
 
-fn is_zero(n: &usize) -> bool {
+/// A count as it is reported (saturating at `u32::MAX`).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
@@ -106,7 +111,7 @@ impl Problem {
             "Invalid request",
             detail,
         );
-        p.errors_omitted = errors.len().saturating_sub(MAX_FIELD_ERRORS);
+        p.errors_omitted = count(errors.len().saturating_sub(MAX_FIELD_ERRORS));
         p.errors = errors
             .into_iter()
             .take(MAX_FIELD_ERRORS)
@@ -127,7 +132,7 @@ impl Problem {
     /// Record that `total` field errors were found, of which `errors` lists
     /// the first (for checks that stop collecting at the cap).
     pub fn count_omitted(&mut self, total: usize) {
-        let omitted = total.saturating_sub(self.errors.len());
+        let omitted = count(total.saturating_sub(self.errors.len()));
         if omitted > self.errors_omitted {
             self.errors_omitted = omitted;
             self.detail = format!(
@@ -175,14 +180,14 @@ impl Problem {
     }
 
     /// 405: the resource exists but not with this method.
-    pub fn method_not_allowed(method: &str, allow: &str) -> Self {
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
         let mut p = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method Not Allowed",
             format!("{method} is not allowed here; use {allow}"),
         );
-        p.allow = Some(allow.to_owned());
+        p.allow = Some(allow);
         p
     }
 
@@ -210,7 +215,7 @@ impl ResponseError for Problem {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
         if let Some(allow) = &self.allow {
-            response.insert_header(("Allow", allow.as_str()));
+            response.insert_header(("Allow", *allow));
         }
         response.json(self)
     }

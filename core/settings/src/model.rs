@@ -433,7 +433,7 @@ impl Settings {
                     crate::admin_keys::resolve(entry, base, &env).map_err(|(problem, fix)| {
                         SettingsError::new(
                             path,
-                            &format!("tenants.{tenant}.admin_keys[{i}]"),
+                            format!("tenants.{tenant}.admin_keys[{i}]"),
                             problem,
                             fix,
                         )

@@ -3,6 +3,7 @@
 mod offer;
 mod records;
 mod status;
+mod tx_code;
 
 pub use offer::{
     ClaimSourceSpec, Flow, IssuanceMode, Offer, OfferProgress, OfferScheme, RuntimeOverrides,
@@ -12,3 +13,4 @@ pub use records::{
     AccessToken, EventKind, Finish, Issuance, IssuedToken, NewEvent, Redeem, RedeemRefusal,
 };
 pub use status::OfferStatus;
+pub use tx_code::{LENGTHS as TX_CODE_LENGTHS, MAX_DESCRIPTION_CHARS, TxCodeFault, TxCodeRequest};

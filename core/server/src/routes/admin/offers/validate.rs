@@ -5,9 +5,8 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use sigil_issuer::model::{
-    ClaimSourceSpec, OfferScheme, RuntimeOverrides, TxCode, TxInputMode, ValueMode,
+    ClaimSourceSpec, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest, ValueMode,
 };
-use sigil_issuer::secrets;
 use sigil_settings::datafn;
 use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
 
@@ -15,23 +14,8 @@ use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
 use crate::tenants::Tenant;
 
-/// `txCode` in a create request.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TxCodeInput {
-    /// `numeric` (default) or `text`.
-    #[serde(default)]
-    pub input_mode: Option<String>,
-    /// Length (default 6, or the given value's length).
-    #[serde(default)]
-    pub length: Option<u32>,
-    /// Description for the wallet.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The code; generated when absent.
-    #[serde(default)]
-    pub value: Option<String>,
-}
+/// `txCode` in a create request: the issuer's transaction-code request.
+pub type TxCodeInput = TxCodeRequest;
 
 /// Body of `POST /admin/v1/offers`.
 #[derive(Debug, Deserialize)]
@@ -356,59 +340,14 @@ pub(super) fn validate(
                 value: None,
             })
     });
-    let tx = tx_input.map(|tx| {
-        let mode = match tx.input_mode.as_deref() {
-            None => TxInputMode::Numeric,
-            Some(given) => TxInputMode::parse(given).unwrap_or_else(|| {
-                field(&mut errors, "txCode.inputMode", "use numeric or text");
-                TxInputMode::Numeric
-            }),
-        };
-        if tx
-            .description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 300)
-        {
-            field(&mut errors, "txCode.description", "at most 300 characters");
-        }
-        let length = tx
-            .length
-            .or(tx.value.as_ref().map(|v| v.chars().count() as u32))
-            .unwrap_or(6);
-        if !(4..=32).contains(&length) {
-            field(&mut errors, "txCode.length", "use 4 to 32 characters");
-        }
-        let value = match tx.value {
-            Some(v) => {
-                if v.chars().count() as u32 != length {
-                    field(
-                        &mut errors,
-                        "txCode.value",
-                        format!(
-                            "has {} characters but length is {length}",
-                            v.chars().count()
-                        ),
-                    );
+    let tx = tx_input.and_then(|tx| {
+        tx.announce()
+            .map_err(|faults| {
+                for f in faults {
+                    field(&mut errors, &format!("txCode.{}", f.member), f.message);
                 }
-                if mode == TxInputMode::Numeric && !v.chars().all(|c| c.is_ascii_digit()) {
-                    field(
-                        &mut errors,
-                        "txCode.value",
-                        "a numeric code has only digits",
-                    );
-                }
-                v
-            }
-            None => secrets::tx_code(mode, length),
-        };
-        (
-            TxCode {
-                input_mode: mode,
-                length: Some(length),
-                description: tx.description,
-            },
-            value,
-        )
+            })
+            .ok()
     });
     // The checks above name each bad member; what passed them is read
     // into the typed model (a failure here is a check that is missing).
