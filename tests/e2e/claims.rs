@@ -599,7 +599,13 @@ claims = { given_name = "Static", employee_id = "S-1", department = "Static dept
 
 async fn issue_for(app: &TestApp, config: &str, offer: &Value) -> (u16, Value) {
     let created = create(app, offer).await;
-    let code = crate::offers::pre_authorized_code(app, &created).await;
+    claim_created(app, config, &created).await
+}
+
+/// Redeem a created offer's code and request one `config` credential with a
+/// fresh holder key: the credential endpoint's status and body.
+pub async fn claim_created(app: &TestApp, config: &str, created: &Value) -> (u16, Value) {
+    let code = crate::offers::pre_authorized_code(app, created).await;
     let r = app
         .post_form(
             "/token",

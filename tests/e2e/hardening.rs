@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sigil_tests::holder::Holder;
 use sigil_tests::{ADMIN_TOKEN, Spawn, TestApp};
 
+use crate::claims::claim_created;
 use crate::credential::{access_token, nonce};
 use crate::offers::{badge_offer, create, issuer, pre_authorized_code};
 
@@ -401,56 +402,43 @@ async fn http_rules_for_schemes_media_types_duplicates_and_sizes() {
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
     // The admin API wants JSON, once per member.
     let offer = badge_offer().to_string();
-    problem(
-        admin_raw(&app, "/admin/v1/offers", "text/plain", &offer).await,
-        415,
-    )
-    .await;
-    problem(
-        admin_raw(
-            &app,
-            "/admin/v1/offers",
-            "application/x-www-form-urlencoded",
-            "a=b",
-        )
-        .await,
-        415,
-    )
-    .await;
     let dup = offer.replacen(
         '{',
         "{\"profile\":\"employee-badge\",\"profile\":\"all-formats\",",
         1,
     );
-    let p = problem(
-        admin_raw(&app, "/admin/v1/offers", "application/json", &dup).await,
-        400,
-    )
-    .await;
-    assert!(
-        p["detail"]
-            .as_str()
-            .unwrap()
-            .contains("\"profile\" appears twice"),
-        "{p}"
-    );
     let nested = offer.replacen("\"given_name\"", "\"family_name\":\"x\",\"given_name\"", 1);
-    problem(
-        admin_raw(&app, "/admin/v1/offers", "application/json", &nested).await,
-        400,
-    )
-    .await;
-    problem(
-        admin_raw(
-            &app,
-            "/admin/v1/offers",
+    for (content_type, body, status, says) in [
+        ("text/plain", offer.as_str(), 415, "application/json"),
+        (
+            "application/x-www-form-urlencoded",
+            "a=b",
+            415,
+            "application/json",
+        ),
+        (
+            "application/json",
+            dup.as_str(),
+            400,
+            "\"profile\" appears twice",
+        ),
+        (
+            "application/json",
+            nested.as_str(),
+            400,
+            "\"family_name\" appears twice",
+        ),
+        (
             "application/json; charset=utf-8",
             "{",
-        )
-        .await,
-        400,
-    )
-    .await;
+            400,
+            "not valid JSON",
+        ),
+    ] {
+        let r = admin_raw(&app, "/admin/v1/offers", content_type, body).await;
+        let p = problem(r, status).await;
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
     // Sizes: a huge head is 431, a huge body 413, on every kind of route.
     let big = "x".repeat(40 * 1024);
     for path in ["/admin/v1/keys", "/.well-known/openid-credential-issuer"] {
@@ -486,32 +474,6 @@ async fn http_rules_for_schemes_media_types_duplicates_and_sizes() {
     }
 }
 
-/// Claim the offer's one credential, so the offer is consumed.
-async fn consume(app: &TestApp, created: &Value) {
-    let code = pre_authorized_code(app, created).await;
-    let r = app
-        .post_form(
-            "/token",
-            &[("grant_type", GRANT), ("pre-authorized_code", &code)],
-        )
-        .await;
-    let token = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let holder = Holder::new();
-    let proof = holder.proof(&app.address, &nonce(app).await);
-    let r = app
-        .client
-        .post(format!("{}/credential", app.address))
-        .bearer_auth(token)
-        .json(&json!({ "credential_configuration_id": "employee_badge_sd_jwt", "proofs": { "jwt": [proof] } }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
 async fn event_kinds(app: &TestApp, id: &str) -> Vec<String> {
     let r = app.admin_get(&format!("/admin/v1/offers/{id}")).await;
     let body: Value = r.json().await.unwrap();
@@ -540,7 +502,11 @@ async fn revoking_says_what_happened() {
 
     let created = create(&app, &badge_offer()).await;
     let id = created["offerId"].as_str().unwrap();
-    consume(&app, &created).await;
+    let (status, _) = claim_created(&app, "employee_badge_sd_jwt", &created).await;
+    assert_eq!(
+        status, 200,
+        "its one credential is issued: the offer is consumed"
+    );
     let path = format!("/admin/v1/offers/{id}");
     let p = problem(app.admin_delete(&path).await, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("consumed"), "{p}");

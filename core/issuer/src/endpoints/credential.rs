@@ -60,10 +60,7 @@ impl CredentialRequest {
     /// Parse a request body sent with `content_type`: it must be
     /// `application/json` (§8.2).
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, CredentialCause> {
-        let media = content_type
-            .and_then(|c| c.split(';').next())
-            .map(str::trim)
-            .unwrap_or_default();
+        let media = super::media_type(content_type);
         if !media.eq_ignore_ascii_case("application/json") {
             return Err(CredentialCause::NotJson(media.chars().take(100).collect()));
         }

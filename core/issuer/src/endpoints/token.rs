@@ -33,10 +33,7 @@ impl TokenRequest {
     /// no parameter may repeat (RFC 6749 §3.2); unknown parameters are
     /// ignored.
     pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<Self, TokenCause> {
-        let media = content_type
-            .and_then(|c| c.split(';').next())
-            .map(str::trim)
-            .unwrap_or_default();
+        let media = super::media_type(content_type);
         if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(TokenCause::NotFormEncoded);
         }
