@@ -1062,6 +1062,53 @@ mod tests {
     }
 
     #[test]
+    fn tenant_admin_keys_and_offer_lifetime_are_checked_with_their_key() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let base = "[server]\npublic_url = \"http://127.0.0.1:8099\"\n[tenants.acme]\n";
+        for (extra, key, says) in [
+            (
+                "admin_keys = [\"my-plain-key\"]",
+                "tenants.acme.admin_keys[0]",
+                "sha256:",
+            ),
+            (
+                "admin_keys = [{ env = \"NOPE_KEY\" }]",
+                "tenants.acme.admin_keys[0]",
+                "NOPE_KEY",
+            ),
+            (
+                "max_offer_lifetime_seconds = 10",
+                "tenants.acme.max_offer_lifetime_seconds",
+                "60 to",
+            ),
+        ] {
+            let p = write(dir.path(), &format!("{base}{extra}\n"));
+            let e = Settings::load_with_env(&p, []).expect_err(extra);
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.to_string().contains(says), "{e}");
+        }
+        std::fs::write(dir.path().join("acme.key"), "k".repeat(40)).expect("write");
+        let p = write(
+            dir.path(),
+            &format!(
+                "{base}admin_keys = [{{ file = \"acme.key\" }}]\nmax_offer_lifetime_seconds = 600\nallow_non_expiring_offers = false\n"
+            ),
+        );
+        let s = Settings::load_with_env(&p, []).expect("load");
+        assert_eq!(
+            s.tenants["acme"].admin_key_digests,
+            [crate::admin_keys::digest(&"k".repeat(40))]
+        );
+        let acme = s.offer_lifetime("acme");
+        assert_eq!((acme.max_seconds, acme.non_expiring), (600, false));
+        let default = s.offer_lifetime(DEFAULT_TENANT);
+        assert_eq!(
+            (default.max_seconds, default.non_expiring),
+            (DEFAULT_MAX_OFFER_SECONDS, true)
+        );
+    }
+
+    #[test]
     fn unknown_key_names_file_and_key() {
         let dir = tempfile::tempdir().expect("tmp");
         let p = write(
