@@ -4,7 +4,7 @@
 use serde_json::json;
 use sigil_issuer::model::RuntimeOverrides;
 use sigil_issuer::ports::{DocumentSigner, IssuerTenant, Signing};
-use sigil_keys::{SharedSigner, Signer as _};
+use sigil_keys::SharedSigner;
 
 use crate::tenants::Tenant;
 
