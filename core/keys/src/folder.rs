@@ -427,7 +427,7 @@ pub(crate) mod tests {
         let key = load_or_generate(&keys, true, &cfg, &opts()).unwrap();
         let chain = keys.join(DEV_CHAIN_FILE);
         let now = SystemTime::now();
-        // A one-year credential fits the 730-day demo DS certificate...
+        // A one-year credential fits the 457-day demo DS certificate...
         check_chain(&chain, key.as_ref(), Some((31_536_000, "a.toml")), now).unwrap();
         // ...a three-year one does not, and the error names file and fix.
         let e = check_chain(&chain, key.as_ref(), Some((94_608_000, "b.toml")), now)
