@@ -343,6 +343,17 @@ pub fn chain_to_pem(chain: &[Vec<u8>]) -> String {
     )
 }
 
+/// Whether `ca` (DER) issued and signed `cert` (DER).
+pub fn issued_by(cert: &[u8], ca: &[u8]) -> bool {
+    let (Ok((_, cert)), Ok((_, ca))) = (
+        X509Certificate::from_der(cert),
+        X509Certificate::from_der(ca),
+    ) else {
+        return false;
+    };
+    cert.issuer() == ca.subject() && cert.verify_signature(Some(ca.public_key())).is_ok()
+}
+
 /// What one certificate says, for checks and listings.
 #[derive(Debug, Clone)]
 pub struct CertificateInfo {

@@ -342,7 +342,10 @@ fn keys_demo_chain_country_makes_an_iaca_and_document_signer_of_that_country() {
     // The existing demo IACA is UT; its document signers carry UT.
     let (ok, out) = demo("FR");
     assert!(!ok, "{out}");
-    assert!(out.contains("is for UT") && out.contains("iaca.private.pem"), "{out}");
+    assert!(
+        out.contains("is for UT") && out.contains("iaca.private.pem"),
+        "{out}"
+    );
     let (ok, out) = demo("UT");
     assert!(ok, "{out}");
     assert!(out.contains("country UT"), "{out}");
@@ -355,8 +358,7 @@ fn keys_demo_chain_country_makes_an_iaca_and_document_signer_of_that_country() {
         sigil_keys::folder::iaca_country(&keys).unwrap().as_deref(),
         Some("FR")
     );
-    let chain =
-        std::fs::read_to_string(keys.join(sigil_keys::folder::DEV_CHAIN_FILE)).unwrap();
+    let chain = std::fs::read_to_string(keys.join(sigil_keys::folder::DEV_CHAIN_FILE)).unwrap();
     let leaf = sigil_keys::x509::parse_pem_chain(&chain).unwrap().remove(0);
     let info = sigil_keys::x509::certificate_info(&leaf).unwrap();
     assert_eq!(info.country.as_deref(), Some("FR"));
