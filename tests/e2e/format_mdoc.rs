@@ -810,7 +810,7 @@ async fn an_inline_mdl_with_another_country_is_refused_at_offer_creation() {
 }
 
 /// An attribute provider on 127.0.0.1 that answers every request with `claims`.
-fn provider(claims: Value) -> String {
+fn provider(claims: &Value) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let body = json!({ "contractVersion": "1", "claims": claims });
@@ -832,7 +832,7 @@ fn provider(claims: Value) -> String {
 #[tokio::test]
 async fn a_provider_mdl_with_another_country_is_denied_naming_the_mismatch() {
     // The demo IACA is UT (ISO's test country) unless told otherwise.
-    let origin = provider(mdl_claims("Ada", "FR"));
+    let origin = provider(&mdl_claims("Ada", "FR"));
     let app = Spawn::default()
         .issuer()
         .plugins(&[

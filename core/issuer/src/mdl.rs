@@ -265,14 +265,20 @@ mod tests {
 
     fn config(extra: Value) -> CredentialConfiguration {
         let mut c = json!({ "id": "mdl", "format": "mso_mdoc", "doctype": DOCTYPE });
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
+        let Value::Object(extra) = extra else {
+            panic!("an object")
+        };
+        for (k, v) in extra {
+            c[k] = v;
         }
         serde_json::from_value(c).unwrap()
     }
 
     fn claims(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
+        let Value::Object(m) = v else {
+            panic!("an object")
+        };
+        m
     }
 
     fn signer(country: &str, state: Option<&str>) -> DocumentSigner {
