@@ -10,24 +10,33 @@
 //! test IACA (independent of Sigil's key code). Server tests claim
 //! `mdl_mdoc` through the wallet and trust the IACA the server wrote to
 //! `<keys>/<tenant>/iaca.pem`.
+//!
+//! `issuing_country` (ISO/IEC 18013-5 §9.3.1): `@animo-id/mdoc` refuses an
+//! mDL whose `issuing_country` differs from the DS certificate's
+//! `countryName`; the tests show it does, then that Sigil never issues one
+//! (refused at offer creation, denied at the credential endpoint, filled in
+//! when missing). The wallet's `iso-profile` mode checks the demo IACA and
+//! DS certificates against the Annex B profiles (`@peculiar/asn1-x509`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use clap::Parser as _;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
 };
 use serde_json::{Value, json};
-use sigil_keys::IssuerKey;
+use sigil_keys::{IssuerKey, Signer as _};
 use sigil_plugin_host::{
     CredentialSlot, FormatConfiguration, FormatFailure, IssueInput, PluginError,
 };
 use sigil_tests::holder::Holder;
 use sigil_tests::plugins::LoadedPlugin;
-use sigil_tests::{TestApp, wallet};
+use sigil_tests::{Spawn, TestApp, wallet};
 
 use crate::offers::{create, issuer};
 
@@ -666,4 +675,275 @@ async fn issuer_metadata_lists_the_three_formats_per_the_checklist() {
         assert!(c["cryptographic_binding_methods_supported"].is_array());
         assert!(c["proof_types_supported"]["jwt"].is_object());
     }
+}
+
+// --- issuing_country and the document signer certificate -----------------------
+
+/// A country that is not `country`.
+fn other_country(country: &str) -> &'static str {
+    if country == "FR" { "DE" } else { "FR" }
+}
+
+/// The server's demo document signer chain (PEM, leaf first).
+fn server_chain(app: &TestApp) -> String {
+    std::fs::read_to_string(app.dir.path().join("keys/default/issuer-p256.chain.pem")).unwrap()
+}
+
+/// The wallet's strict ISO/IEC 18013-5 Annex B profile check.
+async fn iso_profile(iaca: &str, document_signer: &str) -> Value {
+    wallet::claim(json!({ "mode": "iso-profile", "iaca": iaca, "documentSigner": document_signer }))
+        .await
+}
+
+/// `sigil keys ...` with these arguments, as the binary parses them.
+fn sigil_keys(args: &[&str]) -> anyhow::Result<std::process::ExitCode> {
+    let cli =
+        sigil::cli::Cli::try_parse_from(std::iter::once("sigil").chain(args.iter().copied()))?;
+    match cli.command {
+        sigil::cli::Command::Keys { command } => sigil::keys_cli::run(command),
+        other => panic!("not a keys command: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_wallets_verifier_refuses_an_issuing_country_other_than_the_certificates() {
+    // Issued by the plugin alone (no issuer rule in the way): the
+    // independent verifier enforces ISO/IEC 18013-5 §9.3.1 itself.
+    let p = plugin();
+    let chain = test_chain("UT");
+    let holder = Holder::new().jwk;
+    for (country, verified) in [("UT", true), ("FR", false)] {
+        let credentials =
+            p.rt.issue(
+                PLUGIN,
+                &input(
+                    settings(),
+                    mdl_claims("Ada", country),
+                    vec![slot(holder.clone())],
+                ),
+                chain.key.clone(),
+            )
+            .await
+            .unwrap();
+        let report = verify_only(&credentials[0], &holder, &chain.iaca_pem).await;
+        assert_eq!(report["ok"], verified, "{country}: {report}");
+        if !verified {
+            let message = report["message"].as_str().unwrap();
+            assert!(
+                message.contains("'issuing_country' (FR) must match the 'countryName' (UT)"),
+                "{message}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_chain_passes_the_strict_iso_profile_check() {
+    let app = issuer().await;
+    let iaca = server_iaca(&app);
+    let report = iso_profile(&iaca, &server_chain(&app)).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let country = server_country(&iaca);
+    assert_eq!(report["documentSigner"]["subject"]["C"], json!([country]));
+    assert_eq!(
+        report["documentSigner"]["crl"],
+        json!([format!("{}/iaca.crl", app.address)])
+    );
+    // The check is strict: the plain rcgen chain of the plugin tests (no
+    // SKI/AKI, no EKU, no IAN, no CRL distribution point) fails it, by name.
+    let plain = test_chain("UT");
+    let leaf = plain.key.certificate_chain()[0].clone();
+    let leaf_pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        STANDARD.encode(leaf)
+    );
+    let report = iso_profile(&plain.iaca_pem, &leaf_pem).await;
+    assert_eq!(report["ok"], false, "{report}");
+    let message = report["message"].as_str().unwrap();
+    for problem in [
+        "document signer: extendedKeyUsage is missing",
+        "document signer: authorityKeyIdentifier is missing",
+        "document signer: cRLDistributionPoints is missing",
+        "IACA: issuerAlternativeName is missing",
+    ] {
+        assert!(message.contains(problem), "{problem}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn an_inline_mdl_with_another_country_is_refused_at_offer_creation() {
+    let app = issuer().await;
+    let country = server_country(&server_iaca(&app));
+    let wrong = other_country(&country);
+    let r = app
+        .admin_post("/admin/v1/offers", &mdl_offer("Ada", wrong))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    let errors = p["errors"].as_array().unwrap();
+    let e = errors
+        .iter()
+        .find(|e| e["field"] == "credentialClaims.mdl_mdoc.claims.issuing_country")
+        .unwrap_or_else(|| panic!("the field is named: {p}"));
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("'{country}'")) && message.contains("countryName"),
+        "{message}"
+    );
+    // Nested under the namespace, the same; with the certificate's country it is created.
+    let mut nested = mdl_offer("Ada", &country);
+    nested["credentialClaims"][CONFIG]["claims"][MDL] = json!({ "issuing_country": wrong });
+    nested["credentialClaims"][CONFIG]["claims"]
+        .as_object_mut()
+        .unwrap()
+        .remove("issuing_country");
+    let r = app.admin_post("/admin/v1/offers", &nested).await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(
+        p["errors"][0]["field"],
+        "credentialClaims.mdl_mdoc.claims.org.iso.18013.5.1.issuing_country",
+        "{p}"
+    );
+    create(&app, &mdl_offer("Ada", &country)).await;
+}
+
+/// An attribute provider on 127.0.0.1 that answers every request with `claims`.
+fn provider(claims: &Value) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let body = json!({ "contractVersion": "1", "claims": claims });
+    let server = HttpServer::new(move || {
+        let body = body.clone();
+        App::new().default_service(web::to(move || {
+            let body = body.clone();
+            async move { HttpResponse::Ok().json(body) }
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    origin
+}
+
+#[tokio::test]
+async fn a_provider_mdl_with_another_country_is_denied_naming_the_mismatch() {
+    // The demo IACA is UT (ISO's test country) unless told otherwise.
+    let origin = provider(&mdl_claims("Ada", "FR"));
+    let app = Spawn::default()
+        .issuer()
+        .plugins(&[
+            "claims-inline",
+            "claims-static",
+            "claims-attribute-provider",
+            "format-sd-jwt-vc",
+            "format-jwt-vc-json",
+            "format-mso-mdoc",
+        ])
+        .toml(&format!(
+            "[plugins.grants.claims-attribute-provider]\nallowed_hosts = [\"{origin}\"]\nlimits = {{ timeout_ms = 5000 }}\n"
+        ))
+        .file(
+            "attribute-providers/dmv.toml",
+            &format!("id = \"dmv\"\nurl = \"{origin}/claims/dmv\"\n"),
+        )
+        .start()
+        .await;
+    let iaca = server_iaca(&app);
+    let country = server_country(&iaca);
+    assert_ne!(country, "FR", "the provider's country differs");
+    let created = create(
+        &app,
+        &json!({
+            "credentialConfigurationIds": [CONFIG],
+            "credentialClaims": { CONFIG: { "type": "attributeProvider", "id": "dmv" } }
+        }),
+    )
+    .await;
+    let report = wallet::claim(json!({
+        "offer": created["credentialOffer"], "trustAnchors": [iaca]
+    }))
+    .await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["status"], 400, "{report}");
+    assert_eq!(report["error"], "credential_request_denied", "{report}");
+    let description = report["errorDescription"].as_str().unwrap();
+    assert!(
+        description.contains("issuing_country")
+            && description.contains(&format!("'{country}'"))
+            && description.contains("document signer certificate"),
+        "{description}"
+    );
+    assert!(
+        !description.contains("FR"),
+        "no claim values: {description}"
+    );
+}
+
+#[tokio::test]
+async fn keys_demo_chain_country_and_a_missing_issuing_country_filled_from_it() {
+    let app = issuer().await;
+    let config = app.dir.path().join("sigil.toml");
+    let config = config.to_str().unwrap();
+    let keys = app.dir.path().join("keys/default");
+    // The UT demo IACA cannot sign an FR document signer (Annex B: the DS
+    // carries its IACA's country); the command says how to get one.
+    let e = sigil_keys(&[
+        "keys",
+        "demo-chain",
+        "--config",
+        config,
+        "--country",
+        "FR",
+        "--force",
+    ])
+    .unwrap_err();
+    assert!(e.to_string().contains("is for UT"), "{e}");
+    std::fs::remove_file(keys.join("iaca.pem")).unwrap();
+    std::fs::remove_file(keys.join("iaca.private.pem")).unwrap();
+    sigil_keys(&[
+        "keys",
+        "demo-chain",
+        "--config",
+        config,
+        "--country",
+        "FR",
+        "--force",
+    ])
+    .unwrap();
+    let r = app.admin_post("/admin/v1/keys/reload", &json!({})).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let iaca = server_iaca(&app);
+    assert_eq!(server_country(&iaca), "FR");
+    let report = iso_profile(&iaca, &server_chain(&app)).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["documentSigner"]["subject"]["C"], json!(["FR"]));
+
+    // An mDL whose claims leave issuing_country out gets FR, and the
+    // independent verifier (which checks it against the certificate) accepts it.
+    let mut offer = mdl_offer("Ada", "FR");
+    offer["credentialClaims"][CONFIG]["claims"]
+        .as_object_mut()
+        .unwrap()
+        .remove("issuing_country");
+    let created = create(&app, &offer).await;
+    let report = wallet::claim(json!({
+        "offer": created["credentialOffer"], "trustAnchors": [iaca]
+    }))
+    .await;
+    assert_eq!(report["ok"], true, "{report}");
+    let c = &report["credentials"][0];
+    assert_mdl(c, "Ada");
+    assert_eq!(c["claims"][MDL]["issuing_country"], "FR");
+    assert!(c["signerSubject"].as_str().unwrap().contains("C=FR"), "{c}");
+    // The example configuration's static claims say UT: denied, not issued.
+    let created = create(&app, &json!({ "credentialConfigurationIds": [CONFIG] })).await;
+    let report = wallet::claim(json!({
+        "offer": created["credentialOffer"], "trustAnchors": [iaca]
+    }))
+    .await;
+    assert_eq!(report["error"], "credential_request_denied", "{report}");
 }

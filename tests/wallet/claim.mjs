@@ -13,6 +13,8 @@
 //   {"mode": "verify-only", "credential": "<credential>", "issuer": "<credential_issuer>",
 //    "format": "dc+sd-jwt|jwt_vc_json|mso_mdoc", "holderJwk": {...}, "vct": "...",
 //    "doctype": "...", "types": [...], "trustAnchors": [...], "now": "<ISO date>"}
+//   {"mode": "iso-profile", "iaca": "<PEM>", "documentSigner": "<PEM, leaf first>", "now": "<ISO date>"}
+//     (the ISO/IEC 18013-5 Annex B profiles of an IACA and its document signer: lib/iso-profile.mjs)
 //
 // Formats: dc+sd-jwt (@sd-jwt/sd-jwt-vc + jose), jwt_vc_json (jose),
 // mso_mdoc (@animo-id/mdoc with node:crypto X.509; needs trustAnchors).
@@ -21,6 +23,7 @@
 // {"ok": false, "stage": "offer|metadata|token|nonce|credential|verify", "status", "error", "message", "trace"}.
 import { failure, WalletError } from './lib/errors.mjs';
 import { tracingFetch } from './lib/http.mjs';
+import { checkIsoProfile } from './lib/iso-profile.mjs';
 import { claim, verifyOnly } from './lib/wallet.mjs';
 
 async function readStdin() {
@@ -40,8 +43,9 @@ try {
   }
   const fetchFn = tracingFetch(trace);
   if (input.mode === 'verify-only') output = await verifyOnly(input, fetchFn);
+  else if (input.mode === 'iso-profile') output = checkIsoProfile(input);
   else if (typeof input.offer === 'string') output = await claim(input, fetchFn);
-  else throw new WalletError('input', 'expected {"offer": ...} or {"mode": "verify-only", ...}');
+  else throw new WalletError('input', 'expected {"offer": ...} or {"mode": "verify-only" | "iso-profile", ...}');
   if (input.trace) output.trace = trace;
 } catch (e) {
   output = failure(e, trace);

@@ -15,6 +15,8 @@
 //! * [`proof`]: verification of `jwt` key proofs (App. F.1, F.4).
 //! * [`nonce`]: self-verifying `c_nonce` values (spent once in the store).
 //! * [`offer`]: the Credential Offer object and its URIs (§4).
+//! * [`mdl`]: mDL elements that must agree with the document signer
+//!   certificate (ISO/IEC 18013-5 §9.3.1), at offer creation and issuance.
 //! * [`codes`]: pre-authorized codes derived from offer ids.
 //! * [`json`]: strict JSON bodies (no repeated member names; NUL found).
 //! * [`secrets`]: random codes, tokens and nonces, and their hashes.
@@ -23,6 +25,7 @@ pub mod codes;
 pub mod endpoints;
 pub mod errors;
 pub mod json;
+pub mod mdl;
 pub mod metadata;
 pub mod model;
 pub mod nonce;

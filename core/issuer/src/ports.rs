@@ -267,6 +267,17 @@ pub trait CredentialFormats: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, PluginFailure>> + Send;
 }
 
+/// The subject of the document signer certificate a credential carries
+/// (the leaf of its `x5chain`): what ISO/IEC 18013-5 verifiers compare an
+/// mDL's `issuing_country` and `issuing_jurisdiction` with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentSigner {
+    /// `countryName` (`C`).
+    pub country: Option<String>,
+    /// `stateOrProvinceName` (`ST`).
+    pub state_or_province: Option<String>,
+}
+
 /// The signer of one issuance and what goes with it, from one consistent
 /// view of the tenant's keys.
 #[derive(Debug)]
@@ -278,6 +289,9 @@ pub struct Signing<S> {
     /// The format plugin's settings of the configuration, for these keys'
     /// algorithms.
     pub format_settings: Value,
+    /// The certificate the credential will carry, when it carries a chain
+    /// in this format.
+    pub document_signer: Option<DocumentSigner>,
 }
 
 /// One tenant as the protocol sees it: its identifier, what it offers and

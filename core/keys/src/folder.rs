@@ -267,6 +267,21 @@ pub fn write_demo_chain(
     Ok(())
 }
 
+/// The `countryName` of the demo IACA of `dir`, when there is one.
+pub fn iaca_country(dir: &Path) -> Result<Option<String>, String> {
+    let path = dir.join(IACA_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs = parse_pem_chain(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let first = certs
+        .first()
+        .ok_or_else(|| format!("{}: no CERTIFICATE block", path.display()))?;
+    let info = certificate_info(first).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(info.country)
+}
+
 /// The demo IACA of `dir`, generated (certificate and key) when missing.
 pub fn load_or_generate_iaca(dir: &Path, opts: &DemoChainOptions) -> Result<DemoIaca, String> {
     let cert = dir.join(IACA_FILE);
@@ -412,7 +427,7 @@ pub(crate) mod tests {
         let key = load_or_generate(&keys, true, &cfg, &opts()).unwrap();
         let chain = keys.join(DEV_CHAIN_FILE);
         let now = SystemTime::now();
-        // A one-year credential fits the 730-day demo DS certificate...
+        // A one-year credential fits the 457-day demo DS certificate...
         check_chain(&chain, key.as_ref(), Some((31_536_000, "a.toml")), now).unwrap();
         // ...a three-year one does not, and the error names file and fix.
         let e = check_chain(&chain, key.as_ref(), Some((94_608_000, "b.toml")), now)

@@ -25,11 +25,11 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::folder::{
-    CHAIN_SUFFIX, IACA_KEY_FILE, JWK_SUFFIX, PEM_SUFFIX, RETIRED_DIR, check_chain,
+    CHAIN_SUFFIX, IACA_FILE, IACA_KEY_FILE, JWK_SUFFIX, PEM_SUFFIX, RETIRED_DIR, check_chain,
     load_or_generate_key, load_or_generate_named, load_retired, read_key_file, stem,
-    with_chain_file,
+    with_chain_file, write_demo_chain,
 };
-use crate::x509::DemoChainOptions;
+use crate::x509::{DemoChainOptions, issued_by, parse_pem_chain};
 use crate::{Algorithm, KeyFolderError, SharedSigner};
 
 /// The key manifest's file name.
@@ -289,12 +289,20 @@ impl KeyFolder {
     /// leaf certifies the key, and every certificate is valid `now` and
     /// until a credential issued now expires. `longest` is the longest
     /// credential validity in seconds and the file that asks for it.
+    ///
+    /// With `generate` (development), a demo chain (issued by the folder's
+    /// demo IACA) that fails the check is renewed first: a demo document
+    /// signer lives at most 457 days (ISO/IEC 18013-5), fewer than a
+    /// one-year credential needs after three months.
     pub fn load_checked(
         &self,
         longest: Option<(u64, &str)>,
         now: SystemTime,
     ) -> Result<KeyRing, KeyFolderError> {
-        let ring = self.load()?;
+        let mut ring = self.load()?;
+        if self.generate && self.renew_demo_chains(&ring, longest, now)? {
+            ring = self.load()?;
+        }
         for key in ring.signing_keys() {
             check_chain(
                 &key.chain_path(&self.dir),
@@ -306,10 +314,57 @@ impl KeyFolder {
         Ok(ring)
     }
 
+    /// Renew the demo chains of `ring` that fail [`check_chain`]; whether
+    /// any was renewed.
+    fn renew_demo_chains(
+        &self,
+        ring: &KeyRing,
+        longest: Option<(u64, &str)>,
+        now: SystemTime,
+    ) -> Result<bool, KeyFolderError> {
+        let Some(iaca) = demo_iaca(&self.dir) else {
+            return Ok(false);
+        };
+        let mut renewed = false;
+        for key in ring.signing_keys() {
+            let path = key.chain_path(&self.dir);
+            let from_demo_iaca = key
+                .signer
+                .certificate_chain()
+                .first()
+                .is_some_and(|leaf| issued_by(leaf, &iaca));
+            if !from_demo_iaca || check_chain(&path, key.signer.as_ref(), longest, now).is_ok() {
+                continue;
+            }
+            write_demo_chain(&self.dir, &path, key.signer.as_ref(), &self.chain).map_err(
+                |problem| {
+                    KeyFolderError::new(
+                        &path,
+                        "-",
+                        format!("cannot renew the demo certificate chain: {problem}"),
+                        "make the folder writable, or run `sigil keys demo-chain --force`",
+                    )
+                },
+            )?;
+            tracing::warn!(path = %path.display(), "renewed a demo document signer certificate that no longer covered the credentials' validity");
+            renewed = true;
+        }
+        Ok(renewed)
+    }
+
     /// [`rotate`] this folder's active key.
     pub fn rotate(&self) -> Result<KeyRing, KeyFolderError> {
         rotate(&self.dir, self.algorithm, &self.config, &self.chain)
     }
+}
+
+/// The folder's demo IACA certificate (DER), when both it and its key are there.
+fn demo_iaca(dir: &Path) -> Option<Vec<u8>> {
+    if !dir.join(IACA_KEY_FILE).is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join(IACA_FILE)).ok()?;
+    parse_pem_chain(&text).ok()?.into_iter().next()
 }
 
 /// Make key `name` of `dir` the active one (writes the manifest).
@@ -393,6 +448,44 @@ mod tests {
             read_manifest(&dir).unwrap().unwrap().active,
             ring.active.name
         );
+    }
+
+    #[test]
+    fn a_demo_chain_too_short_for_the_credentials_is_renewed_in_development() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("keys");
+        let folder = KeyFolder {
+            dir: dir.clone(),
+            algorithm: Algorithm::Es256,
+            generate: true,
+            config: tmp.path().join("sigil.toml"),
+            chain: opts(),
+        };
+        let ring = folder.load().unwrap();
+        let path = ring.active.chain_path(&dir);
+        // A 30-day demo certificate, as if the folder were 14 months old.
+        let mut short = opts();
+        short.ds_days = 30;
+        write_demo_chain(&dir, &path, ring.active.signer.as_ref(), &short).unwrap();
+        let year = Some((31_536_000, "mdl.toml"));
+        let now = SystemTime::now();
+        let strict = KeyFolder {
+            generate: false,
+            ..folder.clone()
+        };
+        let e = strict.load_checked(year, now).unwrap_err();
+        assert!(e.to_string().contains("mdl.toml"), "{e}");
+        let ring = folder.load_checked(year, now).unwrap();
+        let leaf =
+            crate::x509::certificate_info(&ring.active.signer.certificate_chain()[0]).unwrap();
+        assert!(leaf.not_after > now + std::time::Duration::from_secs(31_536_000));
+        // A chain from another CA is the operator's: never replaced.
+        let other = crate::x509::DemoIaca::generate(&opts()).unwrap();
+        let der = other
+            .issue_document_signer(ring.active.signer.as_ref(), &short)
+            .unwrap();
+        std::fs::write(&path, crate::x509::chain_to_pem(&[der])).unwrap();
+        assert!(folder.load_checked(year, now).is_err());
     }
 
     const ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";

@@ -1,21 +1,30 @@
 //! X.509 for issuer keys: a demo IACA + document-signer chain for
-//! development (ISO/IEC 18013-5 Annex B profile as far as practical), and
-//! reading and checking configured chains (PEM, leaf first).
+//! development, following the ISO/IEC 18013-5 Annex B certificate
+//! profiles, and reading and checking configured chains (PEM, leaf first).
 //!
-//! The demo IACA is a self-signed P-256 CA (`keyCertSign`, `cRLSign`,
-//! `basicConstraints CA:TRUE, pathlen:0`, `issuerAltName`), and the document
-//! signer (DS) certificate binds the issuer key's public key
-//! (`digitalSignature`, extended key usage `1.0.18013.5.1.2` mdlDS). ISO
-//! caps DS certificates at 457 days; the demo default is longer (730 days)
-//! so a demo chain covers a one-year credential for a year. What the demo
-//! chain leaves out: CRL distribution points (there is no CRL to point at).
+//! The demo IACA is a self-signed P-256 CA: subject `C`, (`ST`,) `CN`;
+//! `subjectKeyIdentifier` (SHA-1 of the public key, RFC 5280 method 1),
+//! critical `keyUsage` `keyCertSign` + `cRLSign`, critical
+//! `basicConstraints CA:TRUE, pathlen:0`, `issuerAltName` (the issuer URL)
+//! and a `cRLDistributionPoints` URI. The document signer (DS) certificate
+//! binds the issuer key's public key: subject `C` (and `ST`) of the IACA
+//! plus its own `CN`; `authorityKeyIdentifier` (the IACA's key id),
+//! `subjectKeyIdentifier`, critical `keyUsage` `digitalSignature`, critical
+//! extended key usage `1.0.18013.5.1.2` (mdlDS), `issuerAltName` and the
+//! CRL distribution point; no `basicConstraints`. It is valid for at most
+//! 457 days (ISO's cap). The CRL distribution point names
+//! `<issuer URL>/iaca.crl`, which Sigil does not serve: a verifier that
+//! insists on fetching the CRL will not accept a demo chain.
+//!
+//! [`certificate_info`] reads what verifiers compare mDL elements with: the
+//! subject's `countryName` and `stateOrProvinceName`.
 
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
-    SerialNumber, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
+    DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, SerialNumber,
+    SignatureAlgorithm,
 };
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -39,19 +48,27 @@ pub enum ChainError {
 /// OID of the mdlDS extended key usage (ISO/IEC 18013-5 Annex B).
 pub const MDL_DS_EKU: &[u64] = &[1, 0, 18013, 5, 1, 2];
 const ISSUER_ALT_NAME: &[u64] = &[2, 5, 29, 18];
+const SUBJECT_KEY_IDENTIFIER: &[u64] = &[2, 5, 29, 14];
+const EXTENDED_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
+/// The longest document signer validity ISO/IEC 18013-5 Annex B allows.
+pub const MAX_DS_DAYS: u32 = 457;
 
 /// What to put in a demo chain.
 #[derive(Debug, Clone)]
 pub struct DemoChainOptions {
     /// Common name stem, e.g. the tenant's display name.
     pub name: String,
-    /// ISO 3166-1 alpha-2 country code (`UT`, "Utopia", is ISO's test country).
+    /// ISO 3166-1 alpha-2 country code of a new IACA (`UT`, "Utopia", is
+    /// ISO's test country). A document signer always carries its IACA's.
     pub country: String,
+    /// `stateOrProvinceName` of a new IACA (none by default); a document
+    /// signer always carries its IACA's.
+    pub state_or_province: Option<String>,
     /// The issuer's URL: issuer alternative name of the IACA, SAN URI of the DS.
     pub issuer_url: String,
     /// IACA validity in days (default 10 years).
     pub iaca_days: u32,
-    /// Document signer validity in days (default 730).
+    /// Document signer validity in days (default and at most 457).
     pub ds_days: u32,
 }
 
@@ -61,9 +78,10 @@ impl DemoChainOptions {
         Self {
             name: name.into(),
             country: "UT".into(),
+            state_or_province: None,
             issuer_url: issuer_url.into(),
             iaca_days: 3652,
-            ds_days: 730,
+            ds_days: MAX_DS_DAYS,
         }
     }
 }
@@ -120,12 +138,70 @@ fn uri_general_names(uri: &str) -> Vec<u8> {
     der_tlv(0x30, &der_tlv(0x86, uri.as_bytes()))
 }
 
+/// An OBJECT IDENTIFIER, DER (the first two arcs below 40 and 80, as all here).
+fn der_oid(arcs: &[u64]) -> Vec<u8> {
+    let mut content = Vec::new();
+    let (first, rest) = match arcs {
+        [a, b, rest @ ..] => (a * 40 + b, rest),
+        _ => (0, arcs),
+    };
+    for arc in std::iter::once(first).chain(rest.iter().copied()) {
+        let mut bytes = vec![(arc & 0x7f) as u8];
+        let mut v = arc >> 7;
+        while v > 0 {
+            bytes.push((v & 0x7f) as u8 | 0x80);
+            v >>= 7;
+        }
+        bytes.reverse();
+        content.extend(bytes);
+    }
+    der_tlv(0x06, &content)
+}
+
+/// RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (what
+/// ISO/IEC 18013-5 verifiers recompute).
+fn key_identifier(public_key: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, public_key)
+        .as_ref()
+        .to_vec()
+}
+
+/// Where the demo certificates say their CRL is (nothing serves it).
+fn crl_url(issuer_url: &str) -> String {
+    format!("{}/iaca.crl", issuer_url.trim_end_matches('/'))
+}
+
+/// The extensions both demo certificates share: `issuerAltName` and the
+/// CRL distribution point.
+fn shared_extensions(params: &mut CertificateParams, issuer_url: &str) {
+    params
+        .custom_extensions
+        .push(CustomExtension::from_oid_content(
+            ISSUER_ALT_NAME,
+            uri_general_names(issuer_url),
+        ));
+    params.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec![crl_url(issuer_url)],
+    }];
+}
+
+/// `C`, then `ST` when given, then `CN`.
+fn subject(country: &str, state: Option<&str>, common_name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, country);
+    if let Some(st) = state {
+        dn.push(DnType::StateOrProvinceName, st);
+    }
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
 impl DemoIaca {
     /// Generate a self-signed demo IACA (P-256).
     pub fn generate(opts: &DemoChainOptions) -> Result<Self, ChainError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
             .map_err(|e| ChainError::Generate(e.to_string()))?;
-        let params = iaca_params(opts);
+        let params = iaca_params(opts, key.public_key_raw());
         let cert = params
             .self_signed(&key)
             .map_err(|e| ChainError::Generate(e.to_string()))?;
@@ -154,58 +230,61 @@ impl DemoIaca {
             .map_err(|e| ChainError::Generate(format!("IACA private key: {e}")))?;
         let issuer = Issuer::from_ca_cert_pem(&self.certificate_pem, key)
             .map_err(|e| ChainError::Parse(format!("IACA certificate: {e}")))?;
-        let subject = SubjectKey::of(signer)?;
+        let names = certificate_info(&self.certificate_der()?)?;
+        let country = names
+            .country
+            .ok_or_else(|| ChainError::Parse("the IACA's subject has no countryName".into()))?;
+        let subject_key = SubjectKey::of(signer)?;
         let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CountryName, opts.country.as_str());
-        dn.push(
-            DnType::CommonName,
-            format!("{} Document Signer", opts.name).as_str(),
+        params.distinguished_name = subject(
+            &country,
+            names.state_or_province.as_deref(),
+            &format!("{} Document Signer", opts.name),
         );
-        params.distinguished_name = dn;
         params.serial_number = Some(random_serial());
+        // Annex B caps the span (457 days), clock skew allowance included.
         params.not_before = now_minus_skew();
-        params.not_after = OffsetDateTime::now_utc() + time::Duration::days(opts.ds_days.into());
-        params.is_ca = IsCa::ExplicitNoCa;
+        params.not_after = (OffsetDateTime::now_utc() + time::Duration::days(opts.ds_days.into()))
+            .min(params.not_before + time::Duration::days(MAX_DS_DAYS.into()));
+        // Annex B lists no basicConstraints for a document signer.
+        params.is_ca = IsCa::NoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(MDL_DS_EKU.to_vec())];
         params.use_authority_key_identifier_extension = true;
-        if let Ok(uri) = opts.issuer_url.as_str().try_into() {
-            params.subject_alt_names = vec![SanType::URI(uri)];
-            params
-                .custom_extensions
-                .push(CustomExtension::from_oid_content(
-                    ISSUER_ALT_NAME,
-                    uri_general_names(&opts.issuer_url),
-                ));
-        }
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                SUBJECT_KEY_IDENTIFIER,
+                der_tlv(0x04, &key_identifier(&subject_key.raw)),
+            ));
+        // rcgen writes extendedKeyUsage non-critical; Annex B wants it critical.
+        let mut eku = CustomExtension::from_oid_content(
+            EXTENDED_KEY_USAGE,
+            der_tlv(0x30, &der_oid(MDL_DS_EKU)),
+        );
+        eku.set_criticality(true);
+        params.custom_extensions.push(eku);
+        shared_extensions(&mut params, &opts.issuer_url);
         let cert = params
-            .signed_by(&subject, &issuer)
+            .signed_by(&subject_key, &issuer)
             .map_err(|e| ChainError::Generate(e.to_string()))?;
         Ok(cert.der().to_vec())
     }
 }
 
-fn iaca_params(opts: &DemoChainOptions) -> CertificateParams {
+fn iaca_params(opts: &DemoChainOptions, public_key: &[u8]) -> CertificateParams {
     let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, opts.country.as_str());
-    dn.push(
-        DnType::CommonName,
-        format!("{} Demo IACA", opts.name).as_str(),
+    params.distinguished_name = subject(
+        &opts.country,
+        opts.state_or_province.as_deref(),
+        &format!("{} Demo IACA", opts.name),
     );
-    params.distinguished_name = dn;
     params.serial_number = Some(random_serial());
     params.not_before = now_minus_skew();
-    params.not_after = OffsetDateTime::now_utc() + time::Duration::days(opts.iaca_days.into());
+    params.not_after = params.not_before + time::Duration::days(opts.iaca_days.into());
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params
-        .custom_extensions
-        .push(CustomExtension::from_oid_content(
-            ISSUER_ALT_NAME,
-            uri_general_names(&opts.issuer_url),
-        ));
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(public_key));
+    shared_extensions(&mut params, &opts.issuer_url);
     params
 }
 
@@ -264,6 +343,17 @@ pub fn chain_to_pem(chain: &[Vec<u8>]) -> String {
     )
 }
 
+/// Whether `ca` (DER) issued and signed `cert` (DER).
+pub fn issued_by(cert: &[u8], ca: &[u8]) -> bool {
+    let (Ok((_, cert)), Ok((_, ca))) = (
+        X509Certificate::from_der(cert),
+        X509Certificate::from_der(ca),
+    ) else {
+        return false;
+    };
+    cert.issuer() == ca.subject() && cert.verify_signature(Some(ca.public_key())).is_ok()
+}
+
 /// What one certificate says, for checks and listings.
 #[derive(Debug, Clone)]
 pub struct CertificateInfo {
@@ -277,6 +367,10 @@ pub struct CertificateInfo {
     pub not_after: SystemTime,
     /// The subject public key, raw (EC point or Ed25519 key).
     pub public_key: Vec<u8>,
+    /// The subject's `countryName` (`C`), when it has one.
+    pub country: Option<String>,
+    /// The subject's `stateOrProvinceName` (`ST`), when it has one.
+    pub state_or_province: Option<String>,
 }
 
 /// Read the basics of a DER certificate.
@@ -296,7 +390,18 @@ pub fn certificate_info(der: &[u8]) -> Result<CertificateInfo, ChainError> {
         not_before: to_time(cert.validity().not_before),
         not_after: to_time(cert.validity().not_after),
         public_key: cert.public_key().subject_public_key.data.to_vec(),
+        country: first_text(cert.subject().iter_country()),
+        state_or_province: first_text(cert.subject().iter_state_or_province()),
     })
+}
+
+fn first_text<'a>(
+    mut values: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
+) -> Option<String> {
+    values
+        .next()
+        .and_then(|v| v.as_str().ok())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -332,24 +437,72 @@ mod tests {
         assert_eq!(bc.path_len_constraint, Some(0));
         let ku = root_cert.key_usage().unwrap().unwrap().value;
         assert!(ku.key_cert_sign() && ku.crl_sign() && !ku.digital_signature());
-        // DS profile.
-        let ku = ds_cert.key_usage().unwrap().unwrap().value;
-        assert!(ku.digital_signature() && !ku.key_cert_sign());
-        let eku = ds_cert.extended_key_usage().unwrap().unwrap().value;
-        assert!(
-            eku.other
+        // DS profile (Annex B): KU digitalSignature only, critical; EKU
+        // mdlDS only, critical; no basicConstraints; IAN; CRL DP; SKI is
+        // SHA-1 of the key, AKI the IACA's SKI.
+        let ku = ds_cert.key_usage().unwrap().unwrap();
+        assert!(ku.critical);
+        assert!(ku.value.digital_signature() && !ku.value.key_cert_sign());
+        let eku = ds_cert.extended_key_usage().unwrap().unwrap();
+        assert!(eku.critical, "EKU is critical");
+        let ekus: Vec<String> = eku.value.other.iter().map(|o| o.to_id_string()).collect();
+        assert_eq!(ekus, ["1.0.18013.5.1.2"]);
+        assert!(ds_cert.basic_constraints().unwrap().is_none());
+        for cert in [&ds_cert, &root_cert] {
+            let mut ian = false;
+            let mut crl = false;
+            for e in cert.extensions() {
+                match e.parsed_extension() {
+                    ParsedExtension::IssuerAlternativeName(_) => ian = !e.critical,
+                    ParsedExtension::CRLDistributionPoints(points) => {
+                        crl = !e.critical
+                            && points.points.iter().any(|p| {
+                                format!("{:?}", p.distribution_point)
+                                    .contains("https://issuer.example.com/iaca.crl")
+                            });
+                    }
+                    _ => {}
+                }
+            }
+            assert!(ian && crl, "IAN and CRL DP, non-critical");
+        }
+        let ski = |c: &X509Certificate<'_>| {
+            c.extensions()
                 .iter()
-                .any(|o| o.to_id_string() == "1.0.18013.5.1.2")
-        );
-        assert!(ds_cert.extensions().iter().any(|e| matches!(
-            e.parsed_extension(),
-            ParsedExtension::IssuerAlternativeName(_)
-        )));
+                .find_map(|e| match e.parsed_extension() {
+                    ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let sha1 = |c: &X509Certificate<'_>| {
+            let bits = &c.public_key().subject_public_key.data;
+            ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bits)
+                .as_ref()
+                .to_vec()
+        };
+        assert_eq!(ski(&ds_cert), sha1(&ds_cert));
+        assert_eq!(ski(&root_cert), sha1(&root_cert));
+        let aki = ds_cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    a.key_identifier.as_ref().map(|k| k.0.to_vec())
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(aki, ski(&root_cert));
         // Validity: DS ends before the IACA, both well in the future.
         let ds_info = certificate_info(&ds).unwrap();
         let root_info = certificate_info(&root).unwrap();
         let year = Duration::from_secs(365 * 86_400);
         assert!(ds_info.not_after > SystemTime::now() + year);
+        let cap = Duration::from_secs(u64::from(MAX_DS_DAYS) * 86_400);
+        assert!(ds_info.not_after <= ds_info.not_before + cap);
+        assert_eq!(ds_info.country.as_deref(), Some("UT"));
+        assert_eq!(ds_info.state_or_province, None);
         assert!(root_info.not_after > ds_info.not_after);
         // PEM round trip keeps order.
         let pem = chain_to_pem(&[ds.clone(), root.clone()]);
@@ -371,6 +524,36 @@ mod tests {
                 .verify_signature(Some(root_cert.public_key()))
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn the_document_signer_carries_its_iacas_country_and_state() {
+        let mut opts = DemoChainOptions::new("Test", "https://issuer.example.com");
+        opts.country = "FR".into();
+        opts.state_or_province = Some("FR-75".into());
+        let iaca = DemoIaca::generate(&opts).unwrap();
+        // Asking for another country afterwards changes nothing: Annex B
+        // wants the DS country to be its IACA's.
+        opts.country = "DE".into();
+        opts.state_or_province = None;
+        let ds = iaca
+            .issue_document_signer(&IssuerKey::generate_p256(), &opts)
+            .unwrap();
+        let info = certificate_info(&ds).unwrap();
+        assert_eq!(info.country.as_deref(), Some("FR"));
+        assert_eq!(info.state_or_province.as_deref(), Some("FR-75"));
+        let root = certificate_info(&iaca.certificate_der().unwrap()).unwrap();
+        assert_eq!(root.country.as_deref(), Some("FR"));
+        assert!(info.subject.contains("Document Signer"), "{}", info.subject);
+    }
+
+    #[test]
+    fn oids_are_encoded_in_base_128() {
+        assert_eq!(
+            der_oid(MDL_DS_EKU),
+            [0x06, 0x07, 0x28, 0x81, 0x8c, 0x5d, 0x05, 0x01, 0x02]
+        );
+        assert_eq!(der_oid(&[2, 5, 29, 37]), [0x06, 0x03, 0x55, 0x1d, 0x25]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use sigil_issuer::model::RuntimeOverrides;
-use sigil_issuer::ports::{IssuerTenant, Signing};
+use sigil_issuer::ports::{DocumentSigner, IssuerTenant, Signing};
 use sigil_keys::SharedSigner;
 
 use crate::tenants::Tenant;
@@ -32,6 +32,14 @@ impl IssuerTenant for Tenant {
         // One load: the signer and the format settings come from the same keys.
         let keys = self.keys.load();
         let (signer, issuer_id) = self.signing_for(&keys, format, overrides)?;
+        let document_signer = signer
+            .certificate_chain()
+            .first()
+            .and_then(|leaf| sigil_keys::x509::certificate_info(leaf).ok())
+            .map(|info| DocumentSigner {
+                country: info.country,
+                state_or_province: info.state_or_province,
+            });
         Ok(Signing {
             signer,
             issuer_id,
@@ -40,6 +48,7 @@ impl IssuerTenant for Tenant {
                 .get(configuration_id)
                 .cloned()
                 .unwrap_or_else(|| json!({})),
+            document_signer,
         })
     }
 }

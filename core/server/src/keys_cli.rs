@@ -70,6 +70,11 @@ pub enum KeysCommand {
         /// Document signer validity in days (ISO/IEC 18013-5 allows at most 457).
         #[arg(long, default_value_t = 457)]
         days: u32,
+        /// ISO 3166-1 alpha-2 country of the demo IACA and the document
+        /// signer (`countryName`; mDL `issuing_country` must equal it).
+        /// Default: the existing demo IACA's, else `UT`.
+        #[arg(long, value_name = "XX")]
+        country: Option<String>,
         /// Replace an existing chain file.
         #[arg(long)]
         force: bool,
@@ -105,8 +110,16 @@ pub fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             tenant,
             key,
             days,
+            country,
             force,
-        } => demo_chain(&config, &tenant, key.as_deref(), days, force),
+        } => demo_chain(
+            &config,
+            &tenant,
+            key.as_deref(),
+            days,
+            country.as_deref(),
+            force,
+        ),
     }
 }
 
@@ -221,11 +234,38 @@ fn generate(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The IACA's country for `--country`: an ISO 3166-1 alpha-2 code, and the
+/// existing demo IACA's when there is one (a document signer carries its
+/// IACA's country, ISO/IEC 18013-5 Annex B).
+fn demo_country(dir: &Path, country: Option<&str>) -> anyhow::Result<Option<String>> {
+    let existing = folder::iaca_country(dir).map_err(anyhow::Error::msg)?;
+    let Some(wanted) = country else {
+        return Ok(existing);
+    };
+    if wanted.len() != 2 || !wanted.bytes().all(|b| b.is_ascii_uppercase()) {
+        bail!(
+            "--country {wanted}: not an ISO 3166-1 alpha-2 code. Fix: use two capital letters, e.g. --country UT (ISO's test country), FR or US"
+        );
+    }
+    if let Some(existing) = existing
+        && existing != wanted
+    {
+        bail!(
+            "--country {wanted}: the demo IACA {} is for {existing}, and a document signer carries its IACA's country. Fix: move {} and {} away so a new demo IACA for {wanted} is made (then renew the other keys' demo chains with --force and give verifiers the new iaca.pem), or pass --country {existing}",
+            dir.join(IACA_FILE).display(),
+            dir.join(IACA_FILE).display(),
+            dir.join(folder::IACA_KEY_FILE).display()
+        );
+    }
+    Ok(Some(wanted.to_owned()))
+}
+
 fn demo_chain(
     config: &Path,
     tenant: &str,
     key: Option<&str>,
     days: u32,
+    country: Option<&str>,
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let (settings, dir) = tenant_folder(config, tenant)?;
@@ -267,6 +307,9 @@ fn demo_chain(
     }
     let mut opts = crate::tenants::key_folder(&settings, tenant).chain;
     opts.ds_days = days;
+    if let Some(country) = demo_country(&dir, country)? {
+        opts.country = country;
+    }
     folder::write_demo_chain(&dir, &path, named.signer.as_ref(), &opts)
         .map_err(anyhow::Error::msg)?;
     let reloaded = load_ring(&settings, tenant)?;
@@ -282,10 +325,11 @@ fn demo_chain(
         std::time::SystemTime::now(),
     )?;
     println!(
-        "{}: document signer certificate for key '{}' ({} days), issued by the demo IACA {}; give verifiers {} as their trust anchor",
+        "{}: document signer certificate for key '{}' ({} days, country {}), issued by the demo IACA {}; give verifiers {} as their trust anchor",
         path.display(),
         named.name,
         days,
+        opts.country,
         dir.join(IACA_FILE).display(),
         dir.join(IACA_FILE).display()
     );

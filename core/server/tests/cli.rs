@@ -197,7 +197,7 @@ fn chain_not_covering_credential_validity_is_rejected_naming_the_file() {
     )
     .unwrap();
     assert!(example.contains("validity_seconds = 31_536_000"));
-    // Three years: longer than the 730-day demo document signer certificate.
+    // Three years: longer than the 457-day demo document signer certificate.
     let three_years = example.replace(
         "validity_seconds = 31_536_000",
         "validity_seconds = 94_608_000",
@@ -308,6 +308,60 @@ fn keys_commands_generate_activate_list_and_create_a_demo_chain() {
     assert!(line("hsm ").contains("until"), "{out}");
     assert!(line("issuer-p256 ").contains("standby"), "{out}");
     // Both keys' chains pass the check.
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn keys_demo_chain_country_makes_an_iaca_and_document_signer_of_that_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = badge_config(
+        dir.path(),
+        "[server]\npublic_url = \"http://127.0.0.1:8099\"\n",
+    );
+    let keys = dir.path().join("keys/default");
+    let (ok, out) = sigil(&["config", "check", "--config", &config]);
+    assert!(ok, "{out}");
+    let demo = |country: &str| {
+        sigil(&[
+            "keys",
+            "demo-chain",
+            "--config",
+            &config,
+            "--country",
+            country,
+            "--force",
+        ])
+    };
+    // Not an ISO 3166-1 alpha-2 code.
+    for bad in ["fr", "FRA", "F1"] {
+        let (ok, out) = demo(bad);
+        assert!(!ok, "{out}");
+        assert!(out.contains("alpha-2"), "{out}");
+    }
+    // The existing demo IACA is UT; its document signers carry UT.
+    let (ok, out) = demo("FR");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("is for UT") && out.contains("iaca.private.pem"),
+        "{out}"
+    );
+    let (ok, out) = demo("UT");
+    assert!(ok, "{out}");
+    assert!(out.contains("country UT"), "{out}");
+    // Without an IACA, --country makes one for that country.
+    std::fs::remove_file(keys.join("iaca.pem")).unwrap();
+    std::fs::remove_file(keys.join("iaca.private.pem")).unwrap();
+    let (ok, out) = demo("FR");
+    assert!(ok, "{out}");
+    assert_eq!(
+        sigil_keys::folder::iaca_country(&keys).unwrap().as_deref(),
+        Some("FR")
+    );
+    let chain = std::fs::read_to_string(keys.join(sigil_keys::folder::DEV_CHAIN_FILE)).unwrap();
+    let leaf = sigil_keys::x509::parse_pem_chain(&chain).unwrap().remove(0);
+    let info = sigil_keys::x509::certificate_info(&leaf).unwrap();
+    assert_eq!(info.country.as_deref(), Some("FR"));
     let (ok, out) = sigil(&["config", "check", "--config", &config]);
     assert!(ok, "{out}");
 }

@@ -44,9 +44,14 @@ export function mdocContext(now = new Date()) {
       },
     },
     x509: {
+      // @animo-id/mdoc reads `C` and `ST` through this to enforce ISO/IEC
+      // 18013-5 §9.3.1: issuing_country (issuing_jurisdiction) must equal
+      // the countryName (stateOrProvinceName) "in the subject field within
+      // the DS certificate" (the library's check text); `certificate` is
+      // the DS certificate, so this reads its subject.
       getIssuerNameField: ({ certificate, field }) =>
         x509(certificate)
-          .issuer.split('\n')
+          .subject.split('\n')
           .filter((line) => line.startsWith(`${field}=`))
           .map((line) => line.slice(field.length + 1)),
       getPublicKey: ({ certificate }) => x509(certificate).publicKey.export({ format: 'jwk' }),

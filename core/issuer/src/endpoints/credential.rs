@@ -12,6 +12,7 @@ use sigil_settings::datafn::DataContext;
 
 use super::claims::{self, SourceCause};
 use crate::errors::CredentialErrorCode as Code;
+use crate::mdl::{self, Mismatch};
 use crate::model::{AccessToken, EventKind, Finish, Issuance, NewEvent, Offer};
 use crate::ports::{
     ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats, CredentialSlot,
@@ -147,6 +148,8 @@ pub enum CredentialCause {
     DataFunctions(String),
     /// The offer's issuer key no longer signs.
     IssuerKey(String),
+    /// The mDL's claims disagree with the document signer certificate.
+    SignerMismatch(Mismatch),
     /// The issuance could not be recorded; nothing was handed out.
     Record(StoreFailure),
 }
@@ -174,7 +177,9 @@ impl CredentialCause {
                 Code::InvalidProof
             }
             Self::Nonce => Code::InvalidNonce,
-            Self::Source(SourceCause::None) | Self::IssuerKey(_) => Code::CredentialRequestDenied,
+            Self::Source(SourceCause::None) | Self::IssuerKey(_) | Self::SignerMismatch(_) => {
+                Code::CredentialRequestDenied
+            }
             Self::Plugin(failure) => plugin_error(failure).0,
             Self::TokenLookup(_)
             | Self::ClaimsPending { .. }
@@ -232,6 +237,10 @@ impl CredentialCause {
             Self::Plugin(failure) => plugin_error(failure).1,
             Self::DataFunctions(e) => format!("the claims could not be completed: {e}"),
             Self::IssuerKey(e) => e.clone(),
+            Self::SignerMismatch(m) => format!(
+                "the claims for this credential disagree with the issuer's document signer certificate: {}",
+                m.describe()
+            ),
             Self::Record(_) => "the credential could not be recorded; retry with the same access token and a fresh nonce".into(),
         }
     }
@@ -503,7 +512,7 @@ where
             issuer_id: tenant.issuer(),
             offer_id: &offer.id,
         };
-        let claims =
+        let mut claims =
             claims::finish_claims(claims, templates, offer, config, &ctx).map_err(|e| {
                 tracing::warn!(offer = %offer.id, error = %e, "data functions failed");
                 CredentialCause::DataFunctions(e)
@@ -514,6 +523,10 @@ where
                 tracing::warn!(offer = %offer.id, error = %e, "issuer key of the offer");
                 CredentialCause::IssuerKey(e)
             })?;
+        mdl::reconcile(config, &mut claims, signing.document_signer.as_ref()).map_err(|m| {
+            tracing::info!(offer = %offer.id, element = %m.path(), "mDL claims disagree with the document signer certificate");
+            CredentialCause::SignerMismatch(m)
+        })?;
         // Round the issuance time down to the hour so batch credentials do
         // not carry a precise shared timestamp (§14.6, unlinkability).
         let issued_at = (now - now.rem_euclid(3600)) as u64;

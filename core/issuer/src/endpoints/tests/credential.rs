@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use super::fakes::{Holder, ISSUER, NOW, World};
+use super::fakes::{DS_COUNTRY, Holder, ISSUER, NOW, World};
 use crate::endpoints::credential::{CredentialCause, CredentialRequest, CredentialResponse};
 use crate::errors::CredentialErrorCode as Code;
 use crate::model::{ClaimSourceSpec, EventKind, Offer, OfferStatus};
@@ -509,4 +509,103 @@ fn a_proof_error_names_its_proof() {
     );
     let body = crate::errors::ErrorBody::new(e.code().as_str(), &e.description());
     assert_eq!(body.error, "invalid_proof");
+}
+
+// --- mDLs and the document signer certificate (ISO/IEC 18013-5 §9.3.1) ---
+
+const PROVIDER_PLUGIN: &str = "claims-attribute-provider";
+
+fn mdl_claims(country: Option<&str>) -> serde_json::Map<String, Value> {
+    let mut m = json!({ "given_name": "Ada", "family_name": "Lovelace" });
+    if let Some(c) = country {
+        m["issuing_country"] = json!(c);
+    }
+    m.as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_mdl_from_a_provider_with_another_country_is_denied_naming_the_mismatch() {
+    let w = World::new();
+    w.plugins().claim_answers.lock().unwrap().insert(
+        PROVIDER_PLUGIN.into(),
+        Ok(ClaimOutcome::Claims(mdl_claims(Some("FR")))),
+    );
+    let token = w.token_for("o1", &["mdl"], |_| {}).await;
+    let e = call(&w, &token, request("mdl", &[proof(&w, &Holder::new())]))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, CredentialCause::SignerMismatch(_)), "{e:?}");
+    assert_eq!(e.code(), Code::CredentialRequestDenied);
+    let text = e.description();
+    assert!(
+        text.contains("issuing_country") && text.contains(&format!("'{DS_COUNTRY}'")),
+        "{text}"
+    );
+    assert!(!text.contains("FR"), "no claim values on the wire: {text}");
+    assert!(
+        w.plugins().issued.lock().unwrap().is_empty(),
+        "nothing signed"
+    );
+    assert!(
+        w.store().issuances.lock().unwrap().is_empty(),
+        "nothing recorded"
+    );
+    // The same claims with the certificate's country are issued.
+    w.plugins().claim_answers.lock().unwrap().insert(
+        PROVIDER_PLUGIN.into(),
+        Ok(ClaimOutcome::Claims(mdl_claims(Some(DS_COUNTRY)))),
+    );
+    call(&w, &token, request("mdl", &[proof(&w, &Holder::new())]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_mdl_without_issuing_country_gets_the_certificates() {
+    let w = World::new();
+    let token = w
+        .token_for("o1", &["mdl"], |o| {
+            World::inline(o, "mdl", Value::Object(mdl_claims(None)));
+        })
+        .await;
+    call(&w, &token, request("mdl", &[proof(&w, &Holder::new())]))
+        .await
+        .unwrap();
+    let issued = w.plugins().issued.lock().unwrap().clone();
+    assert_eq!(issued[0].1.claims["issuing_country"], DS_COUNTRY);
+    assert_eq!(issued[0].1.claims["given_name"], "Ada");
+}
+
+#[tokio::test]
+async fn without_a_document_signer_certificate_the_claims_go_as_given() {
+    let w = World::new();
+    let code = w.offer("o1", &["mdl"], |o| {
+        o.tenant = "acme".into();
+        World::inline(o, "mdl", Value::Object(mdl_claims(Some("FR"))));
+    });
+    let token = w
+        .issuer
+        .token(
+            &w.acme,
+            &crate::endpoints::token::TokenRequest {
+                grant_type: crate::offer::PRE_AUTHORIZED_GRANT.into(),
+                pre_authorized_code: Some(code),
+                tx_code: None,
+            },
+        )
+        .await
+        .unwrap()
+        .access_token;
+    let nonce = w.issuer.nonce(&w.acme).c_nonce;
+    let proof = Holder::new().proof(&nonce, NOW);
+    w.issuer
+        .credential(
+            &w.acme,
+            Some(&format!("Bearer {token}")),
+            request("mdl", &[proof]),
+        )
+        .await
+        .unwrap();
+    let issued = w.plugins().issued.lock().unwrap().clone();
+    assert_eq!(issued[0].1.claims["issuing_country"], "FR");
 }

@@ -18,14 +18,16 @@ use crate::model::{
     RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 use crate::ports::{
-    ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats, IssuanceStore, IssueInput,
-    IssuerTenant, PluginFailure, RedeemError, Signing, StoreFailure,
+    ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats, DocumentSigner,
+    IssuanceStore, IssueInput, IssuerTenant, PluginFailure, RedeemError, Signing, StoreFailure,
 };
 use crate::proof::PROOF_TYP;
 use crate::secrets;
 
 pub const ISSUER: &str = "https://issuer.example";
 pub const NOW: i64 = 1_800_000_123;
+/// The `countryName` of the default tenant's document signer certificate.
+pub const DS_COUNTRY: &str = "UT";
 
 /// A clock that stands still.
 #[derive(Debug, Default)]
@@ -261,6 +263,8 @@ impl CredentialFormats for FakePlugins {
 pub struct FakeTenant {
     pub id: &'static str,
     pub configurations: Vec<String>,
+    /// The subject of the certificate its signer carries.
+    pub document_signer: Option<DocumentSigner>,
 }
 
 impl IssuerTenant for FakeTenant {
@@ -297,6 +301,7 @@ impl IssuerTenant for FakeTenant {
             signer,
             issuer_id: ISSUER.to_owned(),
             format_settings: json!({ "configuration": configuration_id, "claims": [] }),
+            document_signer: self.document_signer.clone(),
         })
     }
 }
@@ -318,6 +323,8 @@ pub fn settings() -> Settings {
         json!({ "id": "hr_badge", "format": "jwt_vc_json", "attribute_provider": "hr",
                 "source": { "type": "static", "claims": { "given_name": "Static" } } }),
         json!({ "id": "hook_badge", "format": "dc+sd-jwt", "source": { "type": "webhook", "id": "crm" } }),
+        json!({ "id": "mdl", "format": "mso_mdoc", "doctype": "org.iso.18013.5.1.mDL",
+                "attribute_provider": "hr" }),
         json!({ "id": "custom_badge", "format": "mso_mdoc",
                 "source": { "type": "plugin", "plugin": "claims-ldap", "settings": { "base": "dc=example" } } }),
     ];
@@ -356,6 +363,7 @@ impl World {
             "hr_badge",
             "hook_badge",
             "custom_badge",
+            "mdl",
         ]
         .map(String::from)
         .to_vec();
@@ -370,10 +378,15 @@ impl World {
             tenant: FakeTenant {
                 id: "default",
                 configurations: all.clone(),
+                document_signer: Some(DocumentSigner {
+                    country: Some(DS_COUNTRY.into()),
+                    state_or_province: None,
+                }),
             },
             acme: FakeTenant {
                 id: "acme",
                 configurations: all,
+                document_signer: None,
             },
             clock,
         }

@@ -6,5 +6,6 @@
 mod claims;
 mod credential;
 mod fakes;
+mod mdl;
 mod offer;
 mod token;

@@ -370,6 +370,18 @@ pub(super) fn validate(
             field(&mut errors, "runtimeOverrides", e.to_string());
             RuntimeOverrides::default()
         });
+    // mDL claims the offer writes must agree with the signing certificate.
+    errors.extend(
+        sigil_issuer::mdl::offer_disagreements(
+            t,
+            &state.settings,
+            &configuration_ids,
+            &claims,
+            &overrides,
+        )
+        .into_iter()
+        .map(|(field, message)| FieldError { field, message }),
+    );
     if !errors.is_empty() {
         return Err(Problem::validation("the offer request is invalid", errors));
     }
