@@ -22,7 +22,8 @@ use crate::proof::{self, ProofCheck, ProofError};
 use crate::secrets;
 use crate::service::Issuer;
 
-/// Accepted clock skew of a proof's `iat` into the future, in seconds.
+/// Accepted clock skew of a proof's `iat` and `nbf` into the future and
+/// after its `exp`, in seconds.
 const PROOF_MAX_SKEW: i64 = 60;
 
 /// The `proofs` object: proof type → proofs. Only `jwt` is supported.
@@ -88,6 +89,9 @@ pub enum CredentialCause {
     TokenLookup(StoreFailure),
     /// The body is not a JSON object of the request's members.
     Body(String),
+    /// Both `credential_configuration_id` and `credential_identifier` were
+    /// sent; §8.2 allows exactly one.
+    BothIdentifiers,
     /// A `credential_identifier` was sent; this issuer returns none.
     CredentialIdentifier,
     /// No `credential_configuration_id`.
@@ -145,6 +149,7 @@ impl CredentialCause {
         match self {
             Self::MissingToken | Self::UnknownToken => Code::InvalidToken,
             Self::Body(_)
+            | Self::BothIdentifiers
             | Self::MissingConfigurationId
             | Self::SingularProof
             | Self::SeveralProofTypes
@@ -175,6 +180,7 @@ impl CredentialCause {
             Self::UnknownToken => "the access token is unknown, expired or revoked".into(),
             Self::TokenLookup(_) => "the request could not be processed; try again".into(),
             Self::Body(e) => format!("the body must be a JSON object of a credential request: {e}"),
+            Self::BothIdentifiers => "send either credential_configuration_id or credential_identifier, not both".into(),
             Self::CredentialIdentifier => {
                 "this issuer returned no credential_identifiers; use credential_configuration_id"
                     .into()
@@ -374,6 +380,10 @@ where
         grant: &AccessToken,
         request: &CredentialRequest,
     ) -> Result<&CredentialConfiguration, CredentialCause> {
+        if request.credential_identifier.is_some() && request.credential_configuration_id.is_some()
+        {
+            return Err(CredentialCause::BothIdentifiers);
+        }
         if request.credential_identifier.is_some() {
             return Err(CredentialCause::CredentialIdentifier);
         }
@@ -405,6 +415,7 @@ where
     ) -> Result<ProvedKeys, CredentialCause> {
         let check = ProofCheck {
             audience: tenant.issuer(),
+            audience_trailing_slash: self.settings.issuance.proof_aud_trailing_slash,
             now,
             max_age: self.settings.issuance.proof_max_age_seconds,
             max_skew: PROOF_MAX_SKEW,

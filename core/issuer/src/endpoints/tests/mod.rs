@@ -6,5 +6,6 @@
 mod claims;
 mod credential;
 mod fakes;
+mod fuzz;
 mod offer;
 mod token;
