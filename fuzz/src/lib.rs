@@ -18,7 +18,7 @@
 //!     let input = sigil_fuzz::mutate::bytes(rng, b"seed", &[b"token"]);
 //!     assert!(input.len() < 1 << 20);
 //! }
-//! fuzz.finish();
+//! fuzz.finish("all inputs bounded");
 //! ```
 
 pub mod mutate;
@@ -97,12 +97,14 @@ impl Fuzz {
         self.next - self.only.unwrap_or(0)
     }
 
-    /// Print the summary line (`fuzz <target>: <n> inputs in <t> s ...`).
-    pub fn finish(mut self) {
+    /// Print the summary line (`fuzz <target>: <n> inputs in <t> s ...,
+    /// 0 panics; <outcome>`); `outcome` says how the inputs were answered
+    /// (e.g. `812 accepted, 188 refused`).
+    pub fn finish(mut self, outcome: &str) {
         self.current = None;
         let secs = self.started.elapsed().as_secs_f64();
         println!(
-            "fuzz {}: {} inputs in {:.1} s ({:.0}/s), seed {}, 0 panics",
+            "fuzz {}: {} inputs in {:.1} s ({:.0}/s), seed {}, 0 panics; {outcome}",
             self.target,
             self.done(),
             secs,

@@ -228,7 +228,9 @@ pub fn bytes(rng: &mut Rng, seed: &[u8], dictionary: &[&[u8]]) -> Vec<u8> {
             }
             1 if !b.is_empty() => {
                 let i = rng.below(b.len());
-                b[i] = *rng.pick(&[0u8, 0x7f, 0x80, 0xff, b'"', b'\\', b'{', b'}', b'&', b'=', b'%', b'.', 0xc3]);
+                b[i] = *rng.pick(&[
+                    0u8, 0x7f, 0x80, 0xff, b'"', b'\\', b'{', b'}', b'&', b'=', b'%', b'.', 0xc3,
+                ]);
             }
             2 => {
                 let n = rng.below(16) + 1;

@@ -238,9 +238,8 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| malformed("the payload is not a base64url JSON object"))?;
     let aud_ok = |a: &Value| {
-        a.as_str().is_some_and(|a| {
-            audience_matches(a, check.audience, check.audience_trailing_slash)
-        })
+        a.as_str()
+            .is_some_and(|a| audience_matches(a, check.audience, check.audience_trailing_slash))
     };
     let aud_ok = match claims.get("aud") {
         Some(Value::Array(a)) => a.len() == 1 && aud_ok(&a[0]),
@@ -557,15 +556,24 @@ mod tests {
             (json!({"exp": now - skew + 1}), Ok(())),
             (json!({"exp": now - skew}), Err(ProofError::Expired)),
             (json!({"exp": now - 3600}), Err(ProofError::Expired)),
-            (json!({"exp": (now - skew) as f64 - 0.5}), Err(ProofError::Expired)),
+            (
+                json!({"exp": (now - skew) as f64 - 0.5}),
+                Err(ProofError::Expired),
+            ),
             (json!({"nbf": now}), Ok(())),
             (json!({"nbf": now + skew}), Ok(())),
             (json!({"nbf": now + skew + 1}), Err(ProofError::NotYetValid)),
             (json!({"nbf": now + 3600}), Err(ProofError::NotYetValid)),
             (json!({"nbf": now - 10, "exp": now + 10}), Ok(())),
-            (json!({"exp": "tomorrow"}), Err(ProofError::NumericDate("exp"))),
+            (
+                json!({"exp": "tomorrow"}),
+                Err(ProofError::NumericDate("exp")),
+            ),
             (json!({"nbf": null}), Err(ProofError::NumericDate("nbf"))),
-            (json!({"iat": "1000000"}), Err(ProofError::NumericDate("iat"))),
+            (
+                json!({"iat": "1000000"}),
+                Err(ProofError::NumericDate("iat")),
+            ),
             (json!({"iat": 1_000_000.25}), Ok(())),
         ];
         for (extra, expected) in cases {
@@ -602,9 +610,7 @@ mod tests {
             ),
             (
                 json!({"crit": ["x5t#S256"], "x5t#S256": "AA"}),
-                critical(
-                    "must not name x5t#S256, a header parameter registered by RFC 7515/7518",
-                ),
+                critical("must not name x5t#S256, a header parameter registered by RFC 7515/7518"),
             ),
             (
                 json!({"crit": ["ext"]}),
@@ -655,13 +661,92 @@ mod tests {
         for (aud, c, accepted) in cases {
             let jwt = proof_with(&json!({}), &claims_with(&json!({"aud": aud})));
             let result = verify(&jwt, c);
-            assert_eq!(result.is_ok(), accepted, "{aud} against {}: {result:?}", c.audience);
+            assert_eq!(
+                result.is_ok(),
+                accepted,
+                "{aud} against {}: {result:?}",
+                c.audience
+            );
             if !accepted {
                 assert_eq!(
                     result.unwrap_err(),
                     ProofError::Audience(c.audience.to_owned())
                 );
             }
+        }
+    }
+
+    /// Proof shapes of wallet libraries (ADR 0013): which are accepted
+    /// and which refused.
+    #[test]
+    fn wallet_library_proof_shapes() {
+        let (key, jwk) = holder();
+        let claims = claims_with(&json!({}));
+        let header = |extra: Value| {
+            let mut h = json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": jwk});
+            for (k, v) in extra.as_object().unwrap() {
+                h[k] = v.clone();
+            }
+            h
+        };
+        let mut decorated = jwk.clone();
+        for (k, v) in [
+            ("kid", json!("key-1")),
+            ("alg", json!("ES256")),
+            ("use", json!("sig")),
+            ("key_ops", json!("[sign, verify]")),
+        ] {
+            decorated[k] = v;
+        }
+        let accepted: Vec<(&str, Value, Value)> = vec![
+            (
+                "Impierce/walt.id: iss, sub, jti and exp in the claims",
+                header(json!({})),
+                claims_with(&json!({"iss": "did:key:z6Mk", "sub": "did:key:z6Mk",
+                    "jti": "1", "exp": 1_000_300})),
+            ),
+            (
+                "Sphereon: fractional iat and exp",
+                header(json!({})),
+                claims_with(&json!({"iat": 999_940.123, "exp": 1_000_600.123})),
+            ),
+            (
+                "walt.id: extra JWK members",
+                json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": decorated}),
+                claims.clone(),
+            ),
+            (
+                "walt.id: trust_chain header",
+                header(json!({"trust_chain": ["eyJ..."]})),
+                claims.clone(),
+            ),
+            (
+                "oid4vc-ts: key_attestation header",
+                header(json!({"key_attestation": "eyJ..."})),
+                claims.clone(),
+            ),
+        ];
+        for (quirk, h, c) in accepted {
+            let p = verify(&sign(&key, &h, &c), check());
+            assert_eq!(p.map(|p| p.holder_key), Ok(jwk.clone()), "{quirk}");
+        }
+        let refused: Vec<(&str, Value)> = vec![
+            (
+                "walt.id: kid and jwk together",
+                header(json!({"kid": "did:key:z6Mk#z6Mk"})),
+            ),
+            (
+                "walt.id: x5c only",
+                json!({"typ": PROOF_TYP, "alg": "ES256", "x5c": ["MIIB"]}),
+            ),
+            (
+                "Impierce: a did:key kid",
+                json!({"typ": PROOF_TYP, "alg": "ES256", "kid": "did:key:zDnae#zDnae"}),
+            ),
+        ];
+        for (quirk, h) in refused {
+            let e = verify(&sign(&key, &h, &claims), check()).unwrap_err();
+            assert!(matches!(e, ProofError::Key(_)), "{quirk}: {e:?}");
         }
     }
 }

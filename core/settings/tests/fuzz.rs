@@ -17,15 +17,69 @@ use sigil_settings::Settings;
 
 /// Keys, values and paths the mutator splices in.
 const WORDS: &[&str] = &[
-    "server", "public_url", "port", "host", "workers", "database", "url", "plugins", "dir",
-    "limits", "fuel", "timeout_ms", "grants", "allowed_hosts", "keys", "algorithm", "tenants",
-    "identifier", "issuance", "batch_size", "access_token_seconds", "proof_aud_trailing_slash",
-    "resources", "claims", "id", "format", "vct", "doctype", "source", "type", "static",
-    "webhook", "attributeProvider", "env", "file", "secret", "secret_env", "auth", "bearer",
-    "token", "display", "path", "mandatory", "sd", "format_plugin", "validity_seconds",
-    "credential_configuration_ids", "mso_mdoc", "dc+sd-jwt", "jwt_vc_json", "did:web",
-    "did:jwk", "ES384", "EdDSA", "RS256", "https://*.example.com", "http://127.0.0.1:*",
-    "postgres://u@h/db", "sqlite://x.db?mode=rwc", "mysql://x", "acme", "admin", "default",
+    "server",
+    "public_url",
+    "port",
+    "host",
+    "workers",
+    "database",
+    "url",
+    "plugins",
+    "dir",
+    "limits",
+    "fuel",
+    "timeout_ms",
+    "grants",
+    "allowed_hosts",
+    "keys",
+    "algorithm",
+    "tenants",
+    "identifier",
+    "issuance",
+    "batch_size",
+    "access_token_seconds",
+    "proof_aud_trailing_slash",
+    "resources",
+    "claims",
+    "id",
+    "format",
+    "vct",
+    "doctype",
+    "source",
+    "type",
+    "static",
+    "webhook",
+    "attributeProvider",
+    "env",
+    "file",
+    "secret",
+    "secret_env",
+    "auth",
+    "bearer",
+    "token",
+    "display",
+    "path",
+    "mandatory",
+    "sd",
+    "format_plugin",
+    "validity_seconds",
+    "credential_configuration_ids",
+    "mso_mdoc",
+    "dc+sd-jwt",
+    "jwt_vc_json",
+    "did:web",
+    "did:jwk",
+    "ES384",
+    "EdDSA",
+    "RS256",
+    "https://*.example.com",
+    "http://127.0.0.1:*",
+    "postgres://u@h/db",
+    "sqlite://x.db?mode=rwc",
+    "mysql://x",
+    "acme",
+    "admin",
+    "default",
 ];
 
 const ENV_KEYS: &[&str] = &[
@@ -143,6 +197,9 @@ fn fuzz_config_loading() {
             std::fs::write(dir.path().join(&name), original).unwrap();
         }
     }
-    assert!(loaded > 0 && refused > 0, "{loaded} loaded, {refused} refused");
-    fuzz.finish();
+    assert!(
+        loaded > 0 && refused > 0,
+        "{loaded} loaded, {refused} refused"
+    );
+    fuzz.finish(&format!("{loaded} loaded, {refused} refused"));
 }

@@ -97,13 +97,20 @@ fn claims_round_trip(s: &Settings, claims: &Map<String, Value>) -> Result<usize,
     for (ns, elements) in &grouped {
         for (element, v) in elements {
             let value = typed_value(ns, element, s.element_type(ns, element), v)?;
-            typed.entry(ns.clone()).or_default().push((element.clone(), value));
+            typed
+                .entry(ns.clone())
+                .or_default()
+                .push((element.clone(), value));
         }
     }
     let spaces = name_spaces(&typed)?;
     let issuer_signed = Cbor::Map(spaces.items.clone());
     let bytes = encode(&issuer_signed)?;
-    assert_eq!(decode(&bytes), issuer_signed, "IssuerSigned nameSpaces round-trip");
+    assert_eq!(
+        decode(&bytes),
+        issuer_signed,
+        "IssuerSigned nameSpaces round-trip"
+    );
     let mut items = 0;
     for ((ns, list), (ns2, digests)) in spaces.items.iter().zip(&spaces.digests) {
         assert_eq!(ns, ns2);
@@ -142,7 +149,10 @@ fn claims_round_trip(s: &Settings, claims: &Map<String, Value>) -> Result<usize,
 /// char boundary and panic (a trap of the plugin, a failed request).
 #[test]
 fn tdate_values_with_multibyte_characters_are_refused_not_a_panic() {
-    for value in ["2026-01-0\u{e9}T00:00:0Z", "\u{c39a8}\u{c39a8}\u{c39a8}\u{c39a8}\u{c39a8}"] {
+    for value in [
+        "2026-01-0\u{e9}T00:00:0Z",
+        "\u{c39a8}\u{c39a8}\u{c39a8}\u{c39a8}\u{c39a8}",
+    ] {
         assert_eq!(value.len(), 20);
         assert!(!is_date_time(value));
         assert!(typed_value("ns", "issued", ElementType::DateTime, &json!(value)).is_err());
@@ -180,8 +190,11 @@ fn fuzz_mdoc_claims_to_cbor() {
             Err(e) => panic!("only claims or configuration are refused here: {e:?}"),
         }
     }
-    assert!(encoded > 0 && refused > 0, "{encoded} encoded, {refused} refused");
-    fuzz.finish();
+    assert!(
+        encoded > 0 && refused > 0,
+        "{encoded} encoded, {refused} refused"
+    );
+    fuzz.finish(&format!("{encoded} encoded, {refused} refused"));
 }
 
 #[test]
@@ -193,7 +206,9 @@ fn fuzz_mdoc_device_key() {
                "y": URL_SAFE_NO_PAD.encode([2u8; 48])}),
         json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode([3u8; 32])}),
     ];
-    let words = ["kty", "crv", "x", "y", "d", "EC", "OKP", "P-256", "P-384", "P-521", "Ed25519"];
+    let words = [
+        "kty", "crv", "x", "y", "d", "EC", "OKP", "P-256", "P-384", "P-521", "Ed25519",
+    ];
     let (mut bound, mut refused) = (0u64, 0u64);
     let mut fuzz = Fuzz::new("mdoc-device-key", 20_000);
     while let Some(rng) = fuzz.next_case() {
@@ -213,7 +228,11 @@ fn fuzz_mdoc_device_key() {
                     Some("P-384") => 48,
                     _ => 66,
                 };
-                assert!(members[2..].iter().all(|(_, v)| matches!(v, Cbor::Bytes(b) if b.len() == len)));
+                assert!(
+                    members[2..]
+                        .iter()
+                        .all(|(_, v)| matches!(v, Cbor::Bytes(b) if b.len() == len))
+                );
             }
             Err(e) => {
                 refused += 1;
@@ -222,7 +241,7 @@ fn fuzz_mdoc_device_key() {
         }
     }
     assert!(bound > 0 && refused > 0, "{bound} bound, {refused} refused");
-    fuzz.finish();
+    fuzz.finish(&format!("{bound} bound, {refused} refused"));
 }
 
 /// DER TLV with a definite length (short or long form).
@@ -232,7 +251,11 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -246,12 +269,22 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 fn certificate(rng: &mut Rng) -> (Vec<u8>, Option<u64>) {
     let year = 1950 + rng.below(150) as i64;
     let (month, day) = (1 + rng.below(12) as i64, 1 + rng.below(28) as i64);
-    let (h, m, s) = (rng.below(24) as i64, rng.below(60) as i64, rng.below(60) as i64);
+    let (h, m, s) = (
+        rng.below(24) as i64,
+        rng.below(60) as i64,
+        rng.below(60) as i64,
+    );
     let secs = unix_seconds(year, month, day, h, m, s);
     let time = if year < 2050 {
-        tlv(0x17, format!("{:02}{month:02}{day:02}{h:02}{m:02}{s:02}Z", year % 100).as_bytes())
+        tlv(
+            0x17,
+            format!("{:02}{month:02}{day:02}{h:02}{m:02}{s:02}Z", year % 100).as_bytes(),
+        )
     } else {
-        tlv(0x18, format!("{year:04}{month:02}{day:02}{h:02}{m:02}{s:02}Z").as_bytes())
+        tlv(
+            0x18,
+            format!("{year:04}{month:02}{day:02}{h:02}{m:02}{s:02}Z").as_bytes(),
+        )
     };
     let validity = tlv(0x30, &[time.clone(), time].concat());
     let mut tbs = Vec::new();
@@ -260,7 +293,10 @@ fn certificate(rng: &mut Rng) -> (Vec<u8>, Option<u64>) {
     }
     let (serial, issuer, subject) = (rng.below(20) + 1, rng.below(300), rng.below(40));
     tbs.extend(tlv(0x02, &rng.bytes(serial)));
-    tbs.extend(tlv(0x30, &tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])));
+    tbs.extend(tlv(
+        0x30,
+        &tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]),
+    ));
     tbs.extend(tlv(0x30, &rng.bytes(issuer)));
     tbs.extend(validity);
     tbs.extend(tlv(0x30, &rng.bytes(subject)));
@@ -280,7 +316,13 @@ fn fuzz_mdoc_certificate_not_before() {
             read += 1;
             continue;
         }
-        let tokens: Vec<&[u8]> = vec![&[0x30, 0x82], &[0x17, 0x0d], &[0x18, 0x0f], &[0xa0], &[0x84, 0xff, 0xff, 0xff, 0xff]];
+        let tokens: Vec<&[u8]> = vec![
+            &[0x30, 0x82],
+            &[0x17, 0x0d],
+            &[0x18, 0x0f],
+            &[0xa0],
+            &[0x84, 0xff, 0xff, 0xff, 0xff],
+        ];
         let mutated = mutate::bytes(rng, &cert, &tokens);
         match certificate_not_before(&mutated) {
             Some(_) => read += 1,
@@ -288,5 +330,5 @@ fn fuzz_mdoc_certificate_not_before() {
         }
     }
     assert!(read > 0 && unread > 0, "{read} read, {unread} unread");
-    fuzz.finish();
+    fuzz.finish(&format!("{read} read, {unread} unread"));
 }

@@ -21,9 +21,37 @@ use crate::proof::{self, PROOF_TYP, ProofCheck, audience_matches};
 
 /// Names and values the proof mutator splices in.
 const PROOF_WORDS: &[&str] = &[
-    "typ", "alg", "jwk", "kid", "x5c", "crit", "b64", "kty", "crv", "x", "y", "d", "aud", "iat",
-    "exp", "nbf", "nonce", "iss", "EC", "OKP", "P-256", "P-384", "Ed25519", "ES256", "ES384",
-    "EdDSA", "HS256", "none", PROOF_TYP, ISSUER, "https://issuer.example/",
+    "typ",
+    "alg",
+    "jwk",
+    "kid",
+    "x5c",
+    "crit",
+    "b64",
+    "kty",
+    "crv",
+    "x",
+    "y",
+    "d",
+    "aud",
+    "iat",
+    "exp",
+    "nbf",
+    "nonce",
+    "iss",
+    "EC",
+    "OKP",
+    "P-256",
+    "P-384",
+    "Ed25519",
+    "ES256",
+    "ES384",
+    "EdDSA",
+    "HS256",
+    "none",
+    PROOF_TYP,
+    ISSUER,
+    "https://issuer.example/",
 ];
 
 /// A holder key signing with `ring` (fast enough for a million proofs).
@@ -150,7 +178,11 @@ fn fuzz_proof_jwt() {
         let holder = rng.pick(&holders);
         let jwt = mutated_proof(rng, holder, "n-1");
         let result = proof::verify(&jwt, check);
-        assert_eq!(result, proof::verify(&jwt, check), "verify is deterministic");
+        assert_eq!(
+            result,
+            proof::verify(&jwt, check),
+            "verify is deterministic"
+        );
         match result {
             Ok(p) => {
                 accepted += 1;
@@ -166,7 +198,10 @@ fn fuzz_proof_jwt() {
                 assert!(audience_matches(aud, ISSUER, true), "{jwt}");
                 assert!(!p.nonce.is_empty());
                 let key = p.holder_key.as_object().unwrap();
-                assert!(key.keys().all(|k| ["kty", "crv", "x", "y"].contains(&k.as_str())));
+                assert!(
+                    key.keys()
+                        .all(|k| ["kty", "crv", "x", "y"].contains(&k.as_str()))
+                );
             }
             Err(e) => {
                 refused += 1;
@@ -175,8 +210,11 @@ fn fuzz_proof_jwt() {
         }
     }
     // The generator must reach both sides, or it is not testing much.
-    assert!(accepted > 0 && refused > accepted, "{accepted} accepted, {refused} refused");
-    fuzz.finish();
+    assert!(
+        accepted > 0 && refused > accepted,
+        "{accepted} accepted, {refused} refused"
+    );
+    fuzz.finish(&format!("{accepted} accepted, {refused} refused"));
 }
 
 /// Names and values the credential request mutator splices in.
@@ -236,7 +274,11 @@ async fn fuzz_credential_request() {
         let body = mutate::json_bytes(rng, &seed, REQUEST_WORDS);
         let authorization = match rng.below(12) {
             0 => None,
-            1 => Some(mutate::edit_string(rng, &format!("Bearer {token}"), &["Bearer "])),
+            1 => Some(mutate::edit_string(
+                rng,
+                &format!("Bearer {token}"),
+                &["Bearer "],
+            )),
             _ => Some(format!("Bearer {token}")),
         };
         let request = CredentialRequest::from_json(&body);
@@ -261,8 +303,11 @@ async fn fuzz_credential_request() {
             }
         }
     }
-    assert!(issued > 0 && refused > 0, "{issued} issued, {refused} refused");
-    fuzz.finish();
+    assert!(
+        issued > 0 && refused > 0,
+        "{issued} issued, {refused} refused"
+    );
+    fuzz.finish(&format!("{issued} issued, {refused} refused"));
 }
 
 #[tokio::test]
@@ -345,6 +390,9 @@ async fn fuzz_token_request() {
             }
         }
     }
-    assert!(granted > 0 && refused > 0, "{granted} granted, {refused} refused");
-    fuzz.finish();
+    assert!(
+        granted > 0 && refused > 0,
+        "{granted} granted, {refused} refused"
+    );
+    fuzz.finish(&format!("{granted} granted, {refused} refused"));
 }
