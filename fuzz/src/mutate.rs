@@ -300,6 +300,7 @@ fn repeat_member(rng: &mut Rng, v: &Value) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -270,16 +270,16 @@ fn check_times(claims: &Claims, check: ProofCheck<'_>) -> Result<(), ProofError>
         Some(iat) if iat >= now - check.max_age as f64 && iat <= now + skew => {}
         _ => return Err(ProofError::IssuedAt),
     }
-    if let Some(exp) = numeric_date(claims.get("exp"), "exp")? {
-        // The current time must be before exp (RFC 7519 §4.1.4).
-        if now >= exp + skew {
-            return Err(ProofError::Expired);
-        }
+    // The current time must be before exp (RFC 7519 §4.1.4).
+    if let Some(exp) = numeric_date(claims.get("exp"), "exp")?
+        && now >= exp + skew
+    {
+        return Err(ProofError::Expired);
     }
-    if let Some(nbf) = numeric_date(claims.get("nbf"), "nbf")? {
-        if nbf > now + skew {
-            return Err(ProofError::NotYetValid);
-        }
+    if let Some(nbf) = numeric_date(claims.get("nbf"), "nbf")?
+        && nbf > now + skew
+    {
+        return Err(ProofError::NotYetValid);
     }
     Ok(())
 }

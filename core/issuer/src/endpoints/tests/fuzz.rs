@@ -54,11 +54,14 @@ const PROOF_WORDS: &[&str] = &[
     "https://issuer.example/",
 ];
 
+/// Signs a message with a holder's private key.
+type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 /// A holder key signing with `ring` (fast enough for a million proofs).
 struct FastHolder {
     alg: &'static str,
     jwk: Value,
-    sign: Box<dyn Fn(&[u8]) -> Vec<u8>>,
+    sign: SignFn,
 }
 
 fn holders() -> Vec<FastHolder> {
