@@ -16,7 +16,8 @@ use sigil_fuzz::{Fuzz, Rng, mutate};
 
 use super::fakes::{ISSUER, NOW, World};
 use crate::endpoints::credential::CredentialRequest;
-use crate::endpoints::token::TokenRequest;
+use crate::endpoints::token::{TokenCause, TokenRequest};
+use crate::model::RedeemRefusal;
 use crate::proof::{self, PROOF_TYP, ProofCheck, audience_matches};
 
 /// Names and values the proof mutator splices in.
@@ -313,18 +314,28 @@ async fn fuzz_credential_request() {
     fuzz.finish(&format!("{issued} issued, {refused} refused"));
 }
 
+/// A fresh offer `id` (every other one with the transaction code
+/// `1234`): its pre-authorized code, and whether it needs the tx code.
+fn fresh_code(w: &World, id: u64) -> (String, bool) {
+    let tx = id % 2 == 0;
+    let code = w.offer(&format!("t{id}"), &["badge"], |o| {
+        if tx {
+            World::with_tx_code(o, &format!("t{id}-code"), "1234");
+        }
+    });
+    (code, tx)
+}
+
 #[tokio::test]
 async fn fuzz_token_request() {
-    let w = World::new();
-    let mut codes = Vec::new();
-    for i in 0..64 {
-        let code = w.offer(&format!("t{i}"), &["badge"], |o| {
-            if i % 2 == 0 {
-                World::with_tx_code(o, &format!("t{i}-code"), "1234");
-            }
-        });
-        codes.push(code);
-    }
+    let mut w = World::new();
+    let mut next_offer = 0u64;
+    let mut codes: Vec<(String, bool)> = (0..64)
+        .map(|_| {
+            next_offer += 1;
+            fresh_code(&w, next_offer)
+        })
+        .collect();
     const TYPES: &[&str] = &[
         "application/x-www-form-urlencoded",
         "application/x-www-form-urlencoded; charset=UTF-8",
@@ -345,12 +356,22 @@ async fn fuzz_token_request() {
     let (mut granted, mut refused) = (0u64, 0u64);
     let mut fuzz = Fuzz::new("token-request", 4_000);
     while let Some(rng) = fuzz.next_case() {
-        let code = rng.pick(&codes).clone();
+        if (granted + refused) % 10_000 == 9_999 {
+            // Keep the fake store small on long runs.
+            w = World::new();
+            for code in &mut codes {
+                next_offer += 1;
+                *code = fresh_code(&w, next_offer);
+            }
+        }
+        let slot = rng.below(codes.len());
+        let (code, tx) = codes[slot].clone();
         let mut pairs = vec![
             ("grant_type", crate::offer::PRE_AUTHORIZED_GRANT.to_owned()),
             ("pre-authorized_code", code),
         ];
-        if rng.one_in(2) {
+        // Mostly what the offer asks for; sometimes the opposite.
+        if tx != rng.one_in(8) {
             pairs.push(("tx_code", "1234".into()));
         }
         if rng.one_in(3) {
@@ -380,6 +401,17 @@ async fn fuzz_token_request() {
             Ok(request) => w.issuer.token(&w.tenant, &request).await,
             Err(e) => Err(e),
         };
+        // A spent or invalidated code is replaced, so codes keep being granted.
+        if matches!(
+            &result,
+            Ok(_)
+                | Err(TokenCause::Refused(
+                    RedeemRefusal::AlreadyUsed | RedeemRefusal::Invalidated
+                ))
+        ) {
+            next_offer += 1;
+            codes[slot] = fresh_code(&w, next_offer);
+        }
         match result {
             Ok(t) => {
                 granted += 1;
