@@ -317,7 +317,7 @@ async fn fuzz_credential_request() {
 /// A fresh offer `id` (every other one with the transaction code
 /// `1234`): its pre-authorized code, and whether it needs the tx code.
 fn fresh_code(w: &World, id: u64) -> (String, bool) {
-    let tx = id % 2 == 0;
+    let tx = id.is_multiple_of(2);
     let code = w.offer(&format!("t{id}"), &["badge"], |o| {
         if tx {
             World::with_tx_code(o, &format!("t{id}-code"), "1234");
