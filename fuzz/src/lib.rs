@@ -92,6 +92,12 @@ impl Fuzz {
         Some(&mut self.rng)
     }
 
+    /// Whether one case is being replayed (`SIGIL_FUZZ_CASE`): properties
+    /// over the whole run (e.g. "both outcomes were reached") do not apply.
+    pub fn replaying(&self) -> bool {
+        self.only.is_some()
+    }
+
     /// Cases run so far.
     pub fn done(&self) -> u64 {
         self.next - self.only.unwrap_or(0)

@@ -217,7 +217,22 @@ async fn fuzz_admin_offer_create() {
         if batch.is_empty() {
             break;
         }
+        let started = std::time::Instant::now();
         let answers = futures::future::join_all(batch.iter().map(|c| send(&app, c))).await;
+        if started.elapsed() > std::time::Duration::from_secs(2) {
+            // Slow inputs are findings too: show the batch.
+            for c in &batch {
+                eprintln!(
+                    "slow batch ({:?}): {} {}",
+                    started.elapsed(),
+                    c.path,
+                    String::from_utf8_lossy(&c.body)
+                        .chars()
+                        .take(400)
+                        .collect::<String>()
+                );
+            }
+        }
         for (c, (status, content_type, body)) in batch.iter().zip(answers) {
             let shown = || {
                 format!(
@@ -257,7 +272,7 @@ async fn fuzz_admin_offer_create() {
         }
     }
     assert!(
-        created > 0 && refused > 0,
+        fuzz.replaying() || (created > 0 && refused > 0),
         "{created} created, {refused} refused"
     );
     fuzz.finish(&format!("{created} created, {refused} refused"));

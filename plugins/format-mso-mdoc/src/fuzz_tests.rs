@@ -191,7 +191,7 @@ fn fuzz_mdoc_claims_to_cbor() {
         }
     }
     assert!(
-        encoded > 0 && refused > 0,
+        fuzz.replaying() || (encoded > 0 && refused > 0),
         "{encoded} encoded, {refused} refused"
     );
     fuzz.finish(&format!("{encoded} encoded, {refused} refused"));
@@ -240,7 +240,10 @@ fn fuzz_mdoc_device_key() {
             }
         }
     }
-    assert!(bound > 0 && refused > 0, "{bound} bound, {refused} refused");
+    assert!(
+        fuzz.replaying() || (bound > 0 && refused > 0),
+        "{bound} bound, {refused} refused"
+    );
     fuzz.finish(&format!("{bound} bound, {refused} refused"));
 }
 
@@ -329,6 +332,9 @@ fn fuzz_mdoc_certificate_not_before() {
             None => unread += 1,
         }
     }
-    assert!(read > 0 && unread > 0, "{read} read, {unread} unread");
+    assert!(
+        fuzz.replaying() || (read > 0 && unread > 0),
+        "{read} read, {unread} unread"
+    );
     fuzz.finish(&format!("{read} read, {unread} unread"));
 }

@@ -519,7 +519,8 @@ where
             claims,
             issuer: signing.issuer_id,
             issued_at,
-            expires_at: validity.map(|v| issued_at + v),
+            // Saturating: a configuration's validity is the operator's and unbounded.
+            expires_at: validity.map(|v| issued_at.saturating_add(v)),
             slots: holder_keys
                 .into_iter()
                 .map(|k| CredentialSlot {

@@ -215,7 +215,7 @@ fn fuzz_proof_jwt() {
     }
     // The generator must reach both sides, or it is not testing much.
     assert!(
-        accepted > 0 && refused > accepted,
+        fuzz.replaying() || (accepted > 0 && refused > accepted),
         "{accepted} accepted, {refused} refused"
     );
     fuzz.finish(&format!("{accepted} accepted, {refused} refused"));
@@ -308,7 +308,7 @@ async fn fuzz_credential_request() {
         }
     }
     assert!(
-        issued > 0 && refused > 0,
+        fuzz.replaying() || (issued > 0 && refused > 0),
         "{issued} issued, {refused} refused"
     );
     fuzz.finish(&format!("{issued} issued, {refused} refused"));
@@ -426,7 +426,7 @@ async fn fuzz_token_request() {
         }
     }
     assert!(
-        granted > 0 && refused > 0,
+        fuzz.replaying() || (granted > 0 && refused > 0),
         "{granted} granted, {refused} refused"
     );
     fuzz.finish(&format!("{granted} granted, {refused} refused"));

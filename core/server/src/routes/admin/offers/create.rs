@@ -47,7 +47,22 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
     let id = uuid::Uuid::new_v4().to_string();
     let n = now();
     let code = state.issuer.pre_authorized_code(&id);
-    let expires_at = (v.expires_in > 0).then(|| n + v.expires_in);
+    // A lifetime so long that the expiry overflows is refused (found by
+    // fuzz_admin_offer_create: `n + i64::MAX` panicked in debug builds and
+    // wrapped into the past in release builds).
+    let expires_at = match (v.expires_in > 0).then(|| n.checked_add(v.expires_in)) {
+        None => None,
+        Some(Some(at)) => Some(at),
+        Some(None) => {
+            return Err(Problem::validation(
+                "the offer request is invalid",
+                vec![crate::problem::FieldError {
+                    field: "expiresInSeconds".into(),
+                    message: "is too large; use -1 for an offer that never expires".into(),
+                }],
+            ));
+        }
+    };
     let offer = Offer {
         id: id.clone(),
         tenant: t.id.clone(),
