@@ -53,6 +53,19 @@ pub struct Configuration {
     pub settings: Value,
 }
 
+impl Configuration {
+    /// A configuration as the host would pass it (for plugin authors'
+    /// host-side tests; the host builds it from the credential
+    /// configuration).
+    pub fn new(id: impl Into<String>, format: impl Into<String>, settings: Value) -> Self {
+        Self {
+            id: id.into(),
+            format: format.into(),
+            settings,
+        }
+    }
+}
+
 /// A Token Status List entry reserved for one credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusReference {

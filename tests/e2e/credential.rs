@@ -208,3 +208,32 @@ async fn batch_issues_one_credential_per_distinct_key() {
             .all(|c| c["credential"].as_str().unwrap().ends_with('~'))
     );
 }
+
+/// Impierce `oid4vci` 0.4 writes the proof `aud` with a trailing slash
+/// (ADR 0015): accepted by default, `invalid_proof` when
+/// `[issuance] proof_aud_trailing_slash = false`.
+#[tokio::test]
+async fn proof_aud_with_a_trailing_slash_is_accepted() {
+    for lenient in [true, false] {
+        let mut spawn = sigil_tests::Spawn::default().issuer();
+        if !lenient {
+            spawn = spawn.toml("[issuance]\nproof_aud_trailing_slash = false\n");
+        }
+        let app = spawn.start().await;
+        let token = access_token(&app).await;
+        let proof = Holder::new().proof(&format!("{}/", app.address), &nonce(&app).await);
+        let body = json!({ "credential_configuration_id": "employee_badge_sd_jwt",
+                           "proofs": { "jwt": [proof] } });
+        let (status, body, _) = credential(&app, Some(&token), &body).await;
+        if lenient {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["credentials"].as_array().unwrap().len(), 1);
+        } else {
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("invalid_proof")),
+                "{body}"
+            );
+        }
+    }
+}

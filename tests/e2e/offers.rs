@@ -320,3 +320,34 @@ async fn second_tenant_has_its_own_issuer() {
         404
     );
 }
+
+/// Found by `fuzz_admin_offer_create`: an `expiresInSeconds` whose expiry
+/// overflows was a panic in the worker (debug) or an offer expired from the
+/// start (release); a `txCode.length` of 4294967295 generated a 4 GB code
+/// before the length was refused. Both are prompt 400s now.
+#[tokio::test]
+async fn huge_lifetimes_and_code_lengths_are_prompt_validation_errors() {
+    let app = issuer().await;
+    let mut long_lived = badge_offer();
+    long_lived["expiresInSeconds"] = json!(i64::MAX);
+    let mut long_code = badge_offer();
+    long_code["txCode"] = json!({ "length": u32::MAX });
+    for (body, field) in [
+        (long_lived, "expiresInSeconds"),
+        (long_code, "txCode.length"),
+    ] {
+        let started = std::time::Instant::now();
+        let r = app.admin_post("/admin/v1/offers", &body).await;
+        assert_eq!(r.status(), 400);
+        let p: Value = r.json().await.unwrap();
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{p}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

@@ -6,6 +6,8 @@
 //! * `test`           — everything CI runs: fmt, clippy, plugins, fixtures, PostgreSQL and the Node
 //!   wallet set up, all tests on SQLite, then the end-to-end suite on PostgreSQL
 //! * `bench`          — the criterion benchmark of one plugin call (release)
+//! * `fuzz [--long | --cases N]` — only the fuzz tests (ADR 0016), with their short
+//!   counts, or a million (`--long`) or N inputs per target, niced, figures printed
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,9 +28,10 @@ fn main() -> Result<()> {
         Some("serve") => serve(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
         Some("bench") => bench(&root),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench>"
+                "usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench|fuzz [--long|--cases N]>"
             );
             bail!("unknown command")
         }
@@ -178,6 +181,16 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .arg(root.join("target/wasm"))
             .args(["--", "-D", "warnings"]))?;
     }
+    if lint {
+        // The plugins' host-side tests (fuzz tests of their pure modules).
+        run(cargo()
+            .args(["clippy", "--manifest-path", "plugins/Cargo.toml"])
+            .args(HOST_TESTED_PLUGINS.iter().flat_map(|p| ["--package", p]))
+            .args(["--all-targets", "--target-dir"])
+            .arg(root.join(PLUGINS_HOST_TARGET))
+            .args(["--", "-D", "warnings"]))?;
+    }
+    run(&mut plugin_host_tests(root, &[]))?;
     // Everything on SQLite (and the store's own PostgreSQL tests), then the
     // end-to-end suite again on PostgreSQL.
     run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
@@ -253,4 +266,78 @@ fn bench(root: &Path) -> Result<()> {
         "--bench",
         "plugin_call",
     ]))
+}
+
+/// Plugins whose pure modules are tested on the host (they build for it).
+const HOST_TESTED_PLUGINS: &[&str] = &["format-mso-mdoc"];
+
+/// Where the plugins' host-side tests build (apart from their wasm build).
+const PLUGINS_HOST_TARGET: &str = "target/plugins-host";
+
+/// `cargo test` of the plugins tested on the host, with extra test arguments.
+fn plugin_host_tests(root: &Path, filter: &[&str]) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--manifest-path", "plugins/Cargo.toml"])
+        .args(HOST_TESTED_PLUGINS.iter().flat_map(|p| ["--package", p]))
+        .arg("--target-dir")
+        .arg(root.join(PLUGINS_HOST_TARGET))
+        .args(filter);
+    cmd
+}
+
+/// Run only the fuzz tests (ADR 0016): their short counts, or `--long`
+/// (a million inputs per target) or `--cases N`. Niced, so other work on
+/// the machine goes on; each target prints its figures.
+fn fuzz(root: &Path, extra: &[String]) -> Result<()> {
+    let cases = match extra {
+        [] => None,
+        [flag] if flag == "--long" => Some("1000000".to_owned()),
+        [flag, n] if flag == "--cases" && n.parse::<u64>().is_ok() => Some(n.clone()),
+        _ => bail!("usage: cargo xtask fuzz [--long | --cases N]"),
+    };
+    build_guests(root, "plugins", &root.join("plugins/dist"))?;
+    let output = ["--", "--nocapture", "--test-threads", "1"];
+    let mut targets: Vec<Command> = vec![
+        cargo_test(&["--package", "sigil-issuer", "--lib", "fuzz_"]),
+        cargo_test(&["--package", "sigil-settings", "--test", "fuzz"]),
+        cargo_test(&["--package", "sigil-tests", "--test", "fuzz"]),
+        plugin_host_tests(root, &["fuzz_"]),
+    ];
+    for target in &mut targets {
+        target.args(output);
+        if let Some(n) = &cases {
+            target.env("SIGIL_FUZZ_CASES", n);
+        }
+        run(&mut nice(target))?;
+    }
+    Ok(())
+}
+
+fn cargo_test(args: &[&str]) -> Command {
+    let mut cmd = cargo();
+    cmd.arg("test").args(args);
+    cmd
+}
+
+/// `cmd` under `nice -n 10` when `nice` is there.
+fn nice(cmd: &Command) -> Command {
+    let available = Command::new("nice")
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut wrapped = if available {
+        let mut n = Command::new("nice");
+        n.args(["-n", "10"]).arg(cmd.get_program());
+        n
+    } else {
+        Command::new(cmd.get_program())
+    };
+    wrapped.args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapped.env(key, v),
+            None => wrapped.env_remove(key),
+        };
+    }
+    wrapped
 }

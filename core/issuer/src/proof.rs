@@ -8,7 +8,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -46,6 +45,19 @@ pub enum ProofError {
     /// `iat` missing or outside the accepted window.
     #[error("proof iat is missing or outside the accepted window")]
     IssuedAt,
+    /// `exp` has passed (RFC 7519 §4.1.4), beyond the accepted clock skew.
+    #[error("proof exp has passed")]
+    Expired,
+    /// `nbf` is in the future (RFC 7519 §4.1.5), beyond the accepted clock skew.
+    #[error("proof nbf is in the future")]
+    NotYetValid,
+    /// A time claim (`iat`, `exp`, `nbf`) is not a NumericDate.
+    #[error("proof {0} must be a NumericDate (seconds since the epoch)")]
+    NumericDate(&'static str),
+    /// A `crit` header that is malformed or names an extension Sigil does
+    /// not understand (RFC 7515 §4.1.11).
+    #[error("proof crit header: {0}")]
+    Critical(String),
     /// `nonce` missing.
     #[error("proof has no nonce; get one from the nonce endpoint")]
     MissingNonce,
@@ -60,32 +72,111 @@ pub struct VerifiedProof {
     pub nonce: String,
 }
 
+/// Header parameters registered by RFC 7515 §4.1 and RFC 7518 §4 (JWE
+/// key management). `crit` must not name them (RFC 7515 §4.1.11).
+pub const REGISTERED_HEADERS: &[&str] = &[
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc",
+    "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
+];
+
+/// Extensions Sigil understands when a proof lists them in `crit`: none.
+/// A proof whose `crit` names any extension is refused, as RFC 7515
+/// §4.1.11 requires of a recipient that does not understand it.
+pub const UNDERSTOOD_CRITICAL: &[&str] = &[];
+
 /// What a proof is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct ProofCheck<'a> {
     /// The credential issuer identifier (`aud`).
     pub audience: &'a str,
+    /// Also accept `aud` with one trailing `/` added to or removed from the
+    /// identifier (Impierce `oid4vci` sends `http://host/` for
+    /// `http://host`; ADR 0015).
+    pub audience_trailing_slash: bool,
     /// Current time (Unix seconds).
     pub now: i64,
     /// Oldest accepted `iat`, in seconds before now.
     pub max_age: i64,
-    /// Accepted clock skew into the future, in seconds.
+    /// Accepted clock skew, in seconds: how far `iat` and `nbf` may lie in
+    /// the future and how long after `exp` a proof is still accepted.
     pub max_skew: i64,
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    aud: Option<Value>,
-    iat: Option<i64>,
-    nonce: Option<String>,
+/// The proof's claims, read as raw JSON: a claim given as `null` is
+/// present (and wrong), not absent.
+type Claims = Map<String, Value>;
+
+/// A NumericDate claim (RFC 7519 §2: a JSON number, possibly fractional).
+fn numeric_date(value: Option<&Value>, name: &'static str) -> Result<Option<f64>, ProofError> {
+    match value {
+        None => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .filter(|t| t.is_finite())
+            .map(Some)
+            .ok_or(ProofError::NumericDate(name)),
+    }
+}
+
+/// Whether `aud` names `issuer`: exactly, or (when `trailing_slash`) with
+/// one trailing `/` added (to an identifier without one) or removed (from
+/// an identifier with one). No other normalisation.
+pub fn audience_matches(aud: &str, issuer: &str, trailing_slash: bool) -> bool {
+    fn without_one_slash(s: &str) -> &str {
+        s.strip_suffix('/').unwrap_or(s)
+    }
+    aud == issuer || (trailing_slash && without_one_slash(aud) == without_one_slash(issuer))
+}
+
+/// RFC 7515 §4.1.11: `crit`, when present, is a non-empty array of
+/// distinct header names, none registered, each present in the header and
+/// understood by the recipient.
+fn check_critical(header: &Map<String, Value>) -> Result<(), ProofError> {
+    let Some(crit) = header.get("crit") else {
+        return Ok(());
+    };
+    let refuse = |why: String| Err(ProofError::Critical(why));
+    let Some(names) = crit.as_array() else {
+        return refuse("must be an array of header parameter names".into());
+    };
+    if names.is_empty() {
+        return refuse("must not be an empty array".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        let Some(name) = name.as_str() else {
+            return refuse("must contain only header parameter names (strings)".into());
+        };
+        if name.is_empty() {
+            return refuse("must not name an empty header parameter".into());
+        }
+        if !seen.insert(name) {
+            return refuse(format!("names {name} twice"));
+        }
+        if REGISTERED_HEADERS.contains(&name) {
+            return refuse(format!(
+                "must not name {name}, a header parameter registered by RFC 7515/7518"
+            ));
+        }
+        if !header.contains_key(name) {
+            return refuse(format!("names {name}, which is not in the header"));
+        }
+    }
+    // Well formed; now every extension named must be understood.
+    if let Some(name) = seen.iter().find(|n| !UNDERSTOOD_CRITICAL.contains(n)) {
+        return refuse(format!(
+            "names the extension {name}, which this issuer does not understand"
+        ));
+    }
+    Ok(())
 }
 
 fn malformed(what: &str) -> ProofError {
     ProofError::Malformed(what.to_owned())
 }
 
-/// Verify one proof JWT: typ, alg, key, signature, aud, iat, presence of a
-/// nonce. Checking that the nonce was issued and is unused is the caller's
+/// Verify one proof JWT: typ, alg, crit, key, signature, aud, iat, exp,
+/// nbf, presence of a nonce. Checking that the nonce was issued and is unused is the caller's
 /// job (it needs the store).
 pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofError> {
     let mut parts = jwt.split('.');
@@ -109,6 +200,7 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
         Some(a) if PROOF_ALGORITHMS.contains(&a) => a,
         other => return Err(ProofError::Alg(other.unwrap_or("nothing").to_owned())),
     };
+    check_critical(&header)?;
     let (jwk, kid, x5c) = (
         header.get("jwk"),
         header.get("kid").and_then(Value::as_str),
@@ -145,26 +237,51 @@ pub fn verify(jwt: &str, check: ProofCheck<'_>) -> Result<VerifiedProof, ProofEr
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| malformed("the payload is not a base64url JSON object"))?;
-    let aud_ok = match &claims.aud {
-        Some(Value::String(a)) => a == check.audience,
-        Some(Value::Array(a)) => a.len() == 1 && a[0] == check.audience,
-        _ => false,
+    let aud_ok = |a: &Value| {
+        a.as_str()
+            .is_some_and(|a| audience_matches(a, check.audience, check.audience_trailing_slash))
+    };
+    let aud_ok = match claims.get("aud") {
+        Some(Value::Array(a)) => a.len() == 1 && aud_ok(&a[0]),
+        Some(a) => aud_ok(a),
+        None => false,
     };
     if !aud_ok {
         return Err(ProofError::Audience(check.audience.to_owned()));
     }
-    match claims.iat {
-        Some(iat) if iat >= check.now - check.max_age && iat <= check.now + check.max_skew => {}
-        _ => return Err(ProofError::IssuedAt),
-    }
+    check_times(&claims, check)?;
     let nonce = claims
-        .nonce
+        .get("nonce")
+        .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or(ProofError::MissingNonce)?;
     Ok(VerifiedProof {
         holder_key: public,
-        nonce,
+        nonce: nonce.to_owned(),
     })
+}
+
+/// `iat` (required), `exp` and `nbf` (optional) against the current time,
+/// all with the same clock skew (RFC 7519 §4.1.4–4.1.6).
+fn check_times(claims: &Claims, check: ProofCheck<'_>) -> Result<(), ProofError> {
+    let now = check.now as f64;
+    let skew = check.max_skew as f64;
+    match numeric_date(claims.get("iat"), "iat")? {
+        Some(iat) if iat >= now - check.max_age as f64 && iat <= now + skew => {}
+        _ => return Err(ProofError::IssuedAt),
+    }
+    // The current time must be before exp (RFC 7519 §4.1.4).
+    if let Some(exp) = numeric_date(claims.get("exp"), "exp")?
+        && now >= exp + skew
+    {
+        return Err(ProofError::Expired);
+    }
+    if let Some(nbf) = numeric_date(claims.get("nbf"), "nbf")?
+        && nbf > now + skew
+    {
+        return Err(ProofError::NotYetValid);
+    }
+    Ok(())
 }
 
 /// The `ring` algorithm and public key bytes for `alg` and a public JWK; the
@@ -260,6 +377,7 @@ mod tests {
     fn check() -> ProofCheck<'static> {
         ProofCheck {
             audience: AUD,
+            audience_trailing_slash: true,
             now: 1_000_000,
             max_age: 300,
             max_skew: 60,
@@ -409,5 +527,226 @@ mod tests {
             verify("not.a.jwt", check()),
             Err(ProofError::Malformed(_))
         ));
+    }
+
+    /// A proof over `claims` with `extra` header members.
+    fn proof_with(extra: &Value, claims: &Value) -> String {
+        let (key, jwk) = holder();
+        let mut header = json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": jwk});
+        for (k, v) in extra.as_object().unwrap() {
+            header[k] = v.clone();
+        }
+        sign(&key, &header, claims)
+    }
+
+    fn claims_with(extra: &Value) -> Value {
+        let mut c = json!({"aud": AUD, "iat": 1_000_000, "nonce": "n1"});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    #[test]
+    fn exp_and_nbf_are_checked_with_the_clock_skew() {
+        let now = check().now;
+        let skew = check().max_skew;
+        let cases: Vec<(Value, Result<(), ProofError>)> = vec![
+            (json!({"exp": now + 1}), Ok(())),
+            (json!({"exp": now - skew + 1}), Ok(())),
+            (json!({"exp": now - skew}), Err(ProofError::Expired)),
+            (json!({"exp": now - 3600}), Err(ProofError::Expired)),
+            (
+                json!({"exp": (now - skew) as f64 - 0.5}),
+                Err(ProofError::Expired),
+            ),
+            (json!({"nbf": now}), Ok(())),
+            (json!({"nbf": now + skew}), Ok(())),
+            (json!({"nbf": now + skew + 1}), Err(ProofError::NotYetValid)),
+            (json!({"nbf": now + 3600}), Err(ProofError::NotYetValid)),
+            (json!({"nbf": now - 10, "exp": now + 10}), Ok(())),
+            (
+                json!({"exp": "tomorrow"}),
+                Err(ProofError::NumericDate("exp")),
+            ),
+            (json!({"nbf": null}), Err(ProofError::NumericDate("nbf"))),
+            (
+                json!({"iat": "1000000"}),
+                Err(ProofError::NumericDate("iat")),
+            ),
+            (json!({"iat": 1_000_000.25}), Ok(())),
+        ];
+        for (extra, expected) in cases {
+            let jwt = proof_with(&json!({}), &claims_with(&extra));
+            assert_eq!(verify(&jwt, check()).map(|_| ()), expected, "{extra}");
+        }
+    }
+
+    #[test]
+    fn crit_is_refused_unless_well_formed_and_understood() {
+        let critical = |why: &str| Err(ProofError::Critical(why.to_owned()));
+        let cases: Vec<(Value, Result<(), ProofError>)> = vec![
+            (json!({}), Ok(())),
+            (
+                json!({"crit": ["b64"], "b64": false}),
+                critical("names the extension b64, which this issuer does not understand"),
+            ),
+            (
+                json!({"crit": ["exp"], "exp": 1}),
+                critical("names the extension exp, which this issuer does not understand"),
+            ),
+            (json!({"crit": []}), critical("must not be an empty array")),
+            (
+                json!({"crit": "b64", "b64": false}),
+                critical("must be an array of header parameter names"),
+            ),
+            (
+                json!({"crit": [1]}),
+                critical("must contain only header parameter names (strings)"),
+            ),
+            (
+                json!({"crit": ["alg"]}),
+                critical("must not name alg, a header parameter registered by RFC 7515/7518"),
+            ),
+            (
+                json!({"crit": ["x5t#S256"], "x5t#S256": "AA"}),
+                critical("must not name x5t#S256, a header parameter registered by RFC 7515/7518"),
+            ),
+            (
+                json!({"crit": ["ext"]}),
+                critical("names ext, which is not in the header"),
+            ),
+            (
+                json!({"crit": ["ext", "ext"], "ext": 1}),
+                critical("names ext twice"),
+            ),
+            (
+                json!({"crit": [""]}),
+                critical("must not name an empty header parameter"),
+            ),
+        ];
+        for (extra, expected) in cases {
+            let jwt = proof_with(&extra, &claims_with(&json!({})));
+            assert_eq!(verify(&jwt, check()).map(|_| ()), expected, "{extra}");
+        }
+    }
+
+    #[test]
+    fn aud_may_differ_by_one_trailing_slash_unless_turned_off() {
+        let strict = ProofCheck {
+            audience_trailing_slash: false,
+            ..check()
+        };
+        let with_slash = ProofCheck {
+            audience: "https://issuer.example/tenant/",
+            ..check()
+        };
+        let cases: Vec<(Value, ProofCheck<'_>, bool)> = vec![
+            (json!(AUD), check(), true),
+            (json!(AUD), strict, true),
+            (json!(format!("{AUD}/")), check(), true),
+            (json!([format!("{AUD}/")]), check(), true),
+            (json!(format!("{AUD}/")), strict, false),
+            (json!(format!("{AUD}//")), check(), false),
+            (json!("https://ISSUER.example"), check(), false),
+            (json!("https://issuer.example:443"), check(), false),
+            (json!(format!("{AUD}/x")), check(), false),
+            (json!("https://issuer.example/tenant"), with_slash, true),
+            (json!("https://issuer.example/tenant/"), with_slash, true),
+            (json!("https://issuer.example/tenant//"), with_slash, false),
+            (json!("https://issuer.example/tenan"), with_slash, false),
+            (json!([AUD, "https://other.example"]), check(), false),
+            (json!(42), check(), false),
+        ];
+        for (aud, c, accepted) in cases {
+            let jwt = proof_with(&json!({}), &claims_with(&json!({"aud": aud})));
+            let result = verify(&jwt, c);
+            assert_eq!(
+                result.is_ok(),
+                accepted,
+                "{aud} against {}: {result:?}",
+                c.audience
+            );
+            if !accepted {
+                assert_eq!(
+                    result.unwrap_err(),
+                    ProofError::Audience(c.audience.to_owned())
+                );
+            }
+        }
+    }
+
+    /// Proof shapes of wallet libraries (ADR 0015): which are accepted
+    /// and which refused.
+    #[test]
+    fn wallet_library_proof_shapes() {
+        let (key, jwk) = holder();
+        let claims = claims_with(&json!({}));
+        let header = |extra: Value| {
+            let mut h = json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": jwk});
+            for (k, v) in extra.as_object().unwrap() {
+                h[k] = v.clone();
+            }
+            h
+        };
+        let mut decorated = jwk.clone();
+        for (k, v) in [
+            ("kid", json!("key-1")),
+            ("alg", json!("ES256")),
+            ("use", json!("sig")),
+            ("key_ops", json!("[sign, verify]")),
+        ] {
+            decorated[k] = v;
+        }
+        let accepted: Vec<(&str, Value, Value)> = vec![
+            (
+                "Impierce/walt.id: iss, sub, jti and exp in the claims",
+                header(json!({})),
+                claims_with(&json!({"iss": "did:key:z6Mk", "sub": "did:key:z6Mk",
+                    "jti": "1", "exp": 1_000_300})),
+            ),
+            (
+                "Sphereon: fractional iat and exp",
+                header(json!({})),
+                claims_with(&json!({"iat": 999_940.123, "exp": 1_000_600.123})),
+            ),
+            (
+                "walt.id: extra JWK members",
+                json!({"typ": PROOF_TYP, "alg": "ES256", "jwk": decorated}),
+                claims.clone(),
+            ),
+            (
+                "walt.id: trust_chain header",
+                header(json!({"trust_chain": ["eyJ..."]})),
+                claims.clone(),
+            ),
+            (
+                "oid4vc-ts: key_attestation header",
+                header(json!({"key_attestation": "eyJ..."})),
+                claims.clone(),
+            ),
+        ];
+        for (quirk, h, c) in accepted {
+            let p = verify(&sign(&key, &h, &c), check());
+            assert_eq!(p.map(|p| p.holder_key), Ok(jwk.clone()), "{quirk}");
+        }
+        let refused: Vec<(&str, Value)> = vec![
+            (
+                "walt.id: kid and jwk together",
+                header(json!({"kid": "did:key:z6Mk#z6Mk"})),
+            ),
+            (
+                "walt.id: x5c only",
+                json!({"typ": PROOF_TYP, "alg": "ES256", "x5c": ["MIIB"]}),
+            ),
+            (
+                "Impierce: a did:key kid",
+                json!({"typ": PROOF_TYP, "alg": "ES256", "kid": "did:key:zDnae#zDnae"}),
+            ),
+        ];
+        for (quirk, h) in refused {
+            let e = verify(&sign(&key, &h, &claims), check()).unwrap_err();
+            assert!(matches!(e, ProofError::Key(_)), "{quirk}: {e:?}");
+        }
     }
 }

@@ -26,8 +26,16 @@ pub fn tx_code_hash(pre_authorized_code: &str, tx_code: &str) -> String {
     hash(&format!("{pre_authorized_code}\0{tx_code}"))
 }
 
-/// A transaction code: `length` digits (`numeric`) or letters and digits (`text`).
+/// The longest transaction code generated.
+pub const MAX_TX_CODE_LENGTH: u32 = 32;
+
+/// A transaction code: `length` digits (`numeric`) or letters and digits
+/// (`text`), at most [`MAX_TX_CODE_LENGTH`] characters whatever `length`
+/// asks for (the admin API generated a code of the requested length before
+/// refusing a length of 4294967295: 4 GB and minutes per request, found by
+/// fuzz_admin_offer_create).
 pub fn tx_code(input_mode: TxInputMode, length: u32) -> String {
+    let length = length.min(MAX_TX_CODE_LENGTH);
     const TEXT: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
     (0..length)
@@ -65,6 +73,7 @@ mod tests {
                 .all(|c| c.is_ascii_digit())
         );
         assert_eq!(tx_code(TxInputMode::Text, 8).len(), 8);
+        assert_eq!(tx_code(TxInputMode::Numeric, u32::MAX).len(), 32);
         assert_eq!(
             hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

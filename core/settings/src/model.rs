@@ -135,8 +135,13 @@ pub struct IssuanceSettings {
     pub max_tx_code_attempts: u32,
     /// Largest number of proofs (credentials) in one credential request.
     pub batch_size: u32,
-    /// Accepted skew of proof `iat`, in seconds.
+    /// Oldest accepted proof `iat`, in seconds before now.
     pub proof_max_age_seconds: i64,
+    /// Accept a proof `aud` that differs from the credential issuer
+    /// identifier by one trailing `/` (added or removed), as some wallet
+    /// libraries send it (ADR 0015). Default `true`; `false` accepts the
+    /// identifier only exactly.
+    pub proof_aud_trailing_slash: bool,
 }
 
 impl Default for IssuanceSettings {
@@ -147,6 +152,7 @@ impl Default for IssuanceSettings {
             max_tx_code_attempts: 3,
             batch_size: 10,
             proof_max_age_seconds: 300,
+            proof_aud_trailing_slash: true,
         }
     }
 }

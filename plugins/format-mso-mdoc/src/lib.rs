@@ -410,7 +410,7 @@ fn is_full_date(s: &str) -> bool {
 fn is_date_time(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 20
-        && is_full_date(&s[..10])
+        && s.get(..10).is_some_and(is_full_date)
         && b[10] == b'T'
         && b[13] == b':'
         && b[16] == b':'
@@ -812,3 +812,6 @@ impl CredentialFormat for MsoMdoc {
 }
 
 sigil_plugin_sdk::export_credential_format!(MsoMdoc);
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -23,7 +23,8 @@ use crate::proof::{self, ProofCheck, ProofError};
 use crate::secrets;
 use crate::service::Issuer;
 
-/// Accepted clock skew of a proof's `iat` into the future, in seconds.
+/// Accepted clock skew of a proof's `iat` and `nbf` into the future and
+/// after its `exp`, in seconds.
 const PROOF_MAX_SKEW: i64 = 60;
 
 /// The `proofs` object: proof type → proofs. Only `jwt` is supported.
@@ -104,6 +105,9 @@ pub enum CredentialCause {
     NotJson(String),
     /// The body is not a JSON object of the request's members.
     Body(String),
+    /// Both `credential_configuration_id` and `credential_identifier` were
+    /// sent; §8.2 allows exactly one.
+    BothIdentifiers,
     /// A `credential_identifier` was sent; this issuer returns none.
     CredentialIdentifier,
     /// No `credential_configuration_id`.
@@ -164,6 +168,7 @@ impl CredentialCause {
             Self::MissingToken | Self::UnknownToken => Code::InvalidToken,
             Self::NotJson(_)
             | Self::Body(_)
+            | Self::BothIdentifiers
             | Self::MissingConfigurationId
             | Self::SingularProof
             | Self::SeveralProofTypes
@@ -202,6 +207,7 @@ impl CredentialCause {
                 "the credential request is sent as {given}; send it as application/json"
             ),
             Self::Body(e) => format!("the body must be a JSON object of a credential request: {e}"),
+            Self::BothIdentifiers => "send either credential_configuration_id or credential_identifier, not both".into(),
             Self::CredentialIdentifier => {
                 "this issuer returned no credential_identifiers; use credential_configuration_id"
                     .into()
@@ -405,6 +411,10 @@ where
         grant: &AccessToken,
         request: &CredentialRequest,
     ) -> Result<&CredentialConfiguration, CredentialCause> {
+        if request.credential_identifier.is_some() && request.credential_configuration_id.is_some()
+        {
+            return Err(CredentialCause::BothIdentifiers);
+        }
         if request.credential_identifier.is_some() {
             return Err(CredentialCause::CredentialIdentifier);
         }
@@ -436,6 +446,7 @@ where
     ) -> Result<ProvedKeys, CredentialCause> {
         let check = ProofCheck {
             audience: tenant.issuer(),
+            audience_trailing_slash: self.settings.issuance.proof_aud_trailing_slash,
             now,
             max_age: self.settings.issuance.proof_max_age_seconds,
             max_skew: PROOF_MAX_SKEW,
@@ -543,7 +554,8 @@ where
             claims,
             issuer: signing.issuer_id,
             issued_at,
-            expires_at: validity.map(|v| issued_at + v),
+            // Saturating: a configuration's validity is the operator's and unbounded.
+            expires_at: validity.map(|v| issued_at.saturating_add(v)),
             slots: holder_keys
                 .into_iter()
                 .map(|k| CredentialSlot {

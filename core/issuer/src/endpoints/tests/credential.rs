@@ -139,6 +139,42 @@ async fn request_errors_use_the_spec_codes() {
             Code::UnknownCredentialIdentifier,
         ),
         (
+            body(
+                &json!({ "credential_configuration_id": "badge", "credential_identifier": "x", "proofs": { "jwt": [good] } }),
+            ),
+            Code::InvalidCredentialRequest,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(
+                    &header,
+                    &json!({ "aud": ISSUER, "iat": NOW, "exp": NOW - 3600, "nonce": n }),
+                )],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(
+                    &header,
+                    &json!({ "aud": ISSUER, "iat": NOW, "nbf": NOW + 3600, "nonce": n }),
+                )],
+            ),
+            Code::InvalidProof,
+        ),
+        (
+            request(
+                "badge",
+                &[holder.sign(
+                    &json!({ "typ": PROOF_TYP, "alg": "ES256", "jwk": holder.jwk, "crit": ["b64"], "b64": false }),
+                    &json!({ "aud": ISSUER, "iat": NOW, "nonce": n }),
+                )],
+            ),
+            Code::InvalidProof,
+        ),
+        (
             body(&json!({ "credential_configuration_id": "badge" })),
             Code::InvalidProof,
         ),
@@ -278,6 +314,31 @@ async fn request_errors_use_the_spec_codes() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidNonce);
+}
+
+/// Impierce `oid4vci` 0.4 sends `aud` with a trailing slash (ADR 0015):
+/// accepted by default, refused when the operator turns the leniency off.
+#[tokio::test]
+async fn proof_aud_with_a_trailing_slash_follows_the_setting() {
+    for lenient in [true, false] {
+        let w = World::with_settings(|s| s.issuance.proof_aud_trailing_slash = lenient);
+        let token = w.token_for("o1", &["badge"], inline_badge).await;
+        let holder = Holder::new();
+        let header = json!({ "typ": PROOF_TYP, "alg": "ES256", "jwk": holder.jwk });
+        let nonce = w.issuer.nonce(&w.tenant).c_nonce;
+        let jwt = holder.sign(
+            &header,
+            &json!({ "aud": format!("{ISSUER}/"), "iat": NOW, "nonce": nonce }),
+        );
+        let result = call(&w, &token, request("badge", &[jwt])).await;
+        match result {
+            Ok(r) => assert!(lenient && r.credentials.len() == 1),
+            Err(e) => {
+                assert!(!lenient, "{e:?}");
+                assert_eq!(e.code(), Code::InvalidProof);
+            }
+        }
+    }
 }
 
 #[tokio::test]

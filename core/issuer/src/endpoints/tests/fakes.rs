@@ -356,6 +356,13 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
+        Self::with_settings(|_| {})
+    }
+
+    /// A world whose settings `edit` changes first.
+    pub fn with_settings(edit: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = settings();
+        edit(&mut settings);
         let clock = Arc::new(FixedClock(AtomicI64::new(NOW)));
         let all: Vec<String> = [
             "badge",
@@ -371,7 +378,7 @@ impl World {
             issuer: Issuer::new(
                 FakeStore::default(),
                 Arc::new(FakePlugins::default()),
-                Arc::new(settings()),
+                Arc::new(settings),
                 b"0123456789abcdef0123456789abcdef",
                 clock.clone(),
             ),

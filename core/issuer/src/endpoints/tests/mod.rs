@@ -6,6 +6,7 @@
 mod claims;
 mod credential;
 mod fakes;
+mod fuzz;
 mod mdl;
 mod offer;
 mod token;

@@ -42,7 +42,8 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
     let id = uuid::Uuid::new_v4().to_string();
     let n = now();
     let code = state.issuer.pre_authorized_code(&id);
-    let expires_at = (v.expires_in > 0).then(|| n + v.expires_in);
+    // `validate` bounds the lifetime (at most 10 years): no overflow.
+    let expires_at = (v.expires_in > 0).then(|| n.saturating_add(v.expires_in));
     let offer = Offer {
         id: id.clone(),
         tenant: t.id.clone(),
