@@ -94,11 +94,12 @@ fn seeds() -> Vec<Value> {
                 "runtimeOverrides": { "validitySeconds": 3600, "subjectId": "did:example:1",
                     "credentialData": { "given_name": "X" }, "mapping": { "iat2": "$now" },
                     "selectiveDisclosure": { "given_name": false } } }),
+        // The demo document signer certificate is issued for UT (ISO test country).
         json!({ "credentialConfigurationIds": ["mdl_mdoc"], "expiresInSeconds": -1,
                 "credentialClaims": { "mdl_mdoc": { "type": "inline", "claims": {
                     "family_name": "Lovelace", "given_name": "Ada", "birth_date": "1815-12-10",
                     "issue_date": "2026-01-01", "expiry_date": "2036-01-01",
-                    "issuing_country": "GB", "issuing_authority": "Sigil",
+                    "issuing_country": "UT", "issuing_authority": "Sigil",
                     "document_number": "D-1", "portrait": "AAEC",
                     "driving_privileges": [], "un_distinguishing_sign": "GB" } } } }),
         json!({ "credentialConfigurationIds": [BADGE],
