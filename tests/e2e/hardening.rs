@@ -471,6 +471,8 @@ async fn http_rules_for_schemes_media_types_duplicates_and_sizes() {
             .await
             .unwrap();
         assert_eq!(r.status(), 413, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{path}");
     }
 }
 

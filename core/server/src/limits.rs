@@ -1,6 +1,7 @@
-//! Request size limits, checked before a handler runs: request heads
-//! larger than [`HEADER_LIMIT`] get 431 (RFC 6585 §5), bodies larger than
-//! [`BODY_LIMIT`] get 413 from `Content-Length` before they are read.
+//! Request size limits, checked before routing: request heads larger than
+//! [`HEADER_LIMIT`] get 431 (RFC 6585 §5), bodies whose `Content-Length`
+//! exceeds [`BODY_LIMIT`] get 413 before a byte of them is read (a body
+//! without `Content-Length` is cut at the limit by the extractors).
 
 use actix_web::HttpResponse;
 use actix_web::body::{EitherBody, MessageBody};
@@ -27,21 +28,29 @@ fn head_size(req: &ServiceRequest) -> usize {
         + line
 }
 
-/// The 431 answer: problem+json under `/admin`, JSON elsewhere.
-fn too_large_head(req: &ServiceRequest) -> HttpResponse {
-    let detail = format!("the request line and headers may have at most {HEADER_LIMIT} bytes");
+/// The declared body length, when there is one.
+fn declared_length(req: &ServiceRequest) -> Option<u64> {
+    req.headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A refusal before routing: problem+json under `/admin`, an OAuth-style
+/// error object (`invalid_request`) on the wallet routes.
+fn refuse(req: &ServiceRequest, status: StatusCode, slug: &str, detail: String) -> HttpResponse {
     if req.path().starts_with("/admin") {
+        let title = status.canonical_reason().unwrap_or("Request refused");
         return actix_web::ResponseError::error_response(&Problem::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers-too-large",
-            "Request Header Fields Too Large",
-            detail,
+            status, slug, title, detail,
         ));
     }
-    HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).json(serde_json::json!({
-        "error": "invalid_request",
-        "error_description": detail,
-    }))
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": detail,
+        }))
 }
 
 /// Middleware (`middleware::from_fn`): refuse an oversized head before
@@ -50,8 +59,24 @@ pub async fn check_head(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if head_size(&req) > HEADER_LIMIT {
-        let response = too_large_head(&req);
+    let refusal = if head_size(&req) > HEADER_LIMIT {
+        Some(refuse(
+            &req,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!("the request line and headers may have at most {HEADER_LIMIT} bytes"),
+        ))
+    } else if declared_length(&req).is_some_and(|n| n > BODY_LIMIT as u64) {
+        Some(refuse(
+            &req,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the body may have at most {BODY_LIMIT} bytes"),
+        ))
+    } else {
+        None
+    };
+    if let Some(response) = refusal {
         return Ok(req.into_response(response).map_into_right_body());
     }
     next.call(req)
