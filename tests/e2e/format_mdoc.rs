@@ -555,10 +555,7 @@ async fn mdl_with_bad_claims_is_denied_with_the_element_named() {
         "offer": created["credentialOffer"], "trustAnchors": [iaca]
     }))
     .await;
-    assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(report["status"], 400, "{report}");
-    assert_eq!(report["error"], "credential_request_denied", "{report}");
-    let description = report["errorDescription"].as_str().unwrap();
+    let description = denied(&report);
     assert!(
         description.contains("expiry_date") && description.contains("full-date"),
         "{description}"
@@ -867,10 +864,7 @@ async fn a_provider_mdl_with_another_country_is_denied_naming_the_mismatch() {
         "offer": created["credentialOffer"], "trustAnchors": [iaca]
     }))
     .await;
-    assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(report["status"], 400, "{report}");
-    assert_eq!(report["error"], "credential_request_denied", "{report}");
-    let description = report["errorDescription"].as_str().unwrap();
+    let description = denied(&report);
     assert!(
         description.contains("issuing_country")
             && description.contains(&format!("'{country}'"))
@@ -946,4 +940,13 @@ async fn keys_demo_chain_country_and_a_missing_issuing_country_filled_from_it() 
     }))
     .await;
     assert_eq!(report["error"], "credential_request_denied", "{report}");
+}
+
+/// The wallet's report of a `credential_request_denied` (400): its
+/// error description.
+fn denied(report: &Value) -> &str {
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["status"], 400, "{report}");
+    assert_eq!(report["error"], "credential_request_denied", "{report}");
+    report["errorDescription"].as_str().unwrap()
 }

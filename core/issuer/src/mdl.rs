@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+use sigil_settings::datafn;
 use sigil_settings::{ClaimSource, CredentialConfiguration, Settings};
 
 use crate::model::{ClaimSourceSpec, RuntimeOverrides};
@@ -132,13 +133,6 @@ fn element<'a>(
     })
 }
 
-/// A value still holding a data function (`<...>`), expanded only at issuance.
-fn is_template(value: &Value) -> bool {
-    value
-        .as_str()
-        .is_some_and(|s| s.contains('<') && s.contains('>'))
-}
-
 /// Check the mDL elements of `claims` against `signer`; with `templates`,
 /// values with data functions are left for issuance.
 fn check(
@@ -148,7 +142,7 @@ fn check(
     templates: bool,
 ) -> Result<(), Mismatch> {
     let agrees = |value: &Value, certificate: &Option<String>| {
-        (templates && is_template(value))
+        (templates && datafn::calls_function(value))
             || certificate
                 .as_deref()
                 .is_some_and(|c| value.as_str() == Some(c))

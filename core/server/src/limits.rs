@@ -9,6 +9,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 
+use sigil_issuer::errors::ErrorBody;
+
 use crate::problem::Problem;
 
 /// The largest request head (request line and headers), in bytes.
@@ -47,14 +49,11 @@ fn refuse(req: &ServiceRequest, status: StatusCode, slug: &str, detail: String) 
     }
     HttpResponse::build(status)
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({
-            "error": "invalid_request",
-            "error_description": detail,
-        }))
+        .json(ErrorBody::new("invalid_request", &detail))
 }
 
-/// Middleware (`middleware::from_fn`): refuse an oversized head before
-/// routing.
+/// Middleware (`middleware::from_fn`): refuse an oversized head or a
+/// declared oversized body before routing.
 pub async fn check_head(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -111,7 +111,7 @@ impl Problem {
             "Invalid request",
             detail,
         );
-        p.errors_omitted = count(errors.len().saturating_sub(MAX_FIELD_ERRORS));
+        let total = errors.len();
         p.errors = errors
             .into_iter()
             .take(MAX_FIELD_ERRORS)
@@ -120,12 +120,7 @@ impl Problem {
                 message: bounded(e.message),
             })
             .collect();
-        if p.errors_omitted > 0 {
-            p.detail = format!(
-                "{} ({} more errors are not listed; fix these and send again)",
-                p.detail, p.errors_omitted
-            );
-        }
+        p.count_omitted(total);
         p
     }
 

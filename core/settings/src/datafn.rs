@@ -137,6 +137,14 @@ fn parse(s: &str) -> Result<Vec<Piece<'_>>, String> {
     Ok(out)
 }
 
+/// Whether `value` is a string that calls a data function (evaluated only
+/// at issuance): `"<uuid>"` does, `"a < b > c"` does not.
+pub fn calls_function(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| {
+        parse(s).is_ok_and(|pieces| pieces.iter().any(|p| matches!(p, Piece::Call(_))))
+    })
+}
+
 /// Check every string in `value` for unknown or malformed functions.
 /// The error names the JSON path (`at` is the path of `value`).
 pub fn check(value: &Value, at: &str) -> Result<(), String> {
@@ -256,6 +264,20 @@ mod tests {
         assert!(uuid::Uuid::parse_str(out["raw"].as_str().unwrap()).is_ok());
         let again = expand(&v, &ctx()).unwrap();
         assert_ne!(again["raw"], out["raw"], "a fresh uuid every time");
+    }
+
+    #[test]
+    fn calls_are_told_from_angle_brackets_in_text() {
+        for v in [
+            json!("<uuid>"),
+            json!("urn:<subject-id>"),
+            json!("<timestamp:+1h>"),
+        ] {
+            assert!(calls_function(&v), "{v}");
+        }
+        for v in [json!("a < b > c"), json!("UT"), json!(3), json!("<nope>")] {
+            assert!(!calls_function(&v), "{v}");
+        }
     }
 
     #[test]

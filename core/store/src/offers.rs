@@ -194,7 +194,8 @@ impl Store {
     }
 }
 
-/// The conditional update behind [`Store::mark_resolved`].
+/// The conditional update behind [`Store::revoke_offer`]: an offer not
+/// yet consumed or revoked becomes `revoked`.
 fn revoked_statement(tenant: &str, id: &str, now: i64) -> sea_orm::UpdateMany<offer::Entity> {
     offer::Entity::update_many()
         .col_expr(
@@ -211,6 +212,7 @@ fn revoked_statement(tenant: &str, id: &str, now: i64) -> sea_orm::UpdateMany<of
         ]))
 }
 
+/// The conditional update behind [`Store::mark_resolved`].
 fn resolved_statement(id: &str, now: i64) -> sea_orm::UpdateMany<offer::Entity> {
     offer::Entity::update_many()
         .col_expr(

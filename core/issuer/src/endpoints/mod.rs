@@ -14,7 +14,7 @@ mod tests;
 
 /// The media type of a `Content-Type` value, without parameters (empty
 /// when there is none).
-fn media_type(content_type: Option<&str>) -> &str {
+pub fn media_type(content_type: Option<&str>) -> &str {
     content_type
         .and_then(|c| c.split(';').next())
         .map(str::trim)

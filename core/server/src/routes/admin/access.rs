@@ -37,9 +37,12 @@ impl Admin {
         self.scope.covers(tenant)
     }
 
-    /// Whether this caller holds the global token.
-    pub fn is_global(&self) -> bool {
-        self.scope == AdminScope::All
+    /// The one tenant a tenant key reaches; `None` for the global token.
+    pub fn scoped_tenant(&self) -> Option<&str> {
+        match &self.scope {
+            AdminScope::All => None,
+            AdminScope::Tenant(t) => Some(t),
+        }
     }
 
     /// The tenant `id`, when it exists and this caller may see it; 404

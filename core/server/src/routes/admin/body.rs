@@ -1,7 +1,8 @@
 //! JSON bodies of the admin API, read strictly: `application/json` only
-//! (415), at most [`ADMIN_BODY_LIMIT`] bytes (413, refused from
-//! `Content-Length` before reading), no repeated member names and no U+0000
-//! in any string (400 naming each field), then the typed request (400).
+//! (415), at most [`ADMIN_BODY_LIMIT`] bytes (413; a declared larger body
+//! is refused before routing by [`crate::limits`]), no repeated member
+//! names and no U+0000 in any string (400 naming each field), then the
+//! typed request (400).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
+use sigil_issuer::endpoints::media_type;
 use sigil_issuer::json::{nul_paths, parse_strict};
 
 use crate::problem::{FieldError, MAX_FIELD_ERRORS, Problem};
@@ -49,31 +51,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminJson<T> {
     }
 }
 
-/// Media type and declared length, before any byte of the body is read.
+/// The media type, before any byte of the body is read.
 fn check_head(req: &HttpRequest) -> Result<(), Problem> {
     let content_type = req
         .headers()
         .get("content-type")
         .map(|v| v.to_str().unwrap_or("(not text)"));
-    let media = content_type
-        .and_then(|c| c.split(';').next())
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let media = media_type(content_type).to_ascii_lowercase();
     let json = media == "application/json"
         || (media.starts_with("application/") && media.ends_with("+json"));
-    if !json {
-        return Err(Problem::unsupported_media(content_type));
+    if json {
+        Ok(())
+    } else {
+        Err(Problem::unsupported_media(content_type))
     }
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > ADMIN_BODY_LIMIT as u64) {
-        return Err(Problem::too_large(ADMIN_BODY_LIMIT));
-    }
-    Ok(())
 }
 
 /// Strict JSON, then the typed request.

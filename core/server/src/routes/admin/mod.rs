@@ -10,6 +10,8 @@ pub mod plugins;
 
 use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, web};
 
+use sigil_issuer::errors::ErrorBody;
+
 use crate::problem::Problem;
 
 /// A resource whose other methods get 405 with `Allow: <allow>`.
@@ -74,8 +76,8 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
     if path == "/admin" || path.starts_with("/admin/") {
         return not_found(req).await;
     }
-    HttpResponse::NotFound().json(serde_json::json!({
-        "error": "not_found",
-        "error_description": format!("no resource at {}", access::printable(path)),
-    }))
+    HttpResponse::NotFound().json(ErrorBody::new(
+        "not_found",
+        &format!("no resource at {}", access::printable(path)),
+    ))
 }

@@ -2,6 +2,8 @@
 //! loaded, and a dry run of a claim provider, so integrators can try their
 //! plugin against the real sandbox before wiring it to a configuration.
 
+use std::collections::BTreeSet;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -30,34 +32,31 @@ fn info_json(p: &PluginInfo) -> Value {
 /// A tenant key sees the plugins its tenant issues with
 /// ([`sigil_settings::Settings::tenant_plugins`]) and no load errors.
 pub async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let visible = visible_plugins(&admin, &state);
     let plugins: Vec<Value> = state
         .plugins
         .plugins()
-        .filter(|p| visible(&admin, &state, &p.id))
+        .filter(|p| visible.as_ref().is_none_or(|v| v.contains(&p.id)))
         .map(info_json)
         .collect();
-    let errors: Vec<String> = if admin.is_global() {
-        state
+    let errors: Vec<String> = match visible {
+        None => state
             .plugins
             .load_errors()
             .iter()
             .map(ToString::to_string)
-            .collect()
-    } else {
-        Vec::new()
+            .collect(),
+        Some(_) => Vec::new(),
     };
     Ok(HttpResponse::Ok().json(json!({ "plugins": plugins, "loadErrors": errors })))
 }
 
-/// Whether `admin` may see plugin `id`: the global token sees all, a
-/// tenant key those its tenant issues with.
-fn visible(admin: &Admin, state: &AppState, id: &str) -> bool {
-    admin.is_global()
-        || state
-            .tenants
-            .iter()
-            .filter(|t| admin.sees(&t.id))
-            .any(|t| state.settings.tenant_plugins(&t.id).contains(id))
+/// The plugins `admin` may see: `None` for all (the global token), else
+/// those its tenant issues with.
+fn visible_plugins(admin: &Admin, state: &AppState) -> Option<BTreeSet<String>> {
+    admin
+        .scoped_tenant()
+        .map(|t| state.settings.tenant_plugins(t))
 }
 
 /// Body of a dry run.
@@ -91,7 +90,7 @@ pub async fn resolve(
     id: web::Path<String>,
     body: AdminJson<ResolveBody>,
 ) -> Result<HttpResponse, Problem> {
-    if !visible(&admin, &state, &id) {
+    if visible_plugins(&admin, &state).is_some_and(|v| !v.contains(id.as_str())) {
         return Err(Problem::not_found(format!(
             "no plugin '{}' is loaded",
             printable(&id)
