@@ -10,6 +10,19 @@
 //    "status": {"check": true, "expect": 0},          // status list check of each credential
 //    "trustAnchors": ["-----BEGIN CERTIFICATE-----..."],  // IACA roots for mso_mdoc
 //    "ignoreTxCodeRequirement": false, "includeRaw": false, "trace": false}
+//   {"offer": "...", "flow": "authorization_code",   // the authorization code flow (lib/auth-code.mjs):
+//    "login": {"username": "user-42", "password": "..."},  // at the upstream OP (lib/browser.mjs)
+//    "clientId": "sigil-test-wallet",                 // default; a public client (client_id in the body)
+//    "request": "authorization_details"|"scope",      // default authorization_details
+//    "redirectUri": "http://127.0.0.1:<port>/cb",     // default: a free loopback port nothing listens on
+//    "refresh": false,                                // true: one refresh_token grant + one more credential
+//    "cancel": false,                                 // true: abort at the OP (expect stage authorize, access_denied)
+//    + configurationId, batch, dpop, status, trustAnchors, includeRaw, trace as above}
+//   {"mode": "login", "url": "<sigil /authorize?client_id=...&request_uri=...>",
+//    "login": {"username": "user-42", "password": "..."}, "cancel": false,
+//    "redirectUri": "<optional: where to stop>"}
+//     (only the scripted browser login; prints {"ok": true, "location", "status", "hops"[, "body"]},
+//      location null when it stopped on a page that is no redirect to the wallet)
 //   {"mode": "verify-only", "credential": "<credential>", "issuer": "<credential_issuer>",
 //    "format": "dc+sd-jwt|jwt_vc_json|mso_mdoc", "holderJwk": {...}, "vct": "...",
 //    "doctype": "...", "types": [...], "trustAnchors": [...], "now": "<ISO date>"}
@@ -20,11 +33,37 @@
 // mso_mdoc (@animo-id/mdoc with node:crypto X.509; needs trustAnchors).
 //
 // Output: one JSON object on stdout; exit 0 with {"ok": true, ...} or exit 1 with
-// {"ok": false, "stage": "offer|metadata|token|nonce|credential|verify", "status", "error", "message", "trace"}.
-import { failure, WalletError } from './lib/errors.mjs';
+// {"ok": false, "stage": "input|offer|metadata|authorize|login|token|refresh|nonce|credential|verify",
+//  "status", "error", "errorDescription", "message", "trace"}.
+// The authorization code flow adds {"flow": "authorization_code", "authorization": {requestUri, redirect,
+// state, iss, tokenType, hops}, "refreshed", "refresh"} to the pre-authorized flow's output.
+import { claimWithAuthorizationCode } from './lib/auth-code.mjs';
+import { login } from './lib/browser.mjs';
+import { failure, step, WalletError } from './lib/errors.mjs';
 import { tracingFetch } from './lib/http.mjs';
 import { checkIsoProfile } from './lib/iso-profile.mjs';
 import { claim, verifyOnly } from './lib/wallet.mjs';
+
+/** Only the front channel: Rust tests do PAR and token by hand and script the login with this. */
+async function loginOnly(input, fetchFn) {
+  if (typeof input.url !== 'string') throw new WalletError('input', 'mode login needs "url"');
+  const result = await step('login', () =>
+    login(input.url, {
+      username: input.login?.username,
+      password: input.login?.password,
+      cancel: Boolean(input.cancel),
+      redirectUri: input.redirectUri,
+      fetchFn,
+    }),
+  );
+  return {
+    ok: true,
+    location: result.location,
+    status: result.status,
+    hops: result.hops,
+    ...(result.location === null ? { body: result.body.slice(0, 4000) } : {}),
+  };
+}
 
 async function readStdin() {
   const chunks = [];
@@ -44,8 +83,10 @@ try {
   const fetchFn = tracingFetch(trace);
   if (input.mode === 'verify-only') output = await verifyOnly(input, fetchFn);
   else if (input.mode === 'iso-profile') output = checkIsoProfile(input);
-  else if (typeof input.offer === 'string') output = await claim(input, fetchFn);
-  else throw new WalletError('input', 'expected {"offer": ...} or {"mode": "verify-only" | "iso-profile", ...}');
+  else if (input.mode === 'login') output = await loginOnly(input, fetchFn);
+  else if (typeof input.offer === 'string' && input.flow === 'authorization_code') output = await claimWithAuthorizationCode(input, fetchFn);
+  else if (typeof input.offer === 'string' && (input.flow ?? 'pre-authorized_code') === 'pre-authorized_code') output = await claim(input, fetchFn);
+  else throw new WalletError('input', 'expected {"offer": ..., "flow"?: "pre-authorized_code" | "authorization_code"} or {"mode": "login" | "verify-only" | "iso-profile", ...}');
   if (input.trace) output.trace = trace;
 } catch (e) {
   output = failure(e, trace);

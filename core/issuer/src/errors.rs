@@ -14,6 +14,12 @@ pub enum TokenErrorCode {
     UnsupportedGrantType,
     /// Client authentication failed.
     InvalidClient,
+    /// The DPoP proof is missing or invalid (RFC 9449 §5).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce (RFC 9449 §8).
+    UseDpopNonce,
+    /// The requested `authorization_details` are unusable (RFC 9396 §6).
+    InvalidAuthorizationDetails,
     /// Unexpected failure.
     ServerError,
 }
@@ -26,6 +32,9 @@ impl TokenErrorCode {
             Self::InvalidGrant => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidClient => "invalid_client",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidAuthorizationDetails => "invalid_authorization_details",
             Self::ServerError => "server_error",
         }
     }
@@ -33,7 +42,12 @@ impl TokenErrorCode {
     /// HTTP status (RFC 6749 §5.2: 400, `invalid_client` 401).
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidRequest | Self::InvalidGrant | Self::UnsupportedGrantType => 400,
+            Self::InvalidRequest
+            | Self::InvalidGrant
+            | Self::UnsupportedGrantType
+            | Self::InvalidDpopProof
+            | Self::UseDpopNonce
+            | Self::InvalidAuthorizationDetails => 400,
             Self::InvalidClient => 401,
             Self::ServerError => 500,
         }
@@ -45,6 +59,10 @@ impl TokenErrorCode {
 pub enum CredentialErrorCode {
     /// Missing/invalid/expired access token (401 with `WWW-Authenticate`).
     InvalidToken,
+    /// The DPoP proof is missing or invalid (401, RFC 9449 §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce (401, RFC 9449 §9).
+    UseDpopNonce,
     /// The token does not cover the requested credential (403).
     InsufficientScope,
     /// Malformed request.
@@ -70,6 +88,8 @@ impl CredentialErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidToken => "invalid_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidCredentialRequest => "invalid_credential_request",
             Self::UnknownCredentialConfiguration => "unknown_credential_configuration",
@@ -92,9 +112,56 @@ impl CredentialErrorCode {
             | Self::InvalidNonce
             | Self::InvalidEncryptionParameters
             | Self::CredentialRequestDenied => 400,
-            Self::InvalidToken => 401,
+            Self::InvalidToken | Self::InvalidDpopProof | Self::UseDpopNonce => 401,
             Self::InsufficientScope => 403,
             Self::ServerError => 500,
+        }
+    }
+}
+
+/// Authorization endpoint and PAR error codes (RFC 6749 §4.1.2.1,
+/// RFC 9126 §2.3, RFC 9396 §5, RFC 9449 §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizationErrorCode {
+    /// Missing, repeated or malformed parameter; unknown `request_uri`.
+    InvalidRequest,
+    /// `response_type` other than `code`.
+    UnsupportedResponseType,
+    /// No credential asked for.
+    InvalidScope,
+    /// Unusable `authorization_details`.
+    InvalidAuthorizationDetails,
+    /// The person cancelled or was refused.
+    AccessDenied,
+    /// The DPoP proof at PAR is invalid.
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce.
+    UseDpopNonce,
+    /// Unexpected failure.
+    ServerError,
+}
+
+impl AuthorizationErrorCode {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidAuthorizationDetails => "invalid_authorization_details",
+            Self::AccessDenied => "access_denied",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::ServerError => "server_error",
+        }
+    }
+
+    /// HTTP status of a PAR error or an error page.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::AccessDenied => 403,
+            Self::ServerError => 502,
+            _ => 400,
         }
     }
 }

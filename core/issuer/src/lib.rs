@@ -20,16 +20,24 @@
 //! * [`codes`]: pre-authorized codes derived from offer ids.
 //! * [`json`]: strict JSON bodies (no repeated member names; NUL found).
 //! * [`secrets`]: random codes, tokens and nonces, and their hashes.
+//! * [`jws`], [`dpop`], [`id_token`], [`pkce`]: compact JWS verification,
+//!   DPoP proofs (RFC 9449), upstream ID tokens (OpenID Connect Core
+//!   §3.1.3.7) and PKCE (RFC 7636), for the authorization code flow
+//!   ([`endpoints::par`], [`endpoints::authorize`], [`endpoints::grants`]).
 
 pub mod codes;
+pub mod dpop;
 pub mod endpoints;
 pub mod errors;
+pub mod id_token;
 pub mod json;
+pub mod jws;
 pub mod mdl;
 pub mod metadata;
 pub mod model;
 pub mod nonce;
 pub mod offer;
+pub mod pkce;
 pub mod ports;
 pub mod proof;
 pub mod secrets;

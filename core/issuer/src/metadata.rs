@@ -4,7 +4,7 @@
 //! members; everything the protocol fixes is decided here.
 
 use serde_json::{Map, Value, json};
-use sigil_settings::CredentialConfiguration;
+use sigil_settings::{AuthorizationSettings, CredentialConfiguration};
 
 use crate::offer::PRE_AUTHORIZED_GRANT;
 use crate::proof::PROOF_ALGORITHMS;
@@ -52,13 +52,34 @@ pub fn credential_issuer(
     metadata
 }
 
-/// The authorization server metadata of `issuer`: the pre-authorized code
-/// grant, anonymous access, no client authentication.
-pub fn authorization_server(issuer: &str) -> Value {
+/// The authorization server metadata of `issuer` (RFC 8414): the
+/// pre-authorized code grant with anonymous access, the authorization code
+/// grant with PAR (RFC 9126), PKCE S256, `iss` in the response (RFC 9207),
+/// `authorization_details` (RFC 9396) and refresh tokens, public clients,
+/// and DPoP (RFC 9449). `scopes` are the tenant's configurations' scopes.
+pub fn authorization_server(
+    issuer: &str,
+    settings: &AuthorizationSettings,
+    scopes: &[&str],
+) -> Value {
+    let mut grants = vec![PRE_AUTHORIZED_GRANT, "authorization_code"];
+    if settings.refresh_token_seconds > 0 {
+        grants.push("refresh_token");
+    }
     json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": settings.require_par,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": grants,
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "authorization_details_types_supported": ["openid_credential"],
+        "scopes_supported": scopes,
+        "dpop_signing_alg_values_supported": crate::dpop::DPOP_ALGORITHMS,
         "pre-authorized_grant_anonymous_access_supported": true,
         "token_endpoint_auth_methods_supported": ["none"],
     })
@@ -105,8 +126,18 @@ mod tests {
         );
         assert!(single.get("batch_credential_issuance").is_none());
         assert_eq!(single["display"][0]["name"], "I");
-        let a = authorization_server("https://i.example");
+        let a = authorization_server(
+            "https://i.example",
+            &AuthorizationSettings::default(),
+            &["badge"],
+        );
         assert_eq!(a["token_endpoint"], "https://i.example/token");
-        assert_eq!(a["grant_types_supported"], json!([PRE_AUTHORIZED_GRANT]));
+        assert_eq!(a["pushed_authorization_request_endpoint"], "https://i.example/par");
+        assert_eq!(
+            a["grant_types_supported"],
+            json!([PRE_AUTHORIZED_GRANT, "authorization_code", "refresh_token"])
+        );
+        assert_eq!(a["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(a["require_pushed_authorization_requests"], true);
     }
 }

@@ -3,7 +3,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
-use crate::model::{Flow, Offer, OfferScheme, TxCode, ValueMode};
+use crate::model::{Offer, OfferScheme, TxCode, ValueMode};
 
 /// Grant type of the pre-authorized code flow.
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -19,6 +19,8 @@ pub struct OfferContent<'a> {
     pub pre_authorized_code: Option<&'a str>,
     /// The transaction code announcement.
     pub tx_code: Option<&'a TxCode>,
+    /// Whether the offer carries the authorization code grant.
+    pub authorization_code: bool,
     /// `issuer_state` for the authorization code flow.
     pub issuer_state: Option<&'a str>,
 }
@@ -42,11 +44,12 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
         }
         grants.insert(PRE_AUTHORIZED_GRANT.into(), grant.into());
     }
-    if let Some(state) = content.issuer_state {
-        grants.insert(
-            "authorization_code".into(),
-            json!({ "issuer_state": state }),
-        );
+    if content.authorization_code {
+        let grant = match content.issuer_state {
+            Some(state) => json!({ "issuer_state": state }),
+            None => json!({}),
+        };
+        grants.insert("authorization_code".into(), grant);
     }
     json!({
         "credential_issuer": content.credential_issuer,
@@ -57,12 +60,13 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
 
 /// The offer object of a stored offer; `code` is its pre-authorized code.
 pub fn offer_object(credential_issuer: &str, offer: &Offer, code: &str) -> Value {
-    let pre_authorized = offer.flow == Flow::PreAuthorizedCode;
+    let pre_authorized = offer.flow.pre_authorized();
     credential_offer(&OfferContent {
         credential_issuer,
         credential_configuration_ids: &offer.credential_configuration_ids,
         pre_authorized_code: pre_authorized.then_some(code),
         tx_code: offer.tx_code.as_ref().filter(|_| pre_authorized),
+        authorization_code: offer.flow.authorization_code(),
         issuer_state: offer.issuer_state.as_deref(),
     })
 }
@@ -150,6 +154,7 @@ mod tests {
             credential_configuration_ids: &ids,
             pre_authorized_code: Some("abc"),
             tx_code: Some(&tx),
+            authorization_code: false,
             issuer_state: None,
         });
         assert_eq!(
@@ -163,6 +168,30 @@ mod tests {
                 }}
             })
         );
+    }
+
+    #[test]
+    fn both_grants_with_issuer_state() {
+        let ids = vec!["badge".to_string()];
+        let offer = credential_offer(&OfferContent {
+            credential_issuer: "https://issuer.example",
+            credential_configuration_ids: &ids,
+            pre_authorized_code: Some("abc"),
+            tx_code: None,
+            authorization_code: true,
+            issuer_state: Some("st"),
+        });
+        assert_eq!(offer["grants"]["authorization_code"], json!({ "issuer_state": "st" }));
+        assert_eq!(offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], "abc");
+        let bare = credential_offer(&OfferContent {
+            credential_issuer: "https://issuer.example",
+            credential_configuration_ids: &ids,
+            pre_authorized_code: None,
+            tx_code: None,
+            authorization_code: true,
+            issuer_state: None,
+        });
+        assert_eq!(bare["grants"], json!({ "authorization_code": {} }));
     }
 
     #[test]

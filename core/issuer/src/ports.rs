@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::model::{
-    AccessToken, Finish, Issuance, IssuedToken, NewEvent, Offer, Redeem, RedeemRefusal,
-    RuntimeOverrides,
+    AccessToken, Authorization, CodeIssue, Finish, GrantRefusal, GrantTokens, Issuance,
+    IssuedToken, LoginState, NewEvent, Offer, Redeem, RedeemRefusal, RuntimeOverrides,
 };
 
 /// The current time.
@@ -318,4 +318,174 @@ pub trait IssuerTenant: Send + Sync {
         format: &str,
         overrides: &RuntimeOverrides,
     ) -> Result<Signing<Self::Signer>, String>;
+}
+
+/// The authorization code flow's records (see
+/// [`crate::model::Authorization`]). Every single-use rule is the
+/// implementation's atomic decision, as for [`IssuanceStore`].
+pub trait AuthorizationStore: Send + Sync {
+    /// The live offer of `tenant` whose `issuer_state` is `issuer_state`.
+    fn offer_by_issuer_state(
+        &self,
+        tenant: &str,
+        issuer_state: &str,
+    ) -> impl Future<Output = Result<Option<Offer>, StoreFailure>> + Send;
+
+    /// Store a pushed authorization (and `event` when it is bound to an offer).
+    fn push_authorization(
+        &self,
+        authorization: &Authorization,
+        event: Option<NewEvent>,
+    ) -> impl Future<Output = Result<(), StoreFailure>> + Send;
+
+    /// The authorization of `tenant` whose request URI hashes to `hash`.
+    fn authorization_by_request(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<Authorization>, StoreFailure>> + Send;
+
+    /// Record the login sent to the provider, if the authorization is still
+    /// `pushed` or `login` (a revisit starts a new login); `false` otherwise.
+    fn begin_login(
+        &self,
+        id: &str,
+        login: &LoginState,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
+
+    /// The authorization of `tenant` whose login state hashes to `hash`.
+    fn authorization_by_login(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<Authorization>, StoreFailure>> + Send;
+
+    /// Issue the code (creating `code.new_offer` when given) if the
+    /// authorization is still `pushed` or `login`; `false` otherwise.
+    fn issue_code(
+        &self,
+        id: &str,
+        code: CodeIssue,
+        now: i64,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
+
+    /// Mark a failed login (the authorization is revoked); `event` is appended.
+    fn fail_login(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> impl Future<Output = Result<(), StoreFailure>> + Send;
+
+    /// The authorization of `tenant` whose code hashes to `hash`.
+    fn authorization_by_code(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<Authorization>, StoreFailure>> + Send;
+
+    /// The authorization of `tenant` whose current or previous refresh token
+    /// hashes to `hash`.
+    fn authorization_by_refresh(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<Authorization>, StoreFailure>> + Send;
+
+    /// Redeem the code of authorization `id` (still `code`, unexpired):
+    /// mark it `redeemed`, the offer `token_issued`, store the tokens and
+    /// the event, all or nothing.
+    fn redeem_code(
+        &self,
+        id: &str,
+        tokens: GrantTokens,
+        now: i64,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<Result<(), GrantRefusal>, StoreFailure>> + Send;
+
+    /// Rotate the refresh token `old_hash` of authorization `id` to
+    /// `tokens.refresh` and store the new access token and the event, if
+    /// `old_hash` is still current and unexpired and the offer not revoked.
+    fn refresh(
+        &self,
+        id: &str,
+        old_hash: &str,
+        tokens: GrantTokens,
+        now: i64,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<Result<(), GrantRefusal>, StoreFailure>> + Send;
+
+    /// Revoke authorization `id` and its offer (a replayed code or refresh
+    /// token, RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+    fn revoke_grant(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> impl Future<Output = Result<(), StoreFailure>> + Send;
+
+    /// The authorization `id`.
+    fn authorization(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Authorization>, StoreFailure>> + Send;
+
+    /// Spend a one-time value (a DPoP proof's `jti`): `true` the first time
+    /// across all instances, `false` after; kept until `expires_at`.
+    fn spend_once(
+        &self,
+        tenant: &str,
+        value: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
+}
+
+/// An upstream OpenID provider's discovery document, as far as Sigil uses it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ProviderMetadata {
+    /// `issuer`.
+    pub issuer: String,
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: String,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `jwks_uri`.
+    pub jwks_uri: String,
+}
+
+/// Why talking to the upstream provider failed; the message is for logs and
+/// the error page.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct ProviderFailure(pub String);
+
+/// HTTP to upstream OpenID providers: discovery and JWKS (cached by the
+/// implementation) and the token request.
+pub trait OpenIdProviders: Send + Sync {
+    /// The discovery document of `issuer`.
+    fn metadata(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<ProviderMetadata, ProviderFailure>> + Send;
+
+    /// The JWKS at `uri`; `refresh` skips the cache (a `kid` was unknown).
+    fn jwks(
+        &self,
+        uri: &str,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Value, ProviderFailure>> + Send;
+
+    /// POST `form` to `token_endpoint` (with HTTP Basic `basic` when given)
+    /// and return the JSON answer of a 200, or the failure with the
+    /// provider's `error`.
+    fn token(
+        &self,
+        token_endpoint: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> impl Future<Output = Result<Value, ProviderFailure>> + Send;
 }

@@ -114,6 +114,7 @@ impl Application {
             store,
             admin,
             issuer: Arc::new(issuer),
+            providers: Arc::new(crate::upstream::Providers::new()),
         };
         spawn_reload_on_hangup(state.clone());
         let data = web::Data::new(state.clone());

@@ -28,6 +28,8 @@ pub struct AppState {
     pub admin: AdminToken,
     /// The protocol rules of every wallet-facing endpoint.
     pub issuer: Arc<SigilIssuer>,
+    /// HTTP to upstream OpenID providers (logins), with its caches.
+    pub providers: Arc<crate::upstream::Providers>,
 }
 
 /// Current time in Unix seconds.

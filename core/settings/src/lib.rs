@@ -8,6 +8,7 @@
 //!    `config/sigil.toml: server.port: <problem>. Fix: <what to do>`.
 
 pub mod admin_keys;
+mod authorization;
 pub mod datafn;
 mod error;
 mod model;
@@ -15,6 +16,9 @@ mod plugins;
 mod providers;
 mod resources;
 
+pub use authorization::{
+    AuthorizationSettings, ClientAuthMethod, DpopMode, LoginSettings, redirect_uri_allowed,
+};
 pub use error::SettingsError;
 pub use model::{
     DEFAULT_MAX_OFFER_SECONDS, DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings,

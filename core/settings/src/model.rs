@@ -6,6 +6,7 @@ use serde_json::Value;
 use sigil_origin::OriginPattern;
 
 use crate::admin_keys::KeyDigest;
+use crate::authorization::{AuthorizationSettings, LoginSettings};
 use crate::datafn;
 use crate::plugins::{PluginGrant, PluginLimits};
 use crate::providers::{
@@ -41,6 +42,9 @@ pub struct Settings {
     /// Offer and token policy.
     #[serde(default)]
     pub issuance: IssuanceSettings,
+    /// `[authorization]`: Sigil's own authorization server (code flow).
+    #[serde(default)]
+    pub authorization: AuthorizationSettings,
     /// Resource folders.
     #[serde(default)]
     pub resources: ResourceSettings,
@@ -99,6 +103,13 @@ pub struct TenantSettings {
     /// default true).
     #[serde(default)]
     pub allow_non_expiring_offers: Option<bool>,
+    /// Wallet redirect URIs accepted in the authorization code flow
+    /// (patterns: see [`crate::redirect_uri_allowed`]); empty: none.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// The OpenID provider people log in at in the authorization code flow.
+    #[serde(default)]
+    pub login: Option<LoginSettings>,
 }
 
 /// The default longest offer lifetime: 30 days.
@@ -198,6 +209,9 @@ const RESERVED_TENANT_IDS: &[&str] = &[
     "metrics",
     "deferred_credential",
     "notification",
+    "par",
+    "authorize",
+    "login",
 ];
 
 /// `[server]`.
@@ -447,6 +461,11 @@ impl Settings {
                 digests.push(d);
             }
             t.admin_key_digests = digests;
+            if let Some(secret) = t.login.as_mut().and_then(|l| l.client_secret.as_mut()) {
+                secret.resolve(base, &env).map_err(|(problem, fix)| {
+                    SettingsError::new(path, format!("tenants.{tenant}.login.client_secret"), problem, fix)
+                })?;
+            }
         }
         if let Some(secret) = settings.claims.inline_webhook_secret.as_mut() {
             secret.resolve(base, &env).map_err(|(problem, fix)| {
@@ -674,6 +693,7 @@ impl Settings {
             return Err(self.err("issuance.access_token_seconds", format!("{at} is out of range"),
                 "use 1 to 300: access tokens are bearer tokens and must be short-lived (OID4VCI §13.10)"));
         }
+        self.validate_authorization()?;
         if self.issuance.batch_size == 0 {
             return Err(self.err("issuance.batch_size", "must be at least 1", "use e.g. 10"));
         }
@@ -683,6 +703,53 @@ impl Settings {
                 "must be at least 1",
                 "use e.g. 3",
             ));
+        }
+        Ok(())
+    }
+
+    /// Checks of `[authorization]` and each tenant's `redirect_uris` and `login`.
+    fn validate_authorization(&self) -> Result<(), SettingsError> {
+        let a = &self.authorization;
+        let ranges: [(&str, i64, i64, i64, &str); 5] = [
+            ("request_uri_seconds", a.request_uri_seconds, 10, 600, "RFC 9126 suggests 5 to 600 seconds; the default is 60"),
+            ("code_seconds", a.code_seconds, 1, 60, "authorization codes live at most 60 seconds (HAIP, FAPI 2.0); the default is 60"),
+            ("login_seconds", a.login_seconds, 30, 3_600, "give people time to log in; the default is 600"),
+            ("refresh_token_seconds", a.refresh_token_seconds, 0, 365 * 86_400, "0 issues no refresh tokens; the default is 604800 (7 days)"),
+            ("dpop_max_age_seconds", a.dpop_max_age_seconds, 10, 3_600, "the default is 300"),
+        ];
+        for (key, value, min, max, fix) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(self.err(&format!("authorization.{key}"), format!("{value} is out of range {min} to {max}"), fix));
+            }
+        }
+        for (tenant, t) in &self.tenants {
+            for (i, p) in t.redirect_uris.iter().enumerate() {
+                let base = p.strip_suffix('*').unwrap_or(p);
+                let ok = url::Url::parse(base).is_ok_and(|u| {
+                    u.fragment().is_none() && (u.scheme() == "https" || u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) || !matches!(u.scheme(), "http" | "https" | "javascript" | "data"))
+                });
+                if !ok {
+                    return Err(self.err(&format!("tenants.{tenant}.redirect_uris[{i}]"), format!("'{p}' is not an allowed redirect URI pattern"),
+                        "use an https URL, an http loopback URL (http://127.0.0.1/..., any port matches) or a private-use scheme (com.example.wallet:/cb), without a fragment; end it with * to allow any rest of the path"));
+                }
+            }
+            if let Some(login) = &t.login {
+                let key = |k: &str| format!("tenants.{tenant}.login.{k}");
+                let issuer_ok = url::Url::parse(&login.issuer).is_ok_and(|u| {
+                    u.scheme() == "https" || u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
+                });
+                if !issuer_ok {
+                    return Err(self.err(&key("issuer"), format!("'{}' is not an https URL", login.issuer),
+                        "set it to the provider's issuer identifier, e.g. https://login.example.com (http only on 127.0.0.1 or localhost)"));
+                }
+                if login.client_id.trim().is_empty() {
+                    return Err(self.err(&key("client_id"), "is empty", "set it to the client id the provider gave Sigil"));
+                }
+                if login.id_token_algorithms.is_empty() || login.id_token_algorithms.iter().any(|a| !["RS256", "PS256", "ES256", "ES384", "EdDSA"].contains(&a.as_str())) {
+                    return Err(self.err(&key("id_token_algorithms"), format!("{:?} is not a list of supported algorithms", login.id_token_algorithms),
+                        "use some of RS256, PS256, ES256, ES384, EdDSA"));
+                }
+            }
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 // The pre-authorized code flow, driven by the OWF oid4vc-ts wallet client
 // (@openid4vc/openid4vci Openid4vciClient). Nothing here comes from Sigil.
+// The offer/metadata resolution and the credential requests are shared with the
+// authorization code flow (lib/auth-code.mjs).
 import { createHash, randomBytes } from 'node:crypto';
-import { clientAuthenticationAnonymous, preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
-import { Openid4vciClient, setGlobalConfig } from '@openid4vc/openid4vci';
+import { clientAuthenticationAnonymous, preAuthorizedCodeGrantIdentifier, resourceRequest } from '@openid4vc/oauth2';
+import { Openid4vciClient, Openid4vciRetrieveCredentialsError, setGlobalConfig } from '@openid4vc/openid4vci';
 import { step, WalletError } from './errors.mjs';
 import { IssuerKeys } from './issuer-keys.mjs';
 import { KeyRing } from './keys.mjs';
@@ -11,28 +13,41 @@ import { verifyCredential } from './verify.mjs';
 // Tests run Sigil on http://127.0.0.1; the library insists on https otherwise.
 setGlobalConfig({ allowInsecureUrls: true });
 
-export async function claim(input, fetchFn) {
-  const keys = new KeyRing();
-  const client = new Openid4vciClient({
-    callbacks: {
-      fetch: fetchFn,
-      hash: (data, alg) => createHash(alg.replace('-', '')).update(data).digest(),
-      generateRandom: (n) => randomBytes(n),
-      signJwt: keys.signJwt,
-      clientAuthentication: clientAuthenticationAnonymous(),
-    },
-  });
+/** The library's callbacks; `clientAuthentication` differs per flow. */
+export function walletCallbacks(fetchFn, keys, clientAuthentication = clientAuthenticationAnonymous()) {
+  return {
+    fetch: fetchFn,
+    hash: (data, alg) => createHash(alg.replace('-', '')).update(data).digest(),
+    generateRandom: (n) => randomBytes(n),
+    signJwt: keys.signJwt,
+    clientAuthentication,
+  };
+}
 
-  const offer = await step('offer', () => client.resolveCredentialOffer(input.offer));
+/** Offer (by value or by reference) and the issuer + authorization server metadata. */
+export async function resolveOffer(client, offerUri) {
+  const offer = await step('offer', () => client.resolveCredentialOffer(offerUri));
   const issuerMetadata = await step('metadata', () => client.resolveIssuerMetadata(offer.credential_issuer));
   const credentialIssuer = issuerMetadata.credentialIssuer.credential_issuer;
   if (credentialIssuer !== offer.credential_issuer) {
     throw new WalletError('metadata', `metadata credential_issuer '${credentialIssuer}' != offer '${offer.credential_issuer}'`);
   }
+  return { offer, issuerMetadata, credentialIssuer };
+}
 
-  // DPoP when the AS advertises it (override with input.dpop = true|false).
+/** DPoP when the AS advertises it (override with input.dpop = true|false). */
+export async function dpopOptions(input, issuerMetadata, keys) {
   const dpopAdvertised = issuerMetadata.authorizationServers.some((as) => as.dpop_signing_alg_values_supported?.includes('ES256'));
-  let dpop = (input.dpop ?? dpopAdvertised) ? { signer: { method: 'jwk', alg: 'ES256', publicJwk: await keys.generate() } } : undefined;
+  return (input.dpop ?? dpopAdvertised) ? { signer: { method: 'jwk', alg: 'ES256', publicJwk: await keys.generate() } } : undefined;
+}
+
+export async function claim(input, fetchFn) {
+  const keys = new KeyRing();
+  const callbacks = walletCallbacks(fetchFn, keys);
+  const client = new Openid4vciClient({ callbacks });
+
+  const { offer, issuerMetadata, credentialIssuer } = await resolveOffer(client, input.offer);
+  let dpop = await dpopOptions(input, issuerMetadata, keys);
 
   const credentialOffer = structuredClone(offer);
   if (input.ignoreTxCodeRequirement) delete credentialOffer.grants?.[preAuthorizedCodeGrantIdentifier]?.tx_code;
@@ -47,12 +62,44 @@ export async function claim(input, fetchFn) {
   dpop = tokenResult.dpop ?? dpop;
   const { access_token: accessToken, ...token } = tokenResult.accessTokenResponse;
 
-  const batch = input.batch ?? 1;
   const ids = input.configurationId ? [input.configurationId].flat() : offer.credential_configuration_ids;
+  const { credentials, deferred } = await requestCredentials({
+    client,
+    callbacks,
+    keys,
+    issuerMetadata,
+    credentialIssuer,
+    input,
+    fetchFn,
+    accessToken,
+    dpop,
+    requests: ids.map((configurationId) => ({ configurationId })),
+  });
+
+  return {
+    ok: true,
+    credentialIssuer,
+    offer,
+    libraryDraftVersion: issuerMetadata.originalDraftVersion,
+    dpop: Boolean(dpop),
+    token,
+    credentials,
+    ...(deferred.length ? { deferred } : {}),
+  };
+}
+
+/**
+ * Nonce, `batch` jwt proofs (one fresh holder key each) and one credential request per entry of
+ * `requests` ({configurationId, credentialIdentifier?}), then every credential verified.
+ * With a `credentialIdentifier` the request carries `credential_identifier` instead of
+ * `credential_configuration_id`: Openid4vciClient.retrieveCredentials always sets the latter,
+ * so those requests go through the library's `resourceRequest` (same DPoP/nonce handling).
+ */
+export async function requestCredentials({ client, callbacks, keys, issuerMetadata, credentialIssuer, input, fetchFn, accessToken, dpop, requests, batch = input.batch ?? 1, clientId }) {
   const issuerKeys = new IssuerKeys(fetchFn);
   const credentials = [];
   const deferred = [];
-  for (const configurationId of ids) {
+  for (const { configurationId, credentialIdentifier } of requests) {
     const configuration = issuerMetadata.credentialIssuer.credential_configurations_supported[configurationId];
     const { c_nonce: nonce } = await step('nonce', () => client.requestNonce({ issuerMetadata }));
     const holderKeys = [];
@@ -67,17 +114,21 @@ export async function claim(input, fetchFn) {
           signer: { method: 'jwk', alg: 'ES256', publicJwk },
           nonce,
           issuedAt: new Date(),
+          ...(clientId ? { clientId } : {}),
         }),
       );
       jwt.push(proof.jwt);
     }
     const response = await step('credential', () =>
-      client.retrieveCredentials({ issuerMetadata, credentialConfigurationId: configurationId, proofs: { jwt }, accessToken, dpop }),
+      credentialIdentifier === undefined
+        ? client.retrieveCredentials({ issuerMetadata, credentialConfigurationId: configurationId, proofs: { jwt }, accessToken, dpop })
+        : retrieveByIdentifier({ callbacks, issuerMetadata, credentialIdentifier, proofs: { jwt }, accessToken, dpop }),
     );
     if (response.dpop?.nonce && dpop) dpop = { ...dpop, nonce: response.dpop.nonce };
     const body = response.credentialResponse;
+    const which = credentialIdentifier === undefined ? {} : { credentialIdentifier };
     if (body.transaction_id) {
-      deferred.push({ configurationId, transactionId: body.transaction_id, interval: body.interval });
+      deferred.push({ configurationId, ...which, transactionId: body.transaction_id, interval: body.interval });
       continue;
     }
     if (!body.credentials?.length || body.credentials.length > batch) {
@@ -101,20 +152,42 @@ export async function claim(input, fetchFn) {
           status: input.status,
         }),
       );
-      credentials.push({ configurationId, ...result, ...notificationId, ...(input.includeRaw ? { credential } : {}) });
+      credentials.push({ configurationId, ...which, ...result, ...notificationId, ...(input.includeRaw ? { credential } : {}) });
     }
   }
+  return { credentials, deferred, dpop };
+}
 
-  return {
-    ok: true,
-    credentialIssuer,
-    offer,
-    libraryDraftVersion: issuerMetadata.originalDraftVersion,
-    dpop: Boolean(dpop),
-    token,
-    credentials,
-    ...(deferred.length ? { deferred } : {}),
-  };
+/** A credential request `{credential_identifier, proofs}` (OpenID4VCI 1.0 §8.2). */
+async function retrieveByIdentifier({ callbacks, issuerMetadata, credentialIdentifier, proofs, accessToken, dpop }) {
+  const response = await resourceRequest({
+    callbacks,
+    dpop,
+    accessToken,
+    url: issuerMetadata.credentialIssuer.credential_endpoint,
+    requestOptions: {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ credential_identifier: credentialIdentifier, proofs }),
+    },
+  });
+  const text = await response.response.clone().text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const wellFormed = json && (Array.isArray(json.credentials) || typeof json.transaction_id === 'string');
+  if (!response.ok || !wellFormed) {
+    const credentialErrorResponseResult = typeof json?.error === 'string' ? { success: true, data: json } : undefined;
+    throw new Openid4vciRetrieveCredentialsError(
+      `Error retrieving credentials from '${issuerMetadata.credentialIssuer.credential_issuer}'`,
+      { ...response, ok: false, credentialErrorResponseResult },
+      text,
+    );
+  }
+  return { ...response, credentialResponse: json };
 }
 
 export async function verifyOnly(input, fetchFn) {

@@ -11,11 +11,12 @@ use sigil_settings::CredentialConfiguration;
 use sigil_settings::datafn::DataContext;
 
 use super::claims::{self, SourceCause};
+use super::dpop::{DpopFault, DpopTarget};
 use crate::errors::CredentialErrorCode as Code;
 use crate::mdl::{self, Mismatch};
-use crate::model::{AccessToken, EventKind, Finish, Issuance, NewEvent, Offer};
+use crate::model::{AccessToken, Authorization, EventKind, Finish, Issuance, NewEvent, Offer};
 use crate::ports::{
-    ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats, CredentialSlot,
+    AuthorizationStore, ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats, CredentialSlot,
     FormatConfiguration, FormatFailure, IssuanceStore, IssueInput, IssuerTenant, PluginFailure,
     PluginFault, StoreFailure,
 };
@@ -44,7 +45,7 @@ pub struct CredentialRequest {
     /// The configuration to issue.
     #[serde(default)]
     pub credential_configuration_id: Option<String>,
-    /// A `credential_identifier` from the token response (this issuer gives none).
+    /// A `credential_identifier` from the token response's `authorization_details`.
     #[serde(default)]
     pub credential_identifier: Option<Value>,
     /// Key proofs.
@@ -108,8 +109,16 @@ pub enum CredentialCause {
     /// Both `credential_configuration_id` and `credential_identifier` were
     /// sent; §8.2 allows exactly one.
     BothIdentifiers,
-    /// A `credential_identifier` was sent; this issuer returns none.
+    /// A `credential_identifier` was sent; the token response gave none.
     CredentialIdentifier,
+    /// The token response gave `credential_identifiers`; the request must use one.
+    IdentifierRequired,
+    /// A `credential_identifier` the token response did not give.
+    UnknownIdentifier(String),
+    /// A DPoP-bound token sent with another scheme, or the other way round.
+    TokenScheme(&'static str),
+    /// DPoP failed.
+    Dpop(DpopFault),
     /// No `credential_configuration_id`.
     MissingConfigurationId,
     /// The tenant has no such configuration.
@@ -174,7 +183,12 @@ impl CredentialCause {
             | Self::SeveralProofTypes
             | Self::EmptyProofs
             | Self::TooManyProofs(_) => Code::InvalidCredentialRequest,
-            Self::CredentialIdentifier => Code::UnknownCredentialIdentifier,
+            Self::CredentialIdentifier | Self::UnknownIdentifier(_) => {
+                Code::UnknownCredentialIdentifier
+            }
+            Self::IdentifierRequired => Code::InvalidCredentialRequest,
+            Self::TokenScheme(_) => Code::InvalidToken,
+            Self::Dpop(f) => f.credential_code(),
             Self::UnknownConfiguration(_) => Code::UnknownCredentialConfiguration,
             Self::NotCovered(_) => Code::InsufficientScope,
             Self::EncryptionUnsupported => Code::InvalidEncryptionParameters,
@@ -212,6 +226,13 @@ impl CredentialCause {
                 "this issuer returned no credential_identifiers; use credential_configuration_id"
                     .into()
             }
+            Self::IdentifierRequired => "the token response gave credential_identifiers; send credential_identifier instead of credential_configuration_id".into(),
+            Self::UnknownIdentifier(id) => format!(
+                "credential_identifier {} was not given for this access token",
+                id.chars().take(100).collect::<String>()
+            ),
+            Self::TokenScheme(m) => (*m).into(),
+            Self::Dpop(f) => f.description(),
             Self::MissingConfigurationId => "credential_configuration_id is missing".into(),
             Self::UnknownConfiguration(id) => format!("unknown credential configuration {id}"),
             Self::NotCovered(id) => format!("the access token does not cover {id}"),
@@ -286,10 +307,37 @@ fn plugin_error(failure: &PluginFailure) -> (Code, String) {
 /// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1;
 /// the scheme is case-insensitive).
 pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+    access_token(authorization).and_then(|(token, dpop)| (!dpop).then_some(token))
+}
+
+/// The token of an `Authorization: Bearer <token>` or `DPoP <token>`
+/// header, and whether the scheme is `DPoP` (schemes are case-insensitive).
+pub fn access_token(authorization: Option<&str>) -> Option<(&str, bool)> {
     let value = authorization?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((token, false))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((token, true))
+    } else {
+        None
+    }
+}
+
+/// What the credential endpoint got besides the body: the `Authorization`
+/// and `DPoP` headers and its own URL.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialAccess<'a> {
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The `DPoP` header values.
+    pub dpop: &'a [&'a str],
+    /// The credential endpoint URL (the tenant's public URL).
+    pub url: &'a str,
 }
 
 /// The proofs' JWTs, checked against the request rules and `batch_size`.
@@ -318,12 +366,11 @@ type ProvedKeys = (Vec<Value>, Vec<(String, i64)>);
 
 impl<S, P> Issuer<S, P>
 where
-    S: IssuanceStore,
+    S: IssuanceStore + AuthorizationStore,
     P: ClaimSources + CredentialFormats,
 {
-    /// Issue credentials for one configuration. `authorization` is the
-    /// `Authorization` header; `request` the parsed body (checked only
-    /// after the token, as the spec orders the errors).
+    /// [`Issuer::credential_with`] for a request without DPoP;
+    /// `authorization` is the `Authorization` header.
     pub async fn credential<T>(
         &self,
         tenant: &T,
@@ -333,8 +380,30 @@ where
     where
         T: IssuerTenant<Signer = P::Signer>,
     {
-        // 1. The access token.
-        let token = bearer_token(authorization).ok_or(CredentialCause::MissingToken)?;
+        let url = format!("{}/credential", tenant.issuer());
+        let access = CredentialAccess {
+            authorization,
+            dpop: &[],
+            url: &url,
+        };
+        self.credential_with(tenant, access, request).await
+    }
+
+    /// Issue credentials for one configuration. `access` holds the
+    /// `Authorization` and `DPoP` headers; `request` the parsed body
+    /// (checked only after the token, as the spec orders the errors).
+    pub async fn credential_with<T>(
+        &self,
+        tenant: &T,
+        access: CredentialAccess<'_>,
+        request: Result<CredentialRequest, CredentialCause>,
+    ) -> Result<CredentialResponse, CredentialCause>
+    where
+        T: IssuerTenant<Signer = P::Signer>,
+    {
+        // 1. The access token, and its DPoP key.
+        let (token, dpop_scheme) =
+            access_token(access.authorization).ok_or(CredentialCause::MissingToken)?;
         let now = self.now();
         let (grant, offer) = match self.store.access_token(&secrets::hash(token), now).await {
             Ok(Some((g, offer))) if g.tenant == tenant.id() => (g, offer),
@@ -344,9 +413,11 @@ where
                 return Err(CredentialCause::TokenLookup(e));
             }
         };
+        self.check_binding(tenant, &grant, token, dpop_scheme, access).await?;
+        let authorization = self.authorization_of(&grant).await?;
         // 2. The request: which credential, then what this issuer refuses.
         let request = request?;
-        let config = self.configuration_for(tenant, &grant, &request)?;
+        let config = self.configuration_for(tenant, &grant, authorization.as_ref(), &request)?;
         if request.credential_response_encryption.is_some() {
             return Err(CredentialCause::EncryptionUnsupported);
         }
@@ -358,7 +429,9 @@ where
         let (holder_keys, nonces) = self.prove(tenant, jwts, now)?;
         // 4. Issue, then record before handing anything out.
         let count = holder_keys.len();
-        let credentials = self.issue(tenant, &offer, config, holder_keys, now).await?;
+        let credentials = self
+            .issue(tenant, &offer, authorization.as_ref(), config, holder_keys, now)
+            .await?;
         let issuance = Issuance {
             id: secrets::random_token(),
             tenant: tenant.id().to_owned(),
@@ -404,24 +477,93 @@ where
         })
     }
 
-    /// The requested configuration: known to the tenant and covered by the token.
+    /// A DPoP-bound token needs the `DPoP` scheme and a proof by its key
+    /// over this request and token (RFC 9449 §7); a bearer token the
+    /// `Bearer` scheme.
+    async fn check_binding<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        grant: &AccessToken,
+        token: &str,
+        dpop_scheme: bool,
+        access: CredentialAccess<'_>,
+    ) -> Result<(), CredentialCause> {
+        let Some(jkt) = &grant.dpop_jkt else {
+            if dpop_scheme {
+                return Err(CredentialCause::TokenScheme(
+                    "this access token is not DPoP-bound; send it as Authorization: Bearer",
+                ));
+            }
+            return Ok(());
+        };
+        if !dpop_scheme {
+            return Err(CredentialCause::TokenScheme(
+                "this access token is DPoP-bound; send it as Authorization: DPoP with a DPoP proof",
+            ));
+        }
+        let target = DpopTarget {
+            method: "POST",
+            url: access.url,
+            access_token: Some(token),
+        };
+        match self.dpop(tenant.id(), access.dpop, target).await {
+            Ok(Some(p)) if p.jkt == *jkt => Ok(()),
+            Ok(Some(_)) => Err(CredentialCause::Dpop(DpopFault::OtherKey)),
+            Ok(None) => Err(CredentialCause::Dpop(DpopFault::Missing)),
+            Err(f) => Err(CredentialCause::Dpop(f)),
+        }
+    }
+
+    /// The authorization (code flow) an access token was issued for.
+    async fn authorization_of(
+        &self,
+        grant: &AccessToken,
+    ) -> Result<Option<Authorization>, CredentialCause> {
+        let Some(id) = &grant.authorization_id else {
+            return Ok(None);
+        };
+        match AuthorizationStore::authorization(&self.store, id).await {
+            Ok(Some(a)) => Ok(Some(a)),
+            Ok(None) => Err(CredentialCause::UnknownToken),
+            Err(e) => {
+                tracing::error!(error = %e, "reading an authorization failed");
+                Err(CredentialCause::TokenLookup(e))
+            }
+        }
+    }
+
+    /// The requested configuration: known to the tenant and covered by the
+    /// token; by `credential_identifier` when the token response gave them.
     fn configuration_for<T: IssuerTenant>(
         &self,
         tenant: &T,
         grant: &AccessToken,
+        authorization: Option<&Authorization>,
         request: &CredentialRequest,
     ) -> Result<&CredentialConfiguration, CredentialCause> {
         if request.credential_identifier.is_some() && request.credential_configuration_id.is_some()
         {
             return Err(CredentialCause::BothIdentifiers);
         }
-        if request.credential_identifier.is_some() {
-            return Err(CredentialCause::CredentialIdentifier);
-        }
-        let id = request
-            .credential_configuration_id
-            .as_deref()
-            .ok_or(CredentialCause::MissingConfigurationId)?;
+        let identifiers = authorization.filter(|a| a.details);
+        let id = match (&request.credential_identifier, identifiers) {
+            (Some(_), None) => return Err(CredentialCause::CredentialIdentifier),
+            (Some(given), Some(a)) => {
+                let given = given.as_str().unwrap_or_default();
+                a.credential_configuration_ids
+                    .iter()
+                    .find(|id| id.as_str() == given)
+                    .ok_or_else(|| CredentialCause::UnknownIdentifier(given.to_owned()))?
+                    .as_str()
+            }
+            (None, Some(_)) if request.credential_configuration_id.is_some() => {
+                return Err(CredentialCause::IdentifierRequired);
+            }
+            (None, _) => request
+                .credential_configuration_id
+                .as_deref()
+                .ok_or(CredentialCause::MissingConfigurationId)?,
+        };
         let config = self
             .settings
             .credential_configurations
@@ -479,6 +621,7 @@ where
         &self,
         tenant: &T,
         offer: &Offer,
+        authorization: Option<&Authorization>,
         config: &CredentialConfiguration,
         holder_keys: Vec<Value>,
         now: i64,
@@ -488,7 +631,7 @@ where
     {
         let claims::ClaimCall {
             plugin,
-            request,
+            mut request,
             templates,
         } = claims::claim_call(
             &self.settings,
@@ -498,6 +641,14 @@ where
             &holder_keys,
         )
         .map_err(CredentialCause::Source)?;
+        if let Some(a) = authorization {
+            // The person who logged in: their ID token's claims, and their
+            // upstream `sub` as the subject unless the offer names one.
+            request.id_token_claims = a.claims.clone().map(Value::Object);
+            if request.subject_id.is_none() {
+                request.subject_id.clone_from(&a.subject);
+            }
+        }
         let claims = match self.plugins.resolve_claims(&plugin, &request).await {
             Ok(ClaimOutcome::Claims(c)) => c,
             Ok(ClaimOutcome::Pending {

@@ -3,10 +3,14 @@
 //! Each cause enum maps exhaustively to the spec's error code (which
 //! carries its HTTP status) and a description a person can act on.
 
+pub mod authorize;
 pub mod claims;
 pub mod credential;
+pub mod dpop;
+pub mod grants;
 pub mod nonce;
 pub mod offer;
+pub mod par;
 pub mod token;
 
 #[cfg(test)]

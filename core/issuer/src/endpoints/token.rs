@@ -1,13 +1,22 @@
-//! `POST /token` (OID4VCI §6, RFC 6749 §3.2, §5): the pre-authorized code grant.
+//! `POST /token` (OID4VCI §6, RFC 6749 §3.2, §5): the pre-authorized code
+//! grant here; the authorization code and refresh token grants in
+//! [`super::grants`]. DPoP (RFC 9449) binds the token of any grant.
 
 use serde::Serialize;
+use serde_json::Value;
 
+use super::dpop::{DpopFault, DpopTarget};
 use crate::errors::TokenErrorCode;
-use crate::model::{IssuedToken, Redeem, RedeemRefusal};
+use crate::model::{GrantRefusal, IssuedToken, Redeem, RedeemRefusal};
 use crate::offer::PRE_AUTHORIZED_GRANT;
-use crate::ports::{IssuanceStore, IssuerTenant, RedeemError, StoreFailure};
+use crate::ports::{AuthorizationStore, IssuanceStore, IssuerTenant, RedeemError, StoreFailure};
 use crate::secrets;
 use crate::service::Issuer;
+
+/// The authorization code grant type.
+pub const AUTHORIZATION_CODE_GRANT: &str = "authorization_code";
+/// The refresh token grant type.
+pub const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 
 /// A token request (RFC 6749 §4.1.3, OID4VCI §6.1), parsed from its form.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -18,6 +27,25 @@ pub struct TokenRequest {
     pub pre_authorized_code: Option<String>,
     /// `tx_code`.
     pub tx_code: Option<String>,
+    /// `code`.
+    pub code: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `code_verifier`.
+    pub code_verifier: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `refresh_token`.
+    pub refresh_token: Option<String>,
+}
+
+/// Where the token request arrived and the `DPoP` headers it carried.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenContext<'a> {
+    /// The token endpoint URL (the tenant's public URL).
+    pub url: &'a str,
+    /// The `DPoP` header values.
+    pub dpop: &'a [&'a str],
 }
 
 impl std::fmt::Debug for TokenRequest {
@@ -50,6 +78,11 @@ impl TokenRequest {
                 "grant_type" => grant_type = Some(value),
                 "pre-authorized_code" => request.pre_authorized_code = Some(value),
                 "tx_code" => request.tx_code = Some(value),
+                "code" => request.code = Some(value),
+                "redirect_uri" => request.redirect_uri = Some(value),
+                "code_verifier" => request.code_verifier = Some(value),
+                "client_id" => request.client_id = Some(value),
+                "refresh_token" => request.refresh_token = Some(value),
                 _ => {}
             }
         }
@@ -63,10 +96,16 @@ impl TokenRequest {
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a DPoP-bound token.
     pub token_type: &'static str,
     /// Lifetime in seconds.
     pub expires_in: i64,
+    /// A refresh token (authorization code flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// `authorization_details` with `credential_identifiers` (OID4VCI §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Value>,
 }
 
 /// Why a token request failed.
@@ -86,6 +125,14 @@ pub enum TokenCause {
     MissingPreAuthorizedCode,
     /// The store refused the code.
     Refused(RedeemRefusal),
+    /// A parameter the grant needs is missing or malformed.
+    Missing(&'static str),
+    /// The code or refresh token cannot be used (the message says why).
+    Grant(String),
+    /// A replayed code or refresh token: the grant is now revoked.
+    Replayed(&'static str),
+    /// DPoP failed.
+    Dpop(DpopFault),
     /// The store failed.
     Store(StoreFailure),
 }
@@ -100,6 +147,7 @@ impl TokenCause {
             | Self::RepeatedParameter(_)
             | Self::MissingGrantType
             | Self::MissingPreAuthorizedCode
+            | Self::Missing(_)
             | Self::Refused(R::TxCodeRequired | R::TxCodeNotExpected) => {
                 TokenErrorCode::InvalidRequest
             }
@@ -111,7 +159,10 @@ impl TokenCause {
                 | R::AlreadyUsed
                 | R::Invalidated
                 | R::WrongTxCode { .. },
-            ) => TokenErrorCode::InvalidGrant,
+            )
+            | Self::Grant(_)
+            | Self::Replayed(_) => TokenErrorCode::InvalidGrant,
+            Self::Dpop(f) => f.token_code(),
             Self::Store(_) => TokenErrorCode::ServerError,
         }
     }
@@ -127,7 +178,10 @@ impl TokenCause {
             Self::RepeatedParameter(name) => format!("parameter {name} is repeated"),
             Self::MissingGrantType => "grant_type is missing".to_owned(),
             Self::UnsupportedGrantType(other) => {
-                format!("grant_type {other} is not supported; use {PRE_AUTHORIZED_GRANT}")
+                format!(
+                    "grant_type {} is not supported; use {PRE_AUTHORIZED_GRANT}, {AUTHORIZATION_CODE_GRANT} or {REFRESH_TOKEN_GRANT}",
+                    other.chars().take(80).collect::<String>()
+                )
             }
             Self::MissingPreAuthorizedCode => "pre-authorized_code is missing".to_owned(),
             Self::Refused(R::UnknownCode) => "the pre-authorized code is unknown".to_owned(),
@@ -144,23 +198,73 @@ impl TokenCause {
             Self::Refused(R::WrongTxCode { remaining }) => {
                 format!("the tx_code is wrong; {remaining} attempts left")
             }
+            Self::Missing(name) => format!("{name} is missing or malformed"),
+            Self::Grant(why) => why.clone(),
+            Self::Replayed(what) => format!(
+                "the {what} was already used; everything it granted is now revoked"
+            ),
+            Self::Dpop(f) => f.description(),
             Self::Store(_) => "the request could not be processed; try again".to_owned(),
         }
     }
 }
 
-impl<S: IssuanceStore, P> Issuer<S, P> {
-    /// Exchange a pre-authorized code (and `tx_code`) for an access token.
-    /// The code is redeemed, and the token and its event stored, in one
-    /// transaction: a code is never spent without a token to show for it.
+impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
+    /// [`Issuer::token_with`] for a request without DPoP.
     pub async fn token<T: IssuerTenant>(
         &self,
         tenant: &T,
         request: &TokenRequest,
     ) -> Result<TokenResponse, TokenCause> {
-        if request.grant_type != PRE_AUTHORIZED_GRANT {
+        let url = format!("{}/token", tenant.issuer());
+        let ctx = TokenContext { url: &url, dpop: &[] };
+        self.token_with(tenant, request, ctx).await
+    }
+
+    /// The token endpoint: one of the three grants, with the token bound to
+    /// the request's DPoP key when it sent a proof (or must, by config).
+    pub async fn token_with<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        request: &TokenRequest,
+        ctx: TokenContext<'_>,
+    ) -> Result<TokenResponse, TokenCause> {
+        let grant = request.grant_type.as_str();
+        if ![PRE_AUTHORIZED_GRANT, AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT].contains(&grant) {
             return Err(TokenCause::UnsupportedGrantType(request.grant_type.clone()));
         }
+        let proof = self
+            .dpop(
+                tenant.id(),
+                ctx.dpop,
+                DpopTarget {
+                    method: "POST",
+                    url: ctx.url,
+                    access_token: None,
+                },
+            )
+            .await
+            .map_err(TokenCause::Dpop)?;
+        if proof.is_none() && self.settings.authorization.dpop == sigil_settings::DpopMode::Required {
+            return Err(TokenCause::Dpop(DpopFault::Missing));
+        }
+        let jkt = proof.map(|p| p.jkt);
+        match grant {
+            AUTHORIZATION_CODE_GRANT => self.code_grant(tenant, request, jkt).await,
+            REFRESH_TOKEN_GRANT => self.refresh_grant(tenant, request, jkt).await,
+            _ => self.pre_authorized(tenant, request, jkt).await,
+        }
+    }
+
+    /// Exchange a pre-authorized code (and `tx_code`) for an access token.
+    /// The code is redeemed, and the token and its event stored, in one
+    /// transaction: a code is never spent without a token to show for it.
+    async fn pre_authorized<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        request: &TokenRequest,
+        jkt: Option<String>,
+    ) -> Result<TokenResponse, TokenCause> {
         let code = request
             .pre_authorized_code
             .as_deref()
@@ -188,6 +292,7 @@ impl<S: IssuanceStore, P> Issuer<S, P> {
                 IssuedToken {
                     token_hash: &token_hash,
                     expires_at: now + expires_in,
+                    dpop_jkt: jkt.as_deref(),
                 },
             )
             .await
@@ -200,8 +305,29 @@ impl<S: IssuanceStore, P> Issuer<S, P> {
             })?;
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: token_type(jkt.as_deref()),
             expires_in,
+            refresh_token: None,
+            authorization_details: None,
         })
+    }
+}
+
+/// `DPoP` for a bound token, else `Bearer`.
+pub(crate) fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
+}
+
+impl From<GrantRefusal> for TokenCause {
+    fn from(r: GrantRefusal) -> Self {
+        match r {
+            GrantRefusal::Unknown => {
+                Self::Grant("the code or refresh token is unknown, expired or already used".into())
+            }
+            GrantRefusal::Replayed => Self::Replayed("code or refresh token"),
+            GrantRefusal::OfferUnavailable => {
+                Self::Grant("the offer was revoked or already used".into())
+            }
+        }
     }
 }

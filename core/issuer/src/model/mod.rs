@@ -1,12 +1,16 @@
 //! The issuer's data model: the typed offer and what the endpoints store.
 
+mod authorization;
 mod offer;
 mod records;
 mod status;
 mod tx_code;
 
+pub use authorization::{
+    Authorization, AuthorizationStatus, CodeIssue, GrantRefusal, GrantTokens, LoginState,
+};
 pub use offer::{
-    ClaimSourceSpec, Flow, IssuanceMode, Offer, OfferProgress, OfferScheme, RuntimeOverrides,
+    ClaimSourceSpec, Flow, IssuanceMode, LOGIN_PARAMETERS, Offer, OfferProgress, OfferScheme, RuntimeOverrides,
     TxCode, TxInputMode, ValueMode,
 };
 pub use records::{

@@ -18,6 +18,20 @@ pub enum Flow {
     PreAuthorizedCode,
     /// `authorization_code`.
     AuthorizationCode,
+    /// `both`: the offer carries both grants.
+    Both,
+}
+
+impl Flow {
+    /// Whether the offer carries the pre-authorized code grant.
+    pub fn pre_authorized(self) -> bool {
+        self != Self::AuthorizationCode
+    }
+
+    /// Whether the offer carries the authorization code grant.
+    pub fn authorization_code(self) -> bool {
+        self != Self::PreAuthorizedCode
+    }
 }
 
 /// How the wallet receives the offer (API `valueMode`).
@@ -83,7 +97,7 @@ macro_rules! named {
 }
 
 named! {
-    Flow { PreAuthorizedCode => "pre_authorized_code", AuthorizationCode => "authorization_code" }
+    Flow { PreAuthorizedCode => "pre_authorized_code", AuthorizationCode => "authorization_code", Both => "both" }
     ValueMode { ByReference => "by_reference", ByValue => "by_value" }
     OfferScheme { OpenidCredentialOffer => "openid-credential-offer", Haip => "haip" }
     IssuanceMode { Immediate => "immediate", Deferred => "deferred" }
@@ -174,7 +188,19 @@ pub struct RuntimeOverrides {
     /// gives no `credentialClaims` entry for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<Value>,
+    /// `login_hint` for the upstream login (authorization code flow; the
+    /// offer's `loginHint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// Further OpenID Connect authentication request parameters for the
+    /// upstream login (`prompt`, `acr_values`, `ui_locales`, `max_age`,
+    /// `display`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_parameters: Option<BTreeMap<String, String>>,
 }
+
+/// The upstream login parameters an offer may set (OpenID Connect Core §3.1.2.1).
+pub const LOGIN_PARAMETERS: &[&str] = &["prompt", "acr_values", "ui_locales", "max_age", "display"];
 
 /// Where an offer is in its life: status and when each step happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,7 +337,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for f in [Flow::PreAuthorizedCode, Flow::AuthorizationCode] {
+        for f in [Flow::PreAuthorizedCode, Flow::AuthorizationCode, Flow::Both] {
             assert_eq!(Flow::parse(f.as_str()), Some(f));
             assert_eq!(serde_json::to_value(f).unwrap(), json!(f.as_str()));
         }

@@ -18,16 +18,34 @@ pub enum EventKind {
     CredentialIssued,
     /// The integrator revoked the offer.
     OfferRevoked,
+    /// A wallet pushed an authorization request for the offer (PAR).
+    AuthorizationRequested,
+    /// The person was sent to the upstream provider to log in.
+    LoginStarted,
+    /// The login ended and an authorization code was issued.
+    CodeIssued,
+    /// The login failed or was cancelled.
+    LoginFailed,
+    /// A refresh token was exchanged for a new access token.
+    TokenRefreshed,
+    /// A code or refresh token was replayed; the grant was revoked.
+    GrantReplayed,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 11] = [
         Self::OfferCreated,
         Self::OfferResolved,
         Self::TokenIssued,
         Self::CredentialIssued,
         Self::OfferRevoked,
+        Self::AuthorizationRequested,
+        Self::LoginStarted,
+        Self::CodeIssued,
+        Self::LoginFailed,
+        Self::TokenRefreshed,
+        Self::GrantReplayed,
     ];
 
     /// The stored (and API) name.
@@ -38,6 +56,12 @@ impl EventKind {
             Self::TokenIssued => "token_issued",
             Self::CredentialIssued => "credential_issued",
             Self::OfferRevoked => "offer_revoked",
+            Self::AuthorizationRequested => "authorization_requested",
+            Self::LoginStarted => "login_started",
+            Self::CodeIssued => "code_issued",
+            Self::LoginFailed => "login_failed",
+            Self::TokenRefreshed => "token_refreshed",
+            Self::GrantReplayed => "grant_replayed",
         }
     }
 
@@ -96,6 +120,10 @@ pub struct AccessToken {
     pub created_at: i64,
     /// Expiry, Unix seconds.
     pub expires_at: i64,
+    /// The authorization (code flow) it was issued for.
+    pub authorization_id: Option<String>,
+    /// The DPoP key thumbprint it is bound to (RFC 9449 `cnf.jkt`).
+    pub dpop_jkt: Option<String>,
 }
 
 impl fmt::Debug for AccessToken {
@@ -110,6 +138,8 @@ impl fmt::Debug for AccessToken {
             )
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("authorization_id", &self.authorization_id)
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish()
     }
 }
@@ -176,6 +206,8 @@ pub struct IssuedToken<'a> {
     pub token_hash: &'a str,
     /// Its expiry, Unix seconds.
     pub expires_at: i64,
+    /// The DPoP key thumbprint it is bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl fmt::Debug for IssuedToken<'_> {

@@ -651,7 +651,7 @@ async fn without_a_document_signer_certificate_the_claims_go_as_given() {
             &crate::endpoints::token::TokenRequest {
                 grant_type: crate::offer::PRE_AUTHORIZED_GRANT.into(),
                 pre_authorized_code: Some(code),
-                tx_code: None,
+                ..Default::default()
             },
         )
         .await

@@ -13,12 +13,13 @@ use sigil_settings::Settings;
 
 use crate::Issuer;
 use crate::model::{
-    AccessToken, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode, IssuedToken,
+    AccessToken, Authorization, AuthorizationStatus, CodeIssue, GrantRefusal, GrantTokens,
+    LoginState, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode, IssuedToken,
     NewEvent, Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RedeemRefusal,
     RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 use crate::ports::{
-    ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats, DocumentSigner,
+    AuthorizationStore, ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats, DocumentSigner,
     IssuanceStore, IssueInput, IssuerTenant, PluginFailure, RedeemError, Signing, StoreFailure,
 };
 use crate::proof::PROOF_TYP;
@@ -55,6 +56,7 @@ pub struct FakeStore {
     pub spent: Mutex<BTreeSet<String>>,
     pub events: Mutex<Vec<NewEvent>>,
     pub issuances: Mutex<Vec<Issuance>>,
+    pub authorizations: Mutex<BTreeMap<String, Authorization>>,
     /// Every call fails while set.
     pub broken: AtomicBool,
     /// Recording an issuance fails while set.
@@ -144,6 +146,8 @@ impl IssuanceStore for FakeStore {
                 credential_configuration_ids: offer.credential_configuration_ids.clone(),
                 created_at: r.now,
                 expires_at: token.expires_at,
+                authorization_id: None,
+                dpop_jkt: token.dpop_jkt.map(str::to_owned),
             },
         );
         lock(&self.events).push(NewEvent::bare(
@@ -202,6 +206,278 @@ impl IssuanceStore for FakeStore {
         }
         lock(&self.events).push(event);
         Ok(Finish::Recorded)
+    }
+}
+
+impl FakeStore {
+    fn find_authorization(
+        &self,
+        tenant: &str,
+        f: impl Fn(&Authorization) -> bool,
+    ) -> Option<Authorization> {
+        lock(&self.authorizations)
+            .values()
+            .find(|a| a.tenant == tenant && f(a))
+            .cloned()
+    }
+
+    fn add_token(&self, a: &Authorization, t: &GrantTokens, now: i64) {
+        lock(&self.tokens).insert(
+            t.token_hash.clone(),
+            AccessToken {
+                token_hash: t.token_hash.clone(),
+                tenant: a.tenant.clone(),
+                offer_id: a.offer_id.clone().unwrap_or_default(),
+                credential_configuration_ids: a.credential_configuration_ids.clone(),
+                created_at: now,
+                expires_at: t.expires_at,
+                authorization_id: Some(a.id.clone()),
+                dpop_jkt: t.dpop_jkt.clone(),
+            },
+        );
+    }
+}
+
+impl AuthorizationStore for FakeStore {
+    async fn offer_by_issuer_state(
+        &self,
+        tenant: &str,
+        issuer_state: &str,
+    ) -> Result<Option<Offer>, StoreFailure> {
+        self.check()?;
+        Ok(lock(&self.offers)
+            .values()
+            .find(|o| o.tenant == tenant && o.issuer_state.as_deref() == Some(issuer_state))
+            .cloned())
+    }
+
+    async fn push_authorization(
+        &self,
+        a: &Authorization,
+        event: Option<NewEvent>,
+    ) -> Result<(), StoreFailure> {
+        self.check()?;
+        lock(&self.authorizations).insert(a.id.clone(), a.clone());
+        lock(&self.events).extend(event);
+        Ok(())
+    }
+
+    async fn authorization_by_request(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        self.check()?;
+        Ok(self.find_authorization(tenant, |a| a.request_uri_hash == hash))
+    }
+
+    async fn begin_login(
+        &self,
+        id: &str,
+        login: &LoginState,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> Result<bool, StoreFailure> {
+        self.check()?;
+        let mut all = lock(&self.authorizations);
+        let Some(a) = all.get_mut(id).filter(|a| {
+            matches!(a.status, AuthorizationStatus::Pushed | AuthorizationStatus::Login)
+        }) else {
+            return Ok(false);
+        };
+        a.status = AuthorizationStatus::Login;
+        a.login = Some(login.clone());
+        a.updated_at = now;
+        lock(&self.events).extend(event);
+        Ok(true)
+    }
+
+    async fn authorization_by_login(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        self.check()?;
+        Ok(self.find_authorization(tenant, |a| {
+            a.login.as_ref().is_some_and(|l| l.state_hash == hash)
+        }))
+    }
+
+    async fn issue_code(
+        &self,
+        id: &str,
+        code: CodeIssue,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<bool, StoreFailure> {
+        self.check()?;
+        let mut all = lock(&self.authorizations);
+        let Some(a) = all.get_mut(id).filter(|a| {
+            matches!(a.status, AuthorizationStatus::Pushed | AuthorizationStatus::Login)
+        }) else {
+            return Ok(false);
+        };
+        if let Some(o) = code.new_offer {
+            a.offer_id = Some(o.id.clone());
+            lock(&self.offers).insert(o.id.clone(), o);
+        }
+        a.status = AuthorizationStatus::Code;
+        a.code_hash = Some(code.code_hash);
+        a.code_expires_at = Some(code.expires_at);
+        a.subject = code.subject;
+        a.claims = code.claims;
+        a.login = None;
+        a.updated_at = now;
+        lock(&self.events).push(event);
+        Ok(true)
+    }
+
+    async fn fail_login(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> Result<(), StoreFailure> {
+        self.check()?;
+        if let Some(a) = lock(&self.authorizations).get_mut(id) {
+            a.status = AuthorizationStatus::Revoked;
+            a.updated_at = now;
+        }
+        lock(&self.events).extend(event);
+        Ok(())
+    }
+
+    async fn authorization_by_code(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        self.check()?;
+        Ok(self.find_authorization(tenant, |a| a.code_hash.as_deref() == Some(hash)))
+    }
+
+    async fn authorization_by_refresh(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        self.check()?;
+        Ok(self.find_authorization(tenant, |a| {
+            a.refresh_hash.as_deref() == Some(hash)
+                || a.previous_refresh_hash.as_deref() == Some(hash)
+        }))
+    }
+
+    async fn redeem_code(
+        &self,
+        id: &str,
+        tokens: GrantTokens,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<Result<(), GrantRefusal>, StoreFailure> {
+        self.check()?;
+        let mut all = lock(&self.authorizations);
+        let Some(a) = all.get_mut(id).filter(|a| {
+            a.status == AuthorizationStatus::Code && a.code_expires_at.is_some_and(|e| e > now)
+        }) else {
+            return Ok(Err(GrantRefusal::Unknown));
+        };
+        let offer_id = a.offer_id.clone().unwrap_or_default();
+        {
+            let mut offers = lock(&self.offers);
+            let Some(o) = offers.get_mut(&offer_id).filter(|o| {
+                matches!(o.progress.status, OfferStatus::Created | OfferStatus::Resolved)
+            }) else {
+                return Ok(Err(GrantRefusal::OfferUnavailable));
+            };
+            o.progress.status = OfferStatus::TokenIssued;
+            o.progress.token_issued_at = Some(now);
+        }
+        a.status = AuthorizationStatus::Redeemed;
+        if let Some((hash, expires_at)) = &tokens.refresh {
+            a.refresh_hash = Some(hash.clone());
+            a.refresh_expires_at = Some(*expires_at);
+        }
+        if a.dpop_jkt.is_none() {
+            a.dpop_jkt.clone_from(&tokens.dpop_jkt);
+        }
+        let a = a.clone();
+        drop(all);
+        self.add_token(&a, &tokens, now);
+        lock(&self.events).push(event);
+        Ok(Ok(()))
+    }
+
+    async fn refresh(
+        &self,
+        id: &str,
+        old_hash: &str,
+        tokens: GrantTokens,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<Result<(), GrantRefusal>, StoreFailure> {
+        self.check()?;
+        let mut all = lock(&self.authorizations);
+        let Some(a) = all.get_mut(id).filter(|a| {
+            a.status == AuthorizationStatus::Redeemed
+                && a.refresh_hash.as_deref() == Some(old_hash)
+                && a.refresh_expires_at.is_some_and(|e| e > now)
+        }) else {
+            return Ok(Err(GrantRefusal::Unknown));
+        };
+        let revoked = lock(&self.offers)
+            .get(a.offer_id.as_deref().unwrap_or_default())
+            .is_none_or(|o| o.progress.status == OfferStatus::Revoked);
+        if revoked {
+            return Ok(Err(GrantRefusal::OfferUnavailable));
+        }
+        a.previous_refresh_hash = a.refresh_hash.take();
+        if let Some((hash, expires_at)) = &tokens.refresh {
+            a.refresh_hash = Some(hash.clone());
+            a.refresh_expires_at = Some(*expires_at);
+        }
+        let a = a.clone();
+        drop(all);
+        self.add_token(&a, &tokens, now);
+        lock(&self.events).push(event);
+        Ok(Ok(()))
+    }
+
+    async fn revoke_grant(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> Result<(), StoreFailure> {
+        self.check()?;
+        let offer = lock(&self.authorizations).get_mut(id).and_then(|a| {
+            a.status = AuthorizationStatus::Revoked;
+            a.offer_id.clone()
+        });
+        if let Some(o) = offer.and_then(|o| lock(&self.offers).get_mut(&o).map(|_| o)) {
+            if let Some(o) = lock(&self.offers).get_mut(&o) {
+                o.progress.status = OfferStatus::Revoked;
+                o.progress.revoked_at = Some(now);
+            }
+        }
+        lock(&self.events).extend(event);
+        Ok(())
+    }
+
+    async fn authorization(&self, id: &str) -> Result<Option<Authorization>, StoreFailure> {
+        self.check()?;
+        Ok(lock(&self.authorizations).get(id).cloned())
+    }
+
+    async fn spend_once(
+        &self,
+        tenant: &str,
+        value: &str,
+        _expires_at: i64,
+        _now: i64,
+    ) -> Result<bool, StoreFailure> {
+        self.check()?;
+        Ok(lock(&self.spent).insert(format!("{tenant}\u{0}{value}")))
     }
 }
 
@@ -476,7 +752,7 @@ impl World {
         let request = crate::endpoints::token::TokenRequest {
             grant_type: crate::offer::PRE_AUTHORIZED_GRANT.into(),
             pre_authorized_code: Some(code),
-            tx_code: None,
+            ..Default::default()
         };
         self.issuer
             .token(&self.tenant, &request)

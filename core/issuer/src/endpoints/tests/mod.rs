@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod authorization;
 mod claims;
 mod credential;
 mod fakes;

@@ -19,6 +19,7 @@ fn grant(code: &str, tx: Option<&str>) -> TokenRequest {
         grant_type: PRE_AUTHORIZED_GRANT.into(),
         pre_authorized_code: Some(code.to_owned()),
         tx_code: tx.map(str::to_owned),
+        ..Default::default()
     }
 }
 
@@ -101,11 +102,17 @@ async fn a_code_buys_one_token_and_its_event() {
 async fn grant_and_code_errors() {
     let w = World::new();
     let mut other = grant("c", None);
-    other.grant_type = "authorization_code".into();
+    other.grant_type = "client_credentials".into();
     let e = w.issuer.token(&w.tenant, &other).await.unwrap_err();
     assert_eq!(e.code(), Code::UnsupportedGrantType);
     assert_eq!(e.code().status(), 400);
     assert!(e.description().contains(PRE_AUTHORIZED_GRANT));
+    assert!(e.description().contains("authorization_code"));
+    // The code grant needs its parameters.
+    other.grant_type = "authorization_code".into();
+    let e = w.issuer.token(&w.tenant, &other).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidRequest);
+    assert_eq!(e.description(), "code is missing or malformed");
     for missing in [None, Some(String::new())] {
         let mut r = grant("c", None);
         r.pre_authorized_code = missing;

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use sigil_issuer::endpoints::credential::CredentialRequest;
+use sigil_issuer::endpoints::credential::{CredentialAccess, CredentialRequest};
 
 use super::reply;
 use crate::state::AppState;
@@ -27,8 +27,17 @@ pub async fn credential(
         .get("content-type")
         .and_then(|v| v.to_str().ok());
     let request = CredentialRequest::from_body(content_type, &body);
-    match state.issuer.credential(t, authorization, request).await {
+    let url = format!("{}/credential", t.issuer);
+    let dpop = super::authorization::dpop_headers(&req);
+    let access = CredentialAccess {
+        authorization,
+        dpop: &dpop,
+        url: &url,
+    };
+    let mut r = match state.issuer.credential_with(t, access, request).await {
         Ok(response) => reply::no_store(StatusCode::OK, &response),
         Err(cause) => reply::credential_error(cause.code(), &cause.description()),
-    }
+    };
+    super::authorization::with_dpop_nonce(&state, &t.id, &mut r);
+    r
 }

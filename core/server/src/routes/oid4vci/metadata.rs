@@ -21,7 +21,17 @@ pub async fn authorization_server(req: HttpRequest, state: web::Data<AppState>) 
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    reply::metadata(&metadata::authorization_server(&t.issuer))
+    let scopes: Vec<&str> = state
+        .settings
+        .tenant_configurations(&t.id)
+        .into_iter()
+        .filter_map(|c| c.scope.as_deref())
+        .collect();
+    reply::metadata(&metadata::authorization_server(
+        &t.issuer,
+        &state.settings.authorization,
+        &scopes,
+    ))
 }
 
 /// `GET /.well-known/jwt-vc-issuer[/<tenant>]`.

@@ -2,6 +2,7 @@
 //! every other tenant under `/<tenant>` (well-known paths insert the tenant
 //! after the well-known segment, RFC 8414 §3.1).
 
+mod authorization;
 mod credential;
 mod metadata;
 mod nonce;
@@ -46,6 +47,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/{tenant}/credential-offer/{offer}",
         web::get().to(offer::by_reference),
+    )
+    .route("/par", web::post().to(authorization::par))
+    .route("/{tenant}/par", web::post().to(authorization::par))
+    .route("/authorize", web::get().to(authorization::authorize))
+    .route("/{tenant}/authorize", web::get().to(authorization::authorize))
+    .route("/login/callback", web::get().to(authorization::login_callback))
+    .route(
+        "/{tenant}/login/callback",
+        web::get().to(authorization::login_callback),
     )
     .route("/token", web::post().to(token::token))
     .route("/{tenant}/token", web::post().to(token::token))

@@ -38,16 +38,24 @@ pub fn credential_error(code: CredentialErrorCode, description: &str) -> HttpRes
     response.insert_header(("Cache-Control", "no-store"));
     if matches!(
         code,
-        CredentialErrorCode::InvalidToken | CredentialErrorCode::InsufficientScope
+        CredentialErrorCode::InvalidToken
+            | CredentialErrorCode::InsufficientScope
+            | CredentialErrorCode::InvalidDpopProof
+            | CredentialErrorCode::UseDpopNonce
     ) {
-        response.insert_header((
-            "WWW-Authenticate",
-            format!(
-                "Bearer error=\"{}\", error_description=\"{}\"",
-                code.as_str(),
-                body.error_description
-            ),
-        ));
+        // RFC 6750 §3 and RFC 9449 §7.1: a challenge for each scheme.
+        let params = format!(
+            "error=\"{}\", error_description=\"{}\"",
+            code.as_str(),
+            body.error_description
+        );
+        let challenge = match code {
+            CredentialErrorCode::InvalidDpopProof | CredentialErrorCode::UseDpopNonce => {
+                format!("DPoP {params}, algs=\"ES256 ES384 EdDSA RS256 PS256\"")
+            }
+            _ => format!("Bearer {params}, DPoP algs=\"ES256 ES384 EdDSA RS256 PS256\""),
+        };
+        response.insert_header(("WWW-Authenticate", challenge));
     }
     response.json(body)
 }

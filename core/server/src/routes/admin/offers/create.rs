@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use sigil_issuer::model::{EventKind, Flow, IssuanceMode, NewEvent, Offer, OfferProgress};
+use sigil_issuer::model::{EventKind, IssuanceMode, NewEvent, Offer, OfferProgress};
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
 use sigil_time::rfc3339;
@@ -48,16 +48,16 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
         id: id.clone(),
         tenant: t.id.clone(),
         credential_configuration_ids: v.configuration_ids.clone(),
-        flow: Flow::PreAuthorizedCode,
+        flow: v.flow,
         value_mode: v.value_mode,
         scheme: v.scheme,
-        pre_authorized_code_hash: Some(secrets::hash(&code)),
+        pre_authorized_code_hash: v.flow.pre_authorized().then(|| secrets::hash(&code)),
         tx_code_hash: v
             .tx
             .as_ref()
             .map(|(_, value)| secrets::tx_code_hash(&code, value)),
         tx_code: v.tx.as_ref().map(|(announced, _)| announced.clone()),
-        issuer_state: None,
+        issuer_state: v.issuer_state.then(secrets::random_token),
         credential_claims: v.claims,
         runtime_overrides: v.overrides,
         issuance_mode: IssuanceMode::Immediate,

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use sigil_issuer::model::{
+    Flow,
     ClaimSourceSpec, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest, ValueMode,
 };
 use sigil_settings::datafn;
@@ -27,7 +28,8 @@ pub struct CreateOffer {
     /// A profile naming configurations and defaults.
     #[serde(default)]
     pub profile: Option<String>,
-    /// `pre_authorized_code` (default) or `authorization_code`.
+    /// `pre_authorized_code` (default), `authorization_code`, or `both`
+    /// (the offer carries both grants).
     #[serde(default)]
     pub flow: Option<String>,
     /// Transaction code.
@@ -81,6 +83,8 @@ pub(super) struct Validated {
     pub(super) claims: BTreeMap<String, ClaimSourceSpec>,
     pub(super) overrides: RuntimeOverrides,
     pub(super) webhook_endpoint_id: Option<String>,
+    pub(super) flow: Flow,
+    pub(super) issuer_state: bool,
 }
 
 pub(super) fn validate(
@@ -152,19 +156,18 @@ pub(super) fn validate(
             );
         }
     }
-    match body.flow.as_deref() {
-        None | Some("pre_authorized_code") => {}
-        Some("authorization_code") => field(
-            &mut errors,
-            "flow",
-            "the authorization code flow is not available on this server yet; use pre_authorized_code",
-        ),
-        Some(other) => field(
-            &mut errors,
-            "flow",
-            format!("'{other}' is not a flow; use pre_authorized_code or authorization_code"),
-        ),
-    }
+    let flow = match body.flow.as_deref() {
+        None => Flow::PreAuthorizedCode,
+        Some(given) => Flow::parse(given).unwrap_or_else(|| {
+            field(
+                &mut errors,
+                "flow",
+                format!("'{given}' is not a flow; use pre_authorized_code, authorization_code or both"),
+            );
+            Flow::PreAuthorizedCode
+        }),
+    };
+    let code_flow = flow != Flow::PreAuthorizedCode;
     let value_mode = match body
         .value_mode
         .as_deref()
@@ -180,18 +183,73 @@ pub(super) fn validate(
             ValueMode::ByReference
         }),
     };
-    match body.issuer_state_mode.as_deref() {
-        None | Some("omit") => {}
-        Some("include") => field(
+    // Without issuer_state nothing ties the wallet's authorization to this
+    // offer, so a code-flow offer includes it unless told otherwise (ADR 0017).
+    let issuer_state = match body.issuer_state_mode.as_deref() {
+        None => code_flow,
+        Some("omit") => false,
+        Some("include") if code_flow => true,
+        Some("include") => {
+            field(
+                &mut errors,
+                "issuerStateMode",
+                "issuer_state belongs to the authorization code flow; set flow to authorization_code or both",
+            );
+            false
+        }
+        Some(other) => {
+            field(
+                &mut errors,
+                "issuerStateMode",
+                format!("'{other}' is not omit or include"),
+            );
+            false
+        }
+    };
+    let has_login = state
+        .settings
+        .tenants
+        .get(&t.id)
+        .is_some_and(|s| s.login.is_some());
+    if code_flow && !issuer_state && !has_login {
+        field(
             &mut errors,
             "issuerStateMode",
-            "issuer_state belongs to the authorization code flow, which is not available yet",
-        ),
-        Some(other) => field(
+            format!(
+                "tenant '{}' has no login ([tenants.{}.login]), so a wallet's authorization can only be tied to the offer by its issuer_state; use include",
+                t.id, t.id
+            ),
+        );
+    }
+    if code_flow && !issuer_state && body.credential_claims.is_some() {
+        field(
             &mut errors,
-            "issuerStateMode",
-            format!("'{other}' is not omit or include"),
-        ),
+            "credentialClaims",
+            "with issuerStateMode omit the wallet's authorization is not tied to this offer, so its credentialClaims would never be used; use include",
+        );
+    }
+    if code_flow
+        && state
+            .settings
+            .tenants
+            .get(&t.id)
+            .is_none_or(|s| s.redirect_uris.is_empty())
+    {
+        field(
+            &mut errors,
+            "flow",
+            format!(
+                "tenant '{}' accepts no wallet redirect URIs; list them in [tenants.{}] redirect_uris",
+                t.id, t.id
+            ),
+        );
+    }
+    if flow == Flow::AuthorizationCode && body.tx_code.is_some() {
+        field(
+            &mut errors,
+            "txCode",
+            "txCode belongs to the pre-authorized code flow; use flow pre_authorized_code or both",
+        );
     }
     let scheme = match body.scheme.as_deref() {
         None => OfferScheme::OpenidCredentialOffer,
@@ -258,12 +316,23 @@ pub(super) fn validate(
             ),
         );
     }
-    if body.authorization_server.is_some() || body.login_hint.is_some() {
+    if body.authorization_server.is_some() {
         field(
             &mut errors,
             "authorizationServer",
-            "authorizationServer and loginHint belong to the authorization code flow, which is not available yet",
+            "external authorization servers are not available on this server yet; leave it out to use Sigil's own",
         );
+    }
+    if let Some(hint) = &body.login_hint {
+        if !code_flow {
+            field(
+                &mut errors,
+                "loginHint",
+                "loginHint belongs to the authorization code flow; set flow to authorization_code or both",
+            );
+        } else if hint.is_empty() || hint.len() > 256 || hint.chars().any(char::is_control) {
+            field(&mut errors, "loginHint", "must be 1 to 256 characters without control characters");
+        }
     }
     let mut claims = body.credential_claims.unwrap_or_default();
     for (id, source) in &claims {
@@ -365,11 +434,14 @@ pub(super) fn validate(
             }
         })
         .collect();
-    let overrides = serde_json::from_value::<RuntimeOverrides>(Value::Object(overrides))
+    let mut overrides = serde_json::from_value::<RuntimeOverrides>(Value::Object(overrides))
         .unwrap_or_else(|e| {
             field(&mut errors, "runtimeOverrides", e.to_string());
             RuntimeOverrides::default()
         });
+    if body.login_hint.is_some() {
+        overrides.login_hint.clone_from(&body.login_hint);
+    }
     // mDL claims the offer writes must agree with the signing certificate.
     errors.extend(
         sigil_issuer::mdl::offer_disagreements(
@@ -394,6 +466,8 @@ pub(super) fn validate(
         claims,
         overrides,
         webhook_endpoint_id: body.webhook_endpoint_id,
+        flow,
+        issuer_state,
     })
 }
 
@@ -578,6 +652,8 @@ const OVERRIDES: &[&str] = &[
     "validitySeconds",
     "selectiveDisclosure",
     "webhook",
+    "loginHint",
+    "loginParameters",
 ];
 
 /// Whether `chain` (an `x5Chain` override) can be carried with `key`: the
@@ -654,6 +730,27 @@ fn check_overrides(
                     field(errors, &at("x5Chain"), e);
                 }
             }
+        }
+    }
+    if let Some(v) = o.get("loginParameters") {
+        match v.as_object() {
+            Some(m) => {
+                for (name, value) in m {
+                    if !sigil_issuer::model::LOGIN_PARAMETERS.contains(&name.as_str()) {
+                        field(
+                            errors,
+                            &at(&format!("loginParameters.{name}")),
+                            format!(
+                                "not an upstream login parameter Sigil passes on; use {}",
+                                sigil_issuer::model::LOGIN_PARAMETERS.join(", ")
+                            ),
+                        );
+                    } else if !value.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 256) {
+                        field(errors, &at(&format!("loginParameters.{name}")), "must be a string of 1 to 256 characters");
+                    }
+                }
+            }
+            None => field(errors, &at("loginParameters"), "must be an object of strings, e.g. {\"prompt\": \"login\"}"),
         }
     }
     if let Some(v) = o.get("subjectId")
