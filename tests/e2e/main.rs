@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, reason = "tests")]
 
 mod admin_plugins;
+mod auth_code;
 mod claims;
 mod claims_id_token;
 mod concurrency;

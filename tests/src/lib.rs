@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test harness")]
 
 pub mod holder;
+pub mod op;
 pub mod plugins;
 pub mod wallet;
 
@@ -53,6 +54,7 @@ pub struct Spawn {
     database_url: Option<String>,
     offer_secret_from: Option<PathBuf>,
     files: Vec<(String, String)>,
+    public_url: Option<String>,
 }
 
 impl Spawn {
@@ -75,6 +77,7 @@ impl Spawn {
         let mut s = self.plugins(&[
             "claims-inline",
             "claims-static",
+            "claims-id-token",
             "format-sd-jwt-vc",
             "format-jwt-vc-json",
             "format-mso-mdoc",
@@ -93,6 +96,13 @@ impl Spawn {
     /// Use this database instead of a fresh SQLite file.
     pub fn database(mut self, url: &str) -> Self {
         self.database_url = Some(url.to_owned());
+        self
+    }
+
+    /// Serve under another public URL (two instances behind one load
+    /// balancer share one).
+    pub fn public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.to_owned());
         self
     }
 
@@ -153,7 +163,10 @@ impl Spawn {
         let address = format!("http://127.0.0.1:{port}");
         let env = [
             ("SIGIL__SERVER__PORT".to_string(), port.to_string()),
-            ("SIGIL__SERVER__PUBLIC_URL".to_string(), address.clone()),
+            (
+                "SIGIL__SERVER__PUBLIC_URL".to_string(),
+                self.public_url.clone().unwrap_or_else(|| address.clone()),
+            ),
         ];
         let settings = Settings::load_with_env(&config, env).unwrap();
         let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN)))

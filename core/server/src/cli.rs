@@ -175,5 +175,16 @@ fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         settings.credential_configurations.len(),
         settings.tenant_ids().len()
     );
+    for tenant in settings.tenant_ids() {
+        if let Some(login) = settings.tenants.get(&tenant).and_then(|t| t.login.as_ref()) {
+            let issuer = crate::tenants::issuer_url(&settings, &tenant);
+            println!(
+                "tenant {tenant}: login at {}; register Sigil there as client '{}' with redirect URI {}",
+                login.issuer,
+                login.client_id,
+                sigil_issuer::endpoints::authorize::login_redirect_uri(&issuer)
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,18 @@ pub(crate) async fn insert_event<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Appends `e`, if given, on `db`, unless it names no offer (an authorization
+/// not bound to an offer yet has no log to write to).
+pub(crate) async fn insert_offer_event<C: ConnectionTrait>(
+    db: &C,
+    e: Option<NewEvent>,
+) -> Result<(), StoreError> {
+    match e {
+        Some(e) if !e.offer_id.is_empty() => insert_event(db, e).await,
+        _ => Ok(()),
+    }
+}
+
 /// The insert behind [`insert_event`].
 pub(crate) fn event_statement(e: NewEvent) -> sea_orm::Insert<event::ActiveModel> {
     let row = event::ActiveModel {

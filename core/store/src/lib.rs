@@ -27,13 +27,21 @@
 //! 8. On a SQLite file, every write batch of steps 3–7 goes to one writer thread that commits whatever batches are
 //!    waiting in one transaction, each in a savepoint of its own, and the reads of steps 4–6 run on the calling
 //!    thread (ADR 0010, module `lite`).
-//! 9. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens and never-redeemed offers.
+//! 9. Run [`Store::purge_expired`] periodically to delete expired nonces, tokens, never-redeemed offers and spent
+//!    authorizations.
+//!
+//! The authorization code flow keeps one row per authorization (module `authorizations`: push, login, code;
+//! module `grants`: code redemption, refresh token rotation, revocation of a replayed grant), with the same rule:
+//! each step is a conditional `UPDATE` whose affected rows decide, and multi-row changes are one transaction.
 
+mod authorization_record;
+mod authorizations;
 mod batch;
 mod connect;
 mod entities;
 mod error;
 mod events;
+mod grants;
 mod issuance;
 mod lite;
 mod migration;
@@ -52,7 +60,8 @@ pub use error::{RedeemError, StoreError};
 pub use events::EventRecord;
 pub use purge::PurgeCounts;
 pub use sigil_issuer::model::{
-    AccessToken, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode, IssuedToken,
-    NewEvent, Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RuntimeOverrides, TxCode,
-    TxInputMode, ValueMode,
+    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, EventKind, Finish,
+    Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken, LoginState, NewEvent,
+    Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RuntimeOverrides, TxCode, TxInputMode,
+    ValueMode,
 };

@@ -36,10 +36,7 @@ impl Store {
     /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken.
     pub async fn insert_offer(&self, o: &Offer) -> Result<Offer, StoreError> {
         let model = offer_to_model(o);
-        offer::Entity::insert(model.clone().into_active_model())
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| StoreError::on_insert(OFFER_KEYS, e))?;
+        insert_offer_on(&self.db, model.clone()).await?;
         offer_from_model(model, now_unix())
     }
 
@@ -192,6 +189,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         set_credential_issued(&self.db, offer_id, now, consumed).await
     }
+}
+
+/// Inserts the offer row `model` on `db` (a connection or a transaction).
+///
+/// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken.
+pub(crate) async fn insert_offer_on<C: ConnectionTrait>(
+    db: &C,
+    model: offer::Model,
+) -> Result<(), StoreError> {
+    offer::Entity::insert(model.into_active_model())
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| StoreError::on_insert(OFFER_KEYS, e))?;
+    Ok(())
 }
 
 /// The conditional update behind [`Store::revoke_offer`]: an offer not

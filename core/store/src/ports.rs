@@ -1,9 +1,10 @@
-//! The store as the issuer's [`IssuanceStore`] port.
+//! The store as the issuer's [`IssuanceStore`] and [`AuthorizationStore`] ports.
 
 use sigil_issuer::model::{
-    AccessToken, Finish, Issuance, IssuedToken, NewEvent, Offer, Redeem, RedeemRefusal,
+    AccessToken, Authorization, CodeIssue, Finish, GrantRefusal, GrantTokens, Issuance,
+    IssuedToken, LoginState, NewEvent, Offer, Redeem, RedeemRefusal,
 };
-use sigil_issuer::ports::{self, IssuanceStore, StoreFailure};
+use sigil_issuer::ports::{self, AuthorizationStore, IssuanceStore, StoreFailure};
 
 use crate::{RedeemError, Store, StoreError};
 
@@ -72,5 +73,128 @@ impl IssuanceStore for Store {
         event: NewEvent,
     ) -> Result<Finish, StoreFailure> {
         Ok(Store::finish_credential(self, nonces, issuance, offered, event).await?)
+    }
+}
+
+impl AuthorizationStore for Store {
+    async fn offer_by_issuer_state(
+        &self,
+        tenant: &str,
+        issuer_state: &str,
+    ) -> Result<Option<Offer>, StoreFailure> {
+        Ok(Store::offer_by_issuer_state(self, tenant, issuer_state).await?)
+    }
+
+    async fn push_authorization(
+        &self,
+        authorization: &Authorization,
+        event: Option<NewEvent>,
+    ) -> Result<(), StoreFailure> {
+        Ok(Store::push_authorization(self, authorization, event).await?)
+    }
+
+    async fn authorization_by_request(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        Ok(Store::authorization_by_request(self, tenant, hash).await?)
+    }
+
+    async fn begin_login(
+        &self,
+        id: &str,
+        login: &LoginState,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> Result<bool, StoreFailure> {
+        Ok(Store::begin_login(self, id, login, now, event).await?)
+    }
+
+    async fn authorization_by_login(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        Ok(Store::authorization_by_login(self, tenant, hash).await?)
+    }
+
+    async fn issue_code(
+        &self,
+        id: &str,
+        code: CodeIssue,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<bool, StoreFailure> {
+        Ok(Store::issue_code(self, id, code, now, event).await?)
+    }
+
+    async fn fail_login(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> Result<(), StoreFailure> {
+        Ok(Store::fail_login(self, id, now, event).await?)
+    }
+
+    async fn authorization_by_code(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        Ok(Store::authorization_by_code(self, tenant, hash).await?)
+    }
+
+    async fn authorization_by_refresh(
+        &self,
+        tenant: &str,
+        hash: &str,
+    ) -> Result<Option<Authorization>, StoreFailure> {
+        Ok(Store::authorization_by_refresh(self, tenant, hash).await?)
+    }
+
+    async fn redeem_code(
+        &self,
+        id: &str,
+        tokens: GrantTokens,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<Result<(), GrantRefusal>, StoreFailure> {
+        Ok(Store::redeem_code(self, id, tokens, now, event).await?)
+    }
+
+    async fn refresh(
+        &self,
+        id: &str,
+        old_hash: &str,
+        tokens: GrantTokens,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<Result<(), GrantRefusal>, StoreFailure> {
+        Ok(Store::refresh(self, id, old_hash, tokens, now, event).await?)
+    }
+
+    async fn revoke_grant(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<NewEvent>,
+    ) -> Result<(), StoreFailure> {
+        Ok(Store::revoke_grant(self, id, now, event).await?)
+    }
+
+    async fn authorization(&self, id: &str) -> Result<Option<Authorization>, StoreFailure> {
+        Ok(Store::authorization(self, id).await?)
+    }
+
+    async fn spend_once(
+        &self,
+        tenant: &str,
+        value: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreFailure> {
+        Ok(Store::spend_once(self, tenant, value, expires_at, now).await?)
     }
 }

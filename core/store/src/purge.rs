@@ -1,12 +1,17 @@
 //! TTL cleanup of expired rows.
 
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sigil_issuer::model::AuthorizationStatus;
 
-use crate::entities::{access_token, event, nonce, offer};
+use crate::entities::{access_token, authorization, event, nonce, offer};
 use crate::{Store, StoreError};
 
 /// Offers deleted per transaction.
 const OFFER_BATCH: u64 = 500;
+/// Authorizations deleted per statement.
+const AUTHORIZATION_BATCH: u64 = 500;
+/// How long a revoked authorization is kept (its hashes tell a replay).
+const REVOKED_KEPT_SECONDS: i64 = 86_400;
 
 /// What [`Store::purge_expired`] deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,11 +24,16 @@ pub struct PurgeCounts {
     pub offers: u64,
     /// Events of those offers.
     pub events: u64,
+    /// Authorizations whose request URI, login, code and refresh token have all expired, or revoked more than a
+    /// day ago.
+    pub authorizations: u64,
 }
 
 impl Store {
-    /// Deletes expired rows: nonces and access tokens with `expires_at <= now`, and offers that expired at least
-    /// `grace_seconds` ago and were never redeemed (no token issued), together with their events.
+    /// Deletes expired rows: nonces and access tokens with `expires_at <= now`, authorizations whose request URI,
+    /// login, code and refresh token have all expired (or that were revoked more than a day ago), and offers that
+    /// expired at least `grace_seconds` ago and were never redeemed (no token issued), together with their events
+    /// (and authorizations).
     ///
     /// Offers that were redeemed are kept, as are all issuance records. Safe to run on several instances at once.
     pub async fn purge_expired(
@@ -42,6 +52,7 @@ impl Store {
                 .exec(&self.db)
                 .await?
                 .rows_affected,
+            authorizations: self.purge_authorizations(now).await?,
             ..PurgeCounts::default()
         };
         let cutoff = now.saturating_sub(grace_seconds.max(0));
@@ -89,5 +100,53 @@ impl Store {
             counts.events += events;
         }
         Ok(counts)
+    }
+}
+
+impl Store {
+    /// Deletes spent authorizations, [`AUTHORIZATION_BATCH`] per statement; returns how many.
+    async fn purge_authorizations(&self, now: i64) -> Result<u64, StoreError> {
+        use authorization::Column as A;
+        let expired = |c: A| Condition::any().add(c.is_null()).add(c.lte(now));
+        let spent = || {
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(A::RequestExpiresAt.lte(now))
+                        .add(expired(A::LoginExpiresAt))
+                        .add(expired(A::CodeExpiresAt))
+                        .add(expired(A::RefreshExpiresAt)),
+                )
+                .add(
+                    Condition::all()
+                        .add(A::Status.eq(AuthorizationStatus::Revoked.as_str()))
+                        .add(A::UpdatedAt.lte(now.saturating_sub(REVOKED_KEPT_SECONDS))),
+                )
+        };
+        let mut total = 0;
+        loop {
+            let ids: Vec<String> = authorization::Entity::find()
+                .select_only()
+                .column(A::Id)
+                .filter(spent())
+                .limit(AUTHORIZATION_BATCH)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            if ids.is_empty() {
+                return Ok(total);
+            }
+            // Re-check the condition: one changed since the select stays.
+            let deleted = authorization::Entity::delete_many()
+                .filter(A::Id.is_in(ids))
+                .filter(spent())
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+            if deleted == 0 {
+                return Ok(total);
+            }
+            total += deleted;
+        }
     }
 }

@@ -69,6 +69,8 @@ impl Store {
             credential_configuration_ids: rec.credential_configuration_ids.clone(),
             created_at: r.now,
             expires_at: token.expires_at,
+            authorization_id: None,
+            dpop_jkt: token.dpop_jkt.map(str::to_owned),
         };
         let event = NewEvent::bare(&rec.tenant, &rec.id, EventKind::TokenIssued, r.now);
         if self.backend() == Backend::Sqlite {

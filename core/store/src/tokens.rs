@@ -55,6 +55,8 @@ impl Store {
             offer_id: m.offer_id,
             created_at: m.created_at,
             expires_at: m.expires_at,
+            authorization_id: m.authorization_id,
+            dpop_jkt: m.dpop_jkt,
         };
         Ok(Some((token, offer_from_model(o, now)?)))
     }
@@ -69,6 +71,8 @@ pub(crate) fn token_statement(t: AccessToken) -> sea_orm::Insert<access_token::A
         offer_id: t.offer_id,
         created_at: t.created_at,
         expires_at: t.expires_at,
+        authorization_id: t.authorization_id,
+        dpop_jkt: t.dpop_jkt,
     };
     access_token::Entity::insert(model.into_active_model())
 }

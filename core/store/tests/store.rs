@@ -78,6 +78,9 @@ macro_rules! on_both {
     )*};
 }
 
+#[path = "store/authorizations.rs"]
+mod authorizations;
+
 on_both!(
     offer_round_trip,
     redeem_then_already_used,
@@ -626,6 +629,8 @@ fn token(hash: &str, offer_id: &str, expires_at: i64) -> AccessToken {
         credential_configuration_ids: vec!["pid_sd_jwt".to_owned()],
         created_at: now(),
         expires_at,
+        authorization_id: None,
+        dpop_jkt: None,
     }
 }
 
@@ -857,6 +862,7 @@ async fn concurrent_redeem_for_token_stores_one_token(db: &Db) {
                     IssuedToken {
                         token_hash: &hash,
                         expires_at: now() + 300,
+                        dpop_jkt: None,
                     },
                 )
                 .await;
@@ -901,6 +907,7 @@ async fn redeem_for_token_refuses_like_redeem(db: &Db) {
     let token = IssuedToken {
         token_hash: "t1",
         expires_at: now() + 300,
+        dpop_jkt: Some("jkt-1"),
     };
     let e = s
         .redeem_for_token(redeem("code-1", None), token)
@@ -924,7 +931,9 @@ async fn redeem_for_token_refuses_like_redeem(db: &Db) {
     s.redeem_for_token(redeem("code-1", Some("tx-1")), token)
         .await
         .unwrap();
-    assert!(s.find_access_token("t1", now()).await.unwrap().is_some());
+    let stored = s.find_access_token("t1", now()).await.unwrap().unwrap();
+    assert_eq!(stored.dpop_jkt.as_deref(), Some("jkt-1"));
+    assert_eq!(stored.authorization_id, None);
     // Revoking the offer makes its token unusable.
     s.revoke_offer(TENANT, "o1", now()).await.unwrap();
     assert!(

@@ -14,6 +14,10 @@ pub struct Model {
     pub credential_configuration_ids: Json,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The authorization (code flow) the token was issued for.
+    pub authorization_id: Option<String>,
+    /// The DPoP key thumbprint the token is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table. Internal: the public API speaks in record types.
 
 pub(crate) mod access_token;
+pub(crate) mod authorization;
 pub(crate) mod event;
 pub(crate) mod issuance;
 pub(crate) mod nonce;

@@ -40,13 +40,15 @@ const OFFER_COLUMNS: [&str; 27] = [
 ];
 
 /// Columns of `access_tokens`, in declaration order.
-pub(crate) const ACCESS_TOKEN_COLUMNS: [&str; 6] = [
+pub(crate) const ACCESS_TOKEN_COLUMNS: [&str; 8] = [
     "token_hash",
     "tenant",
     "offer_id",
     "credential_configuration_ids",
     "created_at",
     "expires_at",
+    "authorization_id",
+    "dpop_jkt",
 ];
 
 /// A JSON column (stored as text).
@@ -104,6 +106,8 @@ pub(crate) fn access_token_at(r: &Row<'_>, at: usize) -> rusqlite::Result<access
         credential_configuration_ids: json(r, at + 3)?,
         created_at: r.get(at + 4)?,
         expires_at: r.get(at + 5)?,
+        authorization_id: r.get(at + 6)?,
+        dpop_jkt: r.get(at + 7)?,
     })
 }
 

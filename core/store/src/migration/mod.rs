@@ -9,6 +9,7 @@ mod m20261123_000002_create_access_tokens;
 mod m20261123_000003_create_nonces;
 mod m20261123_000004_create_issuances;
 mod m20261123_000005_create_events;
+mod m20261207_000006_authorization_code_flow;
 
 /// All migrations of the store.
 pub(crate) struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_nonces::Migration),
             Box::new(m20261123_000004_create_issuances::Migration),
             Box::new(m20261123_000005_create_events::Migration),
+            Box::new(m20261207_000006_authorization_code_flow::Migration),
         ]
     }
 }
