@@ -311,3 +311,137 @@ async fn an_expired_request_uri_is_refused() {
     assert!(r["location"].is_null(), "{r}");
     assert_eq!(r["status"], 400);
 }
+
+/// PAR, scripted login and the code for `app`'s offer with `issuer_state`
+/// `state`, with the login's callback answered by `callback_at` (another
+/// instance behind the same public URL) when given.
+async fn code_for(app: &TestApp, state: &str, challenge: &str, callback_at: Option<&TestApp>) -> String {
+    let request_uri = pushed(app, state, challenge).await;
+    let url = format!(
+        "{}/authorize?{}",
+        app.address,
+        serde_urlencoded::to_string([("client_id", "hand-wallet"), ("request_uri", request_uri.as_str())]).unwrap()
+    );
+    let mut input = json!({ "mode": "login", "url": url, "login": { "username": op::SUBJECT }, "redirectUri": REDIRECT });
+    if let Some(other) = callback_at {
+        // The load balancer sends the callback to the other instance.
+        input["rewrite"] = json!({ "from": format!("{}/login/callback", app.address), "to": format!("{}/login/callback", other.address) });
+    }
+    let report = wallet::claim(input).await;
+    assert_eq!(report["ok"], true, "{report}");
+    if let Some(other) = callback_at {
+        let hops = report["hops"].as_array().unwrap();
+        assert!(
+            hops.iter().any(|h| h.as_str().unwrap().starts_with(&format!("{}/login/callback", other.address))),
+            "the callback went to the other instance: {report}"
+        );
+    }
+    let location = report["location"].as_str().unwrap_or_else(|| panic!("no redirect: {report}"));
+    param(&query_of(location), "code").unwrap()
+}
+
+#[tokio::test]
+async fn dpop_binds_the_tokens_and_refuses_replayed_or_foreign_proofs() {
+    let (app, _provider) = with_provider("", json!({})).await;
+    let state = code_flow_offer(&app).await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &state, &challenge, None).await;
+    let key = sigil_tests::holder::Holder::new();
+    let other = sigil_tests::holder::Holder::new();
+    let token_url = format!("{}/token", app.address);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", "hand-wallet"),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let r = app
+        .client
+        .post(&token_url)
+        .header("DPoP", key.dpop(&token_url, "t1", None))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let credential_url = format!("{}/credential", app.address);
+    let nonce: Value = app.client.post(format!("{}/nonce", app.address)).send().await.unwrap().json().await.unwrap();
+    let holder = sigil_tests::holder::Holder::new();
+    let request = json!({ "credential_configuration_id": SD_JWT,
+        "proofs": { "jwt": [holder.proof(&app.address, nonce["c_nonce"].as_str().unwrap())] } });
+    let send = |scheme: &'static str, proof: Option<String>| {
+        let mut b = app
+            .client
+            .post(&credential_url)
+            .header("Authorization", format!("{scheme} {access}"))
+            .json(&request);
+        if let Some(p) = proof {
+            b = b.header("DPoP", p);
+        }
+        async move {
+            let r = b.send().await.unwrap();
+            let status = r.status().as_u16();
+            let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+            let body: Value = r.json().await.unwrap();
+            (status, body, challenge)
+        }
+    };
+    let (s, b, _) = send("Bearer", None).await;
+    assert_eq!((s, b["error"].as_str()), (401, Some("invalid_token")), "downgraded to Bearer: {b}");
+    let (s, b, challenge) = send("DPoP", Some(other.dpop(&credential_url, "c1", Some(&access)))).await;
+    assert_eq!(s, 401, "another key: {b}");
+    assert!(challenge.unwrap().contains("DPoP"));
+    let good = key.dpop(&credential_url, "c2", Some(&access));
+    let (s, b, _) = send("DPoP", Some(good.clone())).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b, _) = send("DPoP", Some(good)).await;
+    assert_eq!((s, b["error"].as_str()), (401, Some("invalid_dpop_proof")), "replayed: {b}");
+    // The refresh token is bound to the key.
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let refresh_form = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", "hand-wallet")];
+    let r = app.client.post(&token_url).header("DPoP", other.dpop(&token_url, "t2", None)).form(&refresh_form).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app.client.post(&token_url).header("DPoP", key.dpop(&token_url, "t3", None)).form(&refresh_form).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+#[tokio::test]
+async fn a_login_started_on_one_instance_finishes_on_the_other() {
+    // Two instances behind one public URL on one database: PostgreSQL when
+    // the suite runs on it, else one SQLite file.
+    let dir = tempfile::tempdir().unwrap();
+    let url = match std::env::var("SIGIL_TEST_DATABASE").as_deref() {
+        Ok("postgres") => sigil_store::testing::fresh_postgres_url().await.expect("PostgreSQL on 127.0.0.1:5432"),
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("shared.db").display()),
+    };
+    let port = op::free_port();
+    let a = Spawn::default().issuer().database(&url).toml(&op::login_toml(port)).start().await;
+    let b = Spawn::default()
+        .issuer()
+        .database(&url)
+        .share_keys_with(&a)
+        .public_url(&a.address)
+        .toml(&op::login_toml(port))
+        .start()
+        .await;
+    let _provider = Provider::start(port, &[&a.address], json!({}));
+    let state = code_flow_offer(&a).await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&a, &state, &challenge, Some(&b)).await;
+    // ...and the token comes from the first again.
+    let (s, body) = token(
+        &a,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "hand-wallet"),
+            ("code_verifier", verifier.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+}

@@ -48,6 +48,21 @@ impl Holder {
     }
 }
 
+impl Holder {
+    /// A DPoP proof (RFC 9449) for `POST url`, over `access_token` when given.
+    pub fn dpop(&self, url: &str, jti: &str, access_token: Option<&str>) -> String {
+        use sha2::Digest as _;
+        let mut claims = json!({ "jti": jti, "htm": "POST", "htu": url, "iat": now() });
+        if let Some(t) = access_token {
+            claims["ath"] = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(t.as_bytes())).into();
+        }
+        self.sign(
+            &json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk }),
+            &claims,
+        )
+    }
+}
+
 impl Default for Holder {
     fn default() -> Self {
         Self::new()

@@ -20,7 +20,8 @@
 //    + configurationId, batch, dpop, status, trustAnchors, includeRaw, trace as above}
 //   {"mode": "login", "url": "<sigil /authorize?client_id=...&request_uri=...>",
 //    "login": {"username": "user-42", "password": "..."}, "cancel": false,
-//    "redirectUri": "<optional: where to stop>"}
+//    "redirectUri": "<optional: where to stop>",
+//    "rewrite": {"from": "<url prefix>", "to": "<url prefix>"}}  // optional: route a redirect elsewhere
 //     (only the scripted browser login; prints {"ok": true, "location", "status", "hops"[, "body"]},
 //      location null when it stopped on a page that is no redirect to the wallet)
 //   {"mode": "verify-only", "credential": "<credential>", "issuer": "<credential_issuer>",
@@ -53,6 +54,7 @@ async function loginOnly(input, fetchFn) {
       password: input.login?.password,
       cancel: Boolean(input.cancel),
       redirectUri: input.redirectUri,
+      rewrite: input.rewrite,
       fetchFn,
     }),
   );

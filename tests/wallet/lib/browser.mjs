@@ -18,11 +18,14 @@ const MAX_HOPS = 30;
  * With `cancel: true` it follows the OP's "[ Cancel ]" (abort) link on the first
  * interaction page instead of signing in, so the OP answers `error=access_denied`.
  *
+ * `rewrite: {from, to}` sends a redirect whose URL starts with `from` to `to` instead
+ * (a load balancer routing the login callback to another instance of the same issuer).
+ *
  * @returns {Promise<{location: string|null, status: number, body: string, hops: string[]}>}
  *   `location`: the wallet redirect it stopped at (null when it stopped on a page);
  *   `hops`: every URL requested, in order (`POST ` prefixed for form posts).
  */
-export async function login(startUrl, { username, password = 'any-password', cancel = false, fetchFn = fetch, redirectUri } = {}) {
+export async function login(startUrl, { username, password = 'any-password', cancel = false, fetchFn = fetch, redirectUri, rewrite } = {}) {
   const jar = new CookieJar();
   const start = new URL(startUrl);
   const hops = [];
@@ -45,7 +48,8 @@ export async function login(startUrl, { username, password = 'any-password', can
       if (isWalletRedirect(target, start, redirectUri)) {
         return { location: target.href, status: response.status, body: '', hops };
       }
-      request = { method: 'GET', url: target.href };
+      const next = rewrite && target.href.startsWith(rewrite.from) ? rewrite.to + target.href.slice(rewrite.from.length) : target.href;
+      request = { method: 'GET', url: next };
       continue;
     }
 
