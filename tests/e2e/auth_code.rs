@@ -445,3 +445,26 @@ async fn a_login_started_on_one_instance_finishes_on_the_other() {
     .await;
     assert_eq!(s, 200, "{body}");
 }
+
+#[tokio::test]
+async fn broken_id_tokens_send_the_wallet_an_error_and_issue_nothing() {
+    for (tamper, words) in [
+        ("signature", "signature"),
+        ("nonce", "nonce"),
+        ("audience", "aud"),
+        ("expired", "expired"),
+    ] {
+        let (app, _provider) = with_provider("", json!({ "tamper": tamper })).await;
+        let state = code_flow_offer(&app).await;
+        let (_, challenge) = pkce();
+        let request_uri = pushed(&app, &state, &challenge).await;
+        let back = login(&app, &request_uri, "hand-wallet").await;
+        let location = back["location"].as_str().unwrap_or_else(|| panic!("{tamper}: {back}"));
+        let q = query_of(location);
+        assert_eq!(param(&q, "error").as_deref(), Some("server_error"), "{tamper}: {location}");
+        assert_eq!(param(&q, "state").as_deref(), Some("s1"));
+        assert!(param(&q, "code").is_none());
+        let description = param(&q, "error_description").unwrap().to_lowercase();
+        assert!(description.contains("id token") && description.contains(words), "{tamper}: {description}");
+    }
+}

@@ -16,7 +16,9 @@
 //    "accessTokenFormat": "opaque" | "jwt",           // default opaque; jwt needs "resource"
 //    "resource": "http://127.0.0.1:8099",             // resource indicator of RFC 9068 JWT access tokens
 //    "resourceScope": "openid profile email",         // scopes the resource server accepts (default: that)
-//    "ttl": {"AccessToken": 3600, "IdToken": 3600, "AuthorizationCode": 60, ...}}  // seconds
+//    "ttl": {"AccessToken": 3600, "IdToken": 3600, "AuthorizationCode": 60, ...},  // seconds
+//    "tamper": "signature" | "nonce" | "audience" | "expired"}  // optional: a misbehaving provider whose
+//                                                  // token responses carry a broken ID token (negative tests)
 //
 // When it listens it prints exactly one line to stdout, {"issuer": "http://127.0.0.1:<port>"}; everything
 // else (oidc-provider notices, errors) goes to stderr. It runs until SIGTERM/SIGINT, or until stdin reaches
@@ -31,7 +33,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { calculateJwkThumbprint } from 'jose';
+import { CompactSign, calculateJwkThumbprint, decodeProtectedHeader, importJWK } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 // oidc-provider prints its "you SHOULD change ..." notices with console.info/log: keep stdout for
@@ -222,6 +224,37 @@ function configuration(config, { idTokenAlg, accessTokenFormat }, jwks) {
   };
 }
 
+/**
+ * A misbehaving provider for negative tests: the ID token of every token response is broken as
+ * `mode` says: its signature, or (signed again with the provider's own key) its nonce, audience
+ * or expiry.
+ */
+function tamperIdTokens(mode, jwks) {
+  return async (ctx, next) => {
+    await next();
+    if (!mode || ctx.path !== '/token' || ctx.status !== 200 || typeof ctx.body?.id_token !== 'string') return;
+    const [h, p, sig] = ctx.body.id_token.split('.');
+    if (mode === 'signature') {
+      const bytes = Buffer.from(sig, 'base64url');
+      bytes[0] ^= 0x01;
+      ctx.body = { ...ctx.body, id_token: `${h}.${p}.${bytes.toString('base64url')}` };
+      return;
+    }
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    if (mode === 'nonce') claims.nonce = 'not-the-nonce-of-this-login';
+    else if (mode === 'audience') claims.aud = 'another-client';
+    else if (mode === 'expired') {
+      claims.iat -= 7200;
+      claims.exp = Math.floor(Date.now() / 1000) - 3600;
+    } else throw new Error(`tamper: unknown mode ${mode}`);
+    const header = decodeProtectedHeader(ctx.body.id_token);
+    const jwk = jwks.find((k) => k.kid === header.kid);
+    const key = await importJWK(jwk, header.alg);
+    const token = await new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader(header).sign(key);
+    ctx.body = { ...ctx.body, id_token: token };
+  };
+}
+
 /** An unknown account, or a wrong password for one that has one: the login stops on a 401 page. */
 function checkPassword(accounts) {
   return async (ctx, next) => {
@@ -259,6 +292,7 @@ async function main() {
 
   const provider = new Provider(issuer, configuration(config, checked, jwks));
   provider.use(checkPassword(new Map(config.accounts.map((a) => [a.sub, a]))));
+  provider.use(tamperIdTokens(config.tamper, jwks));
   provider.on('server_error', (_ctx, err) => console.error('op server_error:', err));
   const handle = provider.callback();
 
