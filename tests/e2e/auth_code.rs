@@ -468,3 +468,32 @@ async fn broken_id_tokens_send_the_wallet_an_error_and_issue_nothing() {
         assert!(description.contains("id token") && description.contains(words), "{tamper}: {description}");
     }
 }
+
+#[tokio::test]
+async fn code_flow_offers_are_checked_and_carry_their_grants() {
+    let (app, _provider) = with_provider("", json!({})).await;
+    let both = create(&app, &json!({ "flow": "both", "credentialConfigurationIds": [SD_JWT], "txCode": { "length": 6 } })).await;
+    let object = offer_object(&app, &both).await;
+    assert!(object["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"].is_object(), "{object}");
+    assert!(object["grants"]["authorization_code"]["issuer_state"].is_string(), "{object}");
+    for (body, field) in [
+        (json!({ "flow": "authorization_code", "credentialConfigurationIds": [SD_JWT], "txCode": { "length": 6 } }), "txCode"),
+        (json!({ "flow": "authorization_code", "credentialConfigurationIds": [SD_JWT], "issuerStateMode": "omit",
+                 "credentialClaims": { SD_JWT: { "type": "inline", "claims": { "given_name": "A", "family_name": "B" } } } }), "credentialClaims"),
+        (json!({ "flow": "authorization_code", "credentialConfigurationIds": [SD_JWT],
+                 "runtimeOverrides": { "loginParameters": { "redirect_uri": "https://evil.example" } } }), "runtimeOverrides.loginParameters.redirect_uri"),
+    ] {
+        let r = app.admin_post("/admin/v1/offers", &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let p: Value = r.json().await.unwrap();
+        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&field), "{body}: {p}");
+    }
+    // The authorization server metadata names the flow's endpoints.
+    let meta: Value = app.get("/.well-known/oauth-authorization-server").await.json().await.unwrap();
+    assert_eq!(meta["pushed_authorization_request_endpoint"], format!("{}/par", app.address));
+    assert_eq!(meta["require_pushed_authorization_requests"], true);
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert!(meta["scopes_supported"].as_array().unwrap().contains(&json!(SD_JWT)));
+}

@@ -197,8 +197,25 @@ async fn invalid_requests_are_problems_naming_each_field() {
             "credentialClaims.employee_badge_sd_jwt.claims",
         ),
         (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "flow": "implicit" }),
+            "flow",
+        ),
+        (
+            // The test tenant lists no wallet redirect URIs.
             json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "flow": "authorization_code" }),
             "flow",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "issuerStateMode": "include" }),
+            "issuerStateMode",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "loginHint": "kj" }),
+            "loginHint",
+        ),
+        (
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "authorizationServer": "https://as.example" }),
+            "authorizationServer",
         ),
         (
             json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "issuanceMode": "deferred" }),
