@@ -54,7 +54,9 @@ impl Holder {
         use sha2::Digest as _;
         let mut claims = json!({ "jti": jti, "htm": "POST", "htu": url, "iat": now() });
         if let Some(t) = access_token {
-            claims["ath"] = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(t.as_bytes())).into();
+            claims["ath"] = URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(t.as_bytes()))
+                .into();
         }
         self.sign(
             &json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk }),

@@ -66,7 +66,7 @@ impl Provider {
     /// Start the provider on `port` with Sigil's client (redirect URIs
     /// `<issuer>/login/callback` of each of `sigil_issuers`) and the test
     /// account; `extra` is merged into its config (`idTokenAlg`, ...).
-    pub fn start(port: u16, sigil_issuers: &[&str], extra: Value) -> Provider {
+    pub fn start(port: u16, sigil_issuers: &[&str], extra: &Value) -> Provider {
         let redirect_uris: Vec<String> = sigil_issuers
             .iter()
             .map(|i| format!("{i}/login/callback"))

@@ -16,6 +16,8 @@
 //    "accessTokenFormat": "opaque" | "jwt",           // default opaque; jwt needs "resource"
 //    "resource": "http://127.0.0.1:8099",             // resource indicator of RFC 9068 JWT access tokens
 //    "resourceScope": "openid profile email",         // scopes the resource server accepts (default: that)
+//    "otherResources": ["https://other.example"],     // more resource indicators, served like "resource"
+//                                                     // (e.g. for tokens meant for another audience)
 //    "ttl": {"AccessToken": 3600, "IdToken": 3600, "AuthorizationCode": 60, ...},  // seconds
 //    "tamper": "signature" | "nonce" | "audience" | "expired"}  // optional: a misbehaving provider whose
 //                                                  // token responses carry a broken ID token (negative tests)
@@ -24,6 +26,10 @@
 // else (oidc-provider notices, errors) goes to stderr. It runs until SIGTERM/SIGINT, or until stdin reaches
 // its end when stdin is a pipe (a test that spawns it keeps the pipe open and drops it to stop the OP;
 // with `< config.json` stdin is a file and only a signal stops it).
+//
+// Clients may be public wallets ("token_endpoint_auth_method": "none"; PAR, PKCE and DPoP work as for
+// any client) or have "grant_types": ["client_credentials"] (the client credentials grant is enabled; with
+// "resource" or "otherResources" its tokens are JWT access tokens for that audience too).
 //
 // Besides the OP's own endpoints (discovery at /.well-known/openid-configuration, /jwks, /auth, /token,
 // /me, the dev-interaction login and consent pages under /interaction/:uid) it serves a test-only
@@ -136,18 +142,24 @@ function validate(config) {
   if (accessTokenFormat === 'jwt' && typeof config.resource !== 'string') {
     throw new Error('accessTokenFormat "jwt" needs "resource" (the audience of the JWT access tokens)');
   }
+  const others = config.otherResources ?? [];
+  if (!Array.isArray(others) || others.some((r) => typeof r !== 'string')) throw new Error('otherResources must be an array of strings');
+  if (others.length && typeof config.resource !== 'string') throw new Error('otherResources needs "resource" as well');
   return { idTokenAlg, accessTokenFormat };
 }
 
 function configuration(config, { idTokenAlg, accessTokenFormat }, jwks) {
   const accounts = new Map(config.accounts.map((a) => [a.sub, a]));
   const { resource } = config;
-  const resourceServer = resource && {
-    audience: resource,
+  const resourceServerFor = (audience) => ({
+    audience,
     scope: config.resourceScope ?? 'openid profile email',
     accessTokenFormat,
     ...(accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: idTokenAlg } } } : {}),
-  };
+  });
+  const resourceServers = new Map(
+    resource ? [resource, ...(config.otherResources ?? [])].map((r) => [r, resourceServerFor(r)]) : [],
+  );
 
   return {
     clients: config.clients.map((client) => ({
@@ -197,10 +209,12 @@ function configuration(config, { idTokenAlg, accessTokenFormat }, jwks) {
           oneOf ?? (accessTokenFormat === 'jwt' || ctx.oidc.params.authorization_details ? resource : undefined),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator) => {
-          if (resourceServer && indicator === resource) return resourceServer;
+          const server = resourceServers.get(indicator);
+          if (server) return server;
           throw new errors.InvalidTarget(`unknown resource indicator ${indicator}`);
         },
       },
+      clientCredentials: { enabled: true },
       // authorization_details (RFC 9396) pass through into the grant, the token response and the JWT
       // access token; oidc-provider needs a resource for them, so only when one is configured.
       richAuthorizationRequests: resource

@@ -152,7 +152,8 @@ pub fn verify(
         Some(Value::String(kid)) => Some(kid.as_str()),
         Some(_) => return Err(IdTokenError::Malformed("kid must be a string".into())),
     };
-    let key = select_key(jwks, kid, alg)?;
+    let key = jws::select_key(jwks, kid, alg)
+        .ok_or_else(|| IdTokenError::UnknownKey(kid.map(str::to_owned)))?;
     jws::verify_with_jwk(alg, key, parts.signing_input.as_bytes(), &parts.signature).map_err(
         |e| match e {
             JwsError::BadSignature => IdTokenError::BadSignature,
@@ -174,34 +175,6 @@ pub fn verify(
         _ => return Err(IdTokenError::MissingSubject),
     }
     Ok(claims)
-}
-
-/// The key of `jwks` to verify a token signed with `alg` under `kid`.
-fn select_key<'k>(
-    jwks: &'k Value,
-    kid: Option<&str>,
-    alg: &str,
-) -> Result<&'k Value, IdTokenError> {
-    let keys = jwks
-        .get("keys")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let usable = |key: &&Value| {
-        key.get("use").is_none_or(|u| u.as_str() == Some("sig")) && jws::key_fits(alg, key)
-    };
-    let candidates: Vec<&Value> = keys
-        .iter()
-        .filter(|key| kid.is_none_or(|kid| key.get("kid").and_then(Value::as_str) == Some(kid)))
-        .filter(usable)
-        .collect();
-    match (candidates.as_slice(), kid) {
-        ([key], _) => Ok(key),
-        // The same kid on several fitting keys: the provider's mistake; the
-        // first is taken.
-        ([key, ..], Some(_)) => Ok(key),
-        _ => Err(IdTokenError::UnknownKey(kid.map(str::to_owned))),
-    }
 }
 
 /// `iss`, `aud` and `azp` (§3.1.3.7 points 2 to 5).

@@ -167,6 +167,34 @@ fn check_fit(alg: &str, jwk: &Value) -> Result<(), JwsError> {
     }
 }
 
+/// The key of `jwks` (`{"keys": [...]}`) that verifies a JWS signed with
+/// `alg` under `kid`: the one with that `kid`, or, when the JWS names none,
+/// the only one fitting `alg`. Keys whose `use` is not `sig`, or that do not
+/// fit `alg` ([`key_fits`]), are never chosen. `None`: no usable key (the
+/// caller may fetch the JWKS again, once: the keys may have rotated).
+pub fn select_key<'k>(jwks: &'k Value, kid: Option<&str>, alg: &str) -> Option<&'k Value> {
+    let keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let usable = |key: &&Value| {
+        key.get("use").is_none_or(|u| u.as_str() == Some("sig")) && key_fits(alg, key)
+    };
+    let candidates: Vec<&Value> = keys
+        .iter()
+        .filter(|key| kid.is_none_or(|kid| key.get("kid").and_then(Value::as_str) == Some(kid)))
+        .filter(usable)
+        .collect();
+    match (candidates.as_slice(), kid) {
+        ([key], _) => Some(key),
+        // The same kid on several fitting keys: the issuer's mistake; the
+        // first is taken.
+        ([key, ..], Some(_)) => Some(key),
+        _ => None,
+    }
+}
+
 /// Verify `signature` over `signing_input` with the public members of
 /// `jwk` for `alg`. Private members, if any, are ignored here; use
 /// [`public_jwk`] to refuse them. RSA moduli of 2048 to 8192 bits are

@@ -24,7 +24,11 @@
 //!   DPoP proofs (RFC 9449), upstream ID tokens (OpenID Connect Core
 //!   §3.1.3.7) and PKCE (RFC 7636), for the authorization code flow
 //!   ([`endpoints::par`], [`endpoints::authorize`], [`endpoints::grants`]).
+//! * [`access_token`]: access tokens of external authorization servers
+//!   (RFC 9068 JWTs, RFC 7662 introspection answers), accepted at the
+//!   credential endpoint ([`endpoints::external`]).
 
+pub mod access_token;
 pub mod codes;
 pub mod dpop;
 pub mod endpoints;

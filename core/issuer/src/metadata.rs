@@ -30,12 +30,17 @@ pub fn configuration_entry(
 
 /// The credential issuer metadata of `issuer` with its `supported`
 /// configurations; `batch_credential_issuance` when `batch_size` is 2 or
-/// more; `display` when given.
+/// more; `display` when given. With `external` authorization servers (their
+/// issuer identifiers), `authorization_servers` lists Sigil's own first
+/// (`issuer`, so its pre-authorized and authorization code grants keep
+/// working), then those (§12.2.4); offers then name the server of each
+/// grant ([`crate::offer::OfferContent`]).
 pub fn credential_issuer(
     issuer: &str,
     supported: Map<String, Value>,
     batch_size: u32,
     display: Option<Value>,
+    external: &[&str],
 ) -> Value {
     let mut metadata = json!({
         "credential_issuer": issuer,
@@ -48,6 +53,11 @@ pub fn credential_issuer(
     }
     if let Some(display) = display {
         metadata["display"] = display;
+    }
+    if !external.is_empty() {
+        let mut servers = vec![issuer];
+        servers.extend(external.iter().copied().filter(|s| *s != issuer));
+        metadata["authorization_servers"] = json!(servers);
     }
     metadata
 }
@@ -110,7 +120,7 @@ mod tests {
             json!(["ES256", "ES384", "EdDSA"])
         );
         let supported: Map<String, Value> = [("badge".to_owned(), entry)].into_iter().collect();
-        let m = credential_issuer("https://i.example/acme", supported.clone(), 10, None);
+        let m = credential_issuer("https://i.example/acme", supported.clone(), 10, None, &[]);
         assert_eq!(
             m["credential_endpoint"],
             "https://i.example/acme/credential"
@@ -118,11 +128,27 @@ mod tests {
         assert_eq!(m["nonce_endpoint"], "https://i.example/acme/nonce");
         assert_eq!(m["batch_credential_issuance"]["batch_size"], 10);
         assert!(m.get("display").is_none());
+        assert!(
+            m.get("authorization_servers").is_none(),
+            "Sigil alone: omitted (§12.2.4)"
+        );
+        let with_corp = credential_issuer(
+            "https://i.example/acme",
+            supported.clone(),
+            10,
+            None,
+            &["https://login.corp.example"],
+        );
+        assert_eq!(
+            with_corp["authorization_servers"],
+            json!(["https://i.example/acme", "https://login.corp.example"])
+        );
         let single = credential_issuer(
             "https://i.example",
             supported,
             1,
             Some(json!([{"name": "I"}])),
+            &[],
         );
         assert!(single.get("batch_credential_issuance").is_none());
         assert_eq!(single["display"][0]["name"], "I");
@@ -132,7 +158,10 @@ mod tests {
             &["badge"],
         );
         assert_eq!(a["token_endpoint"], "https://i.example/token");
-        assert_eq!(a["pushed_authorization_request_endpoint"], "https://i.example/par");
+        assert_eq!(
+            a["pushed_authorization_request_endpoint"],
+            "https://i.example/par"
+        );
         assert_eq!(
             a["grant_types_supported"],
             json!([PRE_AUTHORIZED_GRANT, "authorization_code", "refresh_token"])

@@ -23,6 +23,10 @@ pub struct OfferContent<'a> {
     pub authorization_code: bool,
     /// `issuer_state` for the authorization code flow.
     pub issuer_state: Option<&'a str>,
+    /// The `authorization_server` of the pre-authorized code grant and of
+    /// the authorization code grant, when the issuer metadata lists several
+    /// (§4.1.1 allows it only then, and wallets need it then).
+    pub grant_servers: Option<(&'a str, &'a str)>,
 }
 
 /// Build the offer object. Only the members OID4VCI defines are emitted.
@@ -42,14 +46,20 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
             }
             grant.insert("tx_code".into(), t.into());
         }
+        if let Some((server, _)) = content.grant_servers {
+            grant.insert("authorization_server".into(), server.into());
+        }
         grants.insert(PRE_AUTHORIZED_GRANT.into(), grant.into());
     }
     if content.authorization_code {
-        let grant = match content.issuer_state {
-            Some(state) => json!({ "issuer_state": state }),
-            None => json!({}),
-        };
-        grants.insert("authorization_code".into(), grant);
+        let mut grant = Map::new();
+        if let Some(state) = content.issuer_state {
+            grant.insert("issuer_state".into(), state.into());
+        }
+        if let Some((_, server)) = content.grant_servers {
+            grant.insert("authorization_server".into(), server.into());
+        }
+        grants.insert("authorization_code".into(), grant.into());
     }
     json!({
         "credential_issuer": content.credential_issuer,
@@ -59,8 +69,22 @@ pub fn credential_offer(content: &OfferContent<'_>) -> Value {
 }
 
 /// The offer object of a stored offer; `code` is its pre-authorized code.
-pub fn offer_object(credential_issuer: &str, offer: &Offer, code: &str) -> Value {
+/// `several_servers`: the issuer metadata lists external authorization
+/// servers besides Sigil's own, so each grant names its server: Sigil
+/// (`credential_issuer`) for the pre-authorized code, the offer's
+/// `authorizationServer` or Sigil for the authorization code.
+pub fn offer_object(
+    credential_issuer: &str,
+    offer: &Offer,
+    code: &str,
+    several_servers: bool,
+) -> Value {
     let pre_authorized = offer.flow.pre_authorized();
+    let code_server = offer
+        .runtime_overrides
+        .authorization_server
+        .as_deref()
+        .unwrap_or(credential_issuer);
     credential_offer(&OfferContent {
         credential_issuer,
         credential_configuration_ids: &offer.credential_configuration_ids,
@@ -68,6 +92,7 @@ pub fn offer_object(credential_issuer: &str, offer: &Offer, code: &str) -> Value
         tx_code: offer.tx_code.as_ref().filter(|_| pre_authorized),
         authorization_code: offer.flow.authorization_code(),
         issuer_state: offer.issuer_state.as_deref(),
+        grant_servers: several_servers.then_some((credential_issuer, code_server)),
     })
 }
 
@@ -93,11 +118,20 @@ pub fn offer_url(credential_issuer: &str, offer_id: &str) -> String {
     format!("{credential_issuer}/credential-offer/{offer_id}")
 }
 
-/// The links of a stored offer; `code` is its pre-authorized code.
-pub fn offer_links(credential_issuer: &str, offer: &Offer, code: &str) -> OfferLinks {
+/// The links of a stored offer; `code` is its pre-authorized code, and
+/// `several_servers` as for [`offer_object`].
+pub fn offer_links(
+    credential_issuer: &str,
+    offer: &Offer,
+    code: &str,
+    several_servers: bool,
+) -> OfferLinks {
     match offer.value_mode {
         ValueMode::ByValue => OfferLinks {
-            uri: offer_uri_by_value(offer.scheme, &offer_object(credential_issuer, offer, code)),
+            uri: offer_uri_by_value(
+                offer.scheme,
+                &offer_object(credential_issuer, offer, code, several_servers),
+            ),
             reference: None,
         },
         ValueMode::ByReference => {
@@ -156,6 +190,7 @@ mod tests {
             tx_code: Some(&tx),
             authorization_code: false,
             issuer_state: None,
+            grant_servers: None,
         });
         assert_eq!(
             offer,
@@ -180,9 +215,16 @@ mod tests {
             tx_code: None,
             authorization_code: true,
             issuer_state: Some("st"),
+            grant_servers: None,
         });
-        assert_eq!(offer["grants"]["authorization_code"], json!({ "issuer_state": "st" }));
-        assert_eq!(offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], "abc");
+        assert_eq!(
+            offer["grants"]["authorization_code"],
+            json!({ "issuer_state": "st" })
+        );
+        assert_eq!(
+            offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"],
+            "abc"
+        );
         let bare = credential_offer(&OfferContent {
             credential_issuer: "https://issuer.example",
             credential_configuration_ids: &ids,
@@ -190,8 +232,27 @@ mod tests {
             tx_code: None,
             authorization_code: true,
             issuer_state: None,
+            grant_servers: None,
         });
         assert_eq!(bare["grants"], json!({ "authorization_code": {} }));
+        // With several authorization servers each grant names its own.
+        let named = credential_offer(&OfferContent {
+            credential_issuer: "https://issuer.example",
+            credential_configuration_ids: &ids,
+            pre_authorized_code: Some("abc"),
+            tx_code: None,
+            authorization_code: true,
+            issuer_state: None,
+            grant_servers: Some(("https://issuer.example", "https://login.corp.example")),
+        });
+        assert_eq!(
+            named["grants"]["authorization_code"],
+            json!({ "authorization_server": "https://login.corp.example" })
+        );
+        assert_eq!(
+            named["grants"][PRE_AUTHORIZED_GRANT]["authorization_server"],
+            "https://issuer.example"
+        );
     }
 
     #[test]

@@ -81,6 +81,19 @@ pub trait IssuanceStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Option<(AccessToken, Offer)>, StoreFailure>> + Send;
 
+    /// Record the first use of an external authorization server's access
+    /// token: `offer` (made for it), `token` (its row, for `offer`) and
+    /// `event`, all or nothing; when a row with the token's hash exists
+    /// already (a concurrent first use won), store nothing. Either way,
+    /// return what [`IssuanceStore::access_token`] now finds for the hash.
+    fn record_external_token(
+        &self,
+        offer: &Offer,
+        token: AccessToken,
+        event: NewEvent,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<(AccessToken, Offer)>, StoreFailure>> + Send;
+
     /// Spend `nonces` (value, expiry) and record `issuance`, the offer's
     /// status and `event` in one transaction; a nonce spent before makes it
     /// store nothing ([`Finish::NonceSpent`]).
@@ -457,14 +470,29 @@ pub struct ProviderMetadata {
     pub jwks_uri: String,
 }
 
+/// An OAuth 2.0 authorization server's metadata (RFC 8414), as far as
+/// Sigil uses it to check its access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct AuthorizationServerMetadata {
+    /// `issuer`.
+    pub issuer: String,
+    /// `jwks_uri` (the keys of JWT access tokens).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// `introspection_endpoint` (RFC 7662).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+}
+
 /// Why talking to the upstream provider failed; the message is for logs and
 /// the error page.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{0}")]
 pub struct ProviderFailure(pub String);
 
-/// HTTP to upstream OpenID providers: discovery and JWKS (cached by the
-/// implementation) and the token request.
+/// HTTP to upstream OpenID providers and external authorization servers:
+/// discovery, metadata and JWKS (cached by the implementation), the token
+/// request and token introspection.
 pub trait OpenIdProviders: Send + Sync {
     /// The discovery document of `issuer`.
     fn metadata(
@@ -488,4 +516,71 @@ pub trait OpenIdProviders: Send + Sync {
         form: &[(&str, &str)],
         basic: Option<(&str, &str)>,
     ) -> impl Future<Output = Result<Value, ProviderFailure>> + Send;
+
+    /// The metadata of authorization server `issuer` (RFC 8414 §3: its
+    /// `/.well-known/oauth-authorization-server`, else its
+    /// `/.well-known/openid-configuration`), whose `issuer` must be `issuer`.
+    fn authorization_server(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<AuthorizationServerMetadata, ProviderFailure>> + Send;
+
+    /// Introspect `token` (RFC 7662 §2.1) at `endpoint`, authenticating with
+    /// HTTP Basic `client` (id, secret); the JSON answer of a 200.
+    fn introspect(
+        &self,
+        endpoint: &str,
+        token: &str,
+        client: (&str, &str),
+    ) -> impl Future<Output = Result<Value, ProviderFailure>> + Send;
+}
+
+/// An [`OpenIdProviders`] without HTTP: every call fails. For callers that
+/// talk to no provider (a tenant without login or external authorization
+/// servers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProviders;
+
+impl NoProviders {
+    fn refuse<T>() -> Result<T, ProviderFailure> {
+        Err(ProviderFailure(
+            "this issuer was built without HTTP to OpenID providers and authorization servers"
+                .into(),
+        ))
+    }
+}
+
+impl OpenIdProviders for NoProviders {
+    async fn metadata(&self, _issuer: &str) -> Result<ProviderMetadata, ProviderFailure> {
+        Self::refuse()
+    }
+
+    async fn jwks(&self, _uri: &str, _refresh: bool) -> Result<Value, ProviderFailure> {
+        Self::refuse()
+    }
+
+    async fn token(
+        &self,
+        _token_endpoint: &str,
+        _form: &[(&str, &str)],
+        _basic: Option<(&str, &str)>,
+    ) -> Result<Value, ProviderFailure> {
+        Self::refuse()
+    }
+
+    async fn authorization_server(
+        &self,
+        _issuer: &str,
+    ) -> Result<AuthorizationServerMetadata, ProviderFailure> {
+        Self::refuse()
+    }
+
+    async fn introspect(
+        &self,
+        _endpoint: &str,
+        _token: &str,
+        _client: (&str, &str),
+    ) -> Result<Value, ProviderFailure> {
+        Self::refuse()
+    }
 }

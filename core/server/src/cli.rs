@@ -185,6 +185,15 @@ fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
                 sigil_issuer::endpoints::authorize::login_redirect_uri(&issuer)
             );
         }
+        let issuer = crate::tenants::issuer_url(&settings, &tenant);
+        for (id, server) in settings.tenant_authorization_servers(&tenant) {
+            println!(
+                "tenant {tenant}: accepts access tokens of authorization server {id} ({}) for audience {}, checked by {}",
+                server.issuer,
+                server.audience_for(&issuer),
+                server.verification.as_str()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -467,11 +467,17 @@ async fn describe(
     } else {
         Some(serde_json::to_value(&display)?)
     };
+    let external: Vec<&str> = settings
+        .tenant_authorization_servers(id)
+        .into_iter()
+        .map(|(_, s)| s.issuer.as_str())
+        .collect();
     let metadata = sigil_issuer::metadata::credential_issuer(
         &issuer,
         supported,
         settings.issuance.batch_size,
         display,
+        &external,
     );
     Ok((metadata, format_settings_map))
 }

@@ -1,17 +1,24 @@
-//! HTTP to the tenants' upstream OpenID providers: the issuer's
-//! [`OpenIdProviders`] port over `reqwest` (rustls). Discovery documents
+//! HTTP to the tenants' upstream OpenID providers and external
+//! authorization servers: the issuer's [`OpenIdProviders`] port over
+//! `reqwest` (rustls). Discovery documents, authorization server metadata
 //! and JWKS are cached for [`CACHE_SECONDS`]; every call has a deadline and
-//! a size cap, and a provider's answer is never followed to another host.
+//! a size cap, and an answer is never followed to another host.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sigil_issuer::ports::{OpenIdProviders, ProviderFailure, ProviderMetadata};
+use sigil_issuer::ports::{
+    AuthorizationServerMetadata, OpenIdProviders, ProviderFailure, ProviderMetadata,
+};
 
 /// How long a discovery document or JWKS is reused.
 const CACHE_SECONDS: u64 = 600;
+/// The youngest cached JWKS a refresh (an unknown `kid`) fetches again: a
+/// stream of tokens with made-up key ids, which anyone can send to the
+/// credential endpoint, costs the server at most one JWKS fetch this often.
+const REFRESH_AFTER_SECONDS: u64 = 30;
 /// Deadline of one call to a provider.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest answer read from a provider.
@@ -22,6 +29,7 @@ const MAX_BODY: usize = 512 * 1024;
 pub struct Providers {
     http: reqwest::Client,
     metadata: Mutex<HashMap<String, (Instant, ProviderMetadata)>>,
+    servers: Mutex<HashMap<String, (Instant, AuthorizationServerMetadata)>>,
     jwks: Mutex<HashMap<String, (Instant, Value)>>,
 }
 
@@ -43,14 +51,24 @@ impl Providers {
         Self {
             http,
             metadata: Mutex::new(HashMap::new()),
+            servers: Mutex::new(HashMap::new()),
             jwks: Mutex::new(HashMap::new()),
         }
     }
 
     fn cached<T: Clone>(map: &Mutex<HashMap<String, (Instant, T)>>, key: &str) -> Option<T> {
+        Self::younger_than(map, key, CACHE_SECONDS)
+    }
+
+    /// The cached value of `key` if it is younger than `seconds`.
+    fn younger_than<T: Clone>(
+        map: &Mutex<HashMap<String, (Instant, T)>>,
+        key: &str,
+        seconds: u64,
+    ) -> Option<T> {
         let map = map.lock().ok()?;
         map.get(key)
-            .filter(|(at, _)| at.elapsed() < Duration::from_secs(CACHE_SECONDS))
+            .filter(|(at, _)| at.elapsed() < Duration::from_secs(seconds))
             .map(|(_, v)| v.clone())
     }
 
@@ -61,7 +79,10 @@ impl Providers {
     }
 
     /// The JSON body of `response`, read up to [`MAX_BODY`].
-    async fn json(what: &str, mut response: reqwest::Response) -> Result<(u16, Value), ProviderFailure> {
+    async fn json(
+        what: &str,
+        mut response: reqwest::Response,
+    ) -> Result<(u16, Value), ProviderFailure> {
         let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -71,12 +92,42 @@ impl Providers {
         {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_BODY {
-                return Err(ProviderFailure(format!("its {what} is larger than {MAX_BODY} bytes")));
+                return Err(ProviderFailure(format!(
+                    "its {what} is larger than {MAX_BODY} bytes"
+                )));
             }
         }
         let value = serde_json::from_slice(&body)
             .map_err(|_| ProviderFailure(format!("its {what} (HTTP {status}) is not JSON")))?;
         Ok((status, value))
+    }
+
+    /// POST `form` to `url` (with HTTP Basic `basic` when given): the
+    /// status and JSON answer.
+    async fn post(
+        &self,
+        what: &str,
+        url: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<(u16, Value), ProviderFailure> {
+        let mut request = self
+            .http
+            .post(url)
+            .header("accept", "application/json")
+            .form(form);
+        if let Some((id, secret)) = basic {
+            // RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
+            let enc = |s: &str| {
+                serde_urlencoded::to_string([("", s)]).unwrap_or_default()[1..].to_owned()
+            };
+            request = request.basic_auth(enc(id), Some(enc(secret)));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ProviderFailure(format!("its {what} cannot be reached: {e}")))?;
+        Self::json(what, response).await
     }
 
     async fn get(&self, what: &str, url: &str) -> Result<Value, ProviderFailure> {
@@ -89,7 +140,9 @@ impl Providers {
             .map_err(|e| ProviderFailure(format!("its {what} at {url} cannot be reached: {e}")))?;
         match Self::json(what, response).await? {
             (200, v) => Ok(v),
-            (status, _) => Err(ProviderFailure(format!("its {what} at {url} answered HTTP {status}"))),
+            (status, _) => Err(ProviderFailure(format!(
+                "its {what} at {url} answered HTTP {status}"
+            ))),
         }
     }
 }
@@ -99,7 +152,10 @@ impl OpenIdProviders for Providers {
         if let Some(m) = Self::cached(&self.metadata, issuer) {
             return Ok(m);
         }
-        let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
         let value = self.get("discovery document", &url).await?;
         let m: ProviderMetadata = serde_json::from_value(value)
             .map_err(|e| ProviderFailure(format!("its discovery document is incomplete: {e}")))?;
@@ -114,7 +170,12 @@ impl OpenIdProviders for Providers {
     }
 
     async fn jwks(&self, uri: &str, refresh: bool) -> Result<Value, ProviderFailure> {
-        if !refresh && let Some(v) = Self::cached(&self.jwks, uri) {
+        let fresh_enough = if refresh {
+            REFRESH_AFTER_SECONDS
+        } else {
+            CACHE_SECONDS
+        };
+        if let Some(v) = Self::younger_than(&self.jwks, uri, fresh_enough) {
             return Ok(v);
         }
         let value = self.get("JWKS", uri).await?;
@@ -128,26 +189,104 @@ impl OpenIdProviders for Providers {
         form: &[(&str, &str)],
         basic: Option<(&str, &str)>,
     ) -> Result<Value, ProviderFailure> {
-        let mut request = self
-            .http
-            .post(token_endpoint)
-            .header("accept", "application/json")
-            .form(form);
-        if let Some((id, secret)) = basic {
-            // RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
-            let enc = |s: &str| serde_urlencoded::to_string([("", s)]).unwrap_or_default()[1..].to_owned();
-            request = request.basic_auth(enc(id), Some(enc(secret)));
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ProviderFailure(format!("its token endpoint cannot be reached: {e}")))?;
-        match Self::json("token response", response).await? {
+        match self
+            .post("token endpoint", token_endpoint, form, basic)
+            .await?
+        {
             (200, v) => Ok(v),
             (status, v) => Err(ProviderFailure(format!(
                 "its token endpoint answered HTTP {status} {}",
                 v.get("error").and_then(Value::as_str).unwrap_or_default()
             ))),
         }
+    }
+
+    async fn authorization_server(
+        &self,
+        issuer: &str,
+    ) -> Result<AuthorizationServerMetadata, ProviderFailure> {
+        if let Some(m) = Self::cached(&self.servers, issuer) {
+            return Ok(m);
+        }
+        let value = match self
+            .get("authorization server metadata", &rfc8414_url(issuer))
+            .await
+        {
+            Ok(v) => v,
+            Err(first) => {
+                let oidc = format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                );
+                self.get("discovery document", &oidc)
+                    .await
+                    .map_err(|second| ProviderFailure(format!("{}; and {}", first.0, second.0)))?
+            }
+        };
+        let m: AuthorizationServerMetadata = serde_json::from_value(value)
+            .map_err(|e| ProviderFailure(format!("its metadata is incomplete: {e}")))?;
+        if m.issuer != issuer {
+            return Err(ProviderFailure(format!(
+                "its metadata names issuer {} instead of {issuer}",
+                m.issuer
+            )));
+        }
+        Self::keep(&self.servers, issuer, m.clone());
+        Ok(m)
+    }
+
+    async fn introspect(
+        &self,
+        endpoint: &str,
+        token: &str,
+        client: (&str, &str),
+    ) -> Result<Value, ProviderFailure> {
+        let form = [("token", token), ("token_type_hint", "access_token")];
+        match self
+            .post("introspection endpoint", endpoint, &form, Some(client))
+            .await?
+        {
+            (200, v) => Ok(v),
+            (status, v) => Err(ProviderFailure(format!(
+                "its introspection endpoint answered HTTP {status} {}",
+                v.get("error").and_then(Value::as_str).unwrap_or_default()
+            ))),
+        }
+    }
+}
+
+/// The RFC 8414 §3.1 metadata URL of `issuer`: the well-known suffix goes
+/// between the host and the issuer's path.
+fn rfc8414_url(issuer: &str) -> String {
+    match reqwest::Url::parse(issuer) {
+        Ok(u) => {
+            let path = u.path().trim_end_matches('/');
+            format!(
+                "{}/.well-known/oauth-authorization-server{path}",
+                u.origin().ascii_serialization()
+            )
+        }
+        Err(_) => format!("{issuer}/.well-known/oauth-authorization-server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc8414_url;
+
+    #[test]
+    fn the_well_known_suffix_goes_before_the_path() {
+        assert_eq!(
+            rfc8414_url("https://as.example"),
+            "https://as.example/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            rfc8414_url("https://as.example/realms/corp"),
+            "https://as.example/.well-known/oauth-authorization-server/realms/corp"
+        );
+        assert_eq!(
+            rfc8414_url("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000/.well-known/oauth-authorization-server"
+        );
     }
 }

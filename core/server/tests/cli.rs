@@ -438,3 +438,50 @@ fn sighup_reloads_the_keys_of_a_running_server() {
     assert!(reloaded, "SIGHUP did not publish the new key: {}", jwks());
     assert!(alive, "SIGHUP must not stop the server");
 }
+
+/// `sigil config check` with the example config and `env` overrides.
+fn check_example_with(env: &[(&str, &str)]) -> (bool, String) {
+    let config = root().join("config/sigil.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["config", "check", "--config", config.to_str().unwrap()])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_login_from_the_environment_prints_the_redirect_uri_to_register() {
+    let (ok, out) = check_example_with(&[
+        (
+            "SIGIL__TENANTS__DEFAULT__LOGIN__ISSUER",
+            "https://login.example.com",
+        ),
+        ("SIGIL__TENANTS__DEFAULT__LOGIN__CLIENT_ID", "sigil"),
+        (
+            "SIGIL__TENANTS__DEFAULT__LOGIN__CLIENT_SECRET",
+            "dev-secret",
+        ),
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("redirect URI http://127.0.0.1:8099/login/callback"),
+        "{out}"
+    );
+    assert!(out.contains("login at https://login.example.com"), "{out}");
+    let (ok, out) = check_example_with(&[
+        (
+            "SIGIL__TENANTS__DEFAULT__LOGIN__ISSUER",
+            "http://login.example.com",
+        ),
+        ("SIGIL__TENANTS__DEFAULT__LOGIN__CLIENT_ID", "sigil"),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("tenants.default.login.issuer"), "{out}");
+    assert!(out.contains("Fix:"), "{out}");
+}

@@ -1,6 +1,9 @@
 //! The authorization code flow's settings: `[authorization]` (Sigil's own
-//! authorization server) and, per tenant, `redirect_uris` (the wallets'
-//! allow-list) and `[tenants.<id>.login]` (the upstream OpenID provider).
+//! authorization server), `[authorization_servers.<id>]` (external
+//! authorization servers whose access tokens the credential endpoint
+//! accepts) and, per tenant, `redirect_uris` (the wallets' allow-list),
+//! `authorization_servers` (the external servers it accepts) and
+//! `[tenants.<id>.login]` (the upstream OpenID provider).
 
 use serde::Deserialize;
 
@@ -95,14 +98,106 @@ pub struct LoginSettings {
     pub id_token_algorithms: Vec<String>,
 }
 
+/// How the credential endpoint checks an external authorization server's
+/// access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub enum TokenVerification {
+    /// RFC 9068 JWT access tokens, verified with the keys of the server's
+    /// `jwks_uri` (default).
+    #[default]
+    Jwt,
+    /// RFC 7662 token introspection at the server's `introspection_endpoint`,
+    /// as client `client_id` with `client_secret` (HTTP Basic).
+    Introspection,
+}
+
+impl TryFrom<String> for TokenVerification {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "jwt" => Ok(Self::Jwt),
+            "introspection" => Ok(Self::Introspection),
+            other => Err(format!(
+                "'{other}' is not a verification; use \"jwt\" (RFC 9068 JWT access tokens) or \"introspection\" (RFC 7662)"
+            )),
+        }
+    }
+}
+
+impl TokenVerification {
+    /// The configuration name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Introspection => "introspection",
+        }
+    }
+}
+
+/// `[authorization_servers.<id>]`: an external OAuth 2.0 authorization
+/// server (OID4VCI §12.2.4 `authorization_servers`) whose access tokens the
+/// credential endpoint of the tenants that list it accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationServerSettings {
+    /// Its issuer identifier (RFC 8414): metadata at
+    /// `/.well-known/oauth-authorization-server`, else
+    /// `<issuer>/.well-known/openid-configuration`; tokens carry it as `iss`.
+    pub issuer: String,
+    /// The `aud` its access tokens must carry for Sigil (default: the
+    /// tenant's credential issuer URL, the `resource` wallets ask for).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// `jwt` (default) or `introspection`.
+    #[serde(default)]
+    pub verification: TokenVerification,
+    /// Sigil's client id at the server (introspection only).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Sigil's client secret there (introspection only; `{ env = "NAME" }`,
+    /// `{ file = "path" }`, or a literal in development).
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// Signing algorithms accepted for its JWT access tokens.
+    #[serde(default = "default_id_token_algorithms")]
+    pub algorithms: Vec<String>,
+}
+
+impl AuthorizationServerSettings {
+    /// The audience its tokens must name for the tenant whose credential
+    /// issuer URL is `credential_issuer`.
+    pub fn audience_for<'a>(&'a self, credential_issuer: &'a str) -> &'a str {
+        self.audience.as_deref().unwrap_or(credential_issuer)
+    }
+}
+
+/// The signing algorithms Sigil verifies (ID tokens, JWT access tokens).
+pub const VERIFIED_ALGORITHMS: &[&str] = &["RS256", "PS256", "ES256", "ES384", "EdDSA"];
+
+/// Whether `issuer` can be an OpenID provider's or authorization server's
+/// issuer identifier here: an https URL, or http on a loopback host
+/// (development), without query or fragment.
+pub(crate) fn issuer_url_allowed(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| {
+        u.query().is_none()
+            && u.fragment().is_none()
+            && (u.scheme() == "https"
+                || u.scheme() == "http"
+                    && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")))
+    })
+}
+
 fn default_scopes() -> Vec<String> {
     ["openid", "profile", "email"].map(String::from).to_vec()
 }
 
 fn default_id_token_algorithms() -> Vec<String> {
-    ["RS256", "PS256", "ES256", "ES384", "EdDSA"]
-        .map(String::from)
-        .to_vec()
+    VERIFIED_ALGORITHMS
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect()
 }
 
 impl LoginSettings {
@@ -139,13 +234,11 @@ pub fn redirect_uri_allowed(pattern: &str, redirect_uri: &str) -> bool {
         return false;
     };
     let loopback = pat.scheme() == "http"
-        && matches!(
-            pat.host_str(),
-            Some("127.0.0.1" | "[::1]" | "localhost")
-        );
+        && matches!(pat.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
     let same_origin = pat.scheme() == uri.scheme()
         && pat.host_str() == uri.host_str()
-        && (loopback && pat.port().is_none() || pat.port_or_known_default() == uri.port_or_known_default());
+        && (loopback && pat.port().is_none()
+            || pat.port_or_known_default() == uri.port_or_known_default());
     if !same_origin {
         return false;
     }
@@ -178,8 +271,14 @@ mod tests {
         assert!(!redirect_uri_allowed(p, "https://127.0.0.1/cb"));
         assert!(!redirect_uri_allowed(p, "http://127.0.0.1:1/cb#frag"));
         assert!(!redirect_uri_allowed(p, "http://user@127.0.0.1:1/cb"));
-        assert!(redirect_uri_allowed("http://localhost/cb", "http://localhost:9/cb"));
-        assert!(!redirect_uri_allowed("http://localhost/cb", "http://localhost:9/cb2"));
+        assert!(redirect_uri_allowed(
+            "http://localhost/cb",
+            "http://localhost:9/cb"
+        ));
+        assert!(!redirect_uri_allowed(
+            "http://localhost/cb",
+            "http://localhost:9/cb2"
+        ));
     }
 
     #[test]

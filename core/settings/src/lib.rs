@@ -17,7 +17,8 @@ mod providers;
 mod resources;
 
 pub use authorization::{
-    AuthorizationSettings, ClientAuthMethod, DpopMode, LoginSettings, redirect_uri_allowed,
+    AuthorizationServerSettings, AuthorizationSettings, ClientAuthMethod, DpopMode, LoginSettings,
+    TokenVerification, VERIFIED_ALGORITHMS, redirect_uri_allowed,
 };
 pub use error::SettingsError;
 pub use model::{
@@ -28,8 +29,8 @@ pub use model::{
 pub use plugins::{PluginGrant, PluginLimits};
 pub use providers::{
     ATTRIBUTE_PROVIDER_PLUGIN, AttributeProvider, CLAIMS_CONTRACT_VERSION, ClaimsSettings,
-    HttpMethod, INLINE_PLUGIN, ProviderAuth, STATIC_PLUGIN, Secret, SecretSource, WEBHOOK_PLUGIN,
-    WebhookEndpoint,
+    HttpMethod, ID_TOKEN_PLUGIN, INLINE_PLUGIN, ProviderAuth, STATIC_PLUGIN, Secret, SecretSource,
+    WEBHOOK_PLUGIN, WebhookEndpoint,
 };
 pub use resources::{
     ClaimDescription, ClaimDisplay, ClaimSource, CredentialConfiguration, Display, Profile,

@@ -6,7 +6,10 @@ use serde_json::Value;
 use sigil_origin::OriginPattern;
 
 use crate::admin_keys::KeyDigest;
-use crate::authorization::{AuthorizationSettings, LoginSettings};
+use crate::authorization::{
+    AuthorizationServerSettings, AuthorizationSettings, LoginSettings, TokenVerification,
+    VERIFIED_ALGORITHMS, issuer_url_allowed,
+};
 use crate::datafn;
 use crate::plugins::{PluginGrant, PluginLimits};
 use crate::providers::{
@@ -45,6 +48,10 @@ pub struct Settings {
     /// `[authorization]`: Sigil's own authorization server (code flow).
     #[serde(default)]
     pub authorization: AuthorizationSettings,
+    /// `[authorization_servers.<id>]`: external authorization servers whose
+    /// access tokens the tenants that list them accept.
+    #[serde(default)]
+    pub authorization_servers: BTreeMap<String, AuthorizationServerSettings>,
     /// Resource folders.
     #[serde(default)]
     pub resources: ResourceSettings,
@@ -110,6 +117,10 @@ pub struct TenantSettings {
     /// The OpenID provider people log in at in the authorization code flow.
     #[serde(default)]
     pub login: Option<LoginSettings>,
+    /// Ids of the external authorization servers (`[authorization_servers.<id>]`)
+    /// whose access tokens this tenant accepts besides Sigil's own; empty: none.
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
 }
 
 /// The default longest offer lifetime: 30 days.
@@ -463,7 +474,24 @@ impl Settings {
             t.admin_key_digests = digests;
             if let Some(secret) = t.login.as_mut().and_then(|l| l.client_secret.as_mut()) {
                 secret.resolve(base, &env).map_err(|(problem, fix)| {
-                    SettingsError::new(path, format!("tenants.{tenant}.login.client_secret"), problem, fix)
+                    SettingsError::new(
+                        path,
+                        format!("tenants.{tenant}.login.client_secret"),
+                        problem,
+                        fix,
+                    )
+                })?;
+            }
+        }
+        for (id, server) in settings.authorization_servers.iter_mut() {
+            if let Some(secret) = server.client_secret.as_mut() {
+                secret.resolve(base, &env).map_err(|(problem, fix)| {
+                    SettingsError::new(
+                        path,
+                        format!("authorization_servers.{id}.client_secret"),
+                        problem,
+                        fix,
+                    )
                 })?;
             }
         }
@@ -694,6 +722,7 @@ impl Settings {
                 "use 1 to 300: access tokens are bearer tokens and must be short-lived (OID4VCI §13.10)"));
         }
         self.validate_authorization()?;
+        self.validate_authorization_servers()?;
         if self.issuance.batch_size == 0 {
             return Err(self.err("issuance.batch_size", "must be at least 1", "use e.g. 10"));
         }
@@ -711,22 +740,63 @@ impl Settings {
     fn validate_authorization(&self) -> Result<(), SettingsError> {
         let a = &self.authorization;
         let ranges: [(&str, i64, i64, i64, &str); 5] = [
-            ("request_uri_seconds", a.request_uri_seconds, 10, 600, "RFC 9126 suggests 5 to 600 seconds; the default is 60"),
-            ("code_seconds", a.code_seconds, 1, 60, "authorization codes live at most 60 seconds (HAIP, FAPI 2.0); the default is 60"),
-            ("login_seconds", a.login_seconds, 30, 3_600, "give people time to log in; the default is 600"),
-            ("refresh_token_seconds", a.refresh_token_seconds, 0, 365 * 86_400, "0 issues no refresh tokens; the default is 604800 (7 days)"),
-            ("dpop_max_age_seconds", a.dpop_max_age_seconds, 10, 3_600, "the default is 300"),
+            (
+                "request_uri_seconds",
+                a.request_uri_seconds,
+                10,
+                600,
+                "RFC 9126 suggests 5 to 600 seconds; the default is 60",
+            ),
+            (
+                "code_seconds",
+                a.code_seconds,
+                1,
+                60,
+                "authorization codes live at most 60 seconds (HAIP, FAPI 2.0); the default is 60",
+            ),
+            (
+                "login_seconds",
+                a.login_seconds,
+                30,
+                3_600,
+                "give people time to log in; the default is 600",
+            ),
+            (
+                "refresh_token_seconds",
+                a.refresh_token_seconds,
+                0,
+                365 * 86_400,
+                "0 issues no refresh tokens; the default is 604800 (7 days)",
+            ),
+            (
+                "dpop_max_age_seconds",
+                a.dpop_max_age_seconds,
+                10,
+                3_600,
+                "the default is 300",
+            ),
         ];
         for (key, value, min, max, fix) in ranges {
             if !(min..=max).contains(&value) {
-                return Err(self.err(&format!("authorization.{key}"), format!("{value} is out of range {min} to {max}"), fix));
+                return Err(self.err(
+                    &format!("authorization.{key}"),
+                    format!("{value} is out of range {min} to {max}"),
+                    fix,
+                ));
             }
         }
         for (tenant, t) in &self.tenants {
             for (i, p) in t.redirect_uris.iter().enumerate() {
                 let base = p.strip_suffix('*').unwrap_or(p);
                 let ok = url::Url::parse(base).is_ok_and(|u| {
-                    u.fragment().is_none() && (u.scheme() == "https" || u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) || !matches!(u.scheme(), "http" | "https" | "javascript" | "data"))
+                    u.fragment().is_none()
+                        && (u.scheme() == "https"
+                            || u.scheme() == "http"
+                                && matches!(
+                                    u.host_str(),
+                                    Some("127.0.0.1" | "[::1]" | "localhost")
+                                )
+                            || !matches!(u.scheme(), "http" | "https" | "javascript" | "data"))
                 });
                 if !ok {
                     return Err(self.err(&format!("tenants.{tenant}.redirect_uris[{i}]"), format!("'{p}' is not an allowed redirect URI pattern"),
@@ -735,23 +805,177 @@ impl Settings {
             }
             if let Some(login) = &t.login {
                 let key = |k: &str| format!("tenants.{tenant}.login.{k}");
-                let issuer_ok = url::Url::parse(&login.issuer).is_ok_and(|u| {
-                    u.scheme() == "https" || u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
-                });
-                if !issuer_ok {
+                if !issuer_url_allowed(&login.issuer) {
                     return Err(self.err(&key("issuer"), format!("'{}' is not an https URL", login.issuer),
                         "set it to the provider's issuer identifier, e.g. https://login.example.com (http only on 127.0.0.1 or localhost)"));
                 }
                 if login.client_id.trim().is_empty() {
-                    return Err(self.err(&key("client_id"), "is empty", "set it to the client id the provider gave Sigil"));
+                    return Err(self.err(
+                        &key("client_id"),
+                        "is empty",
+                        "set it to the client id the provider gave Sigil",
+                    ));
                 }
-                if login.id_token_algorithms.is_empty() || login.id_token_algorithms.iter().any(|a| !["RS256", "PS256", "ES256", "ES384", "EdDSA"].contains(&a.as_str())) {
-                    return Err(self.err(&key("id_token_algorithms"), format!("{:?} is not a list of supported algorithms", login.id_token_algorithms),
-                        "use some of RS256, PS256, ES256, ES384, EdDSA"));
+                if login.id_token_algorithms.is_empty()
+                    || login
+                        .id_token_algorithms
+                        .iter()
+                        .any(|a| !VERIFIED_ALGORITHMS.contains(&a.as_str()))
+                {
+                    return Err(self.err(
+                        &key("id_token_algorithms"),
+                        format!(
+                            "{:?} is not a list of supported algorithms",
+                            login.id_token_algorithms
+                        ),
+                        "use some of RS256, PS256, ES256, ES384, EdDSA",
+                    ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Checks of each `[authorization_servers.<id>]` and of the tenants'
+    /// `authorization_servers` lists.
+    fn validate_authorization_servers(&self) -> Result<(), SettingsError> {
+        let ids = || {
+            if self.authorization_servers.is_empty() {
+                "none is defined".to_owned()
+            } else {
+                self.authorization_servers
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let mut issuers: BTreeMap<&str, &str> = BTreeMap::new();
+        for (id, server) in &self.authorization_servers {
+            let key = |k: &str| format!("authorization_servers.{id}.{k}");
+            let id_ok = !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !id_ok {
+                return Err(self.err(
+                    &format!("authorization_servers.{id}"),
+                    "an authorization server id is what offers name it by (authorizationServer)",
+                    "use 1 to 64 letters, digits, '-' or '_', e.g. [authorization_servers.corp]",
+                ));
+            }
+            if !issuer_url_allowed(&server.issuer) {
+                return Err(self.err(
+                    &key("issuer"),
+                    format!("'{}' is not an https URL without query or fragment", server.issuer),
+                    "set it to the authorization server's issuer identifier (the iss of its tokens), e.g. https://login.example.com (http only on 127.0.0.1 or localhost)",
+                ));
+            }
+            if let Some(other) = issuers.insert(server.issuer.as_str(), id.as_str()) {
+                return Err(self.err(
+                    &key("issuer"),
+                    format!("'{}' is also the issuer of authorization_servers.{other}", server.issuer),
+                    "define each authorization server once and list its id in the tenants that accept it",
+                ));
+            }
+            if let Some(aud) = &server.audience
+                && (aud.is_empty() || aud.chars().any(char::is_whitespace))
+            {
+                return Err(self.err(
+                    &key("audience"),
+                    format!("'{aud}' is not an audience"),
+                    "give the aud its access tokens carry for Sigil (a URI without spaces), or remove it to use the tenant's credential issuer URL",
+                ));
+            }
+            if server.algorithms.is_empty()
+                || server
+                    .algorithms
+                    .iter()
+                    .any(|a| !VERIFIED_ALGORITHMS.contains(&a.as_str()))
+            {
+                return Err(self.err(
+                    &key("algorithms"),
+                    format!(
+                        "{:?} is not a list of supported algorithms",
+                        server.algorithms
+                    ),
+                    format!("use some of {}", VERIFIED_ALGORITHMS.join(", ")),
+                ));
+            }
+            match server.verification {
+                TokenVerification::Introspection => {
+                    if server
+                        .client_id
+                        .as_deref()
+                        .is_none_or(|c| c.trim().is_empty())
+                    {
+                        return Err(self.err(
+                            &key("client_id"),
+                            "is missing: token introspection (RFC 7662) needs a client of the authorization server",
+                            "set client_id (and client_secret) to the client Sigil has at the authorization server",
+                        ));
+                    }
+                    if server.client_secret.is_none() {
+                        return Err(self.err(
+                            &key("client_secret"),
+                            "is missing: Sigil authenticates to the introspection endpoint with HTTP Basic",
+                            "set client_secret = { env = \"NAME\" } or { file = \"path\" }",
+                        ));
+                    }
+                }
+                TokenVerification::Jwt => {
+                    for (k, given) in [
+                        ("client_id", server.client_id.is_some()),
+                        ("client_secret", server.client_secret.is_some()),
+                    ] {
+                        if given {
+                            return Err(self.err(
+                                &key(k),
+                                "is only used with verification = \"introspection\"; JWT access tokens are verified with the server's published keys",
+                                "remove it, or set verification = \"introspection\"",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (tenant, t) in &self.tenants {
+            for (i, id) in t.authorization_servers.iter().enumerate() {
+                let key = format!("tenants.{tenant}.authorization_servers[{i}]");
+                if !self.authorization_servers.contains_key(id) {
+                    return Err(self.err(
+                        &key,
+                        format!("unknown authorization server '{id}'"),
+                        format!("define [authorization_servers.{id}] with its issuer, or use one of: {}", ids()),
+                    ));
+                }
+                if t.authorization_servers[..i].contains(id) {
+                    return Err(self.err(
+                        &key,
+                        format!("'{id}' is listed twice"),
+                        "list each authorization server once",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The external authorization servers `tenant` accepts, with their ids,
+    /// in the order it lists them (empty: only Sigil's own).
+    pub fn tenant_authorization_servers(
+        &self,
+        tenant: &str,
+    ) -> Vec<(&str, &AuthorizationServerSettings)> {
+        self.tenants
+            .get(tenant)
+            .map(|t| t.authorization_servers.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|id| self.authorization_servers.get_key_value(id))
+            .map(|(id, s)| (id.as_str(), s))
+            .collect()
     }
 
     /// The offer lifetime rules of `tenant` (defaults when it has no section).
@@ -1085,6 +1309,8 @@ fn from_config_error(path: &Path, e: &config::ConfigError) -> SettingsError {
         "add the key (see config/sigil.toml for an example)"
     } else if text.contains("invalid type") || text.contains("invalid value") {
         "give the key a value of the type shown"
+    } else if text.contains("; use ") {
+        "give the key one of the values the problem names"
     } else {
         "check the TOML syntax at the position shown"
     };
@@ -1178,6 +1404,128 @@ mod tests {
         assert_eq!(
             (default.max_seconds, default.non_expiring),
             (DEFAULT_MAX_OFFER_SECONDS, true)
+        );
+    }
+
+    #[test]
+    fn external_authorization_servers_are_checked_with_their_key() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let base = "[server]\npublic_url = \"http://127.0.0.1:8099\"\n";
+        let corp = "[authorization_servers.corp]\nissuer = \"https://login.corp.example\"\n";
+        for (extra, key, says) in [
+            (
+                "[authorization_servers.corp]\nissuer = \"http://login.corp.example\"\n",
+                "authorization_servers.corp.issuer",
+                "https",
+            ),
+            (
+                "[authorization_servers.corp]\nissuer = \"https://login.corp.example?x=1\"\n",
+                "authorization_servers.corp.issuer",
+                "query",
+            ),
+            (
+                "[authorization_servers.\"a b\"]\nissuer = \"https://login.corp.example\"\n",
+                "authorization_servers.a b",
+                "letters",
+            ),
+            (
+                &format!("{corp}verification = \"introspection\"\n"),
+                "authorization_servers.corp.client_id",
+                "client_id",
+            ),
+            (
+                &format!("{corp}verification = \"introspection\"\nclient_id = \"sigil\"\n"),
+                "authorization_servers.corp.client_secret",
+                "client_secret",
+            ),
+            (
+                &format!("{corp}client_id = \"sigil\"\n"),
+                "authorization_servers.corp.client_id",
+                "introspection",
+            ),
+            (
+                &format!(
+                    "{corp}verification = \"introspection\"\nclient_id = \"sigil\"\nclient_secret = {{ env = \"NO_SUCH_SECRET\" }}\n"
+                ),
+                "authorization_servers.corp.client_secret",
+                "NO_SUCH_SECRET",
+            ),
+            (
+                &format!("{corp}algorithms = [\"HS256\"]\n"),
+                "authorization_servers.corp.algorithms",
+                "RS256",
+            ),
+            (
+                &format!("{corp}algorithms = []\n"),
+                "authorization_servers.corp.algorithms",
+                "RS256",
+            ),
+            (
+                &format!("{corp}audience = \"a b\"\n"),
+                "authorization_servers.corp.audience",
+                "audience",
+            ),
+            (
+                &format!(
+                    "{corp}[authorization_servers.other]\nissuer = \"https://login.corp.example\"\n"
+                ),
+                "authorization_servers.other.issuer",
+                "authorization_servers.corp",
+            ),
+            (
+                &format!("{corp}verification = \"opaque\"\n"),
+                "authorization_servers.corp.verification",
+                "Fix: give the key one of the values",
+            ),
+            (
+                &format!("{corp}[tenants.acme]\nauthorization_servers = [\"corp\", \"crop\"]\n"),
+                "tenants.acme.authorization_servers[1]",
+                "[authorization_servers.crop]",
+            ),
+            (
+                &format!("{corp}[tenants.acme]\nauthorization_servers = [\"corp\", \"corp\"]\n"),
+                "tenants.acme.authorization_servers[1]",
+                "twice",
+            ),
+        ] {
+            let p = write(dir.path(), &format!("{base}{extra}"));
+            let e = Settings::load_with_env(&p, []).expect_err(extra);
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.to_string().contains(says), "{e}");
+            assert!(e.to_string().contains("Fix:"), "{e}");
+        }
+        let p = write(
+            dir.path(),
+            &format!(
+                "{base}{corp}[authorization_servers.hr]\nissuer = \"http://127.0.0.1:9000\"\nverification = \"introspection\"\nclient_id = \"sigil\"\nclient_secret = {{ env = \"HR_SECRET\" }}\naudience = \"urn:sigil\"\n[tenants.acme]\nauthorization_servers = [\"hr\", \"corp\"]\n"
+            ),
+        );
+        let s = Settings::load_with_env(&p, [("HR_SECRET".to_owned(), "s3cret".to_owned())])
+            .expect("load");
+        let listed: Vec<&str> = s
+            .tenant_authorization_servers("acme")
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(listed, ["hr", "corp"]);
+        assert!(s.tenant_authorization_servers(DEFAULT_TENANT).is_empty());
+        let hr = &s.authorization_servers["hr"];
+        assert_eq!(hr.verification, TokenVerification::Introspection);
+        assert_eq!(
+            hr.client_secret.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+        assert_eq!(hr.audience_for("https://issuer.example/acme"), "urn:sigil");
+        let corp = &s.authorization_servers["corp"];
+        assert_eq!(corp.verification, TokenVerification::Jwt);
+        assert_eq!(
+            corp.audience_for("https://issuer.example/acme"),
+            "https://issuer.example/acme"
+        );
+        assert_eq!(corp.algorithms, VERIFIED_ALGORITHMS);
+        assert!(
+            !format!("{s:?}").contains("s3cret"),
+            "the secret leaks into Debug"
         );
     }
 

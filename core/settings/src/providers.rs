@@ -21,6 +21,8 @@ pub const ATTRIBUTE_PROVIDER_PLUGIN: &str = "claims-attribute-provider";
 pub const INLINE_PLUGIN: &str = "claims-inline";
 /// The plugin that hands out a configuration's static claims.
 pub const STATIC_PLUGIN: &str = "claims-static";
+/// The plugin that maps the claims of the upstream ID token (code flow).
+pub const ID_TOKEN_PLUGIN: &str = "claims-id-token";
 /// The plugin that calls claim webhooks.
 pub const WEBHOOK_PLUGIN: &str = "claims-webhook";
 

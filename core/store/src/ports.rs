@@ -65,6 +65,16 @@ impl IssuanceStore for Store {
         Ok(self.find_access_token_and_offer(token_hash, now).await?)
     }
 
+    async fn record_external_token(
+        &self,
+        offer: &Offer,
+        token: AccessToken,
+        event: NewEvent,
+        now: i64,
+    ) -> Result<Option<(AccessToken, Offer)>, StoreFailure> {
+        Ok(Store::record_external_token(self, offer, token, event, now).await?)
+    }
+
     async fn finish_credential(
         &self,
         nonces: &[(String, i64)],

@@ -1,11 +1,15 @@
 //! Access tokens, stored by hash.
 
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait, TryInsertResult,
+};
 
 use crate::entities::{access_token, offer};
-use crate::offer_record::offer_from_model;
+use crate::events::insert_offer_event;
+use crate::offer_record::{offer_from_model, offer_to_model};
+use crate::offers::insert_offer_on;
 use crate::util::{json_to_strings, strings_to_json};
-use crate::{AccessToken, Offer, OfferStatus, Store, StoreError};
+use crate::{AccessToken, NewEvent, Offer, OfferStatus, Store, StoreError};
 
 impl Store {
     /// Stores an access token. Fails with [`StoreError::Duplicate`] if the hash exists, or with a database error if
@@ -29,6 +33,39 @@ impl Store {
             .find_access_token_and_offer(token_hash, now)
             .await?
             .map(|(token, _)| token))
+    }
+
+    /// Records the first use of an external authorization server's access token, in one transaction: `offer`
+    /// (made for the token), the token row `t` (for `offer`) and `event`; when a row with the token's hash exists
+    /// already (a concurrent first use of the same token won, or an earlier use whose row has expired or whose
+    /// offer was revoked), nothing is stored. Either way returns what [`Store::find_access_token_and_offer`] now
+    /// finds for the hash.
+    ///
+    /// Fails with [`StoreError::Duplicate`] if the offer id is taken.
+    pub async fn record_external_token(
+        &self,
+        offer: &Offer,
+        t: AccessToken,
+        event: NewEvent,
+        now: i64,
+    ) -> Result<Option<(AccessToken, Offer)>, StoreError> {
+        let hash = t.token_hash.clone();
+        let txn = self.db.begin().await?;
+        // First: on SQLite a transaction whose first statement writes takes
+        // the write lock at once (with the busy handler).
+        insert_offer_on(&txn, offer_to_model(offer)).await?;
+        let inserted = token_statement(t)
+            .on_conflict_do_nothing_on([access_token::Column::TokenHash])
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| StoreError::on_insert("access token hash", e))?;
+        if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+            insert_offer_event(&txn, Some(event)).await?;
+            txn.commit().await?;
+        } else {
+            txn.rollback().await?;
+        }
+        self.find_access_token_and_offer(&hash, now).await
     }
 
     /// [`Store::find_access_token`] with the token's offer, in one query (the credential endpoint needs both).

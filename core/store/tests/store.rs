@@ -110,6 +110,7 @@ on_both!(
     concurrent_finish_credential_with_one_nonce_records_once,
     create_and_resolve_offer_write_their_events,
     concurrent_batches_fail_alone,
+    concurrent_first_use_of_an_external_token_records_once,
 );
 
 const TENANT: &str = "acme";
@@ -1147,6 +1148,107 @@ async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
     }
     assert_eq!(recorded, 1);
     assert_eq!(stores[0].events("o1").await.unwrap().len(), 1);
+}
+
+/// An offer recorded for an external access token: already `token_issued`.
+fn external_offer(id: &str) -> Offer {
+    let mut o = single_offer(id, &format!("unused-{id}"));
+    o.flow = Flow::AuthorizationCode;
+    o.pre_authorized_code_hash = None;
+    o.progress.status = OfferStatus::TokenIssued;
+    o.progress.token_issued_at = Some(now());
+    o.expires_at = Some(now() + 600);
+    o
+}
+
+async fn concurrent_first_use_of_an_external_token_records_once(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let store = stores[i % 2].clone();
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            let id = format!("e{i}");
+            let token = AccessToken {
+                token_hash: "external-token".to_owned(),
+                tenant: TENANT.to_owned(),
+                offer_id: id.clone(),
+                credential_configuration_ids: vec!["pid_sd_jwt".to_owned()],
+                created_at: now(),
+                expires_at: now() + 600,
+                authorization_id: None,
+                dpop_jkt: Some("jkt".to_owned()),
+            };
+            let event = NewEvent {
+                tenant: TENANT.to_owned(),
+                offer_id: id.clone(),
+                kind: EventKind::TokenIssued,
+                detail: json!({ "grant": "external" }),
+                created_at: now(),
+            };
+            store
+                .record_external_token(&external_offer(&id), token, event, now())
+                .await
+                .unwrap()
+                .expect("the token is found, whoever stored it")
+        });
+    }
+    let mut offers = std::collections::BTreeSet::new();
+    while let Some(result) = tasks.join_next().await {
+        let (token, offer) = result.unwrap();
+        assert_eq!(token.offer_id, offer.id);
+        assert_eq!(token.dpop_jkt.as_deref(), Some("jkt"));
+        assert_eq!(offer.status(), OfferStatus::TokenIssued);
+        offers.insert(offer.id);
+    }
+    assert_eq!(
+        offers.len(),
+        1,
+        "every racer reads the one winner: {offers:?}"
+    );
+    let winner = offers.into_iter().next().unwrap();
+    assert_eq!(db.store.events(&winner).await.unwrap().len(), 1);
+    let mut stored = 0;
+    for i in 0..RACERS {
+        if db
+            .store
+            .get_offer_by_id(&format!("e{i}"))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 1, "the losers' offers were rolled back");
+    // A revoked offer stops the token, and recording it again does not revive it.
+    assert!(db.store.revoke_offer(TENANT, &winner, now()).await.unwrap());
+    let again = AccessToken {
+        token_hash: "external-token".to_owned(),
+        tenant: TENANT.to_owned(),
+        offer_id: "late".to_owned(),
+        credential_configuration_ids: vec!["pid_sd_jwt".to_owned()],
+        created_at: now(),
+        expires_at: now() + 600,
+        authorization_id: None,
+        dpop_jkt: None,
+    };
+    let event = NewEvent {
+        tenant: TENANT.to_owned(),
+        offer_id: "late".to_owned(),
+        kind: EventKind::TokenIssued,
+        detail: json!({}),
+        created_at: now(),
+    };
+    let found = db
+        .store
+        .record_external_token(&external_offer("late"), again, event, now())
+        .await
+        .unwrap();
+    assert!(found.is_none());
+    assert!(db.store.get_offer_by_id("late").await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -102,7 +102,11 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             None if self.settings.authorization.require_par => {
                 return Err(AuthorizationCause::ParRequired.into());
             }
-            None => self.push_authorization(tenant, request, None).await?.request_uri,
+            None => {
+                self.push_authorization(tenant, request, None)
+                    .await?
+                    .request_uri
+            }
         };
         let now = self.now();
         let found = self
@@ -113,7 +117,12 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         let a = found
             .filter(|a| Some(a.client_id.as_str()) == request.client_id.as_deref())
             .filter(|a| a.request_expires_at > now)
-            .filter(|a| matches!(a.status, AuthorizationStatus::Pushed | AuthorizationStatus::Login))
+            .filter(|a| {
+                matches!(
+                    a.status,
+                    AuthorizationStatus::Pushed | AuthorizationStatus::Login
+                )
+            })
             .ok_or(AuthorizationCause::RequestUri)?;
         let offer = match &a.offer_id {
             Some(id) => self
@@ -135,7 +144,11 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     }
 
     /// The offer `id` of the tenant (by the issuance store's reader).
-    async fn store_offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, AuthorizationCause> {
+    async fn store_offer(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<Offer>, AuthorizationCause> {
         Ok(self.store.offer(tenant, id).await?)
     }
 
@@ -157,7 +170,10 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         let nonce = secrets::random_token();
         let verifier = secrets::random_token();
         let now = self.now();
-        let event = a.offer_id.as_ref().map(|id| NewEvent::bare(tenant.id(), id, EventKind::LoginStarted, now));
+        let event = a
+            .offer_id
+            .as_ref()
+            .map(|id| NewEvent::bare(tenant.id(), id, EventKind::LoginStarted, now));
         let started = self
             .store
             .begin_login(
@@ -192,7 +208,11 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         if let Some(hint) = overrides.and_then(|o| o.login_hint.as_deref()) {
             params.push(("login_hint", hint));
         }
-        for (name, value) in overrides.and_then(|o| o.login_parameters.as_ref()).into_iter().flatten() {
+        for (name, value) in overrides
+            .and_then(|o| o.login_parameters.as_ref())
+            .into_iter()
+            .flatten()
+        {
             params.push((name, value));
         }
         Ok(redirect_with(&metadata.authorization_endpoint, &params))
@@ -206,7 +226,10 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         callback: &LoginCallback,
         providers: &O,
     ) -> Result<String, AuthorizeError> {
-        let state = callback.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 512);
+        let state = callback
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty() && s.len() <= 512);
         let Some(state) = state else {
             return Err(AuthorizationCause::UnknownLogin.into());
         };
@@ -219,8 +242,13 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .filter(|a| a.status == AuthorizationStatus::Login)
             .filter(|a| a.login.as_ref().is_some_and(|l| l.expires_at > now))
             .ok_or(AuthorizationCause::UnknownLogin)?;
-        let login = self.login(tenant.id()).ok_or(AuthorizationCause::UnknownLogin)?;
-        match self.finish_login(tenant, &a, login, callback, providers).await {
+        let login = self
+            .login(tenant.id())
+            .ok_or(AuthorizationCause::UnknownLogin)?;
+        match self
+            .finish_login(tenant, &a, login, callback, providers)
+            .await
+        {
             Ok((subject, claims)) => self
                 .grant_code(tenant, &a, Some(subject), Some(claims))
                 .await
@@ -272,7 +300,9 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .code
             .as_deref()
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| AuthorizationCause::Upstream("the identity provider sent no code".into()))?;
+            .ok_or_else(|| {
+                AuthorizationCause::Upstream("the identity provider sent no code".into())
+            })?;
         let l = a.login.as_ref().ok_or(AuthorizationCause::UnknownLogin)?;
         let metadata = providers
             .metadata(&login.issuer)
@@ -287,7 +317,11 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             nonce: &l.nonce,
             now: self.now(),
             max_skew: ID_TOKEN_SKEW,
-            algorithms: &login.id_token_algorithms.iter().map(String::as_str).collect::<Vec<_>>(),
+            algorithms: &login
+                .id_token_algorithms
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
         };
         let jwks = providers
             .jwks(&metadata.jwks_uri, false)
@@ -303,7 +337,9 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             }
             other => other,
         }
-        .map_err(|e| AuthorizationCause::Upstream(format!("its ID token was refused: {}", e.description())))?;
+        .map_err(|e| {
+            AuthorizationCause::Upstream(format!("its ID token was refused: {}", e.description()))
+        })?;
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
@@ -357,7 +393,9 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .get("id_token")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| AuthorizationCause::Upstream("its token response has no id_token".into()))
+            .ok_or_else(|| {
+                AuthorizationCause::Upstream("its token response has no id_token".into())
+            })
     }
 
     /// Issue the authorization code and build the wallet's redirect.
@@ -370,7 +408,10 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     ) -> Result<String, AuthorizationCause> {
         let now = self.now();
         let code = secrets::random_token();
-        let new_offer = a.offer_id.is_none().then(|| self.login_offer(tenant, a, now));
+        let new_offer = a
+            .offer_id
+            .is_none()
+            .then(|| self.login_offer(tenant, a, now));
         let offer_id = a
             .offer_id
             .clone()
@@ -434,7 +475,12 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     }
 
     /// `cause` delivered to the wallet's (already checked) redirect URI.
-    fn to_wallet<T: IssuerTenant>(&self, tenant: &T, a: &Authorization, cause: AuthorizationCause) -> AuthorizeError {
+    fn to_wallet<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        a: &Authorization,
+        cause: AuthorizationCause,
+    ) -> AuthorizeError {
         let description = cause.description();
         let mut params = vec![
             ("error", cause.code().as_str()),
@@ -452,7 +498,14 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
 }
 
 /// A random offer id in the UUID shape the admin API uses.
-fn uuid_like() -> String {
+pub(crate) fn uuid_like() -> String {
     let h = secrets::hash(&secrets::random_token());
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

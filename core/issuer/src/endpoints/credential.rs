@@ -12,13 +12,14 @@ use sigil_settings::datafn::DataContext;
 
 use super::claims::{self, SourceCause};
 use super::dpop::{DpopFault, DpopTarget};
+use super::external::ExternalCause;
 use crate::errors::CredentialErrorCode as Code;
 use crate::mdl::{self, Mismatch};
 use crate::model::{AccessToken, Authorization, EventKind, Finish, Issuance, NewEvent, Offer};
 use crate::ports::{
-    AuthorizationStore, ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats, CredentialSlot,
-    FormatConfiguration, FormatFailure, IssuanceStore, IssueInput, IssuerTenant, PluginFailure,
-    PluginFault, StoreFailure,
+    AuthorizationStore, ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats,
+    CredentialSlot, FormatConfiguration, FormatFailure, IssuanceStore, IssueInput, IssuerTenant,
+    NoProviders, OpenIdProviders, PluginFailure, PluginFault, StoreFailure,
 };
 use crate::proof::{self, ProofCheck, ProofError};
 use crate::secrets;
@@ -100,8 +101,11 @@ pub enum CredentialCause {
     MissingToken,
     /// The token is unknown, expired, revoked or another tenant's.
     UnknownToken,
-    /// Reading the token failed.
+    /// Reading (or recording) the token failed.
     TokenLookup(StoreFailure),
+    /// An external authorization server's token was refused, or that
+    /// server could not be asked.
+    External(ExternalCause),
     /// The body is not sent as `application/json` (the media type given).
     NotJson(String),
     /// The body is not a JSON object of the request's members.
@@ -188,6 +192,7 @@ impl CredentialCause {
             }
             Self::IdentifierRequired => Code::InvalidCredentialRequest,
             Self::TokenScheme(_) => Code::InvalidToken,
+            Self::External(c) => c.code(),
             Self::Dpop(f) => f.credential_code(),
             Self::UnknownConfiguration(_) => Code::UnknownCredentialConfiguration,
             Self::NotCovered(_) => Code::InsufficientScope,
@@ -232,6 +237,7 @@ impl CredentialCause {
                 id.chars().take(100).collect::<String>()
             ),
             Self::TokenScheme(m) => (*m).into(),
+            Self::External(c) => c.description(),
             Self::Dpop(f) => f.description(),
             Self::MissingConfigurationId => "credential_configuration_id is missing".into(),
             Self::UnknownConfiguration(id) => format!("unknown credential configuration {id}"),
@@ -369,7 +375,8 @@ where
     S: IssuanceStore + AuthorizationStore,
     P: ClaimSources + CredentialFormats,
 {
-    /// [`Issuer::credential_with`] for a request without DPoP;
+    /// [`Issuer::credential_with`] for a request without DPoP, and without
+    /// HTTP to external authorization servers ([`NoProviders`]);
     /// `authorization` is the `Authorization` header.
     pub async fn credential<T>(
         &self,
@@ -386,34 +393,42 @@ where
             dpop: &[],
             url: &url,
         };
-        self.credential_with(tenant, access, request).await
+        self.credential_with(tenant, access, request, &NoProviders)
+            .await
     }
 
     /// Issue credentials for one configuration. `access` holds the
     /// `Authorization` and `DPoP` headers; `request` the parsed body
-    /// (checked only after the token, as the spec orders the errors).
-    pub async fn credential_with<T>(
+    /// (checked only after the token, as the spec orders the errors);
+    /// `providers` reaches the tenant's external authorization servers, for
+    /// an access token Sigil did not issue ([`super::external`]).
+    pub async fn credential_with<T, O>(
         &self,
         tenant: &T,
         access: CredentialAccess<'_>,
         request: Result<CredentialRequest, CredentialCause>,
+        providers: &O,
     ) -> Result<CredentialResponse, CredentialCause>
     where
         T: IssuerTenant<Signer = P::Signer>,
+        O: OpenIdProviders,
     {
-        // 1. The access token, and its DPoP key.
+        // 1. The access token (Sigil's own, or an external server's), and its DPoP key.
         let (token, dpop_scheme) =
             access_token(access.authorization).ok_or(CredentialCause::MissingToken)?;
         let now = self.now();
-        let (grant, offer) = match self.store.access_token(&secrets::hash(token), now).await {
+        let hash = secrets::hash(token);
+        let (grant, offer) = match self.store.access_token(&hash, now).await {
             Ok(Some((g, offer))) if g.tenant == tenant.id() => (g, offer),
-            Ok(_) => return Err(CredentialCause::UnknownToken),
+            Ok(Some(_)) => return Err(CredentialCause::UnknownToken),
+            Ok(None) => self.external_token(tenant, token, &hash, providers).await?,
             Err(e) => {
                 tracing::error!(error = %e, "reading an access token failed");
                 return Err(CredentialCause::TokenLookup(e));
             }
         };
-        self.check_binding(tenant, &grant, token, dpop_scheme, access).await?;
+        self.check_binding(tenant, &grant, token, dpop_scheme, access)
+            .await?;
         let authorization = self.authorization_of(&grant).await?;
         // 2. The request: which credential, then what this issuer refuses.
         let request = request?;
@@ -430,7 +445,14 @@ where
         // 4. Issue, then record before handing anything out.
         let count = holder_keys.len();
         let credentials = self
-            .issue(tenant, &offer, authorization.as_ref(), config, holder_keys, now)
+            .issue(
+                tenant,
+                &offer,
+                authorization.as_ref(),
+                config,
+                holder_keys,
+                now,
+            )
             .await?;
         let issuance = Issuance {
             id: secrets::random_token(),
@@ -612,7 +634,7 @@ where
                     .ok_or(CredentialCause::Nonce)?;
                 Ok((nonce, expires_at))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, CredentialCause>>()?;
         Ok((holder_keys, spend))
     }
 
@@ -641,6 +663,13 @@ where
             &holder_keys,
         )
         .map_err(CredentialCause::Source)?;
+        if let (Some(mapping), sigil_settings::ID_TOKEN_PLUGIN) = (
+            &offer.runtime_overrides.id_token_claims_mapping,
+            plugin.as_str(),
+        ) && let Some(source) = request.source.as_object_mut()
+        {
+            source.insert("mapping".into(), serde_json::json!(mapping));
+        }
         if let Some(a) = authorization {
             // The person who logged in: their ID token's claims, and their
             // upstream `sub` as the subject unless the offer names one.

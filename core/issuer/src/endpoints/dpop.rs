@@ -69,9 +69,15 @@ impl DpopFault {
             Self::Several => "send exactly one DPoP header".into(),
             Self::Missing => "this request needs a DPoP proof (DPoP header)".into(),
             Self::Invalid(e) => e.description(),
-            Self::UseNonce => "the DPoP proof must carry the nonce from the DPoP-Nonce header".into(),
-            Self::Replayed => "this DPoP proof (jti) was already used; make a new one for each request".into(),
-            Self::OtherKey => "the DPoP proof is signed by another key than the one the grant is bound to".into(),
+            Self::UseNonce => {
+                "the DPoP proof must carry the nonce from the DPoP-Nonce header".into()
+            }
+            Self::Replayed => {
+                "this DPoP proof (jti) was already used; make a new one for each request".into()
+            }
+            Self::OtherKey => {
+                "the DPoP proof is signed by another key than the one the grant is bound to".into()
+            }
             Self::Store(_) => "the request could not be processed; try again".into(),
         }
     }

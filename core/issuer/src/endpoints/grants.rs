@@ -58,17 +58,24 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .await
             .map_err(TokenCause::Store)?
             .ok_or_else(|| TokenCause::Grant("the authorization code is unknown".into()))?;
-        if matches!(a.status, AuthorizationStatus::Redeemed | AuthorizationStatus::Revoked) {
+        if matches!(
+            a.status,
+            AuthorizationStatus::Redeemed | AuthorizationStatus::Revoked
+        ) {
             if a.status == AuthorizationStatus::Redeemed {
                 self.revoke(tenant, &a, now, "authorization_code").await?;
             }
             return Err(TokenCause::Replayed("authorization code"));
         }
         if a.code_expires_at.is_none_or(|e| e <= now) || a.status != AuthorizationStatus::Code {
-            return Err(TokenCause::Grant("the authorization code has expired".into()));
+            return Err(TokenCause::Grant(
+                "the authorization code has expired".into(),
+            ));
         }
         if a.client_id != client_id {
-            return Err(TokenCause::Grant("the authorization code was issued to another client".into()));
+            return Err(TokenCause::Grant(
+                "the authorization code was issued to another client".into(),
+            ));
         }
         if a.redirect_uri != redirect_uri {
             return Err(TokenCause::Grant(
@@ -81,12 +88,19 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             ));
         }
         if !crate::pkce::matches(verifier, &a.code_challenge) {
-            return Err(TokenCause::Grant("code_verifier does not match the code_challenge".into()));
+            return Err(TokenCause::Grant(
+                "code_verifier does not match the code_challenge".into(),
+            ));
         }
         let bound = bound_key(&a, jkt)?;
         let (tokens, access_token, refresh_token) = self.new_tokens(bound.clone(), now);
         let event = self.grant_event(tenant, &a, EventKind::TokenIssued, now, bound.is_some());
-        match self.store.redeem_code(&a.id, tokens, now, event).await.map_err(TokenCause::Store)? {
+        match self
+            .store
+            .redeem_code(&a.id, tokens, now, event)
+            .await
+            .map_err(TokenCause::Store)?
+        {
             Ok(()) => {}
             Err(crate::model::GrantRefusal::Unknown) => {
                 // Another request redeemed it between our read and write.
@@ -123,7 +137,9 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .await
             .map_err(TokenCause::Store)?
             .ok_or_else(|| TokenCause::Grant("the refresh token is unknown".into()))?;
-        if a.previous_refresh_hash.as_deref() == Some(hash.as_str()) || a.status == AuthorizationStatus::Revoked {
+        if a.previous_refresh_hash.as_deref() == Some(hash.as_str())
+            || a.status == AuthorizationStatus::Revoked
+        {
             if a.status != AuthorizationStatus::Revoked {
                 self.revoke(tenant, &a, now, "refresh_token").await?;
             }
@@ -133,7 +149,9 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             return Err(TokenCause::Grant("the refresh token has expired".into()));
         }
         if a.client_id != client_id {
-            return Err(TokenCause::Grant("the refresh token was issued to another client".into()));
+            return Err(TokenCause::Grant(
+                "the refresh token was issued to another client".into(),
+            ));
         }
         let bound = bound_key(&a, jkt)?;
         let (tokens, access_token, refresh_token) = self.new_tokens(bound.clone(), now);
@@ -207,7 +225,10 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             detail: json!({ "replayed": what }),
             created_at: now,
         });
-        self.store.revoke_grant(&a.id, now, event).await.map_err(TokenCause::Store)
+        self.store
+            .revoke_grant(&a.id, now, event)
+            .await
+            .map_err(TokenCause::Store)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod claims;
 pub mod credential;
 pub mod dpop;
+pub mod external;
 pub mod grants;
 pub mod nonce;
 pub mod offer;

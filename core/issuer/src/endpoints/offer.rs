@@ -77,10 +77,15 @@ impl<S: IssuanceStore, P> Issuer<S, P> {
             | OfferStatus::Revoked
             | OfferStatus::Invalidated => return Err(OfferCause::NotFound),
         }
+        let several_servers = !self
+            .settings
+            .tenant_authorization_servers(tenant.id())
+            .is_empty();
         Ok(offer_object(
             tenant.issuer(),
             &offer,
             &self.codes.code(&offer.id),
+            several_servers,
         ))
     }
 }

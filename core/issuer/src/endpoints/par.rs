@@ -84,8 +84,9 @@ impl AuthorizationRequest {
         if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(AuthorizationCause::NotFormEncoded);
         }
-        let pairs = serde_urlencoded::from_bytes(body)
-            .map_err(|_| AuthorizationCause::Invalid("the body is not valid form encoding".into()))?;
+        let pairs = serde_urlencoded::from_bytes(body).map_err(|_| {
+            AuthorizationCause::Invalid("the body is not valid form encoding".into())
+        })?;
         Self::from_pairs(pairs)
     }
 }
@@ -247,7 +248,9 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
         let client_id = required(&request.client_id, "client_id")?;
         let response_type = required(&request.response_type, "response_type")?;
         if response_type != "code" {
-            return Err(AuthorizationCause::UnsupportedResponseType(response_type.chars().take(40).collect()));
+            return Err(AuthorizationCause::UnsupportedResponseType(
+                response_type.chars().take(40).collect(),
+            ));
         }
         let redirect_uri = required(&request.redirect_uri, "redirect_uri")?;
         let patterns = self
@@ -256,8 +259,13 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
             .get(tenant.id())
             .map(|t| t.redirect_uris.as_slice())
             .unwrap_or_default();
-        if !patterns.iter().any(|p| redirect_uri_allowed(p, redirect_uri)) {
-            return Err(AuthorizationCause::RedirectUri(redirect_uri.chars().take(200).collect()));
+        if !patterns
+            .iter()
+            .any(|p| redirect_uri_allowed(p, redirect_uri))
+        {
+            return Err(AuthorizationCause::RedirectUri(
+                redirect_uri.chars().take(200).collect(),
+            ));
         }
         let challenge = pkce_challenge(request)?;
         let dpop_jkt = match (dpop_jkt, request.dpop_jkt.as_deref()) {
@@ -266,7 +274,9 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
             }
             (Some(proof), _) => Some(proof),
             (None, Some(param)) if printable(param, 128) => Some(param.to_owned()),
-            (None, Some(_)) => return Err(AuthorizationCause::Invalid("dpop_jkt is malformed".into())),
+            (None, Some(_)) => {
+                return Err(AuthorizationCause::Invalid("dpop_jkt is malformed".into()));
+            }
             (None, None) => None,
         };
         if let Some(state) = &request.state
@@ -284,7 +294,10 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
         };
         match &offer {
             Some(o) => {
-                if let Some(id) = ids.iter().find(|id| !o.credential_configuration_ids.contains(id)) {
+                if let Some(id) = ids
+                    .iter()
+                    .find(|id| !o.credential_configuration_ids.contains(id))
+                {
                     return Err(AuthorizationCause::NotOffered(id.clone()));
                 }
                 if ids.is_empty() {
@@ -354,10 +367,14 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
         let details = request.authorization_details.is_some();
         if let Some(raw) = &request.authorization_details {
             let entries: Vec<Value> = serde_json::from_str(raw).map_err(|e| {
-                AuthorizationCause::Details(format!("authorization_details is not a JSON array: {e}"))
+                AuthorizationCause::Details(format!(
+                    "authorization_details is not a JSON array: {e}"
+                ))
             })?;
             if entries.is_empty() {
-                return Err(AuthorizationCause::Details("authorization_details is empty".into()));
+                return Err(AuthorizationCause::Details(
+                    "authorization_details is empty".into(),
+                ));
             }
             for (i, entry) in entries.into_iter().enumerate() {
                 let d: Detail = serde_json::from_value(entry).map_err(|e| {
@@ -382,7 +399,8 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
                         "authorization_details[{i}].credential_configuration_id is missing"
                     ))
                 })?;
-                if !tenant.offers(&id) || !self.settings.credential_configurations.contains_key(&id) {
+                if !tenant.offers(&id) || !self.settings.credential_configurations.contains_key(&id)
+                {
                     return Err(AuthorizationCause::Details(format!(
                         "authorization_details[{i}]: unknown credential configuration '{}'",
                         id.chars().take(100).collect::<String>()
@@ -394,9 +412,11 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
             }
         }
         for scope in request.scope.as_deref().unwrap_or_default().split(' ') {
-            let found = self.settings.credential_configurations.values().find(|c| {
-                c.scope.as_deref() == Some(scope) && tenant.offers(&c.id)
-            });
+            let found = self
+                .settings
+                .credential_configurations
+                .values()
+                .find(|c| c.scope.as_deref() == Some(scope) && tenant.offers(&c.id));
             if let Some(c) = found
                 && !ids.contains(&c.id)
             {
@@ -424,12 +444,19 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
         let live = matches!(offer.status(), OfferStatus::Created | OfferStatus::Resolved)
             && offer.expires_at.is_none_or(|e| e > now)
             && offer.flow != Flow::PreAuthorizedCode;
-        if live { Ok(offer) } else { Err(AuthorizationCause::IssuerState) }
+        if live {
+            Ok(offer)
+        } else {
+            Err(AuthorizationCause::IssuerState)
+        }
     }
 
     /// The tenant's upstream login, if it has one.
     pub(crate) fn login(&self, tenant: &str) -> Option<&sigil_settings::LoginSettings> {
-        self.settings.tenants.get(tenant).and_then(|t| t.login.as_ref())
+        self.settings
+            .tenants
+            .get(tenant)
+            .and_then(|t| t.login.as_ref())
     }
 }
 

@@ -200,9 +200,9 @@ impl TokenCause {
             }
             Self::Missing(name) => format!("{name} is missing or malformed"),
             Self::Grant(why) => why.clone(),
-            Self::Replayed(what) => format!(
-                "the {what} was already used; everything it granted is now revoked"
-            ),
+            Self::Replayed(what) => {
+                format!("the {what} was already used; everything it granted is now revoked")
+            }
             Self::Dpop(f) => f.description(),
             Self::Store(_) => "the request could not be processed; try again".to_owned(),
         }
@@ -217,7 +217,10 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         request: &TokenRequest,
     ) -> Result<TokenResponse, TokenCause> {
         let url = format!("{}/token", tenant.issuer());
-        let ctx = TokenContext { url: &url, dpop: &[] };
+        let ctx = TokenContext {
+            url: &url,
+            dpop: &[],
+        };
         self.token_with(tenant, request, ctx).await
     }
 
@@ -230,7 +233,13 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         ctx: TokenContext<'_>,
     ) -> Result<TokenResponse, TokenCause> {
         let grant = request.grant_type.as_str();
-        if ![PRE_AUTHORIZED_GRANT, AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT].contains(&grant) {
+        if ![
+            PRE_AUTHORIZED_GRANT,
+            AUTHORIZATION_CODE_GRANT,
+            REFRESH_TOKEN_GRANT,
+        ]
+        .contains(&grant)
+        {
             return Err(TokenCause::UnsupportedGrantType(request.grant_type.clone()));
         }
         let proof = self
@@ -245,7 +254,8 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             )
             .await
             .map_err(TokenCause::Dpop)?;
-        if proof.is_none() && self.settings.authorization.dpop == sigil_settings::DpopMode::Required {
+        if proof.is_none() && self.settings.authorization.dpop == sigil_settings::DpopMode::Required
+        {
             return Err(TokenCause::Dpop(DpopFault::Missing));
         }
         let jkt = proof.map(|p| p.jkt);

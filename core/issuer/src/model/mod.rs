@@ -10,8 +10,8 @@ pub use authorization::{
     Authorization, AuthorizationStatus, CodeIssue, GrantRefusal, GrantTokens, LoginState,
 };
 pub use offer::{
-    ClaimSourceSpec, Flow, IssuanceMode, LOGIN_PARAMETERS, Offer, OfferProgress, OfferScheme, RuntimeOverrides,
-    TxCode, TxInputMode, ValueMode,
+    ClaimSourceSpec, Flow, IssuanceMode, LOGIN_PARAMETERS, Offer, OfferProgress, OfferScheme,
+    RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 pub use records::{
     AccessToken, EventKind, Finish, Issuance, IssuedToken, NewEvent, Redeem, RedeemRefusal,

@@ -192,11 +192,22 @@ pub struct RuntimeOverrides {
     /// offer's `loginHint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
+    /// Replaces the `mapping` (JSON pointer into the ID token → claim path)
+    /// of configurations whose claims come from `claims-id-token` (walt.id's
+    /// `idTokenClaimsMapping`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_claims_mapping: Option<BTreeMap<String, String>>,
     /// Further OpenID Connect authentication request parameters for the
     /// upstream login (`prompt`, `acr_values`, `ui_locales`, `max_age`,
     /// `display`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_parameters: Option<BTreeMap<String, String>>,
+    /// The issuer identifier of the external authorization server the
+    /// offer's `authorization_code` grant names (the offer's
+    /// `authorizationServer`); on an offer recorded for an external access
+    /// token, the server that issued it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_server: Option<String>,
 }
 
 /// The upstream login parameters an offer may set (OpenID Connect Core §3.1.2.1).

@@ -14,7 +14,9 @@ use crate::endpoints::par::{AuthorizationCause, AuthorizationRequest};
 use crate::endpoints::token::{TokenCause, TokenContext, TokenRequest};
 use crate::errors::{AuthorizationErrorCode, CredentialErrorCode, TokenErrorCode};
 use crate::model::{EventKind, Flow, OfferStatus};
-use crate::ports::{OpenIdProviders, ProviderFailure, ProviderMetadata};
+use crate::ports::{
+    AuthorizationServerMetadata, NoProviders, OpenIdProviders, ProviderFailure, ProviderMetadata,
+};
 
 const OP: &str = "https://op.example";
 const REDIRECT: &str = "http://127.0.0.1:4711/cb";
@@ -76,15 +78,28 @@ impl OpenIdProviders for FakeProvider {
             .sign(&json!({ "alg": "ES256", "kid": "k1" }), &claims);
         Ok(json!({ "id_token": token, "token_type": "Bearer", "access_token": "x" }))
     }
+
+    async fn authorization_server(
+        &self,
+        _issuer: &str,
+    ) -> Result<AuthorizationServerMetadata, ProviderFailure> {
+        Err(ProviderFailure("not an authorization server".into()))
+    }
+
+    async fn introspect(
+        &self,
+        _endpoint: &str,
+        _token: &str,
+        _client: (&str, &str),
+    ) -> Result<Value, ProviderFailure> {
+        Err(ProviderFailure("not an authorization server".into()))
+    }
 }
 
 fn with_redirects(s: &mut Settings) {
     s.tenants.entry("default".into()).or_default().redirect_uris =
         vec!["http://127.0.0.1/*".into()];
-    s.credential_configurations
-        .get_mut("badge")
-        .unwrap()
-        .scope = Some("badge_scope".into());
+    s.credential_configurations.get_mut("badge").unwrap().scope = Some("badge_scope".into());
 }
 
 fn with_login(s: &mut Settings) {
@@ -165,7 +180,11 @@ async fn code_without_login(w: &World, extra: &[(&str, &str)]) -> String {
     let provider = FakeProvider::new();
     let location = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&pushed.request_uri, "wallet"), &provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&pushed.request_uri, "wallet"),
+            &provider,
+        )
         .await
         .unwrap();
     assert!(location.starts_with(REDIRECT), "{location}");
@@ -183,14 +202,23 @@ async fn par_requires_s256_pkce_a_listed_redirect_and_a_known_credential() {
         let r = par_request(extra);
         let issuer = &w.issuer;
         let tenant = &w.tenant;
-        async move { issuer.push_authorization(tenant, &r, None).await.unwrap_err() }
+        async move {
+            issuer
+                .push_authorization(tenant, &r, None)
+                .await
+                .unwrap_err()
+        }
     };
     let e = cause(&[("code_challenge_method", "plain"), ("issuer_state", "st-1")]).await;
     assert!(matches!(e, AuthorizationCause::Pkce(_)), "{e:?}");
     assert!(e.description().contains("plain"));
     let e = cause(&[("code_challenge", ""), ("issuer_state", "st-1")]).await;
     assert!(matches!(e, AuthorizationCause::Pkce(_)), "{e:?}");
-    let e = cause(&[("redirect_uri", "https://evil.example/cb"), ("issuer_state", "st-1")]).await;
+    let e = cause(&[
+        ("redirect_uri", "https://evil.example/cb"),
+        ("issuer_state", "st-1"),
+    ])
+    .await;
     assert!(matches!(e, AuthorizationCause::RedirectUri(_)), "{e:?}");
     assert_eq!(e.code(), AuthorizationErrorCode::InvalidRequest);
     let e = cause(&[("issuer_state", "nope")]).await;
@@ -200,7 +228,10 @@ async fn par_requires_s256_pkce_a_listed_redirect_and_a_known_credential() {
     let details = r#"[{"type":"openid_credential","credential_configuration_id":"mdl"}]"#;
     let e = cause(&[("authorization_details", details), ("issuer_state", "st-1")]).await;
     assert!(matches!(e, AuthorizationCause::NotOffered(_)), "{e:?}");
-    assert_eq!(e.code(), AuthorizationErrorCode::InvalidAuthorizationDetails);
+    assert_eq!(
+        e.code(),
+        AuthorizationErrorCode::InvalidAuthorizationDetails
+    );
     // No offer and no login: nobody to issue to.
     let e = cause(&[("scope", "badge_scope")]).await;
     assert!(matches!(e, AuthorizationCause::NoLogin), "{e:?}");
@@ -213,16 +244,34 @@ async fn an_offer_alone_authorizes_and_its_code_is_single_use() {
     let code = code_without_login(&w, &[("issuer_state", "st-1")]).await;
     // Wrong verifier, client or redirect: refused, the code survives.
     let other = "x".repeat(43);
-    let e = w.issuer.token(&w.tenant, &code_request(&code, &other)).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, &other))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), TokenErrorCode::InvalidGrant);
-    assert!(e.description().contains("code_verifier"), "{}", e.description());
+    assert!(
+        e.description().contains("code_verifier"),
+        "{}",
+        e.description()
+    );
     let mut r = code_request(&code, VERIFIER);
     r.client_id = Some("another".into());
-    assert_eq!(w.issuer.token(&w.tenant, &r).await.unwrap_err().code(), TokenErrorCode::InvalidGrant);
-    let token = w.issuer.token(&w.tenant, &code_request(&code, VERIFIER)).await.unwrap();
+    assert_eq!(
+        w.issuer.token(&w.tenant, &r).await.unwrap_err().code(),
+        TokenErrorCode::InvalidGrant
+    );
+    let token = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap();
     assert_eq!(token.token_type, "Bearer");
     assert!(token.refresh_token.is_some());
-    assert!(token.authorization_details.is_none(), "scope/issuer_state requests get none");
+    assert!(
+        token.authorization_details.is_none(),
+        "scope/issuer_state requests get none"
+    );
     assert_eq!(w.store().status("o1"), OfferStatus::TokenIssued);
     // The credential comes from the offer's inline claims.
     let holder = Holder::new();
@@ -239,7 +288,11 @@ async fn an_offer_alone_authorizes_and_its_code_is_single_use() {
         .unwrap();
     assert_eq!(issued.credentials.len(), 1);
     // The code again: refused, and everything it gave is revoked.
-    let e = w.issuer.token(&w.tenant, &code_request(&code, VERIFIER)).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap_err();
     assert!(matches!(e, TokenCause::Replayed(_)), "{e:?}");
     assert_eq!(w.store().status("o1"), OfferStatus::Revoked);
     assert!(w.store().event_kinds().contains(&EventKind::GrantReplayed));
@@ -249,7 +302,14 @@ async fn an_offer_alone_authorizes_and_its_code_is_single_use() {
         client_id: Some("wallet".into()),
         ..Default::default()
     };
-    assert_eq!(w.issuer.token(&w.tenant, &refresh).await.unwrap_err().code(), TokenErrorCode::InvalidGrant);
+    assert_eq!(
+        w.issuer
+            .token(&w.tenant, &refresh)
+            .await
+            .unwrap_err()
+            .code(),
+        TokenErrorCode::InvalidGrant
+    );
 }
 
 #[tokio::test]
@@ -263,25 +323,47 @@ async fn request_uris_are_bound_to_the_client_expire_and_end_with_the_code() {
         .await
         .unwrap();
     assert_eq!(pushed.expires_in, 60);
-    assert!(pushed.request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert!(
+        pushed
+            .request_uri
+            .starts_with("urn:ietf:params:oauth:request_uri:")
+    );
     let foreign = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&pushed.request_uri, "other"), &provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&pushed.request_uri, "other"),
+            &provider,
+        )
         .await
         .unwrap_err();
-    assert!(foreign.redirect.is_none(), "an unverified client is not redirected to");
+    assert!(
+        foreign.redirect.is_none(),
+        "an unverified client is not redirected to"
+    );
     assert!(matches!(foreign.cause, AuthorizationCause::RequestUri));
     let ok = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&pushed.request_uri, "wallet"), &provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&pushed.request_uri, "wallet"),
+            &provider,
+        )
         .await;
     assert!(ok.is_ok());
     let again = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&pushed.request_uri, "wallet"), &provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&pushed.request_uri, "wallet"),
+            &provider,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(again.cause, AuthorizationCause::RequestUri), "single use");
+    assert!(
+        matches!(again.cause, AuthorizationCause::RequestUri),
+        "single use"
+    );
     // Expiry.
     let late = w
         .issuer
@@ -291,13 +373,21 @@ async fn request_uris_are_bound_to_the_client_expire_and_end_with_the_code() {
     w.advance(61);
     let e = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&late.request_uri, "wallet"), &provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&late.request_uri, "wallet"),
+            &provider,
+        )
         .await
         .unwrap_err();
     assert!(matches!(e.cause, AuthorizationCause::RequestUri));
     // Without PAR, when PAR is required.
     let direct = par_request(&[("issuer_state", "st-1")]);
-    let e = w.issuer.authorize(&w.tenant, &direct, &provider).await.unwrap_err();
+    let e = w
+        .issuer
+        .authorize(&w.tenant, &direct, &provider)
+        .await
+        .unwrap_err();
     assert!(matches!(e.cause, AuthorizationCause::ParRequired));
 }
 
@@ -308,7 +398,10 @@ async fn login(
     provider: &FakeProvider,
     extra: &[(&str, &str)],
     claims: Value,
-) -> (Vec<(String, String)>, Result<String, crate::endpoints::authorize::AuthorizeError>) {
+) -> (
+    Vec<(String, String)>,
+    Result<String, crate::endpoints::authorize::AuthorizeError>,
+) {
     let pushed = w
         .issuer
         .push_authorization(&w.tenant, &par_request(extra), None)
@@ -316,10 +409,17 @@ async fn login(
         .unwrap();
     let to_provider = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&pushed.request_uri, "wallet"), provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&pushed.request_uri, "wallet"),
+            provider,
+        )
         .await
         .unwrap();
-    assert!(to_provider.starts_with("https://op.example/auth?"), "{to_provider}");
+    assert!(
+        to_provider.starts_with("https://op.example/auth?"),
+        "{to_provider}"
+    );
     let sent = query(&to_provider);
     let mut claims = claims;
     if claims.get("nonce").is_none() {
@@ -332,8 +432,11 @@ async fn login(
         iss: Some(OP.into()),
         ..Default::default()
     };
-    let back = w.issuer.login_callback(&w.tenant, &callback, provider).await;
-    (sent, back.map_err(|e| e))
+    let back = w
+        .issuer
+        .login_callback(&w.tenant, &callback, provider)
+        .await;
+    (sent, back)
 }
 
 fn id_claims() -> Value {
@@ -357,16 +460,26 @@ async fn a_login_maps_id_token_claims_into_the_credential_by_identifier() {
     // What went to the provider: PKCE S256, the offer's login_hint, openid scope.
     assert_eq!(get(&sent, "code_challenge_method"), Some("S256"));
     assert_eq!(get(&sent, "login_hint"), Some("user-42"));
-    assert_eq!(get(&sent, "redirect_uri"), Some("https://issuer.example/login/callback"));
+    assert_eq!(
+        get(&sent, "redirect_uri"),
+        Some("https://issuer.example/login/callback")
+    );
     assert!(get(&sent, "scope").unwrap().starts_with("openid"));
     let form = provider.forms.lock().unwrap()[0].clone();
     let verifier = get(&form, "code_verifier").unwrap();
-    assert_eq!(crate::pkce::s256(verifier), get(&sent, "code_challenge").unwrap());
+    assert_eq!(
+        crate::pkce::s256(verifier),
+        get(&sent, "code_challenge").unwrap()
+    );
     let location = back.unwrap();
     let q = query(&location);
     assert_eq!(get(&q, "iss"), Some(ISSUER));
     let code = get(&q, "code").unwrap();
-    let token = w.issuer.token(&w.tenant, &code_request(code, VERIFIER)).await.unwrap();
+    let token = w
+        .issuer
+        .token(&w.tenant, &code_request(code, VERIFIER))
+        .await
+        .unwrap();
     assert_eq!(
         token.authorization_details.clone().unwrap(),
         json!([{ "type": "openid_credential", "credential_configuration_id": "badge", "credential_identifiers": ["badge"] }])
@@ -378,31 +491,52 @@ async fn a_login_maps_id_token_claims_into_the_credential_by_identifier() {
     let by_config = json!({ "credential_configuration_id": "badge", "proofs": { "jwt": [holder.proof(&nonce, NOW)] } });
     let e = w
         .issuer
-        .credential(&w.tenant, Some(&bearer), CredentialRequest::from_json(by_config.to_string().as_bytes()))
+        .credential(
+            &w.tenant,
+            Some(&bearer),
+            CredentialRequest::from_json(by_config.to_string().as_bytes()),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), CredentialErrorCode::InvalidCredentialRequest);
-    let unknown = json!({ "credential_identifier": "mdl", "proofs": { "jwt": [holder.proof(&nonce, NOW)] } });
+    let unknown =
+        json!({ "credential_identifier": "mdl", "proofs": { "jwt": [holder.proof(&nonce, NOW)] } });
     let e = w
         .issuer
-        .credential(&w.tenant, Some(&bearer), CredentialRequest::from_json(unknown.to_string().as_bytes()))
+        .credential(
+            &w.tenant,
+            Some(&bearer),
+            CredentialRequest::from_json(unknown.to_string().as_bytes()),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), CredentialErrorCode::UnknownCredentialIdentifier);
     // ...and the identifier works, the claim source seeing the login.
     let by_id = json!({ "credential_identifier": "badge", "proofs": { "jwt": [holder.proof(&nonce, NOW)] } });
     w.issuer
-        .credential(&w.tenant, Some(&bearer), CredentialRequest::from_json(by_id.to_string().as_bytes()))
+        .credential(
+            &w.tenant,
+            Some(&bearer),
+            CredentialRequest::from_json(by_id.to_string().as_bytes()),
+        )
         .await
         .unwrap();
     let calls = w.plugins().claim_calls.lock().unwrap().clone();
     let (_, request) = calls.last().unwrap();
     let seen = request.id_token_claims.clone().unwrap();
     assert_eq!(seen["given_name"], "Katherine");
-    assert!(seen.get("phone_number").is_none(), "only the configured claims pass");
+    assert!(
+        seen.get("phone_number").is_none(),
+        "only the configured claims pass"
+    );
     assert_eq!(request.subject_id.as_deref(), Some("user-42"));
     let kinds = w.store().event_kinds();
-    for k in [EventKind::AuthorizationRequested, EventKind::LoginStarted, EventKind::CodeIssued, EventKind::TokenIssued] {
+    for k in [
+        EventKind::AuthorizationRequested,
+        EventKind::LoginStarted,
+        EventKind::CodeIssued,
+        EventKind::TokenIssued,
+    ] {
         assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
     }
 }
@@ -411,9 +545,19 @@ async fn a_login_maps_id_token_claims_into_the_credential_by_identifier() {
 async fn a_login_without_an_offer_makes_one_from_the_scope() {
     let w = World::with_settings(with_login);
     let provider = FakeProvider::new();
-    let (_, back) = login(&w, &provider, &[("scope", "openid badge_scope")], id_claims()).await;
+    let (_, back) = login(
+        &w,
+        &provider,
+        &[("scope", "openid badge_scope")],
+        id_claims(),
+    )
+    .await;
     let code = get(&query(&back.unwrap()), "code").unwrap().to_owned();
-    let token = w.issuer.token(&w.tenant, &code_request(&code, VERIFIER)).await.unwrap();
+    let token = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap();
     let offers = w.store().offers.lock().unwrap().clone();
     let offer = offers.values().next().unwrap();
     assert_eq!(offer.credential_configuration_ids, ["badge"]);
@@ -425,9 +569,18 @@ async fn a_login_without_an_offer_makes_one_from_the_scope() {
 #[tokio::test]
 async fn id_tokens_with_a_wrong_nonce_audience_or_expiry_send_the_wallet_an_error() {
     for (what, claims) in [
-        ("nonce", json!({ "iss": OP, "aud": "sigil", "sub": "u", "iat": NOW, "exp": NOW + 300, "nonce": "other" })),
-        ("audience", json!({ "iss": OP, "aud": "someone", "sub": "u", "iat": NOW, "exp": NOW + 300 })),
-        ("expired", json!({ "iss": OP, "aud": "sigil", "sub": "u", "iat": NOW - 900, "exp": NOW - 600 })),
+        (
+            "nonce",
+            json!({ "iss": OP, "aud": "sigil", "sub": "u", "iat": NOW, "exp": NOW + 300, "nonce": "other" }),
+        ),
+        (
+            "audience",
+            json!({ "iss": OP, "aud": "someone", "sub": "u", "iat": NOW, "exp": NOW + 300 }),
+        ),
+        (
+            "expired",
+            json!({ "iss": OP, "aud": "sigil", "sub": "u", "iat": NOW - 900, "exp": NOW - 600 }),
+        ),
     ] {
         let w = World::with_settings(with_login);
         code_offer(&w);
@@ -437,7 +590,10 @@ async fn id_tokens_with_a_wrong_nonce_audience_or_expiry_send_the_wallet_an_erro
         let q = query(e.redirect.as_deref().unwrap());
         assert_eq!(get(&q, "error"), Some("server_error"), "{what}");
         assert_eq!(get(&q, "state"), Some("w-state"));
-        assert!(get(&q, "error_description").unwrap().contains("ID token"), "{what}: {q:?}");
+        assert!(
+            get(&q, "error_description").unwrap().contains("ID token"),
+            "{what}: {q:?}"
+        );
         assert!(w.store().event_kinds().contains(&EventKind::LoginFailed));
     }
 }
@@ -454,7 +610,11 @@ async fn a_cancelled_login_is_access_denied_and_unknown_callbacks_get_a_page() {
         .unwrap();
     let to = w
         .issuer
-        .authorize(&w.tenant, &authorize_request(&pushed.request_uri, "wallet"), &provider)
+        .authorize(
+            &w.tenant,
+            &authorize_request(&pushed.request_uri, "wallet"),
+            &provider,
+        )
         .await
         .unwrap();
     let state = get(&query(&to), "state").unwrap().to_owned();
@@ -464,11 +624,19 @@ async fn a_cancelled_login_is_access_denied_and_unknown_callbacks_get_a_page() {
         error_description: Some("End-User aborted interaction".into()),
         ..Default::default()
     };
-    let e = w.issuer.login_callback(&w.tenant, &cancelled, &provider).await.unwrap_err();
+    let e = w
+        .issuer
+        .login_callback(&w.tenant, &cancelled, &provider)
+        .await
+        .unwrap_err();
     let q = query(e.redirect.as_deref().unwrap());
     assert_eq!(get(&q, "error"), Some("access_denied"));
     // The same state again, or a made-up one: an error page, no redirect.
-    let e = w.issuer.login_callback(&w.tenant, &cancelled, &provider).await.unwrap_err();
+    let e = w
+        .issuer
+        .login_callback(&w.tenant, &cancelled, &provider)
+        .await
+        .unwrap_err();
     assert!(e.redirect.is_none());
     assert!(matches!(e.cause, AuthorizationCause::UnknownLogin));
 }
@@ -478,22 +646,42 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
     let w = World::with_settings(with_redirects);
     code_offer(&w);
     let code = code_without_login(&w, &[("issuer_state", "st-1")]).await;
-    let first = w.issuer.token(&w.tenant, &code_request(&code, VERIFIER)).await.unwrap();
+    let first = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap();
     let refresh = |token: &Option<String>| TokenRequest {
         grant_type: "refresh_token".into(),
         refresh_token: token.clone(),
         client_id: Some("wallet".into()),
         ..Default::default()
     };
-    let second = w.issuer.token(&w.tenant, &refresh(&first.refresh_token)).await.unwrap();
+    let second = w
+        .issuer
+        .token(&w.tenant, &refresh(&first.refresh_token))
+        .await
+        .unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert!(w.store().event_kinds().contains(&EventKind::TokenRefreshed));
-    let third = w.issuer.token(&w.tenant, &refresh(&second.refresh_token)).await.unwrap();
-    let e = w.issuer.token(&w.tenant, &refresh(&second.refresh_token)).await.unwrap_err();
+    let third = w
+        .issuer
+        .token(&w.tenant, &refresh(&second.refresh_token))
+        .await
+        .unwrap();
+    let e = w
+        .issuer
+        .token(&w.tenant, &refresh(&second.refresh_token))
+        .await
+        .unwrap_err();
     assert!(matches!(e, TokenCause::Replayed(_)), "{e:?}");
     assert_eq!(w.store().status("o1"), OfferStatus::Revoked);
     // Revoked with the offer: the newest refresh token is dead too.
-    let e = w.issuer.token(&w.tenant, &refresh(&third.refresh_token)).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &refresh(&third.refresh_token))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), TokenErrorCode::InvalidGrant);
 }
 
@@ -517,7 +705,10 @@ async fn dpop_binds_tokens_to_the_key_and_refuses_replays_and_other_keys() {
     let key = Holder::new();
     let token_url = format!("{ISSUER}/token");
     let proof = dpop_proof(&key, &token_url, "j1", None);
-    let ctx = TokenContext { url: &token_url, dpop: &[&proof] };
+    let ctx = TokenContext {
+        url: &token_url,
+        dpop: &[&proof],
+    };
     let token = w
         .issuer
         .token_with(&w.tenant, &code_request(&code, VERIFIER), ctx)
@@ -539,8 +730,14 @@ async fn dpop_binds_tokens_to_the_key_and_refuses_replays_and_other_keys() {
         let request = body();
         async move {
             let refs: Vec<&str> = proofs.iter().map(String::as_str).collect();
-            let access = CredentialAccess { authorization: Some(&authorization), dpop: &refs, url: &url };
-            issuer.credential_with(tenant, access, request).await
+            let access = CredentialAccess {
+                authorization: Some(&authorization),
+                dpop: &refs,
+                url: &url,
+            };
+            issuer
+                .credential_with(tenant, access, request, &NoProviders)
+                .await
         }
     };
     // Downgraded to Bearer, no proof, another key, wrong ath: refused.
@@ -549,15 +746,34 @@ async fn dpop_binds_tokens_to_the_key_and_refuses_replays_and_other_keys() {
     let e = call("DPoP", vec![]).await.unwrap_err();
     assert_eq!(e.code(), CredentialErrorCode::InvalidDpopProof);
     let other = Holder::new();
-    let e = call("DPoP", vec![dpop_proof(&other, &credential_url, "j2", Some(&token.access_token))]).await.unwrap_err();
+    let e = call(
+        "DPoP",
+        vec![dpop_proof(
+            &other,
+            &credential_url,
+            "j2",
+            Some(&token.access_token),
+        )],
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, CredentialCause::Dpop(_)), "{e:?}");
-    let e = call("DPoP", vec![dpop_proof(&key, &credential_url, "j3", Some("other token"))]).await.unwrap_err();
+    let e = call(
+        "DPoP",
+        vec![dpop_proof(&key, &credential_url, "j3", Some("other token"))],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), CredentialErrorCode::InvalidDpopProof);
     // The right proof works once; its replay is refused.
     let good = dpop_proof(&key, &credential_url, "j4", Some(&token.access_token));
     call("dpop", vec![good.clone()]).await.unwrap();
     let e = call("DPoP", vec![good]).await.unwrap_err();
-    assert!(e.description().contains("already used"), "{}", e.description());
+    assert!(
+        e.description().contains("already used"),
+        "{}",
+        e.description()
+    );
     // The refresh token is bound to the key too.
     let refresh = TokenRequest {
         grant_type: "refresh_token".into(),
@@ -570,14 +786,28 @@ async fn dpop_binds_tokens_to_the_key_and_refuses_replays_and_other_keys() {
     let p = dpop_proof(&other, &token_url, "j5", None);
     let e = w
         .issuer
-        .token_with(&w.tenant, &refresh, TokenContext { url: &token_url, dpop: &[&p] })
+        .token_with(
+            &w.tenant,
+            &refresh,
+            TokenContext {
+                url: &token_url,
+                dpop: &[&p],
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), TokenErrorCode::InvalidGrant);
     let p = dpop_proof(&key, &token_url, "j6", None);
     let fresh = w
         .issuer
-        .token_with(&w.tenant, &refresh, TokenContext { url: &token_url, dpop: &[&p] })
+        .token_with(
+            &w.tenant,
+            &refresh,
+            TokenContext {
+                url: &token_url,
+                dpop: &[&p],
+            },
+        )
         .await
         .unwrap();
     assert_eq!(fresh.token_type, "DPoP");
@@ -591,6 +821,10 @@ async fn required_dpop_refuses_a_token_request_without_a_proof() {
     });
     code_offer(&w);
     let code = code_without_login(&w, &[("issuer_state", "st-1")]).await;
-    let e = w.issuer.token(&w.tenant, &code_request(&code, VERIFIER)).await.unwrap_err();
+    let e = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), TokenErrorCode::InvalidDpopProof);
 }

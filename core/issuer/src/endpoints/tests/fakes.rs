@@ -13,14 +13,15 @@ use sigil_settings::Settings;
 
 use crate::Issuer;
 use crate::model::{
-    AccessToken, Authorization, AuthorizationStatus, CodeIssue, GrantRefusal, GrantTokens,
-    LoginState, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode, IssuedToken,
-    NewEvent, Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RedeemRefusal,
-    RuntimeOverrides, TxCode, TxInputMode, ValueMode,
+    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, EventKind, Finish,
+    Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken, LoginState, NewEvent,
+    Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RedeemRefusal, RuntimeOverrides,
+    TxCode, TxInputMode, ValueMode,
 };
 use crate::ports::{
-    AuthorizationStore, ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats, DocumentSigner,
-    IssuanceStore, IssueInput, IssuerTenant, PluginFailure, RedeemError, Signing, StoreFailure,
+    AuthorizationStore, ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats,
+    DocumentSigner, IssuanceStore, IssueInput, IssuerTenant, PluginFailure, RedeemError, Signing,
+    StoreFailure,
 };
 use crate::proof::PROOF_TYP;
 use crate::secrets;
@@ -174,6 +175,26 @@ impl IssuanceStore for FakeStore {
             .map(|o| (t, o)))
     }
 
+    async fn record_external_token(
+        &self,
+        offer: &Offer,
+        token: AccessToken,
+        event: NewEvent,
+        now: i64,
+    ) -> Result<Option<(AccessToken, Offer)>, StoreFailure> {
+        self.check()?;
+        let hash = token.token_hash.clone();
+        {
+            let mut tokens = lock(&self.tokens);
+            if !tokens.contains_key(&hash) {
+                lock(&self.offers).insert(offer.id.clone(), offer.clone());
+                tokens.insert(hash.clone(), token);
+                lock(&self.events).push(event);
+            }
+        }
+        self.access_token(&hash, now).await
+    }
+
     async fn finish_credential(
         &self,
         nonces: &[(String, i64)],
@@ -281,7 +302,10 @@ impl AuthorizationStore for FakeStore {
         self.check()?;
         let mut all = lock(&self.authorizations);
         let Some(a) = all.get_mut(id).filter(|a| {
-            matches!(a.status, AuthorizationStatus::Pushed | AuthorizationStatus::Login)
+            matches!(
+                a.status,
+                AuthorizationStatus::Pushed | AuthorizationStatus::Login
+            )
         }) else {
             return Ok(false);
         };
@@ -313,7 +337,10 @@ impl AuthorizationStore for FakeStore {
         self.check()?;
         let mut all = lock(&self.authorizations);
         let Some(a) = all.get_mut(id).filter(|a| {
-            matches!(a.status, AuthorizationStatus::Pushed | AuthorizationStatus::Login)
+            matches!(
+                a.status,
+                AuthorizationStatus::Pushed | AuthorizationStatus::Login
+            )
         }) else {
             return Ok(false);
         };
@@ -386,7 +413,10 @@ impl AuthorizationStore for FakeStore {
         {
             let mut offers = lock(&self.offers);
             let Some(o) = offers.get_mut(&offer_id).filter(|o| {
-                matches!(o.progress.status, OfferStatus::Created | OfferStatus::Resolved)
+                matches!(
+                    o.progress.status,
+                    OfferStatus::Created | OfferStatus::Resolved
+                )
             }) else {
                 return Ok(Err(GrantRefusal::OfferUnavailable));
             };
@@ -454,11 +484,11 @@ impl AuthorizationStore for FakeStore {
             a.status = AuthorizationStatus::Revoked;
             a.offer_id.clone()
         });
-        if let Some(o) = offer.and_then(|o| lock(&self.offers).get_mut(&o).map(|_| o)) {
-            if let Some(o) = lock(&self.offers).get_mut(&o) {
-                o.progress.status = OfferStatus::Revoked;
-                o.progress.revoked_at = Some(now);
-            }
+        if let Some(id) = offer
+            && let Some(o) = lock(&self.offers).get_mut(&id)
+        {
+            o.progress.status = OfferStatus::Revoked;
+            o.progress.revoked_at = Some(now);
         }
         lock(&self.events).extend(event);
         Ok(())

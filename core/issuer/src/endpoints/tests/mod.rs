@@ -6,6 +6,7 @@
 mod authorization;
 mod claims;
 mod credential;
+mod external;
 mod fakes;
 mod fuzz;
 mod mdl;

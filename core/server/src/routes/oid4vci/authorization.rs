@@ -26,7 +26,10 @@ pub async fn par(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
         Ok(t) => t,
         Err(e) => return e.response(),
     };
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
     let request = match AuthorizationRequest::from_form(content_type, &body) {
         Ok(r) => r,
         Err(cause) => return par_error(&state, &t.id, &cause),
@@ -54,7 +57,11 @@ pub async fn par(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
 fn par_error(state: &AppState, tenant: &str, cause: &AuthorizationCause) -> HttpResponse {
     let code = cause.code();
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let status = if status == StatusCode::FORBIDDEN { StatusCode::BAD_REQUEST } else { status };
+    let status = if status == StatusCode::FORBIDDEN {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     let mut r = reply::no_store(status, &ErrorBody::new(code.as_str(), &cause.description()));
     with_dpop_nonce(state, tenant, &mut r);
     r
@@ -65,7 +72,10 @@ pub fn with_dpop_nonce(state: &AppState, tenant: &str, r: &mut HttpResponse) {
     if let Some(nonce) = state.issuer.dpop_nonce(tenant)
         && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&nonce)
     {
-        r.headers_mut().insert(actix_web::http::header::HeaderName::from_static("dpop-nonce"), v);
+        r.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("dpop-nonce"),
+            v,
+        );
     }
 }
 
@@ -83,7 +93,12 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         .ok_or_else(|| AuthorizationCause::Invalid("the query is not valid URL encoding".into()))
         .and_then(AuthorizationRequest::from_pairs);
     let answer = match request {
-        Ok(r) => state.issuer.authorize(t, &r, state.providers.as_ref()).await,
+        Ok(r) => {
+            state
+                .issuer
+                .authorize(t, &r, state.providers.as_ref())
+                .await
+        }
         Err(cause) => Err(cause.into()),
     };
     browser(answer)
@@ -96,17 +111,29 @@ pub async fn login_callback(req: HttpRequest, state: web::Data<AppState>) -> Htt
         Err(e) => return e.response(),
     };
     let callback = LoginCallback::from_pairs(query_pairs(&req).unwrap_or_default());
-    browser(state.issuer.login_callback(t, &callback, state.providers.as_ref()).await)
+    browser(
+        state
+            .issuer
+            .login_callback(t, &callback, state.providers.as_ref())
+            .await,
+    )
 }
 
 /// A redirect (303 for the browser), or a page that says what went wrong.
 fn browser(answer: Result<String, AuthorizeError>) -> HttpResponse {
     match answer {
-        Ok(location) | Err(AuthorizeError { redirect: Some(location), .. }) => HttpResponse::Found()
+        Ok(location)
+        | Err(AuthorizeError {
+            redirect: Some(location),
+            ..
+        }) => HttpResponse::Found()
             .insert_header(("Location", location))
             .insert_header(("Cache-Control", "no-store"))
             .finish(),
-        Err(AuthorizeError { cause, redirect: None }) => error_page(&cause),
+        Err(AuthorizeError {
+            cause,
+            redirect: None,
+        }) => error_page(&cause),
     }
 }
 
@@ -123,7 +150,10 @@ fn error_page(cause: &AuthorizationCause) -> HttpResponse {
     );
     HttpResponse::build(status)
         .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
         .content_type("text/html; charset=utf-8")
         .body(body)
 }

@@ -1,5 +1,6 @@
 //! `POST /credential`: the `Authorization` header and the JSON body in,
-//! [`sigil_issuer::Issuer::credential`], the answer out.
+//! [`sigil_issuer::Issuer::credential_with`] (with HTTP to the tenant's
+//! external authorization servers), the answer out.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -34,7 +35,12 @@ pub async fn credential(
         dpop: &dpop,
         url: &url,
     };
-    let mut r = match state.issuer.credential_with(t, access, request).await {
+    let providers = state.providers.as_ref();
+    let mut r = match state
+        .issuer
+        .credential_with(t, access, request, providers)
+        .await
+    {
         Ok(response) => reply::no_store(StatusCode::OK, &response),
         Err(cause) => reply::credential_error(cause.code(), &cause.description()),
     };

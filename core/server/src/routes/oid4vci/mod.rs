@@ -51,8 +51,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/par", web::post().to(authorization::par))
     .route("/{tenant}/par", web::post().to(authorization::par))
     .route("/authorize", web::get().to(authorization::authorize))
-    .route("/{tenant}/authorize", web::get().to(authorization::authorize))
-    .route("/login/callback", web::get().to(authorization::login_callback))
+    .route(
+        "/{tenant}/authorize",
+        web::get().to(authorization::authorize),
+    )
+    .route(
+        "/login/callback",
+        web::get().to(authorization::login_callback),
+    )
     .route(
         "/{tenant}/login/callback",
         web::get().to(authorization::login_callback),

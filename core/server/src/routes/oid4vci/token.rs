@@ -20,7 +20,10 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         .and_then(|v| v.to_str().ok());
     let url = format!("{}/token", t.issuer);
     let dpop = super::authorization::dpop_headers(&req);
-    let ctx = TokenContext { url: &url, dpop: &dpop };
+    let ctx = TokenContext {
+        url: &url,
+        dpop: &dpop,
+    };
     let answer = match TokenRequest::from_form(content_type, &body) {
         Ok(request) => state.issuer.token_with(t, &request, ctx).await,
         Err(cause) => Err(cause),

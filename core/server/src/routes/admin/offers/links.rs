@@ -7,5 +7,14 @@ use crate::state::AppState;
 use crate::tenants::Tenant;
 
 pub(super) fn offer_links(state: &AppState, t: &Tenant, o: &Offer) -> OfferLinks {
-    offer::offer_links(&t.issuer, o, &state.issuer.pre_authorized_code(&o.id))
+    let several_servers = !state
+        .settings
+        .tenant_authorization_servers(&t.id)
+        .is_empty();
+    offer::offer_links(
+        &t.issuer,
+        o,
+        &state.issuer.pre_authorized_code(&o.id),
+        several_servers,
+    )
 }

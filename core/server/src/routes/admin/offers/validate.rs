@@ -5,8 +5,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use sigil_issuer::model::{
-    Flow,
-    ClaimSourceSpec, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest, ValueMode,
+    ClaimSourceSpec, Flow, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest, ValueMode,
 };
 use sigil_settings::datafn;
 use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
@@ -59,7 +58,9 @@ pub struct CreateOffer {
     /// Webhook endpoint for events (stored; event delivery is not implemented yet).
     #[serde(default)]
     pub webhook_endpoint_id: Option<String>,
-    /// External authorization server (authorization code flow).
+    /// An external authorization server of the tenant, by id or issuer URL
+    /// (authorization code flow): the offer's `authorization_code` grant
+    /// names it as `authorization_server`.
     #[serde(default)]
     pub authorization_server: Option<String>,
     /// Login hint (authorization code flow).
@@ -162,12 +163,30 @@ pub(super) fn validate(
             field(
                 &mut errors,
                 "flow",
-                format!("'{given}' is not a flow; use pre_authorized_code, authorization_code or both"),
+                format!(
+                    "'{given}' is not a flow; use pre_authorized_code, authorization_code or both"
+                ),
             );
             Flow::PreAuthorizedCode
         }),
     };
     let code_flow = flow != Flow::PreAuthorizedCode;
+    // An external authorization server (its issuer URL); `None`: Sigil's own.
+    let external = body
+        .authorization_server
+        .as_deref()
+        .and_then(|given| external_server(state, t, given, &mut errors));
+    if external.is_some() && flow != Flow::AuthorizationCode {
+        field(
+            &mut errors,
+            "flow",
+            if code_flow {
+                "an external authorization server serves only the authorization code grant (the pre-authorized code is always Sigil's own); use flow authorization_code, and another offer for the pre-authorized code"
+            } else {
+                "authorizationServer belongs to the authorization code flow; set flow to authorization_code"
+            },
+        );
+    }
     let value_mode = match body
         .value_mode
         .as_deref()
@@ -186,8 +205,16 @@ pub(super) fn validate(
     // Without issuer_state nothing ties the wallet's authorization to this
     // offer, so a code-flow offer includes it unless told otherwise (ADR 0017).
     let issuer_state = match body.issuer_state_mode.as_deref() {
-        None => code_flow,
+        None => code_flow && external.is_none(),
         Some("omit") => false,
+        Some("include") if external.is_some() => {
+            field(
+                &mut errors,
+                "issuerStateMode",
+                "issuer_state ties the wallet's authorization at Sigil's own authorization server to the offer; the external authorization server does not know it, so use omit (or leave it out)",
+            );
+            false
+        }
         Some("include") if code_flow => true,
         Some("include") => {
             field(
@@ -211,7 +238,7 @@ pub(super) fn validate(
         .tenants
         .get(&t.id)
         .is_some_and(|s| s.login.is_some());
-    if code_flow && !issuer_state && !has_login {
+    if code_flow && !issuer_state && !has_login && external.is_none() {
         field(
             &mut errors,
             "issuerStateMode",
@@ -221,7 +248,29 @@ pub(super) fn validate(
             ),
         );
     }
-    if code_flow && !issuer_state && body.credential_claims.is_some() {
+    if external.is_some() {
+        // The external server knows nothing of this offer: its access token
+        // is tied to no offer, so nothing given here could ever be used
+        // (ADR 0017).
+        let unused = "is not used with an external authorization server: its access token is not tied to this offer (that server does not know it), so the credential is issued from the configuration's claim source for the token's sub; leave it out";
+        if body.credential_claims.is_some() {
+            field(&mut errors, "credentialClaims", unused);
+        }
+        if body
+            .runtime_overrides
+            .as_ref()
+            .is_some_and(|o| !o.is_empty())
+        {
+            field(&mut errors, "runtimeOverrides", unused);
+        }
+        if body.login_hint.is_some() {
+            field(
+                &mut errors,
+                "loginHint",
+                "loginHint goes to the login at Sigil's own authorization server; the external authorization server runs its own login",
+            );
+        }
+    } else if code_flow && !issuer_state && body.credential_claims.is_some() {
         field(
             &mut errors,
             "credentialClaims",
@@ -229,6 +278,7 @@ pub(super) fn validate(
         );
     }
     if code_flow
+        && external.is_none()
         && state
             .settings
             .tenants
@@ -316,14 +366,10 @@ pub(super) fn validate(
             ),
         );
     }
-    if body.authorization_server.is_some() {
-        field(
-            &mut errors,
-            "authorizationServer",
-            "external authorization servers are not available on this server yet; leave it out to use Sigil's own",
-        );
-    }
-    if let Some(hint) = &body.login_hint {
+    // With an external authorization server loginHint is refused above.
+    if let Some(hint) = &body.login_hint
+        && external.is_none()
+    {
         if !code_flow {
             field(
                 &mut errors,
@@ -331,7 +377,11 @@ pub(super) fn validate(
                 "loginHint belongs to the authorization code flow; set flow to authorization_code or both",
             );
         } else if hint.is_empty() || hint.len() > 256 || hint.chars().any(char::is_control) {
-            field(&mut errors, "loginHint", "must be 1 to 256 characters without control characters");
+            field(
+                &mut errors,
+                "loginHint",
+                "must be 1 to 256 characters without control characters",
+            );
         }
     }
     let mut claims = body.credential_claims.unwrap_or_default();
@@ -392,11 +442,29 @@ pub(super) fn validate(
             && !overrides.contains_key("credentialData")
             && t.offers(id)
         {
-            field(
-                &mut errors,
-                &format!("credentialClaims.{id}"),
-                format!("'{id}' has no claim source in its configuration; give its claims here"),
-            );
+            if external.is_some() {
+                field(
+                    &mut errors,
+                    &format!(
+                        "credentialConfigurationIds[{}]",
+                        configuration_ids
+                            .iter()
+                            .position(|c| c == id)
+                            .unwrap_or_default()
+                    ),
+                    format!(
+                        "'{id}' has no claim source in its configuration, and with an external authorization server the credential's claims come only from there; give '{id}' a source (or an attribute provider), or offer it through Sigil's own authorization server"
+                    ),
+                );
+            } else {
+                field(
+                    &mut errors,
+                    &format!("credentialClaims.{id}"),
+                    format!(
+                        "'{id}' has no claim source in its configuration; give its claims here"
+                    ),
+                );
+            }
         }
     }
     let tx_input = body.tx_code.or_else(|| {
@@ -442,6 +510,7 @@ pub(super) fn validate(
     if body.login_hint.is_some() {
         overrides.login_hint.clone_from(&body.login_hint);
     }
+    overrides.authorization_server = external;
     // mDL claims the offer writes must agree with the signing certificate.
     errors.extend(
         sigil_issuer::mdl::offer_disagreements(
@@ -469,6 +538,47 @@ pub(super) fn validate(
         flow,
         issuer_state,
     })
+}
+
+/// The issuer URL of the tenant's external authorization server `given`
+/// names (by id or issuer URL); `None` for Sigil's own (its issuer URL), or
+/// with a field error when the tenant has no such server.
+fn external_server(
+    state: &AppState,
+    t: &Tenant,
+    given: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    if given == t.issuer {
+        return None;
+    }
+    let servers = state.settings.tenant_authorization_servers(&t.id);
+    if let Some((_, s)) = servers
+        .iter()
+        .find(|(id, s)| *id == given || s.issuer == given)
+    {
+        return Some(s.issuer.clone());
+    }
+    let message = if servers.is_empty() {
+        format!(
+            "tenant '{}' accepts no external authorization servers; define [authorization_servers.<id>] and list the id in [tenants.{}] authorization_servers, or leave authorizationServer out to use Sigil's own",
+            t.id, t.id
+        )
+    } else {
+        format!(
+            "'{}' is not an authorization server of tenant '{}'; use one of: {}, or leave it out to use Sigil's own ({})",
+            given.chars().take(200).collect::<String>(),
+            t.id,
+            servers
+                .iter()
+                .map(|(id, s)| format!("{id} ({})", s.issuer))
+                .collect::<Vec<_>>()
+                .join(", "),
+            t.issuer
+        )
+    };
+    field(errors, "authorizationServer", message);
+    None
 }
 
 fn names<'a>(ids: impl Iterator<Item = &'a String>) -> String {
@@ -654,6 +764,7 @@ const OVERRIDES: &[&str] = &[
     "webhook",
     "loginHint",
     "loginParameters",
+    "idTokenClaimsMapping",
 ];
 
 /// Whether `chain` (an `x5Chain` override) can be carried with `key`: the
@@ -732,6 +843,20 @@ fn check_overrides(
             }
         }
     }
+    if let Some(v) = o.get("idTokenClaimsMapping") {
+        let ok = v.as_object().is_some_and(|m| {
+            !m.is_empty()
+                && m.iter()
+                    .all(|(k, v)| k.starts_with('/') && v.as_str().is_some_and(|p| !p.is_empty()))
+        });
+        if !ok {
+            field(
+                errors,
+                &at("idTokenClaimsMapping"),
+                "must be a non-empty object of JSON pointers into the ID token to claim paths, e.g. {\"/given_name\": \"given_name\"}",
+            );
+        }
+    }
     if let Some(v) = o.get("loginParameters") {
         match v.as_object() {
             Some(m) => {
@@ -745,12 +870,23 @@ fn check_overrides(
                                 sigil_issuer::model::LOGIN_PARAMETERS.join(", ")
                             ),
                         );
-                    } else if !value.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 256) {
-                        field(errors, &at(&format!("loginParameters.{name}")), "must be a string of 1 to 256 characters");
+                    } else if !value
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty() && s.len() <= 256)
+                    {
+                        field(
+                            errors,
+                            &at(&format!("loginParameters.{name}")),
+                            "must be a string of 1 to 256 characters",
+                        );
                     }
                 }
             }
-            None => field(errors, &at("loginParameters"), "must be an object of strings, e.g. {\"prompt\": \"login\"}"),
+            None => field(
+                errors,
+                &at("loginParameters"),
+                "must be an object of strings, e.g. {\"prompt\": \"login\"}",
+            ),
         }
     }
     if let Some(v) = o.get("subjectId")
