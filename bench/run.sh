@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load benchmark of a release Sigil on 127.0.0.1: the full pre-authorized flow
-# and the credential endpoint alone, with `sigil-load` (bench/load).
+# Load benchmark of a release Sigil on 127.0.0.1: the full pre-authorized flow,
+# the credential endpoint alone and the authorization code flow, with
+# `sigil-load` (bench/load).
 #
 #   bench/run.sh                    # build, then flow + credential at c=32 and c=64, twice each
 #   SKIP_BUILD=1 bench/run.sh       # reuse target/release and plugins/dist
@@ -8,9 +9,16 @@
 #   MODES="metadata nonce resolve" SKIP_BUILD=1 bench/run.sh   # diagnostic single-request modes
 #   BATCH=10 MODES=credential SKIP_BUILD=1 bench/run.sh   # 10 proofs (credentials) per request
 #   SIGIL_BIN=/tmp/sigil-old SKIP_BUILD=1 bench/run.sh    # A/B: another build of the server
+#   MODES="auth-code auth-code-nologin" CONCURRENCY=16 SKIP_BUILD=1 bench/run.sh
+#       # authorization code flow: with a login at tests/wallet/op.mjs (needs node
+#       # and `npm ci --prefix tests/wallet`), and without a login
+#   CARGO_TARGET_DIR=/work/target-rel bench/run.sh   # binaries from (built into) another target dir
+#   SIGIL_BIN=… LOAD_BIN=… SKIP_BUILD=1 bench/run.sh # or name each binary
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
-# peak RSS is that run's). The server is stopped on exit, also on Ctrl-C.
+# peak RSS is that run's), and in `auth-code` mode a fresh upstream OpenID
+# provider (tests/wallet/op.mjs) that the server's default tenant logs people
+# in at. Both are stopped on exit, also on Ctrl-C.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,8 +47,9 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release -p sigil -p sigil-load
     cargo xtask build-plugins
 fi
-SIGIL="${SIGIL_BIN:-$ROOT/target/release/sigil}"
-LOAD="$ROOT/target/release/sigil-load"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+SIGIL="${SIGIL_BIN:-$TARGET/release/sigil}"
+LOAD="${LOAD_BIN:-$TARGET/release/sigil-load}"
 for bin in "$SIGIL" "$LOAD"; do
     [[ -x "$bin" ]] || { echo "missing $bin: run without SKIP_BUILD=1" >&2; exit 1; }
 done
@@ -48,9 +57,26 @@ done
     echo "plugins/dist is empty: run cargo xtask build-plugins" >&2
     exit 1
 }
+# `auth-code` mode logs in at a real provider: oidc-provider under node.
+if [[ " $MODES " == *" auth-code "* ]]; then
+    command -v node >/dev/null || {
+        echo "auth-code mode needs node (>= 20.18) for tests/wallet/op.mjs" >&2
+        exit 1
+    }
+    [[ -f "$ROOT/tests/wallet/node_modules/oidc-provider/package.json" ]] || {
+        echo "auth-code mode needs tests/wallet's npm packages: run npm ci --prefix tests/wallet" >&2
+        exit 1
+    }
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/sigil-bench.XXXXXX")"
 SERVER_PID=""
+PROVIDER_PID=""
+# Sigil's client at the provider, and the account the load generator logs in with.
+LOGIN_CLIENT_ID="sigil"
+LOGIN_CLIENT_SECRET="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+LOGIN_USER="bench-user"
+LOGIN_PASSWORD="bench-password"
 ADMIN_TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 stop_server() {
@@ -65,8 +91,21 @@ stop_server() {
     fi
     SERVER_PID=""
 }
+stop_provider() {
+    if [[ -n "$PROVIDER_PID" ]] && kill -0 "$PROVIDER_PID" 2>/dev/null; then
+        kill "$PROVIDER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$PROVIDER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$PROVIDER_PID" 2>/dev/null || true
+        wait "$PROVIDER_PID" 2>/dev/null || true
+    fi
+    PROVIDER_PID=""
+}
 cleanup() {
     stop_server
+    stop_provider
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -76,7 +115,35 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Start a server with a temp copy of config/ and a fresh SQLite file.
+# Start tests/wallet/op.mjs on a free port with Sigil's client, whose
+# redirect URI is <$1>/login/callback, and the load generator's account.
+# Sets PROVIDER_PID and PROVIDER_ISSUER.
+start_provider() {
+    local run="$2"
+    jq -n --arg cb "$1/login/callback" --arg id "$LOGIN_CLIENT_ID" --arg secret "$LOGIN_CLIENT_SECRET" \
+        --arg user "$LOGIN_USER" --arg password "$LOGIN_PASSWORD" '{
+            port: 0,
+            clients: [{client_id: $id, client_secret: $secret, redirect_uris: [$cb]}],
+            accounts: [{sub: $user, password: $password,
+                        claims: {given_name: "Ada", family_name: "Lovelace", email: "ada@example.org"}}]
+        }' >"$run/op.json"
+    # stdin is a file, so only a signal stops it (see its header).
+    node "$ROOT/tests/wallet/op.mjs" <"$run/op.json" >"$run/op.out" 2>"$run/op.log" &
+    PROVIDER_PID=$!
+    PROVIDER_ISSUER=""
+    for _ in $(seq 300); do
+        PROVIDER_ISSUER="$(jq -r '.issuer // empty' "$run/op.out" 2>/dev/null || true)"
+        [[ -n "$PROVIDER_ISSUER" ]] && return 0
+        kill -0 "$PROVIDER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the provider (tests/wallet/op.mjs) did not start; its log:" >&2
+    cat "$run/op.log" >&2
+    exit 1
+}
+
+# Start a server with a temp copy of config/ and a fresh SQLite file; in
+# auth-code mode ($2) with a provider to log in at first.
 start_server() {
     local run="$WORK/run-$1"
     mkdir -p "$run"
@@ -84,7 +151,16 @@ start_server() {
     rm -rf "$run/config/keys"   # a fresh development key, generated on start
     PORT="$(free_port)"
     URL="http://127.0.0.1:$PORT"
-    NO_COLOR=1 RUST_LOG=warn \
+    local login=()
+    if [[ "$2" == auth-code ]]; then
+        start_provider "$URL" "$run"
+        login=(
+            SIGIL__TENANTS__DEFAULT__LOGIN__ISSUER="$PROVIDER_ISSUER"
+            SIGIL__TENANTS__DEFAULT__LOGIN__CLIENT_ID="$LOGIN_CLIENT_ID"
+            SIGIL__TENANTS__DEFAULT__LOGIN__CLIENT_SECRET="$LOGIN_CLIENT_SECRET"
+        )
+    fi
+    env "${login[@]}" NO_COLOR=1 RUST_LOG=warn \
     SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" \
     SIGIL__SERVER__HOST=127.0.0.1 \
     SIGIL__SERVER__PORT="$PORT" \
@@ -113,22 +189,34 @@ for mode in $MODES; do
     for c in $CONCURRENCY; do
         for rep in $(seq "$REPEATS"); do
             n=$((n + 1))
-            start_server "$n"
-            echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
+            start_server "$n" "$mode"
+            provider=()
+            if [[ -n "$PROVIDER_PID" ]]; then
+                provider=(--provider-pid "$PROVIDER_PID" --login-user "$LOGIN_USER" --login-password "$LOGIN_PASSWORD")
+                echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL; provider pid $PROVIDER_PID, $PROVIDER_ISSUER)" >&2
+            else
+                echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
+            fi
             if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
                 --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --batch "$BATCH" \
-                --server-pid "$SERVER_PID" --json)"; then
+                --server-pid "$SERVER_PID" "${provider[@]}" --json)"; then
                 jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" '. + {configuration: $cfg, claims_source: $src}' <<<"$out" >>"$JSONL"
             else
                 echo "sigil-load failed" >&2
             fi
             stop_server
+            stop_provider
+            if [[ -s "$WORK/run-$n/op.log" ]] && grep -q 'server_error' "$WORK/run-$n/op.log"; then
+                echo "   provider log:" >&2
+                grep -m 5 'server_error' "$WORK/run-$n/op.log" | sed 's/^/   /' >&2
+            fi
             # Anything the server logged at warn or above, but the expected
-            # "generated a development issuer key" lines.
-            if grep -v 'generated a development issuer key' "$WORK/run-$n/server.log" | grep -q .; then
+            # lines about the development keys it generates on start.
+            expected='sigil_keys::folder: generated (an issuer key|a development issuer key|a demo )'
+            if grep -Ev "$expected" "$WORK/run-$n/server.log" | grep -q .; then
                 echo "   server log:" >&2
-                grep -v 'generated a development issuer key' "$WORK/run-$n/server.log" |
+                grep -Ev "$expected" "$WORK/run-$n/server.log" |
                     head -n 5 | sed 's/^/   /' >&2
             fi
         done
@@ -147,7 +235,21 @@ jq -r '
       (if .server.cpu_ms_per_op then (.server.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
       (if .server.cores then (.server.cores*100|round/100|tostring) else "n/a" end),
       (if .client.cpu_ms_per_op then (.client.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
-      (if .server.vm_hwm_kb then (.server.vm_hwm_kb/1024|round|tostring) else "n/a" end) ]
+      (if .server.vm_hwm_kb then (.server.vm_hwm_kb/1024|round|tostring) else "n/a" end),
+      (if .provider.cpu_ms_per_op then (.provider.cpu_ms_per_op*1000|round/1000|tostring) else "-" end),
+      (if .provider.cores then (.provider.cores*100|round/100|tostring) else "-" end) ]
     | @tsv' "$JSONL" |
-    (printf 'configuration\tmode\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\n'; cat) |
+    (printf 'configuration\tmode\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
     column -t -s $'\t'
+
+# Per step, for the modes with more than one request per operation.
+if jq -e 'select((.latency | length) > 2)' "$JSONL" >/dev/null 2>&1; then
+    echo
+    echo "per request: p50 / p99 ms (provider = each request of the browser at the provider; forms = login/consent forms filled in in the window)"
+    jq -r 'select((.latency | length) > 2)
+        | [ .configuration, .mode, (.concurrency|tostring),
+            (. as $r | (.steps // (.latency | keys | map(select(. != "op"))))
+                | map("\(.) \($r.latency[.].p50_ms*100|round/100)/\($r.latency[.].p99_ms*100|round/100)") | join("  ")),
+            (if .provider then "forms \(.interactions)" else "" end) ]
+        | @tsv' "$JSONL" | column -t -s $'\t'
+fi

@@ -174,6 +174,7 @@ fn spawn(mock: &Mock) -> Spawn {
         .plugins(&[
             "claims-inline",
             "claims-static",
+            "claims-id-token",
             "claims-attribute-provider",
             "claims-webhook",
             "format-sd-jwt-vc",

@@ -835,6 +835,7 @@ async fn a_provider_mdl_with_another_country_is_denied_naming_the_mismatch() {
         .plugins(&[
             "claims-inline",
             "claims-static",
+            "claims-id-token",
             "claims-attribute-provider",
             "format-sd-jwt-vc",
             "format-jwt-vc-json",

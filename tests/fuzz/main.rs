@@ -184,6 +184,7 @@ async fn fuzz_admin_offer_create() {
         .plugins(&[
             "claims-inline",
             "claims-static",
+            "claims-id-token",
             "claims-webhook",
             "claims-attribute-provider",
             "format-sd-jwt-vc",

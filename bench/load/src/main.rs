@@ -6,9 +6,17 @@
 //! Modes:
 //! * `flow`: offer → credential_offer_uri → token → nonce → credential, per iteration;
 //! * `credential`: nonce → credential with access tokens created beforehand;
+//! * `auth-code`: the authorization code flow with a login at an upstream
+//!   OpenID provider: offer → offer by reference → PAR → authorize → the
+//!   provider (each worker logs in once during set-up, then its session
+//!   cookie sends it straight back) → login callback → token → nonce →
+//!   credential, per iteration;
+//! * `auth-code-nologin`: the same against a tenant without a login, where
+//!   `/authorize` answers with the code (Sigil's authorization server alone);
 //! * diagnostics, one request per operation: `nonce`, `metadata` (HTTP only),
 //!   `resolve` (one claim-plugin call through the admin dry run).
 
+mod authcode;
 mod holder;
 mod procstat;
 mod stats;
@@ -30,6 +38,12 @@ const KEEP_ERROR_BODIES: usize = 5;
 enum Mode {
     /// The whole pre-authorized flow: 5 HTTP exchanges per operation.
     Flow,
+    /// The authorization code flow with a login at an upstream provider
+    /// (`tests/wallet/op.mjs`): 9+ HTTP exchanges per operation.
+    AuthCode,
+    /// The authorization code flow against a tenant without a login:
+    /// `/authorize` answers with the code (7 HTTP exchanges).
+    AuthCodeNologin,
     /// `POST /nonce` + `POST /credential` per operation, pooled access tokens.
     Credential,
     /// Diagnostic: `POST /nonce` alone (one SQLite insert).
@@ -44,6 +58,8 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::Flow => "flow",
+            Mode::AuthCode => "auth-code",
+            Mode::AuthCodeNologin => "auth-code-nologin",
             Mode::Credential => "credential",
             Mode::Nonce => "nonce",
             Mode::Metadata => "metadata",
@@ -53,7 +69,7 @@ impl Mode {
 
     fn unit(self) -> &'static str {
         match self {
-            Mode::Flow => "flows",
+            Mode::Flow | Mode::AuthCode | Mode::AuthCodeNologin => "flows",
             Mode::Credential => "credentials",
             _ => "requests",
         }
@@ -68,10 +84,38 @@ impl Mode {
                 Endpoint::Nonce,
                 Endpoint::Credential,
             ],
+            Mode::AuthCode => &[
+                Endpoint::Offer,
+                Endpoint::OfferUri,
+                Endpoint::Par,
+                Endpoint::Authorize,
+                Endpoint::Provider,
+                Endpoint::Callback,
+                Endpoint::Token,
+                Endpoint::Nonce,
+                Endpoint::Credential,
+            ],
+            Mode::AuthCodeNologin => &[
+                Endpoint::Offer,
+                Endpoint::OfferUri,
+                Endpoint::Par,
+                Endpoint::Authorize,
+                Endpoint::Token,
+                Endpoint::Nonce,
+                Endpoint::Credential,
+            ],
             Mode::Credential => &[Endpoint::Nonce, Endpoint::Credential],
             Mode::Nonce => &[Endpoint::Nonce],
             Mode::Metadata => &[Endpoint::Metadata],
             Mode::Resolve => &[Endpoint::Resolve],
+        }
+    }
+
+    fn login(self) -> Option<authcode::Login> {
+        match self {
+            Mode::AuthCode => Some(authcode::Login::Provider),
+            Mode::AuthCodeNologin => Some(authcode::Login::None),
+            _ => None,
         }
     }
 }
@@ -107,6 +151,16 @@ struct Args {
     /// PID of the server process: report its CPU time per operation and peak RSS.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// `auth-code` mode: PID of the upstream provider (it shares the
+    /// machine): report its CPU time per operation too.
+    #[arg(long)]
+    provider_pid: Option<u32>,
+    /// `auth-code` mode: the account to log in with at the provider.
+    #[arg(long, default_value = "bench-user")]
+    login_user: String,
+    /// `auth-code` mode: its password.
+    #[arg(long, default_value = "bench-password")]
+    login_password: String,
     /// Per-request timeout, seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
@@ -136,10 +190,15 @@ struct Args {
 struct Ctx {
     client: reqwest::Client,
     base: String,
+    base_url: reqwest::Url,
     admin_token: String,
     audience: String,
     configuration: String,
     offer_body: Value,
+    /// The offer of the authorization code modes (`flow: authorization_code`).
+    auth_offer_body: Value,
+    login_user: String,
+    login_password: String,
     resolve_body: Value,
     window: Window,
     error_bodies: Mutex<Vec<String>>,
@@ -311,17 +370,34 @@ async fn credential(
     .map(drop)
 }
 
+/// One authorization code flow: the token, then nonce + credential.
+async fn auth_code_flow(
+    ctx: &Ctx,
+    s: &mut Samples,
+    holders: &[Arc<Holder>],
+    jar: &mut authcode::Jar,
+    login: authcode::Login,
+) -> Option<()> {
+    let token = authcode::access_token(ctx, s, jar, login).await?;
+    credential(ctx, s, holders, &token).await
+}
+
 async fn worker(
     ctx: Arc<Ctx>,
     mode: Mode,
     holders: Vec<Arc<Holder>>,
     token: Option<String>,
+    mut jar: authcode::Jar,
 ) -> Samples {
     let mut s = Samples::default();
     while Instant::now() < ctx.window.end {
         let started = Instant::now();
         let ok = match (mode, &token) {
             (Mode::Credential, Some(t)) => credential(&ctx, &mut s, &holders, t).await,
+            (Mode::AuthCode | Mode::AuthCodeNologin, _) => {
+                let login = mode.login().unwrap_or(authcode::Login::None);
+                auth_code_flow(&ctx, &mut s, &holders, &mut jar, login).await
+            }
             (Mode::Nonce, _) => nonce(&ctx, &mut s).await.map(drop),
             (Mode::Metadata | Mode::Resolve, _) => diagnostic(&ctx, &mut s, mode).await,
             _ => match access_token(&ctx, &mut s).await {
@@ -371,18 +447,20 @@ struct CpuSnapshot {
     server: Option<procstat::Ticks>,
     server_threads: ThreadTicks,
     server_io: Option<procstat::Io>,
+    provider: Option<procstat::Ticks>,
     client: Option<procstat::Ticks>,
     machine: Option<Machine>,
 }
 
 type ThreadTicks = std::collections::BTreeMap<String, procstat::Thread>;
 
-fn snapshot(pid: Option<&str>) -> CpuSnapshot {
+fn snapshot(pid: Option<&str>, provider: Option<&str>) -> CpuSnapshot {
     CpuSnapshot {
         at: Instant::now(),
         server: pid.and_then(procstat::process),
         server_threads: pid.map(procstat::threads).unwrap_or_default(),
         server_io: pid.and_then(procstat::io),
+        provider: provider.and_then(procstat::process),
         client: procstat::process("self"),
         machine: machine_ticks(),
     }
@@ -433,6 +511,9 @@ async fn run(args: Args) -> Result<(), String> {
         .pool_max_idle_per_host(args.concurrency * 2)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
+        // The authorization code modes follow every redirect by hand, with
+        // their cookie jar; no other request is answered with a redirect.
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(args.timeout))
         .build()
         .map_err(|e| format!("building the HTTP client: {e}"))?;
@@ -479,6 +560,9 @@ async fn run(args: Args) -> Result<(), String> {
         };
         offer_body["credentialClaims"] = json!({ configuration.as_str(): source });
     }
+    let mut auth_offer_body = offer_body.clone();
+    auth_offer_body["flow"] = json!("authorization_code");
+    let base_url = reqwest::Url::parse(&base).map_err(|e| format!("--url {base}: {e}"))?;
     let resolve_body = json!({
         "credentialConfigurationId": "employee_badge_sd_jwt",
         "format": "dc+sd-jwt",
@@ -489,10 +573,14 @@ async fn run(args: Args) -> Result<(), String> {
     let mut ctx = Ctx {
         client,
         base,
+        base_url,
         admin_token,
         audience,
         configuration,
         offer_body,
+        auth_offer_body,
+        login_user: args.login_user.clone(),
+        login_password: args.login_password.clone(),
         resolve_body,
         window: Window {
             start: far,
@@ -536,6 +624,58 @@ async fn run(args: Args) -> Result<(), String> {
         }
     }
 
+    let holders_of = |i: usize| -> Vec<Arc<Holder>> {
+        (0..batch)
+            .map(|k| holders[(i * batch + k) % holders.len()].clone())
+            .collect()
+    };
+
+    // Authorization code modes: every worker's browser runs one whole flow
+    // before the clock starts, so it logs in at the provider (login and
+    // consent forms) once; later flows reuse its session.
+    let mut jars: Vec<authcode::Jar> = (0..args.concurrency)
+        .map(|_| authcode::Jar::default())
+        .collect();
+    let mut setup_interactions = 0;
+    if let Some(login) = args.mode.login() {
+        let shared = Arc::new(ctx);
+        let mut set = JoinSet::new();
+        for (i, mut jar) in std::mem::take(&mut jars).into_iter().enumerate() {
+            let c = shared.clone();
+            let mine = holders_of(i);
+            set.spawn(async move {
+                let mut s = Samples::default();
+                let ok = auth_code_flow(&c, &mut s, &mine, &mut jar, login).await;
+                (i, jar, ok.is_some(), s.interactions_outside)
+            });
+        }
+        let mut done: Vec<(usize, authcode::Jar, bool)> = Vec::new();
+        while let Some(r) = set.join_next().await {
+            let (i, jar, ok, interactions) = r.map_err(|e| format!("a set-up task failed: {e}"))?;
+            setup_interactions += interactions;
+            done.push((i, jar, ok));
+        }
+        ctx = Arc::try_unwrap(shared).map_err(|_| "set-up tasks still running")?;
+        let failed = done.iter().filter(|d| !d.2).count();
+        if failed > 0 {
+            let bodies = ctx
+                .error_bodies
+                .lock()
+                .map(|b| b.join("\n"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{failed} of {} set-up flows (one per worker) failed:\n{bodies}",
+                args.concurrency
+            ));
+        }
+        done.sort_by_key(|d| d.0);
+        jars = done.into_iter().map(|d| d.1).collect();
+        eprintln!(
+            "sigil-load: set-up: {} authorization code flows, {setup_interactions} login/consent forms filled in at the provider",
+            args.concurrency
+        );
+    }
+
     let begin = Instant::now();
     let warmup = Duration::from_secs_f64(args.warmup);
     let duration = Duration::from_secs_f64(args.duration);
@@ -545,12 +685,9 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let ctx = Arc::new(ctx);
     let mut workers = JoinSet::new();
-    for i in 0..args.concurrency {
-        let mine: Vec<Arc<Holder>> = (0..batch)
-            .map(|k| holders[(i * batch + k) % holders.len()].clone())
-            .collect();
+    for (i, jar) in jars.into_iter().enumerate() {
         let token = (!tokens.is_empty()).then(|| tokens[i % tokens.len()].clone());
-        workers.spawn(worker(ctx.clone(), args.mode, mine, token));
+        workers.spawn(worker(ctx.clone(), args.mode, holders_of(i), token, jar));
     }
 
     let pid = args.server_pid.map(|p| p.to_string());
@@ -559,10 +696,16 @@ async fn run(args: Args) -> Result<(), String> {
     {
         eprintln!("sigil-load: cannot read /proc/{p}/stat; server CPU will not be reported");
     }
+    let provider_pid = args.provider_pid.map(|p| p.to_string());
+    if let Some(p) = &provider_pid
+        && procstat::process(p).is_none()
+    {
+        eprintln!("sigil-load: cannot read /proc/{p}/stat; provider CPU will not be reported");
+    }
     tokio::time::sleep_until(ctx.window.start.into()).await;
-    let first = snapshot(pid.as_deref());
+    let first = snapshot(pid.as_deref(), provider_pid.as_deref());
     tokio::time::sleep_until(ctx.window.end.into()).await;
-    let last = snapshot(pid.as_deref());
+    let last = snapshot(pid.as_deref(), provider_pid.as_deref());
 
     // Workers stop starting operations at the window's end; give the last
     // ones time to finish, then abandon them.
@@ -588,6 +731,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     let mut report = Report::new(&args, &ctx, &samples, &first, &last, pid.as_deref());
     report.crypto_us = crypto_us;
+    report.setup_interactions = setup_interactions;
     if args.json {
         eprint!("{}", report.table());
         println!("{}", report.json());
@@ -628,6 +772,16 @@ struct Report {
     vm_rss_kb: Option<u64>,
     threads: Option<u64>,
     crypto_us: (f64, f64),
+    provider_pid: Option<String>,
+    provider: Option<procstat::Ticks>,
+    provider_vm_hwm_kb: Option<u64>,
+    /// Login/consent forms filled in during the window, and before it
+    /// (warm-up; set-up is counted apart).
+    interactions: u64,
+    interactions_outside: u64,
+    setup_interactions: u64,
+    /// Requests at the provider in the window.
+    provider_requests: usize,
 }
 
 impl Report {
@@ -702,6 +856,15 @@ impl Report {
             vm_rss_kb: pid.and_then(|p| procstat::status_value(p, "VmRSS")),
             threads: pid.and_then(|p| procstat::status_value(p, "Threads")),
             crypto_us: (f64::NAN, f64::NAN),
+            provider_pid: args.provider_pid.map(|p| p.to_string()),
+            provider: since(first.provider, last.provider),
+            provider_vm_hwm_kb: args
+                .provider_pid
+                .and_then(|p| procstat::status_value(&p.to_string(), "VmHWM")),
+            interactions: samples.interactions,
+            interactions_outside: samples.interactions_outside,
+            setup_interactions: 0,
+            provider_requests: samples.of(Endpoint::Provider).0.len(),
         }
     }
 
@@ -774,7 +937,7 @@ impl Report {
             "request", "count", "p50 ms", "p99 ms", "max ms", "errors"
         );
         let op_name = match self.mode {
-            Mode::Flow => "= flow",
+            Mode::Flow | Mode::AuthCode | Mode::AuthCodeNologin => "= flow",
             Mode::Credential => "= nonce+cred",
             _ => "= request",
         };
@@ -824,6 +987,30 @@ impl Report {
                     self.wait_per_op(g.wait_ns),
                 );
             }
+        }
+        if self.mode == Mode::AuthCode {
+            let total = self.provider.map(procstat::Ticks::total);
+            out += &format!(
+                "  provider pid {}: CPU {} ms ({} user, {} sys) = {} cores; {} ms CPU per {one}; peak RSS {} MB\n",
+                self.provider_pid.as_deref().unwrap_or("?"),
+                fmt(total.map(|t| self.ms(t)), 0),
+                fmt(self.provider.map(|t| self.ms(t.user)), 0),
+                fmt(self.provider.map(|t| self.ms(t.system)), 0),
+                fmt(self.busy_cores(total), 2),
+                fmt(self.per_op(total), 3),
+                fmt(self.provider_vm_hwm_kb.map(|k| k as f64 / 1024.0), 1),
+            );
+            out += &format!(
+                "    browser: {:.2} provider requests per {one}; login/consent forms filled in: {} in the window, {} in warm-up, {} in set-up (one login per worker)\n",
+                if self.ops > 0 {
+                    self.provider_requests as f64 / self.ops as f64
+                } else {
+                    0.0
+                },
+                self.interactions,
+                self.interactions_outside,
+                self.setup_interactions,
+            );
         }
         let client = self.client.map(procstat::Ticks::total);
         out += &format!(
@@ -887,6 +1074,7 @@ impl Report {
             "errors_outside_window": self.errors_outside,
             "error_bodies": self.error_bodies,
             "latency": latency,
+            "steps": self.rows.iter().map(|r| r.0).collect::<Vec<_>>(),
             "server": {
                 "pid": self.server_pid,
                 "cpu_ms": total.map(|t| self.ms(t)),
@@ -904,6 +1092,20 @@ impl Report {
                     "block_write_bytes": io.write_bytes,
                 })),
             },
+            "provider": self.provider_pid.as_ref().map(|pid| {
+                let total = self.provider.map(procstat::Ticks::total);
+                json!({
+                    "pid": pid,
+                    "cpu_ms": total.map(|t| self.ms(t)),
+                    "cpu_ms_per_op": self.per_op(total),
+                    "cores": self.busy_cores(total),
+                    "vm_hwm_kb": self.provider_vm_hwm_kb,
+                    "requests": self.provider_requests,
+                })
+            }),
+            "interactions": self.interactions,
+            "interactions_warmup": self.interactions_outside,
+            "interactions_setup": self.setup_interactions,
             "client": {
                 "cpu_ms": client.map(|t| self.ms(t)),
                 "cpu_ms_per_op": self.per_op(client),

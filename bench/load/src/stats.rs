@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 /// How many kinds of exchange there are.
-pub const COUNT: usize = 7;
+pub const COUNT: usize = 11;
 
 /// The HTTP exchanges the load generator makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +22,16 @@ pub enum Endpoint {
     Metadata,
     /// `POST /admin/v1/plugins/claims-inline/resolve` (diagnostic mode).
     Resolve,
+    /// `POST /par` (authorization code flow).
+    Par,
+    /// `GET /authorize`.
+    Authorize,
+    /// A request of the browser at the upstream provider (its `/auth`
+    /// redirects, and the login and consent forms when they appear).
+    Provider,
+    /// `GET /login/callback`: Sigil redeems the provider's code and checks
+    /// its ID token.
+    Callback,
 }
 
 impl Endpoint {
@@ -35,6 +45,10 @@ impl Endpoint {
             Endpoint::Credential => "credential",
             Endpoint::Metadata => "metadata",
             Endpoint::Resolve => "resolve",
+            Endpoint::Par => "par",
+            Endpoint::Authorize => "authorize",
+            Endpoint::Provider => "provider",
+            Endpoint::Callback => "callback",
         }
     }
 
@@ -70,6 +84,11 @@ pub struct Samples {
     pub errors_outside: u64,
     /// Latency in µs of whole operations (flow, or nonce + credential).
     pub op_latency: Vec<u32>,
+    /// Login or consent forms filled in at the upstream provider, measured
+    /// window only.
+    pub interactions: u64,
+    /// The same, during set-up and warm-up.
+    pub interactions_outside: u64,
 }
 
 fn micros(d: Duration) -> u32 {
@@ -98,6 +117,15 @@ impl Samples {
         }
     }
 
+    /// Record a login or consent form filled in at `done`.
+    pub fn interaction(&mut self, w: &Window, done: Instant) {
+        if w.contains(done) {
+            self.interactions += 1;
+        } else {
+            self.interactions_outside += 1;
+        }
+    }
+
     /// Add another worker's samples.
     pub fn merge(&mut self, other: Samples) {
         for (mine, theirs) in self.latency.iter_mut().zip(other.latency) {
@@ -108,6 +136,8 @@ impl Samples {
         }
         self.errors_outside += other.errors_outside;
         self.op_latency.extend(other.op_latency);
+        self.interactions += other.interactions;
+        self.interactions_outside += other.interactions_outside;
     }
 
     /// Samples of one endpoint.
