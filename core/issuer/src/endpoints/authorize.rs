@@ -10,8 +10,7 @@ use sigil_settings::{ClientAuthMethod, LoginSettings};
 use super::par::{AuthorizationCause, AuthorizationRequest};
 use crate::id_token::{IdTokenCheck, IdTokenError};
 use crate::model::{
-    Authorization, AuthorizationStatus, CodeIssue, EventKind, Flow, IssuanceMode, LoginState,
-    NewEvent, Offer, OfferProgress, OfferScheme, RuntimeOverrides, ValueMode,
+    Authorization, AuthorizationStatus, CodeIssue, EventKind, LoginState, NewEvent, Offer,
 };
 use crate::ports::{
     AuthorizationStore, IssuanceStore, IssuerTenant, OpenIdProviders, ProviderMetadata,
@@ -452,26 +451,12 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     /// The offer a login without an offer issues under: the configurations
     /// asked for, claims from the configurations' sources and the ID token.
     fn login_offer<T: IssuerTenant>(&self, tenant: &T, a: &Authorization, now: i64) -> Offer {
-        Offer {
-            id: uuid_like(),
-            tenant: tenant.id().to_owned(),
-            credential_configuration_ids: a.credential_configuration_ids.clone(),
-            flow: Flow::AuthorizationCode,
-            value_mode: ValueMode::ByReference,
-            scheme: OfferScheme::OpenidCredentialOffer,
-            pre_authorized_code_hash: None,
-            tx_code_hash: None,
-            tx_code: None,
-            issuer_state: None,
-            credential_claims: Default::default(),
-            runtime_overrides: RuntimeOverrides::default(),
-            issuance_mode: IssuanceMode::Immediate,
-            webhook_endpoint_id: None,
-            profile: None,
-            created_at: now,
-            expires_at: None,
-            progress: OfferProgress::new(now),
-        }
+        Offer::implicit(
+            uuid_like(),
+            tenant.id(),
+            a.credential_configuration_ids.clone(),
+            now,
+        )
     }
 
     /// `cause` delivered to the wallet's (already checked) redirect URI.

@@ -17,8 +17,7 @@ use super::credential::CredentialCause;
 use crate::access_token::{self, AccessTokenCheck, AccessTokenError};
 use crate::errors::CredentialErrorCode as Code;
 use crate::model::{
-    AccessToken, EventKind, Flow, IssuanceMode, NewEvent, Offer, OfferProgress, OfferScheme,
-    OfferStatus, RuntimeOverrides, ValueMode,
+    AccessToken, EventKind, NewEvent, Offer, OfferProgress, OfferStatus, RuntimeOverrides,
 };
 use crate::ports::{AuthorizationStore, IssuanceStore, IssuerTenant, OpenIdProviders};
 use crate::service::Issuer;
@@ -351,30 +350,19 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
         let mut progress = OfferProgress::new(now);
         progress.status = OfferStatus::TokenIssued;
         progress.token_issued_at = Some(now);
-        let offer = Offer {
-            id: super::authorize::uuid_like(),
-            tenant: tenant.id().to_owned(),
-            credential_configuration_ids: granted.clone(),
-            flow: Flow::AuthorizationCode,
-            value_mode: ValueMode::ByReference,
-            scheme: OfferScheme::OpenidCredentialOffer,
-            pre_authorized_code_hash: None,
-            tx_code_hash: None,
-            tx_code: None,
-            issuer_state: None,
-            credential_claims: Default::default(),
-            runtime_overrides: RuntimeOverrides {
-                subject_id: text("sub"),
-                authorization_server: Some(server.issuer.clone()),
-                ..RuntimeOverrides::default()
-            },
-            issuance_mode: IssuanceMode::Immediate,
-            webhook_endpoint_id: None,
-            profile: None,
-            created_at: now,
-            expires_at: Some(expires_at),
-            progress,
+        let mut offer = Offer::implicit(
+            super::authorize::uuid_like(),
+            tenant.id(),
+            granted.clone(),
+            now,
+        );
+        offer.runtime_overrides = RuntimeOverrides {
+            subject_id: text("sub"),
+            authorization_server: Some(server.issuer.clone()),
+            ..RuntimeOverrides::default()
         };
+        offer.expires_at = Some(expires_at);
+        offer.progress = progress;
         let row = AccessToken {
             token_hash: token_hash.to_owned(),
             tenant: tenant.id().to_owned(),

@@ -10,6 +10,13 @@ use crate::ports::{AuthorizationStore, IssuanceStore, IssuerTenant};
 use crate::secrets;
 use crate::service::Issuer;
 
+/// Which grant is exchanged: a code, or the refresh token of this hash.
+#[derive(Clone, Copy)]
+enum Exchange<'a> {
+    Code,
+    Refresh(&'a str),
+}
+
 fn param<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, TokenCause> {
     value
         .as_deref()
@@ -92,30 +99,8 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
                 "code_verifier does not match the code_challenge".into(),
             ));
         }
-        let bound = bound_key(&a, jkt)?;
-        let (tokens, access_token, refresh_token) = self.new_tokens(bound.clone(), now);
-        let event = self.grant_event(tenant, &a, EventKind::TokenIssued, now, bound.is_some());
-        match self
-            .store
-            .redeem_code(&a.id, tokens, now, event)
+        self.exchange_grant(tenant, &a, jkt, Exchange::Code, now)
             .await
-            .map_err(TokenCause::Store)?
-        {
-            Ok(()) => {}
-            Err(crate::model::GrantRefusal::Unknown) => {
-                // Another request redeemed it between our read and write.
-                self.revoke(tenant, &a, now, "authorization_code").await?;
-                return Err(TokenCause::Replayed("authorization code"));
-            }
-            Err(other) => return Err(other.into()),
-        }
-        Ok(TokenResponse {
-            access_token,
-            token_type: token_type(bound.as_deref()),
-            expires_in: self.settings.issuance.access_token_seconds,
-            refresh_token,
-            authorization_details: credential_identifiers(&a),
-        })
     }
 
     /// Exchange a refresh token for a new access token and a new refresh
@@ -153,19 +138,42 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
                 "the refresh token was issued to another client".into(),
             ));
         }
-        let bound = bound_key(&a, jkt)?;
-        let (tokens, access_token, refresh_token) = self.new_tokens(bound.clone(), now);
-        let event = self.grant_event(tenant, &a, EventKind::TokenRefreshed, now, bound.is_some());
-        match self
-            .store
-            .refresh(&a.id, &hash, tokens, now, event)
+        self.exchange_grant(tenant, &a, jkt, Exchange::Refresh(&hash), now)
             .await
-            .map_err(TokenCause::Store)?
-        {
+    }
+
+    /// The tokens of a checked code or refresh token: stored by the
+    /// single-use redemption or rotation (a lost race means the grant was
+    /// used twice, which revokes it), then handed out.
+    async fn exchange_grant<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        a: &Authorization,
+        jkt: Option<String>,
+        exchange: Exchange<'_>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenCause> {
+        let bound = bound_key(a, jkt)?;
+        let (tokens, access_token, refresh_token) = self.new_tokens(bound.clone(), now);
+        let (kind, grant, what) = match exchange {
+            Exchange::Code => (
+                EventKind::TokenIssued,
+                "authorization_code",
+                "authorization code",
+            ),
+            Exchange::Refresh(_) => (EventKind::TokenRefreshed, "refresh_token", "refresh token"),
+        };
+        let event = self.grant_event(tenant, a, kind, now, bound.is_some());
+        let stored = match exchange {
+            Exchange::Code => self.store.redeem_code(&a.id, tokens, now, event).await,
+            Exchange::Refresh(old) => self.store.refresh(&a.id, old, tokens, now, event).await,
+        };
+        match stored.map_err(TokenCause::Store)? {
             Ok(()) => {}
             Err(crate::model::GrantRefusal::Unknown) => {
-                self.revoke(tenant, &a, now, "refresh_token").await?;
-                return Err(TokenCause::Replayed("refresh token"));
+                // Another request used it between our read and write.
+                self.revoke(tenant, a, now, grant).await?;
+                return Err(TokenCause::Replayed(what));
             }
             Err(other) => return Err(other.into()),
         }
@@ -174,7 +182,7 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             token_type: token_type(bound.as_deref()),
             expires_in: self.settings.issuance.access_token_seconds,
             refresh_token,
-            authorization_details: credential_identifiers(&a),
+            authorization_details: credential_identifiers(a),
         })
     }
 

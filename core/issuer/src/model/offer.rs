@@ -334,6 +334,33 @@ impl fmt::Debug for Offer {
 }
 
 impl Offer {
+    /// An offer Sigil makes itself for an authorization no admin offer was
+    /// bound to (a login without `issuer_state`, an external authorization
+    /// server's token): the code flow, the configurations granted, nothing
+    /// else; the caller sets overrides, expiry and progress.
+    pub fn implicit(id: String, tenant: &str, configurations: Vec<String>, now: i64) -> Self {
+        Self {
+            id,
+            tenant: tenant.to_owned(),
+            credential_configuration_ids: configurations,
+            flow: Flow::AuthorizationCode,
+            value_mode: ValueMode::ByReference,
+            scheme: OfferScheme::OpenidCredentialOffer,
+            pre_authorized_code_hash: None,
+            tx_code_hash: None,
+            tx_code: None,
+            issuer_state: None,
+            credential_claims: BTreeMap::new(),
+            runtime_overrides: RuntimeOverrides::default(),
+            issuance_mode: IssuanceMode::Immediate,
+            webhook_endpoint_id: None,
+            profile: None,
+            created_at: now,
+            expires_at: None,
+            progress: OfferProgress::new(now),
+        }
+    }
+
     /// The offer's status.
     pub fn status(&self) -> OfferStatus {
         self.progress.status
