@@ -828,3 +828,39 @@ async fn required_dpop_refuses_a_token_request_without_a_proof() {
         .unwrap_err();
     assert_eq!(e.code(), TokenErrorCode::InvalidDpopProof);
 }
+
+#[tokio::test]
+async fn without_required_par_a_direct_request_gets_the_same_checks() {
+    let w = World::with_settings(|s| {
+        with_redirects(s);
+        s.authorization.require_par = false;
+    });
+    code_offer(&w);
+    let provider = FakeProvider::new();
+    let plain = par_request(&[("issuer_state", "st-1"), ("code_challenge_method", "plain")]);
+    let e = w
+        .issuer
+        .authorize(&w.tenant, &plain, &provider)
+        .await
+        .unwrap_err();
+    assert!(matches!(e.cause, AuthorizationCause::Pkce(_)), "{e:?}");
+    assert!(
+        e.redirect.is_none(),
+        "an unchecked request is not redirected to"
+    );
+    let direct = par_request(&[("issuer_state", "st-1")]);
+    let location = w
+        .issuer
+        .authorize(&w.tenant, &direct, &provider)
+        .await
+        .unwrap();
+    let q = query(&location);
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let code = get(&q, "code").unwrap();
+    let token = w
+        .issuer
+        .token(&w.tenant, &code_request(code, VERIFIER))
+        .await
+        .unwrap();
+    assert_eq!(token.token_type, "Bearer");
+}
