@@ -56,16 +56,16 @@ const PROOF_WORDS: &[&str] = &[
 ];
 
 /// Signs a message with a holder's private key.
-type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+pub(super) type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8>>;
 
 /// A holder key signing with `ring` (fast enough for a million proofs).
-struct FastHolder {
-    alg: &'static str,
-    jwk: Value,
+pub(super) struct FastHolder {
+    pub(super) alg: &'static str,
+    pub(super) jwk: Value,
     sign: SignFn,
 }
 
-fn holders() -> Vec<FastHolder> {
+pub(super) fn holders() -> Vec<FastHolder> {
     let rng = ring::rand::SystemRandom::new();
     let a = &sig::ECDSA_P256_SHA256_FIXED_SIGNING;
     let pkcs8 = sig::EcdsaKeyPair::generate_pkcs8(a, &rng).unwrap();
@@ -96,7 +96,7 @@ impl FastHolder {
         json!({ "typ": PROOF_TYP, "alg": self.alg, "jwk": self.jwk })
     }
 
-    fn sign_raw(&self, header: &[u8], claims: &[u8]) -> String {
+    pub(super) fn sign_raw(&self, header: &[u8], claims: &[u8]) -> String {
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header),
@@ -106,7 +106,7 @@ impl FastHolder {
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
-    fn sign(&self, header: &Value, claims: &Value) -> String {
+    pub(super) fn sign(&self, header: &Value, claims: &Value) -> String {
         self.sign_raw(header.to_string().as_bytes(), claims.to_string().as_bytes())
     }
 

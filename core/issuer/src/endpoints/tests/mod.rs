@@ -9,6 +9,7 @@ mod credential;
 mod external;
 mod fakes;
 mod fuzz;
+mod fuzz_authz;
 mod mdl;
 mod offer;
 mod token;
