@@ -766,3 +766,58 @@ async fn an_offer_can_remap_the_id_token_claims_and_dpop_nonces_are_honoured() {
     assert!(claims.get("email").is_none(), "{claims}");
     assert_eq!(report["authorization"]["tokenType"], "DPoP");
 }
+
+#[tokio::test]
+async fn a_second_tenant_has_its_own_login_under_its_path() {
+    let port = op::free_port();
+    let app = Spawn::default()
+        .issuer()
+        .toml(&format!(
+            "[tenants.corp]\ncredential_configurations = [\"{SD_JWT}\"]\nredirect_uris = [\"http://127.0.0.1/*\"]\n\n[tenants.corp.login]\nissuer = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
+            op::issuer_at(port),
+            op::CLIENT_ID,
+            op::CLIENT_SECRET
+        ))
+        .start()
+        .await;
+    let corp = format!("{}/corp", app.address);
+    let _provider = Provider::start(port, &[&corp], &json!({}));
+    let r = app
+        .admin_post(
+            "/admin/v1/tenants/corp/offers",
+            &json!({ "flow": "authorization_code", "credentialConfigurationIds": [SD_JWT] }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let report = wallet::claim(json!({
+        "offer": created["credentialOffer"], "flow": "authorization_code",
+        "login": { "username": op::SUBJECT }, "dpop": true
+    }))
+    .await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["credentialIssuer"], corp);
+    assert_eq!(report["authorization"]["iss"], corp);
+    assert_eq!(
+        report["credentials"][0]["claims"]["given_name"],
+        "Katherine"
+    );
+    let hops: Vec<&str> = report["authorization"]["hops"]
+        .as_array()
+        .map(|h| h.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        hops.iter()
+            .any(|h| h.starts_with(&format!("{corp}/login/callback"))),
+        "{hops:?}"
+    );
+    // Its authorization server metadata sits at the inserted well-known path.
+    let meta: Value = app
+        .get("/.well-known/oauth-authorization-server/corp")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], corp);
+    assert_eq!(meta["authorization_endpoint"], format!("{corp}/authorize"));
+}
