@@ -15,6 +15,7 @@ mod format_sd_jwt;
 mod hardening;
 mod health;
 mod keys;
+mod notification;
 mod offers;
 mod token;
 mod wallet;

@@ -119,6 +119,57 @@ impl CredentialErrorCode {
     }
 }
 
+/// Notification endpoint error codes (OID4VCI §11.3) and token errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationErrorCode {
+    /// Missing/invalid/expired access token (401).
+    InvalidToken,
+    /// The DPoP proof is missing or invalid (401).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce (401).
+    UseDpopNonce,
+    /// The `notification_id` is unknown.
+    InvalidNotificationId,
+    /// The request is malformed.
+    InvalidNotificationRequest,
+    /// Unexpected failure.
+    ServerError,
+}
+
+impl NotificationErrorCode {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidNotificationId => "invalid_notification_id",
+            Self::InvalidNotificationRequest => "invalid_notification_request",
+            Self::ServerError => "server_error",
+        }
+    }
+
+    /// HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidToken | Self::InvalidDpopProof | Self::UseDpopNonce => 401,
+            Self::InvalidNotificationId | Self::InvalidNotificationRequest => 400,
+            Self::ServerError => 500,
+        }
+    }
+
+    /// The same failure as the credential endpoint names it (for its
+    /// `WWW-Authenticate` challenge), when it is a token failure.
+    pub fn as_credential_code(self) -> Option<CredentialErrorCode> {
+        match self {
+            Self::InvalidToken => Some(CredentialErrorCode::InvalidToken),
+            Self::InvalidDpopProof => Some(CredentialErrorCode::InvalidDpopProof),
+            Self::UseDpopNonce => Some(CredentialErrorCode::UseDpopNonce),
+            _ => None,
+        }
+    }
+}
+
 /// Authorization endpoint and PAR error codes (RFC 6749 §4.1.2.1,
 /// RFC 9126 §2.3, RFC 9396 §5, RFC 9449 §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

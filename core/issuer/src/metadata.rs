@@ -46,6 +46,7 @@ pub fn credential_issuer(
         "credential_issuer": issuer,
         "credential_endpoint": format!("{issuer}/credential"),
         "nonce_endpoint": format!("{issuer}/nonce"),
+        "notification_endpoint": format!("{issuer}/notification"),
         "credential_configurations_supported": Value::Object(supported),
     });
     if batch_size >= 2 {

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::model::{
-    AccessToken, Authorization, CodeIssue, Finish, GrantRefusal, GrantTokens, Issuance,
-    IssuedToken, LoginState, NewEvent, Offer, Redeem, RedeemRefusal, RuntimeOverrides,
+    AccessToken, Authorization, CodeIssue, CredentialRecord, Finish, GrantRefusal, GrantTokens,
+    Issuance, IssuedToken, LoginState, NewEvent, NotificationRecord, Offer, Redeem, RedeemRefusal,
+    RuntimeOverrides,
 };
 
 /// The current time.
@@ -94,16 +95,28 @@ pub trait IssuanceStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Option<(AccessToken, Offer)>, StoreFailure>> + Send;
 
-    /// Spend `nonces` (value, expiry) and record `issuance`, the offer's
-    /// status and `event` in one transaction; a nonce spent before makes it
-    /// store nothing ([`Finish::NonceSpent`]).
+    /// Spend `nonces` (value, expiry) and record `issuance`, its
+    /// `credentials`, the offer's status and `event` in one transaction; a
+    /// nonce spent before makes it store nothing ([`Finish::NonceSpent`]).
     fn finish_credential(
         &self,
         nonces: &[(String, i64)],
         issuance: Issuance,
+        credentials: &[CredentialRecord],
         offered: &[String],
         event: NewEvent,
     ) -> impl Future<Output = Result<Finish, StoreFailure>> + Send;
+
+    /// Record `notification` on the credentials of offer `offer_id` whose
+    /// `notification_id` is `notification_id`, with `event`, in one
+    /// transaction; `false` (nothing stored) when there are none.
+    fn notify(
+        &self,
+        offer_id: &str,
+        notification_id: &str,
+        notification: NotificationRecord,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
 }
 
 /// The context a claim provider resolves claims in.

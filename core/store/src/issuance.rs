@@ -11,7 +11,7 @@ use crate::offers::{
     consumed_when_complete_statement, credential_issued_statement, set_credential_issued,
 };
 use crate::util::to_u32;
-use crate::{Finish, Issuance, NewEvent, Store, StoreError};
+use crate::{CredentialRecord, Finish, Issuance, NewEvent, Store, StoreError};
 
 /// The insert of an issuance, doing nothing when that (offer, configuration) exists.
 fn issuance_statement(i: Issuance) -> sea_orm::TryInsert<issuance::ActiveModel> {
@@ -102,11 +102,14 @@ impl Store {
         &self,
         nonces: &[(String, i64)],
         i: Issuance,
+        credentials: &[CredentialRecord],
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
         if self.backend() == crate::Backend::Sqlite {
-            return self.finish_in_one_batch(nonces, i, offered, event).await;
+            return self
+                .finish_in_one_batch(nonces, i, credentials, offered, event)
+                .await;
         }
         let txn = self.db.begin().await?;
         for (value, expires_at) in nonces {
@@ -116,6 +119,7 @@ impl Store {
             }
         }
         record_in(&txn, i, offered, event).await?;
+        crate::credentials::insert_credentials(&txn, credentials).await?;
         txn.commit().await?;
         Ok(Finish::Recorded)
     }
@@ -124,6 +128,7 @@ impl Store {
         &self,
         nonces: &[(String, i64)],
         i: Issuance,
+        credentials: &[CredentialRecord],
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
@@ -146,6 +151,9 @@ impl Store {
         if !single {
             statements
                 .push(consumed_when_complete_statement(&offer_id, now, offered).build(backend));
+        }
+        if let Some(insert) = crate::credentials::credentials_statement(credentials) {
+            statements.push(insert.build(backend));
         }
         statements.push(crate::events::event_statement(event).build(backend));
         match self.write_batch(statements).await? {

@@ -38,6 +38,7 @@ mod authorization_record;
 mod authorizations;
 mod batch;
 mod connect;
+mod credentials;
 mod entities;
 mod error;
 mod events;
@@ -60,8 +61,8 @@ pub use error::{RedeemError, StoreError};
 pub use events::EventRecord;
 pub use purge::PurgeCounts;
 pub use sigil_issuer::model::{
-    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, EventKind, Finish,
-    Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken, LoginState, NewEvent,
-    Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RuntimeOverrides, TxCode, TxInputMode,
-    ValueMode,
+    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, CredentialRecord,
+    EventKind, Finish, Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken,
+    LoginState, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme, OfferStatus,
+    Redeem, RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };

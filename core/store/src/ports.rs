@@ -1,8 +1,8 @@
 //! The store as the issuer's [`IssuanceStore`] and [`AuthorizationStore`] ports.
 
 use sigil_issuer::model::{
-    AccessToken, Authorization, CodeIssue, Finish, GrantRefusal, GrantTokens, Issuance,
-    IssuedToken, LoginState, NewEvent, Offer, Redeem, RedeemRefusal,
+    AccessToken, Authorization, CodeIssue, CredentialRecord, Finish, GrantRefusal, GrantTokens,
+    Issuance, IssuedToken, LoginState, NewEvent, NotificationRecord, Offer, Redeem, RedeemRefusal,
 };
 use sigil_issuer::ports::{self, AuthorizationStore, IssuanceStore, StoreFailure};
 
@@ -79,10 +79,21 @@ impl IssuanceStore for Store {
         &self,
         nonces: &[(String, i64)],
         issuance: Issuance,
+        credentials: &[CredentialRecord],
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreFailure> {
-        Ok(Store::finish_credential(self, nonces, issuance, offered, event).await?)
+        Ok(Store::finish_credential(self, nonces, issuance, credentials, offered, event).await?)
+    }
+
+    async fn notify(
+        &self,
+        offer_id: &str,
+        notification_id: &str,
+        notification: NotificationRecord,
+        event: NewEvent,
+    ) -> Result<bool, StoreFailure> {
+        Ok(Store::notify(self, offer_id, notification_id, notification, event).await?)
     }
 }
 

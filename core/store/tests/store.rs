@@ -7,9 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use sigil_store::testing::{drop_postgres_schema, fresh_postgres_url};
 use sigil_store::{
-    AccessToken, Backend, ClaimSourceSpec, EventKind, Finish, Flow, Issuance, IssuanceMode,
-    IssuedToken, NewEvent, Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RedeemError,
-    RuntimeOverrides, Store, StoreError, TxCode, TxInputMode, ValueMode,
+    AccessToken, Backend, ClaimSourceSpec, CredentialRecord, EventKind, Finish, Flow, Issuance,
+    IssuanceMode, IssuedToken, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme,
+    OfferStatus, Redeem, RedeemError, RuntimeOverrides, Store, StoreError, TxCode, TxInputMode,
+    ValueMode,
 };
 use tempfile::TempDir;
 
@@ -988,8 +989,22 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
         e.offer_id = id.clone();
         let n = now();
         let nonces = [(format!("{id}-n1"), n + 60), (format!("{id}-n2"), n + 60)];
+        let records: Vec<CredentialRecord> = ["c1", "c2"]
+            .iter()
+            .map(|c| CredentialRecord {
+                id: format!("{id}-{c}"),
+                tenant: TENANT.into(),
+                offer_id: id.clone(),
+                credential_configuration_id: "pid_sd_jwt".into(),
+                format: "dc+sd-jwt".into(),
+                holder_key_thumbprint: Some(format!("jkt-{c}")),
+                notification_id: format!("{id}-notify"),
+                created_at: n,
+                notification: None,
+            })
+            .collect();
         assert_eq!(
-            s.finish_credential(&nonces, i.clone(), &offered, e.clone())
+            s.finish_credential(&nonces, i.clone(), &records, &offered, e.clone())
                 .await
                 .unwrap(),
             Finish::Recorded
@@ -1005,10 +1020,17 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
         i.id = format!("{id}-i2");
         let replay = [(format!("{id}-n3"), n + 60), (format!("{id}-n2"), n + 60)];
         assert_eq!(
-            s.finish_credential(&replay, i, &offered, e).await.unwrap(),
+            s.finish_credential(&replay, i, &records, &offered, e.clone())
+                .await
+                .unwrap(),
             Finish::NonceSpent
         );
         assert_eq!(s.issuances(&id).await.unwrap().len(), 1, "{id}");
+        assert_eq!(
+            s.credentials(&id).await.unwrap(),
+            records,
+            "the replay stored no credentials: {id}"
+        );
         assert_eq!(s.events(&id).await.unwrap().len(), 1, "{id}");
         // The fresh nonce of the refused request was not spent either.
         assert!(
@@ -1016,6 +1038,44 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
                 .await
                 .unwrap()
         );
+        // A notification lands on the response's credentials, once per call.
+        let note = |event: &str| NotificationRecord {
+            event: event.into(),
+            description: Some("shown".into()),
+            at: n + 5,
+        };
+        let mut ev = issued_event("notification_received");
+        ev.offer_id = id.clone();
+        assert!(
+            !s.notify(&id, "unknown", note("credential_accepted"), ev.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.notify(
+                "other-offer",
+                &format!("{id}-notify"),
+                note("credential_accepted"),
+                ev.clone()
+            )
+            .await
+            .unwrap()
+        );
+        for event in ["credential_accepted", "credential_deleted"] {
+            assert!(
+                s.notify(&id, &format!("{id}-notify"), note(event), ev.clone())
+                    .await
+                    .unwrap()
+            );
+        }
+        let after = s.credentials(&id).await.unwrap();
+        assert!(
+            after
+                .iter()
+                .all(|c| c.notification == Some(note("credential_deleted"))),
+            "{after:?}"
+        );
+        assert_eq!(s.events(&id).await.unwrap().len(), 3, "{id}");
     }
 }
 
@@ -1031,6 +1091,7 @@ async fn finish_credential_consumes_after_every_configuration(db: &Db) {
         s.finish_credential(
             &nonces,
             issued(id, configuration),
+            &[],
             &offered,
             issued_event(id),
         )
@@ -1092,7 +1153,7 @@ async fn concurrent_finishes_of_every_configuration_consume(db: &Db) {
             tasks.spawn(async move {
                 let nonces = [(format!("n-{}", i.id), now() + 60)];
                 start.wait().await;
-                store.finish_credential(&nonces, i, &offered, e).await
+                store.finish_credential(&nonces, i, &[], &offered, e).await
             });
         }
     }
@@ -1133,6 +1194,7 @@ async fn concurrent_finish_credential_with_one_nonce_records_once(db: &Db) {
                 .finish_credential(
                     &nonces,
                     issued(&format!("i{i}"), "pid_sd_jwt"),
+                    &[],
                     &["pid_sd_jwt".to_owned()],
                     issued_event("credential_issued"),
                 )

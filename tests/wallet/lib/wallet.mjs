@@ -76,6 +76,8 @@ export async function claim(input, fetchFn) {
     requests: ids.map((configurationId) => ({ configurationId })),
   });
 
+  const notifications = await notify({ client, issuerMetadata, input, credentials, accessToken, dpop });
+
   return {
     ok: true,
     credentialIssuer,
@@ -85,7 +87,38 @@ export async function claim(input, fetchFn) {
     token,
     credentials,
     ...(deferred.length ? { deferred } : {}),
+    ...(notifications ? { notifications } : {}),
   };
+}
+
+/**
+ * `input.notify`: a list of {event, description?, notificationId?} sent to the notification
+ * endpoint (OpenID4VCI §11) with the library's sendNotification, for the first credential
+ * response's notification_id unless the entry names another. Each result is recorded with the
+ * HTTP status (204 expected) or the error the issuer answered, so tests can check both.
+ */
+export async function notify({ client, issuerMetadata, input, credentials, accessToken, dpop }) {
+  if (!Array.isArray(input.notify)) return undefined;
+  const issued = credentials.find((c) => c.notificationId)?.notificationId;
+  const results = [];
+  for (const entry of input.notify) {
+    const notificationId = entry.notificationId ?? issued;
+    try {
+      const r = await client.sendNotification({
+        issuerMetadata,
+        notification: { notificationId, event: entry.event, eventDescription: entry.description },
+        accessToken,
+        dpop,
+      });
+      results.push({ notificationId, event: entry.event, ok: true, status: r.response?.status });
+    } catch (e) {
+      // Openid4vciSendNotificationError: the issuer's answer, parsed as a notification error response.
+      const parsed = e.response?.notificationErrorResponseResult;
+      const error = parsed?.success ? parsed.data.error : e.message;
+      results.push({ notificationId, event: entry.event, ok: false, status: e.response?.response?.status, error });
+    }
+  }
+  return results;
 }
 
 /**

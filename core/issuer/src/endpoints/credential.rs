@@ -15,7 +15,9 @@ use super::dpop::{DpopFault, DpopTarget};
 use super::external::ExternalCause;
 use crate::errors::CredentialErrorCode as Code;
 use crate::mdl::{self, Mismatch};
-use crate::model::{AccessToken, Authorization, EventKind, Finish, Issuance, NewEvent, Offer};
+use crate::model::{
+    AccessToken, Authorization, CredentialRecord, EventKind, Finish, Issuance, NewEvent, Offer,
+};
 use crate::ports::{
     AuthorizationStore, ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats,
     CredentialSlot, FormatConfiguration, FormatFailure, IssuanceStore, IssueInput, IssuerTenant,
@@ -92,6 +94,8 @@ pub struct IssuedCredential {
 pub struct CredentialResponse {
     /// One per distinct proof key.
     pub credentials: Vec<IssuedCredential>,
+    /// Identifies this response's credentials at the notification endpoint (§11).
+    pub notification_id: String,
 }
 
 /// Why a credential request failed.
@@ -414,21 +418,8 @@ where
         O: OpenIdProviders,
     {
         // 1. The access token (Sigil's own, or an external server's), and its DPoP key.
-        let (token, dpop_scheme) =
-            access_token(access.authorization).ok_or(CredentialCause::MissingToken)?;
+        let (grant, offer) = self.authenticate(tenant, access, providers).await?;
         let now = self.now();
-        let hash = secrets::hash(token);
-        let (grant, offer) = match self.store.access_token(&hash, now).await {
-            Ok(Some((g, offer))) if g.tenant == tenant.id() => (g, offer),
-            Ok(Some(_)) => return Err(CredentialCause::UnknownToken),
-            Ok(None) => self.external_token(tenant, token, &hash, providers).await?,
-            Err(e) => {
-                tracing::error!(error = %e, "reading an access token failed");
-                return Err(CredentialCause::TokenLookup(e));
-            }
-        };
-        self.check_binding(tenant, &grant, token, dpop_scheme, access)
-            .await?;
         let authorization = self.authorization_of(&grant).await?;
         // 2. The request: which credential, then what this issuer refuses.
         let request = request?;
@@ -444,6 +435,10 @@ where
         let (holder_keys, nonces) = self.prove(tenant, jwts, now)?;
         // 4. Issue, then record before handing anything out.
         let count = holder_keys.len();
+        let thumbprints: Vec<Option<String>> = holder_keys
+            .iter()
+            .map(|k| crate::jws::thumbprint(k).ok())
+            .collect();
         let credentials = self
             .issue(
                 tenant,
@@ -454,6 +449,21 @@ where
                 now,
             )
             .await?;
+        let notification_id = secrets::random_token();
+        let records: Vec<CredentialRecord> = thumbprints
+            .into_iter()
+            .map(|holder_key_thumbprint| CredentialRecord {
+                id: secrets::random_token(),
+                tenant: tenant.id().to_owned(),
+                offer_id: offer.id.clone(),
+                credential_configuration_id: config.id.clone(),
+                format: config.format.clone(),
+                holder_key_thumbprint,
+                notification_id: notification_id.clone(),
+                created_at: now,
+                notification: None,
+            })
+            .collect();
         let issuance = Issuance {
             id: secrets::random_token(),
             tenant: tenant.id().to_owned(),
@@ -477,6 +487,7 @@ where
             .finish_credential(
                 &nonces,
                 issuance,
+                &records,
                 &offer.credential_configuration_ids,
                 event,
             )
@@ -496,7 +507,34 @@ where
                 .into_iter()
                 .map(|credential| IssuedCredential { credential })
                 .collect(),
+            notification_id,
         })
+    }
+
+    /// The live access token of `access` (Sigil's own, or an external
+    /// server's, recorded on first use) and its offer, with its DPoP
+    /// binding checked: the credential and notification endpoints' first step.
+    pub(crate) async fn authenticate<T: IssuerTenant, O: OpenIdProviders>(
+        &self,
+        tenant: &T,
+        access: CredentialAccess<'_>,
+        providers: &O,
+    ) -> Result<(AccessToken, Offer), CredentialCause> {
+        let (token, dpop_scheme) =
+            access_token(access.authorization).ok_or(CredentialCause::MissingToken)?;
+        let hash = secrets::hash(token);
+        let (grant, offer) = match self.store.access_token(&hash, self.now()).await {
+            Ok(Some((g, offer))) if g.tenant == tenant.id() => (g, offer),
+            Ok(Some(_)) => return Err(CredentialCause::UnknownToken),
+            Ok(None) => self.external_token(tenant, token, &hash, providers).await?,
+            Err(e) => {
+                tracing::error!(error = %e, "reading an access token failed");
+                return Err(CredentialCause::TokenLookup(e));
+            }
+        };
+        self.check_binding(tenant, &grant, token, dpop_scheme, access)
+            .await?;
+        Ok((grant, offer))
     }
 
     /// A DPoP-bound token needs the `DPoP` scheme and a proof by its key

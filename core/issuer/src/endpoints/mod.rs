@@ -10,6 +10,7 @@ pub mod dpop;
 pub mod external;
 pub mod grants;
 pub mod nonce;
+pub mod notification;
 pub mod offer;
 pub mod par;
 pub mod token;

@@ -14,7 +14,8 @@ pub use offer::{
     RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 pub use records::{
-    AccessToken, EventKind, Finish, Issuance, IssuedToken, NewEvent, Redeem, RedeemRefusal,
+    AccessToken, CredentialRecord, EventKind, Finish, Issuance, IssuedToken, NewEvent,
+    NotificationRecord, Redeem, RedeemRefusal,
 };
 pub use status::OfferStatus;
 pub use tx_code::{LENGTHS as TX_CODE_LENGTHS, MAX_DESCRIPTION_CHARS, TxCodeFault, TxCodeRequest};

@@ -30,11 +30,13 @@ pub enum EventKind {
     TokenRefreshed,
     /// A code or refresh token was replayed; the grant was revoked.
     GrantReplayed,
+    /// The wallet sent a notification about credentials it received (§11).
+    NotificationReceived,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         Self::OfferCreated,
         Self::OfferResolved,
         Self::TokenIssued,
@@ -46,6 +48,7 @@ impl EventKind {
         Self::LoginFailed,
         Self::TokenRefreshed,
         Self::GrantReplayed,
+        Self::NotificationReceived,
     ];
 
     /// The stored (and API) name.
@@ -62,6 +65,7 @@ impl EventKind {
             Self::LoginFailed => "login_failed",
             Self::TokenRefreshed => "token_refreshed",
             Self::GrantReplayed => "grant_replayed",
+            Self::NotificationReceived => "notification_received",
         }
     }
 
@@ -161,6 +165,41 @@ pub struct Issuance {
     pub count: u32,
     /// Issue time, Unix seconds.
     pub created_at: i64,
+}
+
+/// One issued credential, as recorded (never its claims): what the admin
+/// API lists and what a notification refers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialRecord {
+    /// Credential id (the admin API's `credentialId`).
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Offer it was issued for.
+    pub offer_id: String,
+    /// Credential configuration.
+    pub credential_configuration_id: String,
+    /// Format.
+    pub format: String,
+    /// RFC 7638 thumbprint of the holder key it is bound to.
+    pub holder_key_thumbprint: Option<String>,
+    /// The `notification_id` of the response that carried it (one per response).
+    pub notification_id: String,
+    /// Issue time, Unix seconds.
+    pub created_at: i64,
+    /// The last notification about it, if any.
+    pub notification: Option<NotificationRecord>,
+}
+
+/// A wallet's notification about the credentials of one response (§11).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRecord {
+    /// `credential_accepted`, `credential_failure` or `credential_deleted`.
+    pub event: String,
+    /// The wallet's `event_description`, if any.
+    pub description: Option<String>,
+    /// When it arrived, Unix seconds.
+    pub at: i64,
 }
 
 /// How recording an issuance ended.

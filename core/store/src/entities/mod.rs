@@ -2,6 +2,7 @@
 
 pub(crate) mod access_token;
 pub(crate) mod authorization;
+pub(crate) mod credential;
 pub(crate) mod event;
 pub(crate) mod issuance;
 pub(crate) mod nonce;

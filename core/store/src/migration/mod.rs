@@ -10,6 +10,7 @@ mod m20261123_000003_create_nonces;
 mod m20261123_000004_create_issuances;
 mod m20261123_000005_create_events;
 mod m20261207_000006_authorization_code_flow;
+mod m20261207_000007_credentials;
 
 /// All migrations of the store.
 pub(crate) struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_issuances::Migration),
             Box::new(m20261123_000005_create_events::Migration),
             Box::new(m20261207_000006_authorization_code_flow::Migration),
+            Box::new(m20261207_000007_credentials::Migration),
         ]
     }
 }

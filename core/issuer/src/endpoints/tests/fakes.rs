@@ -13,10 +13,10 @@ use sigil_settings::Settings;
 
 use crate::Issuer;
 use crate::model::{
-    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, EventKind, Finish,
-    Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken, LoginState, NewEvent,
-    Offer, OfferProgress, OfferScheme, OfferStatus, Redeem, RedeemRefusal, RuntimeOverrides,
-    TxCode, TxInputMode, ValueMode,
+    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, CredentialRecord,
+    EventKind, Finish, Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken,
+    LoginState, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme, OfferStatus,
+    Redeem, RedeemRefusal, RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 use crate::ports::{
     AuthorizationStore, ClaimOutcome, ClaimRequest, ClaimSources, Clock, CredentialFormats,
@@ -58,6 +58,7 @@ pub struct FakeStore {
     pub events: Mutex<Vec<NewEvent>>,
     pub issuances: Mutex<Vec<Issuance>>,
     pub authorizations: Mutex<BTreeMap<String, Authorization>>,
+    pub credentials: Mutex<Vec<CredentialRecord>>,
     /// Every call fails while set.
     pub broken: AtomicBool,
     /// Recording an issuance fails while set.
@@ -83,6 +84,27 @@ impl FakeStore {
 }
 
 impl IssuanceStore for FakeStore {
+    async fn notify(
+        &self,
+        offer_id: &str,
+        notification_id: &str,
+        notification: NotificationRecord,
+        event: NewEvent,
+    ) -> Result<bool, StoreFailure> {
+        self.check()?;
+        let mut found = false;
+        for c in lock(&self.credentials).iter_mut() {
+            if c.offer_id == offer_id && c.notification_id == notification_id {
+                c.notification = Some(notification.clone());
+                found = true;
+            }
+        }
+        if found {
+            lock(&self.events).push(event);
+        }
+        Ok(found)
+    }
+
     async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreFailure> {
         self.check()?;
         Ok(lock(&self.offers)
@@ -199,6 +221,7 @@ impl IssuanceStore for FakeStore {
         &self,
         nonces: &[(String, i64)],
         issuance: Issuance,
+        credentials: &[CredentialRecord],
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreFailure> {
@@ -211,6 +234,7 @@ impl IssuanceStore for FakeStore {
             return Ok(Finish::NonceSpent);
         }
         spent.extend(nonces.iter().map(|(n, _)| n.clone()));
+        lock(&self.credentials).extend(credentials.iter().cloned());
         let mut issuances = lock(&self.issuances);
         issuances.push(issuance.clone());
         let done = offered.iter().all(|c| {

@@ -11,5 +11,6 @@ mod fakes;
 mod fuzz;
 mod fuzz_authz;
 mod mdl;
+mod notification;
 mod offer;
 mod token;

@@ -6,6 +6,7 @@ mod authorization;
 mod credential;
 mod metadata;
 mod nonce;
+mod notification;
 mod offer;
 mod reply;
 mod token;
@@ -65,6 +66,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/token", web::post().to(token::token))
     .route("/{tenant}/token", web::post().to(token::token))
+    .route("/notification", web::post().to(notification::notification))
+    .route(
+        "/{tenant}/notification",
+        web::post().to(notification::notification),
+    )
     .route("/nonce", web::post().to(nonce::nonce))
     .route("/{tenant}/nonce", web::post().to(nonce::nonce))
     .route("/credential", web::post().to(credential::credential))

@@ -47,6 +47,29 @@ pub async fn get(
             |e| json!({ "type": e.kind.as_str(), "at": rfc3339(e.created_at), "detail": e.detail }),
         )
         .collect();
+    // Every credential issued for the offer (never its claims), with the
+    // wallet's last notification about it.
+    let credentials: Vec<Value> = state
+        .store
+        .credentials(&o.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            json!({
+                "credentialId": c.id,
+                "credentialConfigurationId": c.credential_configuration_id,
+                "format": c.format,
+                "status": "valid",
+                "statusList": Value::Null,
+                "holderKeyThumbprint": c.holder_key_thumbprint,
+                "issuedAt": rfc3339(c.created_at),
+                "notification": c.notification.map(|n| json!({
+                    "event": n.event, "description": n.description, "at": rfc3339(n.at)
+                })),
+            })
+        })
+        .collect();
     let mut body = json!({
         "offerId": o.id,
         "tenant": o.tenant,
@@ -66,6 +89,7 @@ pub async fn get(
         "consumedAt": o.progress.consumed_at.map(rfc3339),
         "revokedAt": o.progress.revoked_at.map(rfc3339),
         "events": events,
+        "credentials": credentials,
     });
     if let Some(t) = state.tenants.get(&o.tenant) {
         let links = offer_links(&state, t, &o);

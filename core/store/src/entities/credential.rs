@@ -1,0 +1,26 @@
+//! The `credentials` table: one row per issued credential (no claims).
+
+use sea_orm::entity::prelude::*;
+
+/// One issued credential.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "credentials")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant: String,
+    pub offer_id: String,
+    pub credential_configuration_id: String,
+    pub format: String,
+    pub holder_key_thumbprint: Option<String>,
+    pub notification_id: String,
+    pub notification_event: Option<String>,
+    pub notification_description: Option<String>,
+    pub notified_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
