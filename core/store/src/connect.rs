@@ -278,8 +278,9 @@ mod tests {
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
         )
         .await;
-        // offers, access_tokens, nonces, issuances, events, authorizations, seaql_migrations
-        assert_eq!(tables, "7");
+        // offers, access_tokens, nonces, issuances, events, authorizations, credentials,
+        // seaql_migrations
+        assert_eq!(tables, "8");
         crate::testing::drop_postgres_schema(&url).await.unwrap();
     }
 }
