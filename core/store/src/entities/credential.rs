@@ -2,18 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
-/// One issued credential.
+/// One issued credential, keyed by (offer, response, credential).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credentials")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub offer_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub notification_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub tenant: String,
-    pub offer_id: String,
     pub credential_configuration_id: String,
     pub format: String,
     pub holder_key_thumbprint: Option<String>,
-    pub notification_id: String,
     pub notification_event: Option<String>,
     pub notification_description: Option<String>,
     pub notified_at: Option<i64>,

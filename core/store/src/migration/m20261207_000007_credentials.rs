@@ -17,7 +17,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(C::Table)
                     .if_not_exists()
-                    .col(string(C::Id).primary_key())
+                    .col(string(C::Id))
                     .col(string(C::Tenant))
                     .col(string(C::OfferId))
                     .col(string(C::CredentialConfigurationId))
@@ -28,6 +28,15 @@ impl MigrationTrait for Migration {
                     .col(text_null(C::NotificationDescription))
                     .col(big_integer_null(C::NotifiedAt))
                     .col(big_integer(C::CreatedAt))
+                    // One B-tree key serves every lookup (an offer's credentials, a
+                    // response's by its notification_id) and keeps the insert on the
+                    // hot path to the table and this one index.
+                    .primary_key(
+                        Index::create()
+                            .col(C::OfferId)
+                            .col(C::NotificationId)
+                            .col(C::Id),
+                    )
                     // The purge deletes spent offers; their credential rows go with them.
                     .foreign_key(
                         ForeignKey::create()
@@ -36,18 +45,6 @@ impl MigrationTrait for Migration {
                             .to(Offers::Table, Offers::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
-                    .to_owned(),
-            )
-            .await?;
-        // A notification names its response within the token's offer.
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("ix_credentials_offer_notification")
-                    .table(C::Table)
-                    .col(C::OfferId)
-                    .col(C::NotificationId)
                     .to_owned(),
             )
             .await
