@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::jws::{self, JwsError};
+use crate::jws::{self, JwsError, KeySetError, TimeFault};
 
 /// The `typ` values of an RFC 9068 access token (§2.1, §4), compared
 /// without regard to ASCII case.
@@ -145,28 +145,13 @@ pub fn verify_jwt(
             ));
         }
     }
-    let alg = match parts.header.get("alg").and_then(Value::as_str) {
-        Some(alg) if check.algorithms.contains(&alg) && jws::ALGORITHMS.contains(&alg) => alg,
-        other => {
-            return Err(AccessTokenError::UnsupportedAlgorithm(
-                other.unwrap_or("nothing").chars().take(20).collect(),
-            ));
-        }
-    };
-    jws::refuse_critical(&parts.header).map_err(|e| AccessTokenError::Malformed(e.to_string()))?;
-    let kid = match parts.header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) => Some(kid.as_str()),
-        Some(_) => return Err(AccessTokenError::Malformed("kid must be a string".into())),
-    };
-    let key = jws::select_key(jwks, kid, alg)
-        .ok_or_else(|| AccessTokenError::UnknownKey(kid.map(|k| k.chars().take(100).collect())))?;
-    jws::verify_with_jwk(alg, key, parts.signing_input.as_bytes(), &parts.signature).map_err(
-        |e| match e {
-            JwsError::BadSignature => AccessTokenError::BadSignature,
-            other => AccessTokenError::InvalidKey(other.to_string()),
-        },
-    )?;
+    jws::verify_with_jwks(&parts, jwks, check.algorithms).map_err(|e| match e {
+        KeySetError::UnsupportedAlgorithm(alg) => AccessTokenError::UnsupportedAlgorithm(alg),
+        KeySetError::Malformed(why) => AccessTokenError::Malformed(why),
+        KeySetError::UnknownKey(kid) => AccessTokenError::UnknownKey(kid),
+        KeySetError::InvalidKey(why) => AccessTokenError::InvalidKey(why),
+        KeySetError::BadSignature => AccessTokenError::BadSignature,
+    })?;
     let claims = parts.claims;
     check_claims(&claims, check, true)?;
     Ok(claims)
@@ -224,7 +209,22 @@ fn check_claims(
             got,
         });
     }
-    check_times(claims, check, jwt)?;
+    jws::check_times(claims, check.now, check.max_skew, jwt).map_err(|f| match f {
+        TimeFault::Malformed(why) => AccessTokenError::Malformed(why),
+        TimeFault::Missing(name) => AccessTokenError::MissingClaim(name),
+        TimeFault::Expired { exp } => AccessTokenError::Expired {
+            exp,
+            now: check.now,
+        },
+        TimeFault::IssuedInFuture { iat } => AccessTokenError::IssuedInFuture {
+            iat,
+            now: check.now,
+        },
+        TimeFault::NotYetValid { nbf } => AccessTokenError::NotYetValid {
+            nbf,
+            now: check.now,
+        },
+    })?;
     let required: &[&'static str] = if jwt {
         &["sub", "client_id", "jti"]
     } else {
@@ -234,56 +234,6 @@ fn check_claims(
         if text(name).is_none_or(str::is_empty) {
             return Err(AccessTokenError::MissingClaim(name));
         }
-    }
-    Ok(())
-}
-
-/// `exp` (required, not passed), `iat` (required for a JWT, not in the
-/// future) and `nbf` (optional, not in the future), all with the skew.
-fn check_times(
-    claims: &Claims,
-    check: AccessTokenCheck<'_>,
-    iat_required: bool,
-) -> Result<(), AccessTokenError> {
-    let time = |name: &'static str| -> Result<Option<f64>, AccessTokenError> {
-        match claims.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .filter(|t| t.is_finite())
-                .map(Some)
-                .ok_or_else(|| {
-                    AccessTokenError::Malformed(format!(
-                        "{name} must be a number of seconds since the epoch"
-                    ))
-                }),
-        }
-    };
-    let (now, skew) = (check.now as f64, check.max_skew as f64);
-    let exp = time("exp")?.ok_or(AccessTokenError::MissingClaim("exp"))?;
-    if exp <= now - skew {
-        return Err(AccessTokenError::Expired {
-            exp: exp.floor() as i64,
-            now: check.now,
-        });
-    }
-    match time("iat")? {
-        Some(iat) if iat > now + skew => {
-            return Err(AccessTokenError::IssuedInFuture {
-                iat: iat.floor() as i64,
-                now: check.now,
-            });
-        }
-        None if iat_required => return Err(AccessTokenError::MissingClaim("iat")),
-        _ => {}
-    }
-    if let Some(nbf) = time("nbf")?
-        && nbf > now + skew
-    {
-        return Err(AccessTokenError::NotYetValid {
-            nbf: nbf.floor() as i64,
-            now: check.now,
-        });
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::jws::{self, JwsError};
+use crate::jws::{self, JwsError, KeySetError, TimeFault};
 
 /// The algorithms a caller normally accepts (pass as
 /// [`IdTokenCheck::algorithms`]): RS256, the OpenID default, first.
@@ -138,31 +138,31 @@ pub fn verify(
         JwsError::Malformed(why) => IdTokenError::Malformed(why),
         other => IdTokenError::Malformed(other.to_string()),
     })?;
-    let alg = match parts.header.get("alg").and_then(Value::as_str) {
-        Some(alg) if check.algorithms.contains(&alg) && jws::ALGORITHMS.contains(&alg) => alg,
-        other => {
-            return Err(IdTokenError::UnsupportedAlgorithm(
-                other.unwrap_or("nothing").to_owned(),
-            ));
-        }
-    };
-    jws::refuse_critical(&parts.header).map_err(|e| IdTokenError::Malformed(e.to_string()))?;
-    let kid = match parts.header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) => Some(kid.as_str()),
-        Some(_) => return Err(IdTokenError::Malformed("kid must be a string".into())),
-    };
-    let key = jws::select_key(jwks, kid, alg)
-        .ok_or_else(|| IdTokenError::UnknownKey(kid.map(str::to_owned)))?;
-    jws::verify_with_jwk(alg, key, parts.signing_input.as_bytes(), &parts.signature).map_err(
-        |e| match e {
-            JwsError::BadSignature => IdTokenError::BadSignature,
-            other => IdTokenError::InvalidKey(other.to_string()),
-        },
-    )?;
+    jws::verify_with_jwks(&parts, jwks, check.algorithms).map_err(|e| match e {
+        KeySetError::UnsupportedAlgorithm(alg) => IdTokenError::UnsupportedAlgorithm(alg),
+        KeySetError::Malformed(why) => IdTokenError::Malformed(why),
+        KeySetError::UnknownKey(kid) => IdTokenError::UnknownKey(kid),
+        KeySetError::InvalidKey(why) => IdTokenError::InvalidKey(why),
+        KeySetError::BadSignature => IdTokenError::BadSignature,
+    })?;
     let claims = parts.claims;
     check_parties(&claims, check)?;
-    check_times(&claims, check)?;
+    jws::check_times(&claims, check.now, check.max_skew, true).map_err(|f| match f {
+        TimeFault::Malformed(why) => IdTokenError::Malformed(why),
+        TimeFault::Missing(name) => IdTokenError::Malformed(format!("the {name} claim is missing")),
+        TimeFault::Expired { exp } => IdTokenError::Expired {
+            exp,
+            now: check.now,
+        },
+        TimeFault::IssuedInFuture { iat } => IdTokenError::IssuedInFuture {
+            iat,
+            now: check.now,
+        },
+        TimeFault::NotYetValid { nbf } => IdTokenError::NotYetValid {
+            nbf,
+            now: check.now,
+        },
+    })?;
     let nonce_ok = claims
         .get("nonce")
         .and_then(Value::as_str)
@@ -202,52 +202,6 @@ fn check_parties(claims: &Claims, check: IdTokenCheck<'_>) -> Result<(), IdToken
         None if audiences.len() > 1 => Err(IdTokenError::MissingAzp),
         None => Ok(()),
     }
-}
-
-/// `exp` (required, not passed), `iat` (required, not in the future) and
-/// `nbf` (optional, not in the future), all with the clock skew.
-fn check_times(claims: &Claims, check: IdTokenCheck<'_>) -> Result<(), IdTokenError> {
-    let time = |name: &str| -> Result<Option<f64>, IdTokenError> {
-        match claims.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .filter(|t| t.is_finite())
-                .map(Some)
-                .ok_or_else(|| {
-                    IdTokenError::Malformed(format!(
-                        "{name} must be a number of seconds since the epoch"
-                    ))
-                }),
-        }
-    };
-    let required = |name: &str| {
-        time(name)?.ok_or_else(|| IdTokenError::Malformed(format!("the {name} claim is missing")))
-    };
-    let (now, skew) = (check.now as f64, check.max_skew as f64);
-    let exp = required("exp")?;
-    if exp <= now - skew {
-        return Err(IdTokenError::Expired {
-            exp: exp.floor() as i64,
-            now: check.now,
-        });
-    }
-    let iat = required("iat")?;
-    if iat > now + skew {
-        return Err(IdTokenError::IssuedInFuture {
-            iat: iat.floor() as i64,
-            now: check.now,
-        });
-    }
-    if let Some(nbf) = time("nbf")?
-        && nbf > now + skew
-    {
-        return Err(IdTokenError::NotYetValid {
-            nbf: nbf.floor() as i64,
-            now: check.now,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

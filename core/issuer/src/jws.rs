@@ -195,6 +195,125 @@ pub fn select_key<'k>(jwks: &'k Value, kid: Option<&str>, alg: &str) -> Option<&
     }
 }
 
+/// Why a JWS did not verify against a key set ([`verify_with_jwks`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySetError {
+    /// `alg` missing, not accepted, or not asymmetric.
+    UnsupportedAlgorithm(String),
+    /// A `crit` header, or a `kid` that is not a string.
+    Malformed(String),
+    /// No usable key for the `kid` (or, without one, not exactly one).
+    UnknownKey(Option<String>),
+    /// The selected key is unusable.
+    InvalidKey(String),
+    /// The signature does not verify.
+    BadSignature,
+}
+
+/// Verify the signature of `parts` with the key of `jwks` its header names
+/// ([`select_key`]), for an `alg` among `algorithms` (and [`ALGORITHMS`]);
+/// a `crit` header is refused. Shared by ID tokens and JWT access tokens.
+pub fn verify_with_jwks(
+    parts: &Parts,
+    jwks: &Value,
+    algorithms: &[&str],
+) -> Result<(), KeySetError> {
+    let alg = match parts.header.get("alg").and_then(Value::as_str) {
+        Some(alg) if algorithms.contains(&alg) && ALGORITHMS.contains(&alg) => alg,
+        other => {
+            return Err(KeySetError::UnsupportedAlgorithm(
+                other.unwrap_or("nothing").chars().take(20).collect(),
+            ));
+        }
+    };
+    refuse_critical(&parts.header).map_err(|e| KeySetError::Malformed(e.to_string()))?;
+    let kid = match parts.header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.as_str()),
+        Some(_) => return Err(KeySetError::Malformed("kid must be a string".into())),
+    };
+    let key = select_key(jwks, kid, alg)
+        .ok_or_else(|| KeySetError::UnknownKey(kid.map(|k| k.chars().take(100).collect())))?;
+    verify_with_jwk(alg, key, parts.signing_input.as_bytes(), &parts.signature).map_err(|e| match e
+    {
+        JwsError::BadSignature => KeySetError::BadSignature,
+        other => KeySetError::InvalidKey(other.to_string()),
+    })
+}
+
+/// Why a token's `exp`, `iat` or `nbf` is refused ([`check_times`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeFault {
+    /// A time claim that is not a number of seconds.
+    Malformed(String),
+    /// A required time claim (`exp`, or `iat` when required) is missing.
+    Missing(&'static str),
+    /// `exp` has passed, beyond the skew.
+    Expired {
+        /// Whole seconds.
+        exp: i64,
+    },
+    /// `iat` lies in the future, beyond the skew.
+    IssuedInFuture {
+        /// Whole seconds.
+        iat: i64,
+    },
+    /// `nbf` lies in the future, beyond the skew.
+    NotYetValid {
+        /// Whole seconds.
+        nbf: i64,
+    },
+}
+
+/// `exp` (required, not passed), `iat` (required when `iat_required`, not
+/// in the future) and `nbf` (optional, not in the future) of `claims`, with
+/// `skew` seconds of clock skew around `now`.
+pub fn check_times(
+    claims: &Map<String, Value>,
+    now: i64,
+    skew: i64,
+    iat_required: bool,
+) -> Result<(), TimeFault> {
+    let time = |name: &str| -> Result<Option<f64>, TimeFault> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .filter(|t| t.is_finite())
+                .map(Some)
+                .ok_or_else(|| {
+                    TimeFault::Malformed(format!(
+                        "{name} must be a number of seconds since the epoch"
+                    ))
+                }),
+        }
+    };
+    let (now, skew) = (now as f64, skew as f64);
+    let exp = time("exp")?.ok_or(TimeFault::Missing("exp"))?;
+    if exp <= now - skew {
+        return Err(TimeFault::Expired {
+            exp: exp.floor() as i64,
+        });
+    }
+    match time("iat")? {
+        Some(iat) if iat > now + skew => {
+            return Err(TimeFault::IssuedInFuture {
+                iat: iat.floor() as i64,
+            });
+        }
+        None if iat_required => return Err(TimeFault::Missing("iat")),
+        _ => {}
+    }
+    if let Some(nbf) = time("nbf")?
+        && nbf > now + skew
+    {
+        return Err(TimeFault::NotYetValid {
+            nbf: nbf.floor() as i64,
+        });
+    }
+    Ok(())
+}
+
 /// Verify `signature` over `signing_input` with the public members of
 /// `jwk` for `alg`. Private members, if any, are ignored here; use
 /// [`public_jwk`] to refuse them. RSA moduli of 2048 to 8192 bits are
