@@ -322,20 +322,14 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
         };
-        let jwks = providers
-            .jwks(&metadata.jwks_uri, false)
-            .await
-            .map_err(|e| AuthorizationCause::Upstream(e.0))?;
-        let claims = match crate::id_token::verify(&id_token, &jwks, check) {
-            Err(IdTokenError::UnknownKey(_)) => {
-                let fresh = providers
-                    .jwks(&metadata.jwks_uri, true)
-                    .await
-                    .map_err(|e| AuthorizationCause::Upstream(e.0))?;
-                crate::id_token::verify(&id_token, &fresh, check)
-            }
-            other => other,
-        }
+        let claims = super::with_fresh_keys(
+            providers,
+            &metadata.jwks_uri,
+            |jwks| crate::id_token::verify(&id_token, jwks, check),
+            |e| matches!(e, IdTokenError::UnknownKey(_)),
+        )
+        .await
+        .map_err(|e| AuthorizationCause::Upstream(e.0))?
         .map_err(|e| {
             AuthorizationCause::Upstream(format!("its ID token was refused: {}", e.description()))
         })?;

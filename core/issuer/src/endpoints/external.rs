@@ -187,21 +187,14 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
                 let uri = metadata
                     .jwks_uri
                     .ok_or_else(|| upstream("its metadata has no jwks_uri".into()))?;
-                let jwks = providers
-                    .jwks(&uri, false)
-                    .await
-                    .map_err(|e| upstream(e.0))?;
-                match access_token::verify_jwt(token, &jwks, check) {
-                    Err(AccessTokenError::UnknownKey(_)) => {
-                        // The server may have rotated its keys: fetch them once more.
-                        let fresh = providers
-                            .jwks(&uri, true)
-                            .await
-                            .map_err(|e| upstream(e.0))?;
-                        access_token::verify_jwt(token, &fresh, check)
-                    }
-                    other => other,
-                }
+                super::with_fresh_keys(
+                    providers,
+                    &uri,
+                    |jwks| access_token::verify_jwt(token, jwks, check),
+                    |e| matches!(e, AccessTokenError::UnknownKey(_)),
+                )
+                .await
+                .map_err(|e| upstream(e.0))?
                 .map_err(refused)
             }
             TokenVerification::Introspection => {

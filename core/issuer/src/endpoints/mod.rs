@@ -18,6 +18,26 @@ pub mod token;
 #[cfg(test)]
 mod tests;
 
+/// `verify` with the JWKS a provider or authorization server publishes at
+/// `uri` (cached), and once more with the JWKS fetched again when
+/// `key_unknown` says it named a key the cached set lacks: the keys may have
+/// rotated. Shared by ID tokens and JWT access tokens.
+pub(crate) async fn with_fresh_keys<O, T, E>(
+    providers: &O,
+    uri: &str,
+    verify: impl Fn(&serde_json::Value) -> Result<T, E>,
+    key_unknown: impl Fn(&E) -> bool,
+) -> Result<Result<T, E>, crate::ports::ProviderFailure>
+where
+    O: crate::ports::OpenIdProviders,
+{
+    let cached = verify(&providers.jwks(uri, false).await?);
+    match cached {
+        Err(e) if key_unknown(&e) => Ok(verify(&providers.jwks(uri, true).await?)),
+        other => Ok(other),
+    }
+}
+
 /// The media type of a `Content-Type` value, without parameters (empty
 /// when there is none).
 pub fn media_type(content_type: Option<&str>) -> &str {
