@@ -24,6 +24,7 @@
 //!   DPoP proofs (RFC 9449), upstream ID tokens (OpenID Connect Core
 //!   §3.1.3.7) and PKCE (RFC 7636), for the authorization code flow
 //!   ([`endpoints::par`], [`endpoints::authorize`], [`endpoints::grants`]).
+//! * [`status_list`]: Token Status List entries and tokens.
 //! * [`access_token`]: access tokens of external authorization servers
 //!   (RFC 9068 JWTs, RFC 7662 introspection answers), accepted at the
 //!   credential endpoint ([`endpoints::external`]).
@@ -46,5 +47,6 @@ pub mod ports;
 pub mod proof;
 pub mod secrets;
 pub mod service;
+pub mod status_list;
 
 pub use service::Issuer;

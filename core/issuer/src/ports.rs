@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::model::{
-    AccessToken, Authorization, CodeIssue, CredentialRecord, Finish, GrantRefusal, GrantTokens,
-    Issuance, IssuedToken, LoginState, NewEvent, NotificationRecord, Offer, Redeem, RedeemRefusal,
-    RuntimeOverrides,
+    AccessToken, Authorization, CodeIssue, CredentialFilter, CredentialRecord, CredentialStatus,
+    DeferredTransaction, Finish, GrantRefusal, GrantTokens, Issuance, IssuedToken, LoginState,
+    NewEvent, NotificationRecord, Offer, Redeem, RedeemRefusal, RuntimeOverrides, Settlement,
+    StatusChange, StatusList,
 };
 
 /// The current time.
@@ -107,6 +108,12 @@ pub trait IssuanceStore: Send + Sync {
         event: NewEvent,
     ) -> impl Future<Output = Result<Finish, StoreFailure>> + Send;
 
+    /// The credentials issued for offer `offer_id`, oldest first.
+    fn credentials_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> impl Future<Output = Result<Vec<CredentialRecord>, StoreFailure>> + Send;
+
     /// Record `notification` on the credentials of offer `offer_id` whose
     /// `notification_id` is `notification_id`, with `event`, in one
     /// transaction; `false` (nothing stored) when there are none.
@@ -115,6 +122,131 @@ pub trait IssuanceStore: Send + Sync {
         offer_id: &str,
         notification_id: &str,
         notification: NotificationRecord,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
+}
+
+/// Issued credentials, their status lists and deferred transactions
+/// (credential lifecycle). Every single-use and allocation rule is the
+/// implementation's atomic decision, as for [`IssuanceStore`].
+pub trait LifecycleStore: Send + Sync {
+    /// The open status list of `tenant`; when it has none, create one with
+    /// `size` entries of `bits` bits numbered one past its highest list
+    /// (concurrent creators agree on one list).
+    fn open_status_list(
+        &self,
+        tenant: &str,
+        size: u64,
+        bits: u8,
+        now: i64,
+    ) -> impl Future<Output = Result<StatusList, StoreFailure>> + Send;
+
+    /// Reserve for good those of `candidates` (indices of list `list` of
+    /// `tenant`) that no one reserved before, across all instances; return
+    /// them. A reserved index is never handed out again.
+    fn reserve_status_indices(
+        &self,
+        tenant: &str,
+        list: u32,
+        candidates: &[u64],
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreFailure>> + Send;
+
+    /// Close list `list` of `tenant` to new reservations (it is too full
+    /// for random allocation); the next [`LifecycleStore::open_status_list`]
+    /// creates another.
+    fn close_status_list(
+        &self,
+        tenant: &str,
+        list: u32,
+    ) -> impl Future<Output = Result<(), StoreFailure>> + Send;
+
+    /// List `number` of `tenant`.
+    fn status_list(
+        &self,
+        tenant: &str,
+        number: u32,
+    ) -> impl Future<Output = Result<Option<StatusList>, StoreFailure>> + Send;
+
+    /// The entries of list `number` of `tenant` whose credential is not
+    /// `Valid`: (index, status).
+    fn status_entries(
+        &self,
+        tenant: &str,
+        number: u32,
+    ) -> impl Future<Output = Result<Vec<(u64, CredentialStatus)>, StoreFailure>> + Send;
+
+    /// Credential `id` of `tenant`.
+    fn credential(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<CredentialRecord>, StoreFailure>> + Send;
+
+    /// The credentials matching `filter`, ordered by (issue time, id).
+    fn find_credentials(
+        &self,
+        filter: &CredentialFilter,
+    ) -> impl Future<Output = Result<Vec<CredentialRecord>, StoreFailure>> + Send;
+
+    /// Apply each change whose credential (of `tenant`) still has status
+    /// `from`, store its event and raise the version of its status list, all
+    /// in one transaction; return, per change, whether it was applied.
+    fn change_status(
+        &self,
+        tenant: &str,
+        changes: &[StatusChange],
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<bool>, StoreFailure>> + Send;
+
+    /// Spend `nonces`, store `transaction`, mark its offer `deferred` and
+    /// store `event`, in one transaction; a nonce spent before makes it
+    /// store nothing ([`Finish::NonceSpent`]).
+    fn defer(
+        &self,
+        nonces: &[(String, i64)],
+        transaction: &DeferredTransaction,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<Finish, StoreFailure>> + Send;
+
+    /// Deferred transaction `id` of `tenant` (expired ones too: the caller
+    /// checks `expires_at`).
+    fn deferred(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<DeferredTransaction>, StoreFailure>> + Send;
+
+    /// The deferred transactions of offer `offer_id`, oldest first.
+    fn deferred_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> impl Future<Output = Result<Vec<DeferredTransaction>, StoreFailure>> + Send;
+
+    /// Settle transaction `id` of `tenant` if it is still `Pending` or
+    /// `Ready` (the operator may replace ready claims) and unexpired at
+    /// `now`: `Ready` with the claims or `Denied` with the reason; store
+    /// `event`. `false` (nothing stored) otherwise.
+    fn settle_deferred(
+        &self,
+        tenant: &str,
+        id: &str,
+        settlement: &Settlement,
+        now: i64,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
+
+    /// Mark transaction `id` `Collected` (clearing its claims) if it is
+    /// still `Pending` or `Ready`, and record `issuance`, its `credentials`,
+    /// the offer's status and `event` as
+    /// [`IssuanceStore::finish_credential`] does, in one transaction;
+    /// `false` (nothing stored) when another poll collected it first.
+    fn collect_deferred(
+        &self,
+        id: &str,
+        issuance: Issuance,
+        credentials: &[CredentialRecord],
+        offered: &[String],
         event: NewEvent,
     ) -> impl Future<Output = Result<bool, StoreFailure>> + Send;
 }
@@ -344,6 +476,10 @@ pub trait IssuerTenant: Send + Sync {
         format: &str,
         overrides: &RuntimeOverrides,
     ) -> Result<Signing<Self::Signer>, String>;
+
+    /// The key that signs the tenant's status list tokens (its active key,
+    /// with its certificate chain when it has one).
+    fn status_list_signer(&self) -> Result<sigil_keys::SharedSigner, String>;
 }
 
 /// The authorization code flow's records (see

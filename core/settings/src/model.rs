@@ -45,6 +45,12 @@ pub struct Settings {
     /// Offer and token policy.
     #[serde(default)]
     pub issuance: IssuanceSettings,
+    /// `[status_lists]`: Token Status Lists of issued credentials.
+    #[serde(default)]
+    pub status_lists: StatusListSettings,
+    /// `[deferred]`: deferred issuance (OID4VCI §9).
+    #[serde(default)]
+    pub deferred: DeferredSettings,
     /// `[authorization]`: Sigil's own authorization server (code flow).
     #[serde(default)]
     pub authorization: AuthorizationSettings,
@@ -175,6 +181,60 @@ impl Default for IssuanceSettings {
             batch_size: 10,
             proof_max_age_seconds: 300,
             proof_aud_trailing_slash: true,
+        }
+    }
+}
+
+/// `[status_lists]`: the Token Status Lists (IETF OAuth Status List) each
+/// tenant keeps for the credentials it issues.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusListSettings {
+    /// Whether credentials get a status list entry, unless their
+    /// configuration (`status_list`) or offer (`runtimeOverrides.statusList`)
+    /// says otherwise. Default `true`.
+    pub enabled: bool,
+    /// Entries per list (1,024 to 16,777,216). Default 131,072: a large
+    /// list hides which credential a verifier asks about (herd privacy).
+    pub size: u64,
+    /// Bits per entry: 1 (valid, revoked) or 2 (also suspended). Default 2.
+    pub bits: u8,
+    /// `ttl` of a status list token: how long a verifier may cache it, in
+    /// seconds. Default 300.
+    pub ttl_seconds: u64,
+    /// Lifetime (`exp` − `iat`) of a status list token, in seconds; it is
+    /// re-signed before it expires. Default 86,400.
+    pub token_seconds: u64,
+}
+
+impl Default for StatusListSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            size: 131_072,
+            bits: 2,
+            ttl_seconds: 300,
+            token_seconds: 86_400,
+        }
+    }
+}
+
+/// `[deferred]`: deferred issuance (OID4VCI §9).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeferredSettings {
+    /// Seconds a wallet is told to wait between polls (`interval`) when the
+    /// operator completes the issuance (`issuanceMode: deferred`). Default 5.
+    pub interval_seconds: u32,
+    /// Seconds a transaction id stays valid. Default 604,800 (7 days).
+    pub transaction_seconds: i64,
+}
+
+impl Default for DeferredSettings {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 5,
+            transaction_seconds: 604_800,
         }
     }
 }
@@ -508,6 +568,41 @@ impl Settings {
         SettingsError::new(&self.source, key, problem, fix)
     }
 
+    /// `[status_lists]` and `[deferred]`.
+    fn validate_lifecycle(&self) -> Result<(), SettingsError> {
+        let lists = &self.status_lists;
+        if !(1_024..=16_777_216).contains(&lists.size) {
+            return Err(self.err(
+                "status_lists.size",
+                format!("{} entries is out of range", lists.size),
+                "give between 1024 and 16777216 entries (default 131072)",
+            ));
+        }
+        if !matches!(lists.bits, 1 | 2) {
+            return Err(self.err(
+                "status_lists.bits",
+                format!("{} bits per entry is not supported", lists.bits),
+                "use 2 (valid, revoked, suspended) or 1 (valid, revoked)",
+            ));
+        }
+        if lists.ttl_seconds == 0 || lists.token_seconds < 60 {
+            return Err(self.err(
+                "status_lists.ttl_seconds",
+                "ttl_seconds must be positive and token_seconds at least 60",
+                "remove both keys for the defaults (300 and 86400)",
+            ));
+        }
+        let deferred = &self.deferred;
+        if deferred.interval_seconds == 0 || deferred.transaction_seconds < 60 {
+            return Err(self.err(
+                "deferred.interval_seconds",
+                "interval_seconds must be positive and transaction_seconds at least 60",
+                "remove both keys for the defaults (5 and 604800)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Semantic checks beyond types.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let url = url::Url::parse(&self.server.public_url).map_err(|e| {
@@ -531,6 +626,7 @@ impl Settings {
                 "remove everything after '?' or '#'",
             ));
         }
+        self.validate_lifecycle()?;
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres://")

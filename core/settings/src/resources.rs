@@ -111,6 +111,10 @@ pub struct CredentialConfiguration {
     /// Validity of issued credentials in seconds (none: no expiry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity_seconds: Option<u64>,
+    /// Whether its credentials get a Token Status List entry (default:
+    /// `[status_lists] enabled`).
+    #[serde(default, skip_serializing)]
+    pub status_list: Option<bool>,
     /// Display of the credential.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub display: Vec<Display>,

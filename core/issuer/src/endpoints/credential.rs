@@ -8,20 +8,21 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sigil_settings::CredentialConfiguration;
-use sigil_settings::datafn::DataContext;
 
-use super::claims::{self, SourceCause};
+use super::claims::SourceCause;
 use super::dpop::{DpopFault, DpopTarget};
 use super::external::ExternalCause;
+use super::issuance::Resolved;
 use crate::errors::CredentialErrorCode as Code;
-use crate::mdl::{self, Mismatch};
+use crate::mdl::Mismatch;
 use crate::model::{
-    AccessToken, Authorization, CredentialRecord, EventKind, Finish, Issuance, NewEvent, Offer,
+    AccessToken, Authorization, DeferredOrigin, DeferredStatus, DeferredTransaction, EventKind,
+    Finish, IssuanceMode, NewEvent, Offer,
 };
 use crate::ports::{
-    AuthorizationStore, ClaimFailure, ClaimOutcome, ClaimSources, CredentialFormats,
-    CredentialSlot, FormatConfiguration, FormatFailure, IssuanceStore, IssueInput, IssuerTenant,
-    NoProviders, OpenIdProviders, PluginFailure, PluginFault, StoreFailure,
+    AuthorizationStore, ClaimFailure, ClaimSources, CredentialFormats, FormatFailure,
+    IssuanceStore, IssuerTenant, LifecycleStore, NoProviders, OpenIdProviders, PluginFailure,
+    PluginFault, StoreFailure,
 };
 use crate::proof::{self, ProofCheck, ProofError};
 use crate::secrets;
@@ -98,6 +99,65 @@ pub struct CredentialResponse {
     pub notification_id: String,
 }
 
+/// A deferred credential response (§8.3, §9): `202 Accepted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeferredResponse {
+    /// Identifies the deferred issuance at the deferred credential endpoint.
+    pub transaction_id: String,
+    /// Seconds the wallet should wait before asking.
+    pub interval: u32,
+}
+
+/// What a credential request (or a deferred credential request) got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialOutcome {
+    /// `200` with the credentials.
+    Issued(CredentialResponse),
+    /// `202` with a transaction id.
+    Deferred(DeferredResponse),
+}
+
+impl CredentialOutcome {
+    /// The credentials, when they were issued.
+    pub fn into_issued(self) -> Option<CredentialResponse> {
+        match self {
+            Self::Issued(r) => Some(r),
+            Self::Deferred(_) => None,
+        }
+    }
+}
+
+/// A credential request to defer: what the transaction keeps of it.
+struct Pending {
+    configuration_id: String,
+    format: String,
+    holder_keys: Vec<Value>,
+    authorization_id: Option<String>,
+    origin: DeferredOrigin,
+    interval_seconds: u32,
+    reason: Option<String>,
+}
+
+impl Pending {
+    fn new(
+        grant: &AccessToken,
+        config: &CredentialConfiguration,
+        holder_keys: Vec<Value>,
+        origin: DeferredOrigin,
+        interval_seconds: u32,
+    ) -> Self {
+        Self {
+            configuration_id: config.id.clone(),
+            format: config.format.clone(),
+            holder_keys,
+            authorization_id: grant.authorization_id.clone(),
+            origin,
+            interval_seconds,
+            reason: None,
+        }
+    }
+}
+
 /// Why a credential request failed.
 #[derive(Debug)]
 pub enum CredentialCause {
@@ -156,11 +216,6 @@ pub enum CredentialCause {
     },
     /// A proof's nonce is not a valid, unexpired, unspent `c_nonce`.
     Nonce,
-    /// The claims are not ready (deferred issuance is not enabled).
-    ClaimsPending {
-        /// Seconds to wait before retrying.
-        interval_seconds: u32,
-    },
     /// No claim source could be called.
     Source(SourceCause),
     /// A plugin failed.
@@ -210,7 +265,6 @@ impl CredentialCause {
             }
             Self::Plugin(failure) => plugin_error(failure).0,
             Self::TokenLookup(_)
-            | Self::ClaimsPending { .. }
             | Self::Source(SourceCause::Gone { .. } | SourceCause::WebhookNotAllowed(_))
             | Self::DataFunctions(_)
             | Self::Record(_) => Code::ServerError,
@@ -263,9 +317,6 @@ impl CredentialCause {
             Self::Nonce => {
                 "proof nonce is invalid or expired; get a fresh one from the nonce endpoint".into()
             }
-            Self::ClaimsPending { interval_seconds } => format!(
-                "issuance_pending: the claims of this credential are not ready yet and deferred issuance is not enabled on this server; retry with the same access token in {interval_seconds} s"
-            ),
             Self::Source(SourceCause::Gone { what, id }) => {
                 format!("{what} '{id}' of this offer is no longer configured on this server")
             }
@@ -376,7 +427,7 @@ type ProvedKeys = (Vec<Value>, Vec<(String, i64)>);
 
 impl<S, P> Issuer<S, P>
 where
-    S: IssuanceStore + AuthorizationStore,
+    S: IssuanceStore + AuthorizationStore + LifecycleStore,
     P: ClaimSources + CredentialFormats,
 {
     /// [`Issuer::credential_with`] for a request without DPoP, and without
@@ -387,7 +438,7 @@ where
         tenant: &T,
         authorization: Option<&str>,
         request: Result<CredentialRequest, CredentialCause>,
-    ) -> Result<CredentialResponse, CredentialCause>
+    ) -> Result<CredentialOutcome, CredentialCause>
     where
         T: IssuerTenant<Signer = P::Signer>,
     {
@@ -412,7 +463,7 @@ where
         access: CredentialAccess<'_>,
         request: Result<CredentialRequest, CredentialCause>,
         providers: &O,
-    ) -> Result<CredentialResponse, CredentialCause>
+    ) -> Result<CredentialOutcome, CredentialCause>
     where
         T: IssuerTenant<Signer = P::Signer>,
         O: OpenIdProviders,
@@ -433,63 +484,43 @@ where
         // 3. Proofs.
         let jwts = proof_jwts(request.proofs.as_ref(), self.settings.issuance.batch_size)?;
         let (holder_keys, nonces) = self.prove(tenant, jwts, now)?;
-        // 4. Issue, then record before handing anything out.
-        let count = holder_keys.len();
-        let thumbprints: Vec<Option<String>> = holder_keys
-            .iter()
-            .map(|k| crate::jws::thumbprint(k).ok())
-            .collect();
-        let credentials = self
-            .issue(
-                tenant,
-                &offer,
-                authorization.as_ref(),
-                config,
-                holder_keys,
-                now,
-            )
+        // 4. Defer, or issue and record before handing anything out.
+        if offer.issuance_mode == IssuanceMode::Deferred {
+            let interval = self.settings.deferred.interval_seconds;
+            let pending = Pending::new(&grant, config, holder_keys, DeferredOrigin::Offer, interval);
+            return self.defer(tenant, &offer, pending, &nonces, now).await;
+        }
+        let claims = match self
+            .resolve(tenant, &offer, authorization.as_ref(), config, &holder_keys)
+            .await?
+        {
+            Resolved::Claims(claims) => claims,
+            Resolved::Pending {
+                interval_seconds,
+                reason,
+            } => {
+                let mut pending = Pending::new(
+                    &grant,
+                    config,
+                    holder_keys,
+                    DeferredOrigin::Source,
+                    interval_seconds,
+                );
+                pending.reason = Some(reason);
+                return self.defer(tenant, &offer, pending, &nonces, now).await;
+            }
+        };
+        let signed = self
+            .sign(tenant, &offer, config, claims, holder_keys, now)
             .await?;
-        let notification_id = secrets::random_token();
-        let records: Vec<CredentialRecord> = thumbprints
-            .into_iter()
-            .map(|holder_key_thumbprint| CredentialRecord {
-                id: secrets::random_token(),
-                tenant: tenant.id().to_owned(),
-                offer_id: offer.id.clone(),
-                credential_configuration_id: config.id.clone(),
-                format: config.format.clone(),
-                holder_key_thumbprint,
-                notification_id: notification_id.clone(),
-                created_at: now,
-                notification: None,
-            })
-            .collect();
-        let issuance = Issuance {
-            id: secrets::random_token(),
-            tenant: tenant.id().to_owned(),
-            offer_id: offer.id.clone(),
-            credential_configuration_id: config.id.clone(),
-            format: config.format.clone(),
-            count: count as u32,
-            created_at: now,
-        };
-        let event = NewEvent {
-            tenant: tenant.id().to_owned(),
-            offer_id: offer.id.clone(),
-            kind: EventKind::CredentialIssued,
-            detail: serde_json::json!({
-                "credentialConfigurationId": config.id, "format": config.format, "count": count
-            }),
-            created_at: now,
-        };
         match self
             .store
             .finish_credential(
                 &nonces,
-                issuance,
-                &records,
+                signed.issuance,
+                &signed.records,
                 &offer.credential_configuration_ids,
-                event,
+                signed.event,
             )
             .await
         {
@@ -502,13 +533,66 @@ where
                 return Err(CredentialCause::Record(e));
             }
         }
-        Ok(CredentialResponse {
-            credentials: credentials
+        Ok(CredentialOutcome::Issued(CredentialResponse {
+            credentials: signed
+                .credentials
                 .into_iter()
                 .map(|credential| IssuedCredential { credential })
                 .collect(),
-            notification_id,
-        })
+            notification_id: signed.notification_id,
+        }))
+    }
+
+    /// Record a deferred transaction for the proven keys (spending the
+    /// request's nonces) and answer `202 {transaction_id, interval}` (§9).
+    async fn defer<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        offer: &Offer,
+        pending: Pending,
+        nonces: &[(String, i64)],
+        now: i64,
+    ) -> Result<CredentialOutcome, CredentialCause> {
+        let transaction = DeferredTransaction {
+            id: secrets::random_token(),
+            tenant: tenant.id().to_owned(),
+            offer_id: offer.id.clone(),
+            credential_configuration_id: pending.configuration_id,
+            format: pending.format,
+            holder_keys: pending.holder_keys,
+            authorization_id: pending.authorization_id,
+            origin: pending.origin,
+            status: DeferredStatus::Pending,
+            claims: None,
+            reason: pending.reason,
+            interval_seconds: pending.interval_seconds,
+            created_at: now,
+            updated_at: now,
+            expires_at: now.saturating_add(self.settings.deferred.transaction_seconds),
+        };
+        let event = NewEvent {
+            tenant: tenant.id().to_owned(),
+            offer_id: offer.id.clone(),
+            kind: EventKind::CredentialDeferred,
+            detail: serde_json::json!({
+                "credentialConfigurationId": transaction.credential_configuration_id,
+                "transactionId": transaction.id,
+                "origin": transaction.origin.as_str(),
+                "count": transaction.holder_keys.len(),
+            }),
+            created_at: now,
+        };
+        match self.store.defer(nonces, &transaction, event).await {
+            Ok(Finish::Recorded) => Ok(CredentialOutcome::Deferred(DeferredResponse {
+                transaction_id: transaction.id,
+                interval: transaction.interval_seconds,
+            })),
+            Ok(Finish::NonceSpent) => Err(CredentialCause::Nonce),
+            Err(e) => {
+                tracing::error!(error = %e, offer = %offer.id, "recording a deferred transaction failed");
+                Err(CredentialCause::Record(e))
+            }
+        }
     }
 
     /// The live access token of `access` (Sigil's own, or an external
@@ -575,7 +659,7 @@ where
     }
 
     /// The authorization (code flow) an access token was issued for.
-    async fn authorization_of(
+    pub(crate) async fn authorization_of(
         &self,
         grant: &AccessToken,
     ) -> Result<Option<Authorization>, CredentialCause> {
@@ -675,122 +759,4 @@ where
             .collect::<Result<Vec<_>, CredentialCause>>()?;
         Ok((holder_keys, spend))
     }
-
-    /// Resolve the claims and let the format plugin issue one credential per holder key.
-    async fn issue<T>(
-        &self,
-        tenant: &T,
-        offer: &Offer,
-        authorization: Option<&Authorization>,
-        config: &CredentialConfiguration,
-        holder_keys: Vec<Value>,
-        now: i64,
-    ) -> Result<Vec<String>, CredentialCause>
-    where
-        T: IssuerTenant<Signer = P::Signer>,
-    {
-        let claims::ClaimCall {
-            plugin,
-            mut request,
-            templates,
-        } = claims::claim_call(
-            &self.settings,
-            (tenant.id(), tenant.issuer()),
-            offer,
-            config,
-            &holder_keys,
-        )
-        .map_err(CredentialCause::Source)?;
-        if let (Some(mapping), sigil_settings::ID_TOKEN_PLUGIN) = (
-            &offer.runtime_overrides.id_token_claims_mapping,
-            plugin.as_str(),
-        ) && let Some(source) = request.source.as_object_mut()
-        {
-            source.insert("mapping".into(), serde_json::json!(mapping));
-        }
-        if let Some(a) = authorization {
-            // The person who logged in: their ID token's claims, and their
-            // upstream `sub` as the subject unless the offer names one.
-            request.id_token_claims = a.claims.clone().map(Value::Object);
-            if request.subject_id.is_none() {
-                request.subject_id.clone_from(&a.subject);
-            }
-        }
-        let claims = match self.plugins.resolve_claims(&plugin, &request).await {
-            Ok(ClaimOutcome::Claims(c)) => c,
-            Ok(ClaimOutcome::Pending {
-                interval_seconds,
-                reason,
-            }) => {
-                tracing::info!(plugin = %plugin, offer = %offer.id, %reason, "claims pending");
-                // `issuance_pending` belongs to the deferred endpoint, which
-                // this server does not have yet; `server_error` tells the
-                // wallet the failure is transient and the access token stays
-                // valid, so it can retry (with a fresh c_nonce).
-                return Err(CredentialCause::ClaimsPending { interval_seconds });
-            }
-            Err(e) => return Err(plugin_failed(e)),
-        };
-        let subject = request
-            .subject_id
-            .clone()
-            .or_else(|| holder_keys.first().and_then(sigil_keys::did::did_jwk));
-        let ctx = DataContext {
-            now,
-            subject_id: subject.as_deref(),
-            issuer_id: tenant.issuer(),
-            offer_id: &offer.id,
-        };
-        let mut claims =
-            claims::finish_claims(claims, templates, offer, config, &ctx).map_err(|e| {
-                tracing::warn!(offer = %offer.id, error = %e, "data functions failed");
-                CredentialCause::DataFunctions(e)
-            })?;
-        let signing = tenant
-            .signing(&config.id, &config.format, &offer.runtime_overrides)
-            .map_err(|e| {
-                tracing::warn!(offer = %offer.id, error = %e, "issuer key of the offer");
-                CredentialCause::IssuerKey(e)
-            })?;
-        mdl::reconcile(config, &mut claims, signing.document_signer.as_ref()).map_err(|m| {
-            tracing::info!(offer = %offer.id, element = %m.path(), "mDL claims disagree with the document signer certificate");
-            CredentialCause::SignerMismatch(m)
-        })?;
-        // Round the issuance time down to the hour so batch credentials do
-        // not carry a precise shared timestamp (§14.6, unlinkability).
-        let issued_at = (now - now.rem_euclid(3600)) as u64;
-        let validity = offer
-            .runtime_overrides
-            .validity_seconds
-            .or(config.validity_seconds);
-        let input = IssueInput {
-            configuration: FormatConfiguration {
-                id: config.id.clone(),
-                format: config.format.clone(),
-                settings: claims::with_disclosure(signing.format_settings, offer),
-            },
-            claims,
-            issuer: signing.issuer_id,
-            issued_at,
-            // Saturating: a configuration's validity is the operator's and unbounded.
-            expires_at: validity.map(|v| issued_at.saturating_add(v)),
-            slots: holder_keys
-                .into_iter()
-                .map(|k| CredentialSlot {
-                    holder_key: Some(k),
-                    status: None,
-                })
-                .collect(),
-        };
-        let format_plugin = config.format_plugin_id().unwrap_or_default();
-        self.plugins
-            .issue(format_plugin, &input, signing.signer)
-            .await
-            .map_err(plugin_failed)
-    }
-}
-
-fn plugin_failed(e: PluginFailure) -> CredentialCause {
-    tracing::warn!(error = %e.message, plugin = %e.plugin, "plugin call failed during issuance");
-    CredentialCause::Plugin(e)
 }

@@ -9,6 +9,7 @@ pub mod credential;
 pub mod dpop;
 pub mod external;
 pub mod grants;
+mod issuance;
 pub mod nonce;
 pub mod notification;
 pub mod offer;

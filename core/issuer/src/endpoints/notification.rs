@@ -120,7 +120,7 @@ impl NotificationCause {
 
 impl<S, P> Issuer<S, P>
 where
-    S: IssuanceStore + AuthorizationStore,
+    S: IssuanceStore + AuthorizationStore + crate::ports::LifecycleStore,
     P: ClaimSources + CredentialFormats,
 {
     /// Record a notification; `request` is checked after the token, as at

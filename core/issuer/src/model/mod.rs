@@ -1,6 +1,7 @@
 //! The issuer's data model: the typed offer and what the endpoints store.
 
 mod authorization;
+mod lifecycle;
 mod offer;
 mod records;
 mod status;
@@ -9,13 +10,17 @@ mod tx_code;
 pub use authorization::{
     Authorization, AuthorizationStatus, CodeIssue, GrantRefusal, GrantTokens, LoginState,
 };
+pub use lifecycle::{
+    CredentialFilter, CredentialStatus, DeferredOrigin, DeferredStatus, DeferredTransaction,
+    Settlement, StatusEntry, StatusList,
+};
 pub use offer::{
     ClaimSourceSpec, Flow, IssuanceMode, LOGIN_PARAMETERS, Offer, OfferProgress, OfferScheme,
     RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 pub use records::{
     AccessToken, CredentialRecord, EventKind, Finish, Issuance, IssuedToken, NewEvent,
-    NotificationRecord, Redeem, RedeemRefusal,
+    NotificationRecord, Redeem, RedeemRefusal, StatusChange,
 };
 pub use status::OfferStatus;
 pub use tx_code::{LENGTHS as TX_CODE_LENGTHS, MAX_DESCRIPTION_CHARS, TxCodeFault, TxCodeRequest};

@@ -181,6 +181,10 @@ pub struct RuntimeOverrides {
     /// Replaces the configuration's `validity_seconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity_seconds: Option<u64>,
+    /// Replaces the configuration's `status_list`: whether the offer's
+    /// credentials get a status list entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_list: Option<bool>,
     /// Claim path → disclosable, on top of the configuration's `claims[].sd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selective_disclosure: Option<BTreeMap<String, bool>>,

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::{CredentialStatus, StatusEntry};
+
 /// What happened to an offer: the event catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -32,11 +34,23 @@ pub enum EventKind {
     GrantReplayed,
     /// The wallet sent a notification about credentials it received (§11).
     NotificationReceived,
+    /// A credential request was deferred (§9): a transaction id was given.
+    CredentialDeferred,
+    /// The operator completed a deferred transaction (its claims are ready).
+    DeferredCompleted,
+    /// The operator denied a deferred transaction.
+    IssuanceDenied,
+    /// A credential was revoked (its status list entry is INVALID).
+    CredentialRevoked,
+    /// A credential was suspended.
+    CredentialSuspended,
+    /// A suspended credential was reinstated (VALID again).
+    CredentialReinstated,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 18] = [
         Self::OfferCreated,
         Self::OfferResolved,
         Self::TokenIssued,
@@ -49,6 +63,12 @@ impl EventKind {
         Self::TokenRefreshed,
         Self::GrantReplayed,
         Self::NotificationReceived,
+        Self::CredentialDeferred,
+        Self::DeferredCompleted,
+        Self::IssuanceDenied,
+        Self::CredentialRevoked,
+        Self::CredentialSuspended,
+        Self::CredentialReinstated,
     ];
 
     /// The stored (and API) name.
@@ -66,6 +86,12 @@ impl EventKind {
             Self::TokenRefreshed => "token_refreshed",
             Self::GrantReplayed => "grant_replayed",
             Self::NotificationReceived => "notification_received",
+            Self::CredentialDeferred => "credential_deferred",
+            Self::DeferredCompleted => "deferred_completed",
+            Self::IssuanceDenied => "issuance_denied",
+            Self::CredentialRevoked => "credential_revoked",
+            Self::CredentialSuspended => "credential_suspended",
+            Self::CredentialReinstated => "credential_reinstated",
         }
     }
 
@@ -189,6 +215,26 @@ pub struct CredentialRecord {
     pub created_at: i64,
     /// The last notification about it, if any.
     pub notification: Option<NotificationRecord>,
+    /// Its status (always `Valid` without a status list entry).
+    pub status: CredentialStatus,
+    /// Its status list entry, if it has one.
+    pub status_entry: Option<StatusEntry>,
+    /// Its expiry (`exp`, `validUntil`), Unix seconds, if it has one.
+    pub expires_at: Option<i64>,
+}
+
+/// A change of one credential's status, made only if the credential is
+/// still in status `from`; `event` is stored with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusChange {
+    /// Credential id.
+    pub credential_id: String,
+    /// The status it must have now.
+    pub from: CredentialStatus,
+    /// The status it gets.
+    pub to: CredentialStatus,
+    /// The event of the change.
+    pub event: NewEvent,
 }
 
 /// A wallet's notification about the credentials of one response (§11).

@@ -285,6 +285,8 @@ async fn an_offer_alone_authorizes_and_its_code_is_single_use() {
             CredentialRequest::from_json(body.to_string().as_bytes()),
         )
         .await
+        .unwrap()
+        .into_issued()
         .unwrap();
     assert_eq!(issued.credentials.len(), 1);
     // The code again: refused, and everything it gave is revoked.
@@ -520,6 +522,8 @@ async fn a_login_maps_id_token_claims_into_the_credential_by_identifier() {
             CredentialRequest::from_json(by_id.to_string().as_bytes()),
         )
         .await
+        .unwrap()
+        .into_issued()
         .unwrap();
     let calls = w.plugins().claim_calls.lock().unwrap().clone();
     let (_, request) = calls.last().unwrap();

@@ -209,6 +209,8 @@ async fn a_standby_key_chosen_by_the_offer_signs() {
             CredentialRequest::from_json(body.to_string().as_bytes()),
         )
         .await
+        .unwrap()
+        .into_issued()
         .unwrap();
     assert_eq!(r.credentials[0].credential, "format-sd-jwt-vc:standby:0");
 }

@@ -195,6 +195,7 @@ async fn present(
             provider,
         )
         .await
+        .map(|o| o.into_issued().expect("issued, not deferred"))
 }
 
 async fn bearer(

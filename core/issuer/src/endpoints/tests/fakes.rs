@@ -41,11 +41,11 @@ impl Clock for FixedClock {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn failure(what: &str) -> StoreFailure {
+pub fn failure(what: &str) -> StoreFailure {
     StoreFailure(what.into())
 }
 
@@ -59,6 +59,10 @@ pub struct FakeStore {
     pub issuances: Mutex<Vec<Issuance>>,
     pub authorizations: Mutex<BTreeMap<String, Authorization>>,
     pub credentials: Mutex<Vec<CredentialRecord>>,
+    pub status_lists: Mutex<Vec<crate::model::StatusList>>,
+    /// (tenant, list, index) reserved.
+    pub reserved: Mutex<BTreeSet<(String, u32, u64)>>,
+    pub deferred: Mutex<BTreeMap<String, crate::model::DeferredTransaction>>,
     /// Every call fails while set.
     pub broken: AtomicBool,
     /// Recording an issuance fails while set.
@@ -66,7 +70,7 @@ pub struct FakeStore {
 }
 
 impl FakeStore {
-    fn check(&self) -> Result<(), StoreFailure> {
+    pub fn check(&self) -> Result<(), StoreFailure> {
         if self.broken.load(Ordering::Relaxed) {
             Err(failure("the fake store is broken"))
         } else {
@@ -103,6 +107,18 @@ impl IssuanceStore for FakeStore {
             lock(&self.events).push(event);
         }
         Ok(found)
+    }
+
+    async fn credentials_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreFailure> {
+        self.check()?;
+        Ok(lock(&self.credentials)
+            .iter()
+            .filter(|c| c.offer_id == offer_id)
+            .cloned()
+            .collect())
     }
 
     async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreFailure> {
@@ -234,6 +250,20 @@ impl IssuanceStore for FakeStore {
             return Ok(Finish::NonceSpent);
         }
         spent.extend(nonces.iter().map(|(n, _)| n.clone()));
+        self.record_issuance(issuance, credentials, offered, event);
+        Ok(Finish::Recorded)
+    }
+}
+
+impl FakeStore {
+    /// The issuance, its credentials, the offer's status and the event.
+    pub fn record_issuance(
+        &self,
+        issuance: Issuance,
+        credentials: &[CredentialRecord],
+        offered: &[String],
+        event: NewEvent,
+    ) {
         lock(&self.credentials).extend(credentials.iter().cloned());
         let mut issuances = lock(&self.issuances);
         issuances.push(issuance.clone());
@@ -250,11 +280,8 @@ impl IssuanceStore for FakeStore {
             };
         }
         lock(&self.events).push(event);
-        Ok(Finish::Recorded)
     }
-}
 
-impl FakeStore {
     fn find_authorization(
         &self,
         tenant: &str,
@@ -634,6 +661,17 @@ impl IssuerTenant for FakeTenant {
             document_signer: self.document_signer.clone(),
         })
     }
+
+    fn status_list_signer(&self) -> Result<sigil_keys::SharedSigner, String> {
+        Ok(status_list_key())
+    }
+}
+
+/// The key every fake tenant signs its status lists with.
+pub fn status_list_key() -> sigil_keys::SharedSigner {
+    static KEY: std::sync::OnceLock<sigil_keys::SharedSigner> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| Arc::new(sigil_keys::IssuerKey::generate_p256()))
+        .clone()
 }
 
 pub type TestIssuer = Issuer<FakeStore, FakePlugins>;

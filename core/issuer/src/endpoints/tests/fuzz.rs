@@ -292,6 +292,7 @@ async fn fuzz_credential_request() {
             .await
         {
             Ok(r) => {
+                let r = r.into_issued().expect("no deferred offers here");
                 issued += 1;
                 assert!(!r.credentials.is_empty() && r.credentials.len() <= 10);
             }

@@ -7,6 +7,7 @@ mod authorization;
 mod claims;
 mod credential;
 mod external;
+mod fake_lifecycle;
 mod fakes;
 mod fuzz;
 mod fuzz_authz;

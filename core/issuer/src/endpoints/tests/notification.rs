@@ -28,6 +28,8 @@ async fn issued(w: &World, id: &str) -> (String, String) {
             CredentialRequest::from_json(body.to_string().as_bytes()),
         )
         .await
+        .unwrap()
+        .into_issued()
         .unwrap();
     assert!(!r.notification_id.is_empty());
     (token, r.notification_id)
