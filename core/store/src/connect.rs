@@ -279,8 +279,8 @@ mod tests {
         )
         .await;
         // offers, access_tokens, nonces, issuances, events, authorizations, credentials,
-        // seaql_migrations
-        assert_eq!(tables, "8");
+        // status_lists, status_indices, deferred_transactions, seaql_migrations
+        assert_eq!(tables, "11");
         crate::testing::drop_postgres_schema(&url).await.unwrap();
     }
 }

@@ -57,6 +57,20 @@ async fn record_in<C: ConnectionTrait>(
     Ok(first)
 }
 
+/// [`record_in`] and the inserts of the response's `credentials`, on `txn`:
+/// what [`Store::finish_credential`] records after spending the nonces
+/// (and [`Store::collect_deferred`] after collecting the transaction).
+pub(crate) async fn record_with_credentials<C: ConnectionTrait>(
+    txn: &C,
+    i: Issuance,
+    credentials: &[CredentialRecord],
+    offered: &[String],
+    event: NewEvent,
+) -> Result<(), StoreError> {
+    record_in(txn, i, offered, event).await?;
+    crate::credentials::insert_credentials(txn, credentials).await
+}
+
 /// Inserts an issuance on `db` (a connection or a transaction); `false` when that (offer, configuration) exists.
 async fn insert_issuance<C: ConnectionTrait>(db: &C, i: Issuance) -> Result<bool, StoreError> {
     let inserted = issuance_statement(i)
@@ -112,14 +126,11 @@ impl Store {
                 .await;
         }
         let txn = self.db.begin().await?;
-        for (value, expires_at) in nonces {
-            if !crate::nonces::spend_on(&txn, &i.tenant, value, *expires_at, i.created_at).await? {
-                txn.rollback().await?;
-                return Ok(Finish::NonceSpent);
-            }
+        if !crate::nonces::spend_all(&txn, &i.tenant, nonces, i.created_at).await? {
+            txn.rollback().await?;
+            return Ok(Finish::NonceSpent);
         }
-        record_in(&txn, i, offered, event).await?;
-        crate::credentials::insert_credentials(&txn, credentials).await?;
+        record_with_credentials(&txn, i, credentials, offered, event).await?;
         txn.commit().await?;
         Ok(Finish::Recorded)
     }

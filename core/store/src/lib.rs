@@ -39,6 +39,7 @@ mod authorizations;
 mod batch;
 mod connect;
 mod credentials;
+mod deferred;
 mod entities;
 mod error;
 mod events;
@@ -52,6 +53,7 @@ mod offers;
 mod ports;
 mod purge;
 mod redeem;
+mod status_lists;
 pub mod testing;
 mod tokens;
 mod util;
@@ -61,8 +63,10 @@ pub use error::{RedeemError, StoreError};
 pub use events::EventRecord;
 pub use purge::PurgeCounts;
 pub use sigil_issuer::model::{
-    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, CredentialRecord,
+    AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, CredentialFilter,
+    CredentialRecord, CredentialStatus, DeferredOrigin, DeferredStatus, DeferredTransaction,
     EventKind, Finish, Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken,
     LoginState, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme, OfferStatus,
-    Redeem, RuntimeOverrides, TxCode, TxInputMode, ValueMode,
+    Redeem, RuntimeOverrides, Settlement, StatusChange, StatusEntry, StatusList, TxCode,
+    TxInputMode, ValueMode,
 };

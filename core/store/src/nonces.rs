@@ -94,3 +94,19 @@ pub(crate) async fn spend_on<C: sea_orm::ConnectionTrait>(
         .map_err(|e| StoreError::on_insert("nonce", e))?;
     Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
 }
+
+/// Spends every nonce of `nonces` (value, expiry) of `tenant` on `txn`;
+/// `false` as soon as one was spent before (the caller rolls back).
+pub(crate) async fn spend_all<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    tenant: &str,
+    nonces: &[(String, i64)],
+    now: i64,
+) -> Result<bool, StoreError> {
+    for (value, expires_at) in nonces {
+        if !spend_on(txn, tenant, value, *expires_at, now).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

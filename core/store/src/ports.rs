@@ -1,10 +1,13 @@
-//! The store as the issuer's [`IssuanceStore`] and [`AuthorizationStore`] ports.
+//! The store as the issuer's [`IssuanceStore`], [`LifecycleStore`] and
+//! [`AuthorizationStore`] ports.
 
 use sigil_issuer::model::{
-    AccessToken, Authorization, CodeIssue, CredentialRecord, Finish, GrantRefusal, GrantTokens,
-    Issuance, IssuedToken, LoginState, NewEvent, NotificationRecord, Offer, Redeem, RedeemRefusal,
+    AccessToken, Authorization, CodeIssue, CredentialFilter, CredentialRecord, CredentialStatus,
+    DeferredTransaction, Finish, GrantRefusal, GrantTokens, Issuance, IssuedToken, LoginState,
+    NewEvent, NotificationRecord, Offer, Redeem, RedeemRefusal, Settlement, StatusChange,
+    StatusList,
 };
-use sigil_issuer::ports::{self, AuthorizationStore, IssuanceStore, StoreFailure};
+use sigil_issuer::ports::{self, AuthorizationStore, IssuanceStore, LifecycleStore, StoreFailure};
 
 use crate::{RedeemError, Store, StoreError};
 
@@ -86,6 +89,13 @@ impl IssuanceStore for Store {
         Ok(Store::finish_credential(self, nonces, issuance, credentials, offered, event).await?)
     }
 
+    async fn credentials_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreFailure> {
+        Ok(self.credentials(offer_id).await?)
+    }
+
     async fn notify(
         &self,
         offer_id: &str,
@@ -94,6 +104,118 @@ impl IssuanceStore for Store {
         event: NewEvent,
     ) -> Result<bool, StoreFailure> {
         Ok(Store::notify(self, offer_id, notification_id, notification, event).await?)
+    }
+}
+
+impl LifecycleStore for Store {
+    async fn open_status_list(
+        &self,
+        tenant: &str,
+        size: u64,
+        bits: u8,
+        now: i64,
+    ) -> Result<StatusList, StoreFailure> {
+        Ok(Store::open_status_list(self, tenant, size, bits, now).await?)
+    }
+
+    async fn reserve_status_indices(
+        &self,
+        tenant: &str,
+        list: u32,
+        candidates: &[u64],
+        _now: i64,
+    ) -> Result<Vec<u64>, StoreFailure> {
+        Ok(Store::reserve_status_indices(self, tenant, list, candidates).await?)
+    }
+
+    async fn close_status_list(&self, tenant: &str, list: u32) -> Result<(), StoreFailure> {
+        Ok(Store::close_status_list(self, tenant, list).await?)
+    }
+
+    async fn status_list(
+        &self,
+        tenant: &str,
+        number: u32,
+    ) -> Result<Option<StatusList>, StoreFailure> {
+        Ok(Store::status_list(self, tenant, number).await?)
+    }
+
+    async fn status_entries(
+        &self,
+        tenant: &str,
+        number: u32,
+    ) -> Result<Vec<(u64, CredentialStatus)>, StoreFailure> {
+        Ok(Store::status_entries(self, tenant, number).await?)
+    }
+
+    async fn credential(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<CredentialRecord>, StoreFailure> {
+        Ok(Store::credential(self, tenant, id).await?)
+    }
+
+    async fn find_credentials(
+        &self,
+        filter: &CredentialFilter,
+    ) -> Result<Vec<CredentialRecord>, StoreFailure> {
+        Ok(Store::find_credentials(self, filter).await?)
+    }
+
+    async fn change_status(
+        &self,
+        tenant: &str,
+        changes: &[StatusChange],
+        _now: i64,
+    ) -> Result<Vec<bool>, StoreFailure> {
+        Ok(Store::change_status(self, tenant, changes).await?)
+    }
+
+    async fn defer(
+        &self,
+        nonces: &[(String, i64)],
+        transaction: &DeferredTransaction,
+        event: NewEvent,
+    ) -> Result<Finish, StoreFailure> {
+        Ok(Store::defer(self, nonces, transaction, event).await?)
+    }
+
+    async fn deferred(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<DeferredTransaction>, StoreFailure> {
+        Ok(Store::deferred(self, tenant, id).await?)
+    }
+
+    async fn deferred_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> Result<Vec<DeferredTransaction>, StoreFailure> {
+        Ok(Store::deferred_of_offer(self, offer_id).await?)
+    }
+
+    async fn settle_deferred(
+        &self,
+        tenant: &str,
+        id: &str,
+        settlement: &Settlement,
+        now: i64,
+        event: NewEvent,
+    ) -> Result<bool, StoreFailure> {
+        Ok(Store::settle_deferred(self, tenant, id, settlement, now, event).await?)
+    }
+
+    async fn collect_deferred(
+        &self,
+        id: &str,
+        issuance: Issuance,
+        credentials: &[CredentialRecord],
+        offered: &[String],
+        event: NewEvent,
+    ) -> Result<bool, StoreFailure> {
+        Ok(Store::collect_deferred(self, id, issuance, credentials, offered, event).await?)
     }
 }
 

@@ -3,7 +3,7 @@
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use sigil_issuer::model::AuthorizationStatus;
 
-use crate::entities::{access_token, authorization, event, nonce, offer};
+use crate::entities::{access_token, authorization, deferred_transaction, event, nonce, offer};
 use crate::{Store, StoreError};
 
 /// Offers deleted per transaction.
@@ -27,15 +27,18 @@ pub struct PurgeCounts {
     /// Authorizations whose request URI, login, code and refresh token have all expired, or revoked more than a
     /// day ago.
     pub authorizations: u64,
+    /// Deferred transactions past their expiry (collected or not).
+    pub deferred_transactions: u64,
 }
 
 impl Store {
-    /// Deletes expired rows: nonces and access tokens with `expires_at <= now`, authorizations whose request URI,
-    /// login, code and refresh token have all expired (or that were revoked more than a day ago), and offers that
-    /// expired at least `grace_seconds` ago and were never redeemed (no token issued), together with their events
-    /// (and authorizations).
+    /// Deletes expired rows: nonces, access tokens and deferred transactions with `expires_at <= now`,
+    /// authorizations whose request URI, login, code and refresh token have all expired (or that were revoked more
+    /// than a day ago), and offers that expired at least `grace_seconds` ago and were never redeemed (no token
+    /// issued), together with their events (and authorizations).
     ///
-    /// Offers that were redeemed are kept, as are all issuance records. Safe to run on several instances at once.
+    /// Offers that were redeemed are kept, as are all issuance records, status lists and reserved status list indices.
+    /// Safe to run on several instances at once.
     pub async fn purge_expired(
         &self,
         now: i64,
@@ -53,6 +56,11 @@ impl Store {
                 .await?
                 .rows_affected,
             authorizations: self.purge_authorizations(now).await?,
+            deferred_transactions: deferred_transaction::Entity::delete_many()
+                .filter(deferred_transaction::Column::ExpiresAt.lte(now))
+                .exec(&self.db)
+                .await?
+                .rows_affected,
             ..PurgeCounts::default()
         };
         let cutoff = now.saturating_sub(grace_seconds.max(0));

@@ -7,10 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use sigil_store::testing::{drop_postgres_schema, fresh_postgres_url};
 use sigil_store::{
-    AccessToken, Backend, ClaimSourceSpec, CredentialRecord, EventKind, Finish, Flow, Issuance,
-    IssuanceMode, IssuedToken, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme,
-    OfferStatus, Redeem, RedeemError, RuntimeOverrides, Store, StoreError, TxCode, TxInputMode,
-    ValueMode,
+    AccessToken, Backend, ClaimSourceSpec, CredentialRecord, CredentialStatus, EventKind, Finish,
+    Flow, Issuance, IssuanceMode, IssuedToken, NewEvent, NotificationRecord, Offer, OfferProgress,
+    OfferScheme, OfferStatus, Redeem, RedeemError, RuntimeOverrides, StatusEntry, Store,
+    StoreError, TxCode, TxInputMode, ValueMode,
 };
 use tempfile::TempDir;
 
@@ -991,7 +991,8 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
         let nonces = [(format!("{id}-n1"), n + 60), (format!("{id}-n2"), n + 60)];
         let records: Vec<CredentialRecord> = ["c1", "c2"]
             .iter()
-            .map(|c| CredentialRecord {
+            .zip(0u64..)
+            .map(|(c, index)| CredentialRecord {
                 id: format!("{id}-{c}"),
                 tenant: TENANT.into(),
                 offer_id: id.clone(),
@@ -1001,6 +1002,10 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
                 notification_id: format!("{id}-notify"),
                 created_at: n,
                 notification: None,
+                status: CredentialStatus::Valid,
+                // The SQLite batch and the PostgreSQL transaction write these too.
+                status_entry: Some(StatusEntry { list: 1, index }),
+                expires_at: Some(n + 3600),
             })
             .collect();
         assert_eq!(

@@ -20,6 +20,10 @@ pub struct Model {
     pub notification_description: Option<String>,
     pub notified_at: Option<i64>,
     pub created_at: i64,
+    pub status: String,
+    pub status_list: Option<i32>,
+    pub status_idx: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,7 +3,9 @@
 pub(crate) mod access_token;
 pub(crate) mod authorization;
 pub(crate) mod credential;
+pub(crate) mod deferred_transaction;
 pub(crate) mod event;
 pub(crate) mod issuance;
 pub(crate) mod nonce;
 pub(crate) mod offer;
+pub(crate) mod status_list;
