@@ -170,6 +170,44 @@ impl NotificationErrorCode {
     }
 }
 
+/// Deferred credential endpoint error codes (OID4VCI §9.3): the credential
+/// endpoint's codes (token, request and issuance failures) and
+/// `invalid_transaction_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeferredErrorCode {
+    /// A code the credential endpoint has too (its status and challenge).
+    Credential(CredentialErrorCode),
+    /// The `transaction_id` is unknown, expired or already used (400).
+    InvalidTransactionId,
+}
+
+impl DeferredErrorCode {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Credential(c) => c.as_str(),
+            Self::InvalidTransactionId => "invalid_transaction_id",
+        }
+    }
+
+    /// HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Credential(c) => c.status(),
+            Self::InvalidTransactionId => 400,
+        }
+    }
+
+    /// The credential endpoint's code, when it is one (to answer with its
+    /// `WWW-Authenticate` challenge).
+    pub fn as_credential_code(self) -> Option<CredentialErrorCode> {
+        match self {
+            Self::Credential(c) => Some(c),
+            Self::InvalidTransactionId => None,
+        }
+    }
+}
+
 /// Authorization endpoint and PAR error codes (RFC 6749 §4.1.2.1,
 /// RFC 9126 §2.3, RFC 9396 §5, RFC 9449 §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

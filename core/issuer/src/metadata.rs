@@ -47,6 +47,7 @@ pub fn credential_issuer(
         "credential_endpoint": format!("{issuer}/credential"),
         "nonce_endpoint": format!("{issuer}/nonce"),
         "notification_endpoint": format!("{issuer}/notification"),
+        "deferred_credential_endpoint": format!("{issuer}/deferred_credential"),
         "credential_configurations_supported": Value::Object(supported),
     });
     if batch_size >= 2 {
@@ -127,6 +128,10 @@ mod tests {
             "https://i.example/acme/credential"
         );
         assert_eq!(m["nonce_endpoint"], "https://i.example/acme/nonce");
+        assert_eq!(
+            m["deferred_credential_endpoint"],
+            "https://i.example/acme/deferred_credential"
+        );
         assert_eq!(m["batch_credential_issuance"]["batch_size"], 10);
         assert!(m.get("display").is_none());
         assert!(

@@ -624,7 +624,7 @@ where
     /// A DPoP-bound token needs the `DPoP` scheme and a proof by its key
     /// over this request and token (RFC 9449 §7); a bearer token the
     /// `Bearer` scheme.
-    async fn check_binding<T: IssuerTenant>(
+    pub(crate) async fn check_binding<T: IssuerTenant>(
         &self,
         tenant: &T,
         grant: &AccessToken,

@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod credential;
+pub mod deferred;
 pub mod dpop;
 pub mod external;
 pub mod grants;

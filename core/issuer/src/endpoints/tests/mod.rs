@@ -6,6 +6,7 @@
 mod authorization;
 mod claims;
 mod credential;
+mod deferred;
 mod external;
 mod fake_lifecycle;
 mod fakes;
