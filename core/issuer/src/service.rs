@@ -7,6 +7,7 @@ use sigil_settings::Settings;
 use crate::codes::PreAuthorizedCodes;
 use crate::nonce::NonceKey;
 use crate::ports::Clock;
+use crate::status_list::StatusLists;
 
 /// The OpenID4VCI issuer: every endpoint's rules, over a store `S` and
 /// plugins `P` (claim sources and formats). Tenants are passed per request.
@@ -18,6 +19,8 @@ pub struct Issuer<S, P> {
     pub(crate) nonce_key: NonceKey,
     pub(crate) codes: PreAuthorizedCodes,
     pub(crate) clock: Arc<dyn Clock>,
+    /// This instance's status list index pools and signed list tokens.
+    pub(crate) status_lists: StatusLists,
 }
 
 impl<S, P> Issuer<S, P> {
@@ -37,6 +40,7 @@ impl<S, P> Issuer<S, P> {
             nonce_key: NonceKey::derive(offer_secret),
             codes: PreAuthorizedCodes::new(offer_secret),
             clock,
+            status_lists: StatusLists::default(),
         }
     }
 

@@ -15,4 +15,5 @@ mod fuzz_authz;
 mod mdl;
 mod notification;
 mod offer;
+mod status_list;
 mod token;
