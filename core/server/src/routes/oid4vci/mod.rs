@@ -4,6 +4,7 @@
 
 mod authorization;
 mod credential;
+mod deferred;
 mod metadata;
 mod nonce;
 mod notification;
@@ -77,5 +78,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/{tenant}/credential",
         web::post().to(credential::credential),
+    )
+    .route(
+        "/deferred_credential",
+        web::post().to(deferred::deferred_credential),
+    )
+    .route(
+        "/{tenant}/deferred_credential",
+        web::post().to(deferred::deferred_credential),
     );
 }
