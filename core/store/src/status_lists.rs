@@ -225,7 +225,8 @@ impl Store {
     /// was applied.
     ///
     /// Rows are changed in the order of their ids and lists in the order of
-    /// their numbers, so two concurrent calls cannot deadlock on PostgreSQL.
+    /// their numbers, so two concurrent calls cannot deadlock on PostgreSQL;
+    /// the events are stored in the order of `changes`.
     pub async fn change_status(
         &self,
         tenant: &str,
@@ -257,6 +258,9 @@ impl Store {
             if let Some(list) = row.status_list {
                 lists.insert(list);
             }
+        }
+        // The events in the caller's order.
+        for (change, _) in changes.iter().zip(&applied).filter(|(_, a)| **a) {
             insert_event(&txn, change.event.clone()).await?;
         }
         for list in lists {

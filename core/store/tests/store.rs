@@ -81,6 +81,8 @@ macro_rules! on_both {
 
 #[path = "store/authorizations.rs"]
 mod authorizations;
+#[path = "store/lifecycle.rs"]
+mod lifecycle;
 
 on_both!(
     offer_round_trip,
