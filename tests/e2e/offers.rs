@@ -218,7 +218,7 @@ async fn invalid_requests_are_problems_naming_each_field() {
             "authorizationServer",
         ),
         (
-            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "issuanceMode": "deferred" }),
+            json!({ "credentialConfigurationIds": ["employee_badge_sd_jwt"], "issuanceMode": "later" }),
             "issuanceMode",
         ),
     ];

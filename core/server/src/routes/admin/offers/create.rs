@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use sigil_issuer::model::{EventKind, IssuanceMode, NewEvent, Offer, OfferProgress};
+use sigil_issuer::model::{EventKind, NewEvent, Offer, OfferProgress};
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
 use sigil_time::rfc3339;
@@ -60,7 +60,7 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
         issuer_state: v.issuer_state.then(secrets::random_token),
         credential_claims: v.claims,
         runtime_overrides: v.overrides,
-        issuance_mode: IssuanceMode::Immediate,
+        issuance_mode: v.issuance_mode,
         webhook_endpoint_id: v.webhook_endpoint_id,
         profile,
         created_at: n,

@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use sigil_issuer::model::{
-    ClaimSourceSpec, Flow, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest, ValueMode,
+    ClaimSourceSpec, Flow, IssuanceMode, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest,
+    ValueMode,
 };
 use sigil_settings::datafn;
 use sigil_settings::{ClaimSource, WEBHOOK_PLUGIN};
@@ -86,6 +87,7 @@ pub(super) struct Validated {
     pub(super) webhook_endpoint_id: Option<String>,
     pub(super) flow: Flow,
     pub(super) issuer_state: bool,
+    pub(super) issuance_mode: IssuanceMode,
 }
 
 pub(super) fn validate(
@@ -341,19 +343,17 @@ pub(super) fn validate(
             ),
         );
     }
-    match body.issuance_mode.as_deref() {
-        None | Some("immediate") => {}
-        Some("deferred") => field(
-            &mut errors,
-            "issuanceMode",
-            "deferred issuance is not available on this server yet",
-        ),
-        Some(other) => field(
-            &mut errors,
-            "issuanceMode",
-            format!("'{other}' is not immediate or deferred"),
-        ),
-    }
+    let issuance_mode = match body.issuance_mode.as_deref() {
+        None => IssuanceMode::Immediate,
+        Some(given) => IssuanceMode::parse(given).unwrap_or_else(|| {
+            field(
+                &mut errors,
+                "issuanceMode",
+                format!("'{given}' is not immediate or deferred"),
+            );
+            IssuanceMode::Immediate
+        }),
+    };
     if let Some(id) = &body.webhook_endpoint_id
         && !state.settings.webhook_endpoints.contains_key(id)
     {
@@ -537,6 +537,7 @@ pub(super) fn validate(
         webhook_endpoint_id: body.webhook_endpoint_id,
         flow,
         issuer_state,
+        issuance_mode,
     })
 }
 

@@ -70,6 +70,15 @@ pub async fn get(
             })
         })
         .collect();
+    // Deferred issuances of the offer (never their claims).
+    let deferred: Vec<Value> = state
+        .store
+        .deferred_of_offer(&o.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(crate::routes::admin::deferred::deferred_json)
+        .collect();
     let mut body = json!({
         "offerId": o.id,
         "tenant": o.tenant,
@@ -78,6 +87,7 @@ pub async fn get(
         "flow": o.flow.as_str(),
         "valueMode": o.value_mode.as_str(),
         "scheme": o.scheme.as_str(),
+        "issuanceMode": o.issuance_mode.as_str(),
         "profile": o.profile,
         "txCode": o.tx_code.as_ref().map(|t| json!({ "inputMode": t.input_mode.as_str(), "length": t.length, "description": t.description })),
         "txCodeAttempts": o.progress.tx_attempts,
@@ -90,6 +100,7 @@ pub async fn get(
         "revokedAt": o.progress.revoked_at.map(rfc3339),
         "events": events,
         "credentials": credentials,
+        "deferredTransactions": deferred,
     });
     if let Some(t) = state.tenants.get(&o.tenant) {
         let links = offer_links(&state, t, &o);
