@@ -51,4 +51,10 @@ impl IssuerTenant for Tenant {
             document_signer,
         })
     }
+
+    fn status_list_signer(&self) -> Result<SharedSigner, String> {
+        // The active key as credentials present it (a DID URL kid when the
+        // issuer is a DID), with its chain when it has one (HAIP: x5c).
+        Ok(self.keys.load().active.signer_for(true))
+    }
 }

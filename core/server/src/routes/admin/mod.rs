@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod body;
+pub mod credentials;
 pub mod deferred;
 pub mod keys;
 pub mod offers;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/offers/{id}/qr.svg", "GET").route(web::get().to(offers::qr_svg)))
             .service(resource("/offers/{id}/qr.png", "GET").route(web::get().to(offers::qr_png)))
+            .configure(credentials::configure)
             .configure(deferred::configure)
             .default_service(web::to(not_found)),
     );

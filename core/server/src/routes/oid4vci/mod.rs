@@ -10,6 +10,7 @@ mod nonce;
 mod notification;
 mod offer;
 mod reply;
+mod status_list;
 mod token;
 
 use actix_web::web;
@@ -71,6 +72,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/{tenant}/notification",
         web::post().to(notification::notification),
+    )
+    .route("/statuslists/{n}", web::get().to(status_list::status_list))
+    .route(
+        "/{tenant}/statuslists/{n}",
+        web::get().to(status_list::status_list),
     )
     .route("/nonce", web::post().to(nonce::nonce))
     .route("/{tenant}/nonce", web::post().to(nonce::nonce))

@@ -54,21 +54,8 @@ pub async fn get(
         .credentials(&o.id)
         .await
         .unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            json!({
-                "credentialId": c.id,
-                "credentialConfigurationId": c.credential_configuration_id,
-                "format": c.format,
-                "status": "valid",
-                "statusList": Value::Null,
-                "holderKeyThumbprint": c.holder_key_thumbprint,
-                "issuedAt": rfc3339(c.created_at),
-                "notification": c.notification.map(|n| json!({
-                    "event": n.event, "description": n.description, "at": rfc3339(n.at)
-                })),
-            })
-        })
+        .iter()
+        .map(|c| crate::routes::admin::credentials::credential_view(&state, c))
         .collect();
     // Deferred issuances of the offer (never their claims).
     let deferred: Vec<Value> = state
