@@ -21,8 +21,9 @@ use crate::StoreError;
 /// How a batch ended.
 #[derive(Debug)]
 pub(crate) enum BatchOutcome {
-    /// Committed; how many rows the statements returned (`RETURNING`).
-    Committed(usize),
+    /// Committed, with the first column of each row the statements returned
+    /// (`RETURNING 1`, `RETURNING idx`: an integer), in order.
+    Committed(Vec<i64>),
     /// A statement hit a unique key: the whole batch was rolled back.
     RolledBack,
 }
@@ -54,7 +55,12 @@ pub(crate) async fn run(
     // Rows, not `rows_affected`: sqlx sums `sqlite3_changes()` over every
     // statement, and for BEGIN / COMMIT that is the last DML's count again.
     match query.fetch_all(&mut *conn).await {
-        Ok(rows) => Ok(BatchOutcome::Committed(rows.len())),
+        Ok(rows) => rows
+            .iter()
+            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+            .collect::<Result<_, _>>()
+            .map(BatchOutcome::Committed)
+            .map_err(db_err),
         Err(e) => {
             let unique = e
                 .as_database_error()

@@ -161,7 +161,7 @@ impl Store {
                 ];
                 Ok(matches!(
                     self.write_batch(batch).await?,
-                    BatchOutcome::Committed(1)
+                    BatchOutcome::Committed(rows) if rows.len() == 1
                 ))
             }
             Backend::Postgres => {

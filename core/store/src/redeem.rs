@@ -83,7 +83,7 @@ impl Store {
                 )?),
             ];
             return match self.write_batch(statements).await? {
-                BatchOutcome::Committed(1) => {
+                BatchOutcome::Committed(rows) if rows.len() == 1 => {
                     rec.progress.status = OfferStatus::TokenIssued;
                     Ok(rec)
                 }

@@ -11,10 +11,11 @@ use sea_orm::{
 };
 use sigil_issuer::model::{CredentialStatus, StatusChange, StatusList};
 
+use crate::batch::BatchOutcome;
 use crate::credentials::list_number;
 use crate::entities::{credential, status_list};
 use crate::events::insert_event;
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// Candidates reserved per statement (3 bound values each: far below both
 /// backends' limits on bound values).
@@ -119,8 +120,11 @@ impl Store {
 
     /// Reserves for good those of `candidates` (indices of list `list` of
     /// `tenant`) that nobody reserved before, and returns them: one
-    /// `INSERT … ON CONFLICT DO NOTHING RETURNING` per thousand candidates,
-    /// so the primary key decides across instances.
+    /// `INSERT … ON CONFLICT DO NOTHING RETURNING idx` per thousand
+    /// candidates, so the primary key decides across instances. On a SQLite
+    /// file the inserts are one batch of the group-commit writer (this is on
+    /// the credential endpoint's path, once per pool refill), not a write of
+    /// a pooled connection competing with the writer for SQLite's lock.
     pub async fn reserve_status_indices(
         &self,
         tenant: &str,
@@ -133,31 +137,49 @@ impl Store {
             .filter_map(|&c| i64::try_from(c).ok())
             .collect();
         let unique: Vec<i64> = unique.into_iter().collect();
-        let mut reserved = Vec::with_capacity(unique.len());
-        for chunk in unique.chunks(RESERVE_CHUNK) {
-            let mut sql = String::from("INSERT INTO status_indices (tenant, list, idx) VALUES ");
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
-            for (n, &idx) in chunk.iter().enumerate() {
-                if n > 0 {
-                    sql.push(',');
+        let statements: Vec<Statement> = unique
+            .chunks(RESERVE_CHUNK)
+            .map(|chunk| {
+                let mut sql =
+                    String::from("INSERT INTO status_indices (tenant, list, idx) VALUES ");
+                let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+                for (n, &idx) in chunk.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str("(?, ?, ?)");
+                    values.extend([tenant.into(), list_number(list).into(), idx.into()]);
                 }
-                sql.push_str("(?, ?, ?)");
-                values.extend([tenant.into(), list_number(list).into(), idx.into()]);
+                sql.push_str(" ON CONFLICT DO NOTHING RETURNING idx");
+                statement(backend, &sql, values)
+            })
+            .collect();
+        let reserved: Vec<i64> = match self.backend() {
+            Backend::Sqlite if statements.is_empty() => Vec::new(),
+            Backend::Sqlite => match self.write_batch(statements).await? {
+                BatchOutcome::Committed(reserved) => reserved,
+                BatchOutcome::RolledBack => {
+                    return Err(StoreError::Corrupt(
+                        "a status index reservation hit a unique key".to_owned(),
+                    ));
+                }
+            },
+            Backend::Postgres => {
+                let mut reserved = Vec::with_capacity(unique.len());
+                for s in statements {
+                    for row in self.db.query_all_raw(s).await? {
+                        reserved.push(row.try_get_by_index(0)?);
+                    }
+                }
+                reserved
             }
-            sql.push_str(" ON CONFLICT DO NOTHING RETURNING idx");
-            let rows = self
-                .db
-                .query_all_raw(statement(backend, &sql, values))
-                .await?;
-            for row in rows {
-                let idx: i64 = row.try_get_by_index(0)?;
-                reserved.push(
-                    u64::try_from(idx)
-                        .map_err(|_| StoreError::Corrupt(format!("status index {idx}")))?,
-                );
-            }
-        }
-        Ok(reserved)
+        };
+        reserved
+            .into_iter()
+            .map(|idx| {
+                u64::try_from(idx).map_err(|_| StoreError::Corrupt(format!("status index {idx}")))
+            })
+            .collect()
     }
 
     /// Closes list `list` of `tenant` to new reservations; the next

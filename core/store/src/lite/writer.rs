@@ -283,10 +283,10 @@ fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<BatchOutcome, St
 /// One job inside its savepoint: all its statements, or none.
 fn run_job(conn: &Connection, statements: &[Statement]) -> Result<BatchOutcome, StoreError> {
     exec_simple(conn, "SAVEPOINT job").map_err(|e| db_err(&e))?;
-    let mut rows = 0;
+    let mut returned = Vec::new();
     for s in statements {
-        match exec(conn, s) {
-            Ok(n) => rows += n,
+        match exec(conn, s, &mut returned) {
+            Ok(()) => {}
             Err(e) => {
                 if !conn.is_autocommit() {
                     exec_simple(conn, "ROLLBACK TO job").map_err(|e| db_err(&e))?;
@@ -301,7 +301,7 @@ fn run_job(conn: &Connection, statements: &[Statement]) -> Result<BatchOutcome, 
         }
     }
     exec_simple(conn, "RELEASE job").map_err(|e| db_err(&e))?;
-    Ok(BatchOutcome::Committed(rows))
+    Ok(BatchOutcome::Committed(returned))
 }
 
 /// Undoes what a job that panicked wrote (its savepoint) and turns the
@@ -336,9 +336,9 @@ fn exec_simple(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.raw_execute().map(|_| ())
 }
 
-/// Runs one statement with its values bound in order; returns how many rows
-/// it returned (`RETURNING`).
-fn exec(conn: &Connection, s: &Statement) -> rusqlite::Result<usize> {
+/// Runs one statement with its values bound in order; appends the first
+/// column (an integer) of each row it returned (`RETURNING`) to `returned`.
+fn exec(conn: &Connection, s: &Statement, returned: &mut Vec<i64>) -> rusqlite::Result<()> {
     #[cfg(test)]
     if s.sql == tests::PANIC_SQL {
         panic!("injected by a test");
@@ -346,11 +346,10 @@ fn exec(conn: &Connection, s: &Statement) -> rusqlite::Result<usize> {
     let mut stmt = conn.prepare_cached(&s.sql)?;
     bind_all(&mut stmt, s)?;
     let mut rows = stmt.raw_query();
-    let mut n = 0;
-    while rows.next()?.is_some() {
-        n += 1;
+    while let Some(row) = rows.next()? {
+        returned.push(row.get(0)?);
     }
-    Ok(n)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -414,7 +413,7 @@ mod tests {
         let (bad, good) = tokio::join!(bad, good);
         assert!(bad.is_err());
         for outcome in good {
-            assert!(matches!(outcome.unwrap(), BatchOutcome::Committed(0)));
+            assert!(matches!(outcome.unwrap(), BatchOutcome::Committed(rows) if rows.is_empty()));
         }
 
         // The writer still commits.
