@@ -33,6 +33,14 @@
 //! The authorization code flow keeps one row per authorization (module `authorizations`: push, login, code;
 //! module `grants`: code redemption, refresh token rotation, revocation of a replayed grant), with the same rule:
 //! each step is a conditional `UPDATE` whose affected rows decide, and multi-row changes are one transaction.
+//!
+//! The credential lifecycle (ADR 0019) keeps the same rule. Module `status_lists`: one open Token Status List per
+//! tenant (a partial unique index; concurrent openers agree on one), indices reserved for good by
+//! `INSERT … ON CONFLICT DO NOTHING RETURNING` (the primary key decides across instances), status changes as
+//! conditional updates of the issuance records that raise the list's `version`, and the entries a list is built from
+//! read from a partial index of the records that are not valid. Module `deferred`: deferred transactions (nonces
+//! spent at deferral; settled by the operator; collected once, in the transaction that records the issuance).
+//! Module `credentials`: the issuance records and their list endpoint (`Store::find_credentials`).
 
 mod authorization_record;
 mod authorizations;
