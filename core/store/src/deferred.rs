@@ -4,18 +4,23 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QueryTrait,
+    TransactionTrait,
 };
 use serde_json::{Map, Value};
 use sigil_issuer::model::{
     DeferredOrigin, DeferredStatus, DeferredTransaction, OfferStatus, Settlement,
 };
 
+use crate::batch::BatchOutcome;
 use crate::entities::{deferred_transaction as deferred, offer};
-use crate::events::insert_event;
+use crate::events::{event_statement, insert_event};
 use crate::issuance::record_with_credentials;
 use crate::offers::status_in;
-use crate::{CredentialRecord, Finish, Issuance, NewEvent, Store, StoreError};
+use crate::{Backend, CredentialRecord, Finish, Issuance, NewEvent, Store, StoreError};
+
+/// What a unique-key conflict on a transaction insert means.
+const TRANSACTION_ID: &str = "deferred transaction id";
 
 /// The statuses a transaction can still be settled or collected in.
 const OPEN: [DeferredStatus; 2] = [DeferredStatus::Pending, DeferredStatus::Ready];
@@ -48,6 +53,23 @@ fn to_model(t: &DeferredTransaction) -> Result<deferred::Model, StoreError> {
 fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v)
         .map_err(|e| StoreError::Corrupt(format!("deferred transaction JSON: {e}")))
+}
+
+/// The update that marks offer `offer_id` `deferred` (an offer whose token
+/// was issued and that is neither consumed nor revoked).
+fn deferred_statement(offer_id: &str, now: i64) -> sea_orm::UpdateMany<offer::Entity> {
+    offer::Entity::update_many()
+        .col_expr(
+            offer::Column::Status,
+            Expr::value(OfferStatus::Deferred.as_str()),
+        )
+        .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+        .filter(offer::Column::Id.eq(offer_id))
+        .filter(status_in(&[
+            OfferStatus::TokenIssued,
+            OfferStatus::CredentialIssued,
+            OfferStatus::Deferred,
+        ]))
 }
 
 fn from_model(m: deferred::Model) -> Result<DeferredTransaction, StoreError> {
@@ -85,38 +107,52 @@ impl Store {
     /// Spends `nonces` (value, expiry) of the transaction's tenant, stores
     /// `transaction`, marks its offer `deferred` and stores `event`, in one
     /// transaction; a nonce spent before stores nothing
-    /// ([`Finish::NonceSpent`]).
+    /// ([`Finish::NonceSpent`]). On a SQLite file that is one batch of the
+    /// group-commit writer, as for [`Store::finish_credential`].
     pub async fn defer(
         &self,
         nonces: &[(String, i64)],
         transaction: &DeferredTransaction,
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
-        let model = to_model(transaction)?;
-        let now = transaction.created_at;
+        let t = transaction;
+        let insert = deferred::Entity::insert(to_model(t)?.into_active_model());
+        let offer_deferred = deferred_statement(&t.offer_id, t.created_at);
+        if self.backend() == Backend::Sqlite {
+            let b = DbBackend::Sqlite;
+            let mut statements: Vec<_> = nonces
+                .iter()
+                .map(|(value, expires_at)| {
+                    // A nonce spent before is a unique-key conflict: the
+                    // batch is rolled back.
+                    crate::nonces::spend_statement(&t.tenant, value, *expires_at, t.created_at)
+                        .build(b)
+                })
+                .collect();
+            statements.extend([
+                insert.build(b),
+                offer_deferred.build(b),
+                event_statement(event).build(b),
+            ]);
+            return match self.write_batch(statements).await? {
+                BatchOutcome::Committed(_) => Ok(Finish::Recorded),
+                // The other unique key of the batch: the transaction id.
+                BatchOutcome::RolledBack if self.deferred(&t.tenant, &t.id).await?.is_some() => {
+                    Err(StoreError::Duplicate(TRANSACTION_ID))
+                }
+                BatchOutcome::RolledBack => Ok(Finish::NonceSpent),
+            };
+        }
         let txn = self.db.begin().await?;
-        if !crate::nonces::spend_all(&txn, &transaction.tenant, nonces, now).await? {
+        if !crate::nonces::spend_all(&txn, &t.tenant, nonces, t.created_at).await? {
             txn.rollback().await?;
             return Ok(Finish::NonceSpent);
         }
-        deferred::Entity::insert(model.into_active_model())
+        insert
             .exec_without_returning(&txn)
             .await
-            .map_err(|e| StoreError::on_insert("deferred transaction id", e))?;
-        offer::Entity::update_many()
-            .col_expr(
-                offer::Column::Status,
-                Expr::value(OfferStatus::Deferred.as_str()),
-            )
-            .col_expr(offer::Column::UpdatedAt, Expr::value(now))
-            .filter(offer::Column::Id.eq(transaction.offer_id.as_str()))
-            .filter(status_in(&[
-                OfferStatus::TokenIssued,
-                OfferStatus::CredentialIssued,
-                OfferStatus::Deferred,
-            ]))
-            .exec(&txn)
-            .await?;
+            .map_err(|e| StoreError::on_insert(TRANSACTION_ID, e))?;
+        offer_deferred.exec(&txn).await?;
         insert_event(&txn, event).await?;
         txn.commit().await?;
         Ok(Finish::Recorded)

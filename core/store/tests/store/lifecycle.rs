@@ -19,6 +19,7 @@ on_both!(
     concurrent_openers_agree_on_one_list,
     change_status_is_conditional_and_raises_the_version,
     defer_with_a_spent_nonce_stores_nothing,
+    concurrent_defers_with_one_nonce_record_once,
     settle_and_collect_are_single_use,
     concurrent_collects_have_one_winner,
     find_credentials_filters_and_pages,
@@ -436,6 +437,29 @@ async fn defer_with_a_spent_nonce_stores_nothing(db: &Db) {
     second.authorization_id = None;
     assert_eq!(defer(s, &second, "n5").await.unwrap(), Finish::Recorded);
     assert_eq!(s.deferred_of_offer("o1").await.unwrap(), [tx, second]);
+}
+
+async fn concurrent_defers_with_one_nonce_record_once(db: &Db) {
+    let stores = [db.store.clone(), db.second().await];
+    let t = now();
+    redeemed(&stores[0], "o1").await;
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..RACERS {
+        let (store, start) = (stores[k % 2].clone(), start.clone());
+        tasks.spawn(async move {
+            let tx = transaction(&format!("tx{k}"), "o1", t);
+            start.wait().await;
+            defer(&store, &tx, "n1").await.unwrap()
+        });
+    }
+    let mut recorded = 0;
+    while let Some(finish) = tasks.join_next().await {
+        recorded += usize::from(finish.unwrap() == Finish::Recorded);
+    }
+    assert_eq!(recorded, 1);
+    assert_eq!(stores[1].deferred_of_offer("o1").await.unwrap().len(), 1);
+    assert_eq!(event_kinds(&stores[0], "o1").await, ["credential_deferred"]);
 }
 
 fn claims(name: &str) -> Map<String, Value> {
