@@ -17,5 +17,6 @@ mod health;
 mod keys;
 mod notification;
 mod offers;
+mod status_list;
 mod token;
 mod wallet;

@@ -761,6 +761,7 @@ const OVERRIDES: &[&str] = &[
     "credentialData",
     "mapping",
     "validitySeconds",
+    "statusList",
     "selectiveDisclosure",
     "webhook",
     "loginHint",
@@ -932,6 +933,13 @@ fn check_overrides(
             errors,
             &at("validitySeconds"),
             "must be a whole number of seconds from 1 to 315360000 (10 years)",
+        );
+    }
+    if o.get("statusList").is_some_and(|v| !v.is_boolean()) {
+        field(
+            errors,
+            &at("statusList"),
+            "must be true (the credentials get a status list entry, so they can be revoked) or false",
         );
     }
     if let Some(v) = o.get("selectiveDisclosure")
