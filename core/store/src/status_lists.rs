@@ -2,7 +2,7 @@
 //! (never handed out twice, across any number of instances) and the
 //! entries a list is built from (ADR 0019).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -20,6 +20,8 @@ use crate::{Backend, Store, StoreError};
 /// Candidates reserved per statement (3 bound values each: far below both
 /// backends' limits on bound values).
 const RESERVE_CHUNK: usize = 1000;
+/// Credential ids looked up per statement by [`Store::change_status`].
+const KEY_CHUNK: usize = 500;
 /// How often [`Store::open_status_list`] tries again when the open list it
 /// raced with was closed before it could read it.
 const OPEN_ATTEMPTS: usize = 8;
@@ -258,6 +260,10 @@ impl Store {
         if changes.is_empty() {
             return Ok(applied);
         }
+        let keys = self.credential_keys(tenant, changes).await?;
+        if keys.is_empty() {
+            return Ok(applied);
+        }
         let mut order: Vec<usize> = (0..changes.len()).collect();
         order.sort_by(|&a, &b| changes[a].credential_id.cmp(&changes[b].credential_id));
         let mut lists = BTreeSet::new();
@@ -266,11 +272,17 @@ impl Store {
         let txn = self.db.begin().await?;
         for at in order {
             let change = &changes[at];
+            let Some((offer_id, notification_id)) = keys.get(&change.credential_id) else {
+                continue;
+            };
+            use credential::Column as C;
             let rows = credential::Entity::update_many()
-                .col_expr(credential::Column::Status, Expr::value(change.to.as_str()))
-                .filter(credential::Column::Tenant.eq(tenant))
-                .filter(credential::Column::Id.eq(change.credential_id.as_str()))
-                .filter(credential::Column::Status.eq(change.from.as_str()))
+                .col_expr(C::Status, Expr::value(change.to.as_str()))
+                .filter(C::OfferId.eq(offer_id.as_str()))
+                .filter(C::NotificationId.eq(notification_id.as_str()))
+                .filter(C::Id.eq(change.credential_id.as_str()))
+                .filter(C::Tenant.eq(tenant))
+                .filter(C::Status.eq(change.from.as_str()))
                 .exec_with_returning(&txn)
                 .await?;
             let Some(row) = rows.into_iter().next() else {
@@ -298,5 +310,32 @@ impl Store {
         }
         txn.commit().await?;
         Ok(applied)
+    }
+
+    /// The primary keys (offer, response) of the credentials `changes` name,
+    /// by credential id: one pass over the tenant's entries of the
+    /// `(tenant, created_at, id)` index for all of them (there is no index
+    /// on the random id, ADR 0019), so each update then finds its row by key.
+    async fn credential_keys(
+        &self,
+        tenant: &str,
+        changes: &[StatusChange],
+    ) -> Result<HashMap<String, (String, String)>, StoreError> {
+        use credential::Column as C;
+        let ids: BTreeSet<&str> = changes.iter().map(|c| c.credential_id.as_str()).collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut keys = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(KEY_CHUNK) {
+            let rows: Vec<(String, String, String)> = credential::Entity::find()
+                .select_only()
+                .columns([C::Id, C::OfferId, C::NotificationId])
+                .filter(C::Tenant.eq(tenant))
+                .filter(C::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            keys.extend(rows.into_iter().map(|(id, o, n)| (id, (o, n))));
+        }
+        Ok(keys)
     }
 }
