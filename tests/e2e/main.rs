@@ -8,6 +8,7 @@ mod claims;
 mod claims_id_token;
 mod concurrency;
 mod credential;
+mod deferred;
 mod external_as;
 mod format_jwt_vc;
 mod format_mdoc;

@@ -9,7 +9,8 @@
 //    "dpop": true|false,                              // default: if the AS advertises ES256 DPoP
 //    "status": {"check": true, "expect": 0},          // status list check of each credential
 //    "trustAnchors": ["-----BEGIN CERTIFICATE-----..."],  // IACA roots for mso_mdoc
-//    "ignoreTxCodeRequirement": false, "includeRaw": false, "trace": false}
+//    "ignoreTxCodeRequirement": false, "includeRaw": false, "trace": false,
+//    "deferred": {"polls": 1}}                        // after a 202: poll now, and output a "session" (lib/deferred.mjs)
 //   {"offer": "...", "flow": "authorization_code",   // the authorization code flow (lib/auth-code.mjs):
 //    "login": {"username": "user-42", "password": "..."},  // at the upstream OP (lib/browser.mjs)
 //    "clientId": "sigil-test-wallet",                 // default; a public client (client_id in the body)
@@ -27,6 +28,10 @@
 //   {"mode": "verify-only", "credential": "<credential>", "issuer": "<credential_issuer>",
 //    "format": "dc+sd-jwt|jwt_vc_json|mso_mdoc", "holderJwk": {...}, "vct": "...",
 //    "doctype": "...", "types": [...], "trustAnchors": [...], "now": "<ISO date>"}
+//   {"mode": "deferred-poll", "session": <"session" of a claim run with "deferred">, "polls": 1,
+//    "notify": [...], "after": 0, "transactionId"?, + status, trustAnchors, includeRaw}
+//     (polls each transaction of the session, verifies its credentials, sends the notifications,
+//      polls "after" times more; prints {"ok": true, "polls", "credentials", "notifications", "after", "session"})
 //   {"mode": "iso-profile", "iaca": "<PEM>", "documentSigner": "<PEM, leaf first>", "now": "<ISO date>"}
 //     (the ISO/IEC 18013-5 Annex B profiles of an IACA and its document signer: lib/iso-profile.mjs)
 //
@@ -40,6 +45,7 @@
 // state, iss, tokenType, hops}, "refreshed", "refresh"} to the pre-authorized flow's output.
 import { claimWithAuthorizationCode } from './lib/auth-code.mjs';
 import { login } from './lib/browser.mjs';
+import { resumeDeferred } from './lib/deferred.mjs';
 import { failure, step, WalletError } from './lib/errors.mjs';
 import { tracingFetch } from './lib/http.mjs';
 import { checkIsoProfile } from './lib/iso-profile.mjs';
@@ -86,9 +92,10 @@ try {
   if (input.mode === 'verify-only') output = await verifyOnly(input, fetchFn);
   else if (input.mode === 'iso-profile') output = checkIsoProfile(input);
   else if (input.mode === 'login') output = await loginOnly(input, fetchFn);
+  else if (input.mode === 'deferred-poll') output = await resumeDeferred(input, fetchFn);
   else if (typeof input.offer === 'string' && input.flow === 'authorization_code') output = await claimWithAuthorizationCode(input, fetchFn);
   else if (typeof input.offer === 'string' && (input.flow ?? 'pre-authorized_code') === 'pre-authorized_code') output = await claim(input, fetchFn);
-  else throw new WalletError('input', 'expected {"offer": ..., "flow"?: "pre-authorized_code" | "authorization_code"} or {"mode": "login" | "verify-only" | "iso-profile", ...}');
+  else throw new WalletError('input', 'expected {"offer": ..., "flow"?: "pre-authorized_code" | "authorization_code"} or {"mode": "login" | "verify-only" | "iso-profile" | "deferred-poll", ...}');
   if (input.trace) output.trace = trace;
 } catch (e) {
   output = failure(e, trace);

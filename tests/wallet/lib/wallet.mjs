@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { clientAuthenticationAnonymous, preAuthorizedCodeGrantIdentifier, resourceRequest } from '@openid4vc/oauth2';
 import { Openid4vciClient, Openid4vciRetrieveCredentialsError, setGlobalConfig } from '@openid4vc/openid4vci';
+import { deferredSession } from './deferred.mjs';
 import { step, WalletError } from './errors.mjs';
 import { IssuerKeys } from './issuer-keys.mjs';
 import { KeyRing } from './keys.mjs';
@@ -77,6 +78,8 @@ export async function claim(input, fetchFn) {
   });
 
   const notifications = await notify({ client, issuerMetadata, input, credentials, accessToken, dpop });
+  // Deferred issuance: poll now if asked, and hand the test what a later run needs to go on.
+  const resumable = input.deferred && deferred.length ? await deferredSession({ client, fetchFn, issuerMetadata, credentialIssuer, input, keys, accessToken, dpop, deferred }) : {};
 
   return {
     ok: true,
@@ -88,6 +91,7 @@ export async function claim(input, fetchFn) {
     credentials,
     ...(deferred.length ? { deferred } : {}),
     ...(notifications ? { notifications } : {}),
+    ...resumable,
   };
 }
 
@@ -161,34 +165,44 @@ export async function requestCredentials({ client, callbacks, keys, issuerMetada
     const body = response.credentialResponse;
     const which = credentialIdentifier === undefined ? {} : { credentialIdentifier };
     if (body.transaction_id) {
-      deferred.push({ configurationId, ...which, transactionId: body.transaction_id, interval: body.interval });
+      deferred.push({ configurationId, ...which, transactionId: body.transaction_id, interval: body.interval, holderKeys });
       continue;
     }
-    if (!body.credentials?.length || body.credentials.length > batch) {
-      throw new WalletError('verify', `${configurationId}: ${body.credentials?.length ?? 0} credentials for ${batch} proofs`);
-    }
-    const usedKeys = new Set();
-    const notificationId = body.notification_id ? { notificationId: body.notification_id } : {};
-    for (const { credential } of body.credentials) {
-      const result = await step('verify', () =>
-        verifyCredential({
-          credential,
-          format: configuration?.format,
-          credentialIssuer,
-          issuerKeys,
-          holderKeys,
-          usedKeys,
-          expectedVct: configuration?.vct,
-          expectedDoctype: configuration?.doctype,
-          expectedTypes: configuration?.credential_definition?.type,
-          trustAnchors: input.trustAnchors,
-          status: input.status,
-        }),
-      );
-      credentials.push({ configurationId, ...which, ...result, ...notificationId, ...(input.includeRaw ? { credential } : {}) });
-    }
+    credentials.push(...(await verifyResponse({ body, configurationId, which, configuration, credentialIssuer, issuerKeys, holderKeys, input })));
   }
   return { credentials, deferred, dpop };
+}
+
+/**
+ * The credentials of one credential (or deferred credential) response, each verified and bound
+ * to a distinct one of `holderKeys` (the keys proven in the request): one report entry each.
+ */
+export async function verifyResponse({ body, configurationId, which = {}, configuration, credentialIssuer, issuerKeys, holderKeys, input }) {
+  if (!body.credentials?.length || body.credentials.length > holderKeys.length) {
+    throw new WalletError('verify', `${configurationId}: ${body.credentials?.length ?? 0} credentials for ${holderKeys.length} proofs`);
+  }
+  const entries = [];
+  const usedKeys = new Set();
+  const notificationId = body.notification_id ? { notificationId: body.notification_id } : {};
+  for (const { credential } of body.credentials) {
+    const result = await step('verify', () =>
+      verifyCredential({
+        credential,
+        format: configuration?.format,
+        credentialIssuer,
+        issuerKeys,
+        holderKeys,
+        usedKeys,
+        expectedVct: configuration?.vct,
+        expectedDoctype: configuration?.doctype,
+        expectedTypes: configuration?.credential_definition?.type,
+        trustAnchors: input.trustAnchors,
+        status: input.status,
+      }),
+    );
+    entries.push({ configurationId, ...which, ...result, ...notificationId, ...(input.includeRaw ? { credential } : {}) });
+  }
+  return entries;
 }
 
 /** A credential request `{credential_identifier, proofs}` (OpenID4VCI 1.0 §8.2). */
