@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
-    TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Statement, TransactionTrait, Value,
 };
 use sigil_issuer::model::{CredentialStatus, StatusChange, StatusList};
 
@@ -79,12 +79,11 @@ impl Store {
         now: i64,
     ) -> Result<StatusList, StoreError> {
         let backend = self.db.get_database_backend();
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         for _ in 0..OPEN_ATTEMPTS {
             if let Some(open) = self.open_list(tenant).await? {
                 return list_of(open);
             }
-            let size = i64::try_from(size)
-                .map_err(|_| StoreError::Corrupt(format!("status list size {size}")))?;
             // The WHERE clause also keeps SQLite from reading `ON CONFLICT`
             // as a join constraint.
             let insert = statement(
@@ -105,9 +104,10 @@ impl Store {
             );
             self.db.execute_raw(insert).await?;
         }
-        Err(StoreError::Corrupt(format!(
+        // Every list opened meanwhile was closed before it could be read.
+        Err(StoreError::Database(DbErr::Custom(format!(
             "no open status list of tenant {tenant} after {OPEN_ATTEMPTS} attempts"
-        )))
+        ))))
     }
 
     async fn open_list(&self, tenant: &str) -> Result<Option<status_list::Model>, StoreError> {
