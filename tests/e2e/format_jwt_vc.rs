@@ -92,7 +92,13 @@ async fn jwt_vc_is_claimed_and_verified_with_jose() {
     let vc = &report["credentials"][0]["payload"]["vc"];
     assert_eq!(vc["issuer"], app.address.as_str());
     assert!(vc["id"].as_str().unwrap().starts_with("urn:uuid:"));
-    assert!(vc.get("evidence").is_none() && vc.get("credentialStatus").is_none());
+    assert!(vc.get("evidence").is_none());
+    // Status lists are on by default: the entry, in both places.
+    let status = &report["credentials"][0]["payload"]["status"]["status_list"];
+    assert_eq!(status["uri"], format!("{}/statuslists/1", app.address));
+    assert_eq!(vc["credentialStatus"]["type"], "TokenStatusListEntry");
+    assert_eq!(vc["credentialStatus"]["statusListCredential"], status["uri"]);
+    assert_eq!(vc["credentialStatus"]["statusListIndex"], status["idx"]);
 }
 
 #[tokio::test]
