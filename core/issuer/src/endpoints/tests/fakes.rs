@@ -265,14 +265,15 @@ impl FakeStore {
         event: NewEvent,
     ) {
         lock(&self.credentials).extend(credentials.iter().cloned());
+        let offer_id = issuance.offer_id.clone();
         let mut issuances = lock(&self.issuances);
-        issuances.push(issuance.clone());
+        issuances.push(issuance);
         let done = offered.iter().all(|c| {
             issuances
                 .iter()
-                .any(|i| i.offer_id == issuance.offer_id && &i.credential_configuration_id == c)
+                .any(|i| i.offer_id == offer_id && &i.credential_configuration_id == c)
         });
-        if let Some(o) = lock(&self.offers).get_mut(&issuance.offer_id) {
+        if let Some(o) = lock(&self.offers).get_mut(&offer_id) {
             o.progress.status = if done {
                 OfferStatus::Consumed
             } else {
