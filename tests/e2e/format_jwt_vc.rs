@@ -97,7 +97,10 @@ async fn jwt_vc_is_claimed_and_verified_with_jose() {
     let status = &report["credentials"][0]["payload"]["status"]["status_list"];
     assert_eq!(status["uri"], format!("{}/statuslists/1", app.address));
     assert_eq!(vc["credentialStatus"]["type"], "TokenStatusListEntry");
-    assert_eq!(vc["credentialStatus"]["statusListCredential"], status["uri"]);
+    assert_eq!(
+        vc["credentialStatus"]["statusListCredential"],
+        status["uri"]
+    );
     assert_eq!(vc["credentialStatus"]["statusListIndex"], status["idx"]);
 }
 
