@@ -99,7 +99,11 @@ where
         holder_keys: &[Value],
     ) -> Result<Resolved, CredentialCause> {
         let call = self.claim_request(tenant, offer, authorization, config, holder_keys)?;
-        let claims = match self.plugins.resolve_claims(&call.plugin, &call.request).await {
+        let claims = match self
+            .plugins
+            .resolve_claims(&call.plugin, &call.request)
+            .await
+        {
             Ok(ClaimOutcome::Claims(c)) => c,
             Ok(ClaimOutcome::Pending {
                 interval_seconds,
@@ -143,10 +147,12 @@ where
         claims: Map<String, Value>,
         templates: bool,
     ) -> Result<Map<String, Value>, CredentialCause> {
-        let subject = request
-            .subject_id
-            .clone()
-            .or_else(|| request.holder_keys.first().and_then(sigil_keys::did::did_jwk));
+        let subject = request.subject_id.clone().or_else(|| {
+            request
+                .holder_keys
+                .first()
+                .and_then(sigil_keys::did::did_jwk)
+        });
         let ctx = DataContext {
             now: self.now(),
             subject_id: subject.as_deref(),

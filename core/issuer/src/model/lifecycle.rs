@@ -97,7 +97,8 @@ pub enum DeferredStatus {
 
 impl DeferredStatus {
     /// Every status.
-    pub const ALL: [DeferredStatus; 4] = [Self::Pending, Self::Ready, Self::Denied, Self::Collected];
+    pub const ALL: [DeferredStatus; 4] =
+        [Self::Pending, Self::Ready, Self::Denied, Self::Collected];
 
     /// The stored and admin API name.
     pub fn as_str(self) -> &'static str {

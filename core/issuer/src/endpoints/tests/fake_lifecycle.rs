@@ -265,9 +265,10 @@ impl LifecycleStore for FakeStore {
         self.check()?;
         {
             let mut all = lock(&self.deferred);
-            let Some(t) = all.get_mut(id).filter(|t| {
-                matches!(t.status, DeferredStatus::Pending | DeferredStatus::Ready)
-            }) else {
+            let Some(t) = all
+                .get_mut(id)
+                .filter(|t| matches!(t.status, DeferredStatus::Pending | DeferredStatus::Ready))
+            else {
                 return Ok(false);
             };
             t.status = DeferredStatus::Collected;
