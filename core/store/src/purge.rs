@@ -1,7 +1,8 @@
 //! TTL cleanup of expired rows.
 
+use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
-use sigil_issuer::model::AuthorizationStatus;
+use sigil_issuer::model::{AuthorizationStatus, DeferredStatus};
 
 use crate::entities::{access_token, authorization, deferred_transaction, event, nonce, offer};
 use crate::{Store, StoreError};
@@ -32,7 +33,8 @@ pub struct PurgeCounts {
 }
 
 impl Store {
-    /// Deletes expired rows: nonces, access tokens and deferred transactions with `expires_at <= now`,
+    /// Deletes expired rows: nonces, access tokens (but those of an offer with a deferred transaction still to be
+    /// collected) and deferred transactions with `expires_at <= now`,
     /// authorizations whose request URI, login, code and refresh token have all expired (or that were revoked more
     /// than a day ago), and offers that expired at least `grace_seconds` ago and were never redeemed (no token
     /// issued), together with their events (and authorizations).
@@ -50,8 +52,14 @@ impl Store {
                 .exec(&self.db)
                 .await?
                 .rows_affected,
+            // The access token of a live deferred transaction is kept: the
+            // wallet polls with it long after it expired (ADR 0019).
             access_tokens: access_token::Entity::delete_many()
                 .filter(access_token::Column::ExpiresAt.lte(now))
+                .filter(
+                    access_token::Column::OfferId
+                        .not_in_subquery(live_deferred(now, deferred_transaction::Column::OfferId)),
+                )
                 .exec(&self.db)
                 .await?
                 .rows_affected,
@@ -111,6 +119,22 @@ impl Store {
     }
 }
 
+/// The `column` (not null) of the deferred transactions a wallet may still
+/// collect at `now`: pending or ready, unexpired.
+fn live_deferred(now: i64, column: deferred_transaction::Column) -> SelectStatement {
+    use deferred_transaction::Column as D;
+    Query::select()
+        .column(column)
+        .from(deferred_transaction::Entity)
+        .and_where(column.is_not_null())
+        .and_where(D::ExpiresAt.gt(now))
+        .and_where(D::Status.is_in([
+            DeferredStatus::Pending.as_str(),
+            DeferredStatus::Ready.as_str(),
+        ]))
+        .to_owned()
+}
+
 impl Store {
     /// Deletes spent authorizations, [`AUTHORIZATION_BATCH`] per statement; returns how many.
     async fn purge_authorizations(&self, now: i64) -> Result<u64, StoreError> {
@@ -130,6 +154,16 @@ impl Store {
                         .add(A::Status.eq(AuthorizationStatus::Revoked.as_str()))
                         .add(A::UpdatedAt.lte(now.saturating_sub(REVOKED_KEPT_SECONDS))),
                 )
+        };
+        // The login of a live deferred transaction is kept: a poll gives its
+        // ID-token claims to the claim source again.
+        let spent = || {
+            Condition::all()
+                .add(spent())
+                .add(A::Id.not_in_subquery(live_deferred(
+                    now,
+                    deferred_transaction::Column::AuthorizationId,
+                )))
         };
         let mut total = 0;
         loop {

@@ -24,6 +24,7 @@ on_both!(
     concurrent_collects_have_one_winner,
     find_credentials_filters_and_pages,
     purge_removes_expired_deferred_transactions_only,
+    purge_keeps_the_token_of_a_live_deferred_transaction,
 );
 
 const SIZE: u64 = 131_072;
@@ -826,4 +827,53 @@ async fn sqlite_in_memory_reserves_once() {
         s.reserve_status_indices(TENANT, 1, &[2, 3]).await.unwrap(),
         [3]
     );
+}
+
+/// A wallet polls the deferred endpoint with the access token it had when
+/// the transaction was made, long after that token expired: the purge keeps
+/// it while the transaction can still be collected, and not after.
+async fn purge_keeps_the_token_of_a_live_deferred_transaction(db: &Db) {
+    use sigil_issuer::ports::IssuanceStore as _;
+    let s = &db.store;
+    let t = now();
+    for id in ["o1", "o2"] {
+        let code = format!("code-{id}");
+        s.insert_offer(&single_offer(id, &code)).await.unwrap();
+        s.redeem_for_token(
+            redeem(&code, None),
+            sigil_store::IssuedToken {
+                token_hash: &format!("token-{id}"),
+                expires_at: t - 10,
+                dpop_jkt: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let mut live = transaction("live", "o1", t - 100);
+    live.authorization_id = None;
+    assert_eq!(defer(s, &live, "n1").await.unwrap(), Finish::Recorded);
+    let counts = s.purge_expired(t, 0).await.unwrap();
+    assert_eq!(counts.access_tokens, 1, "{counts:?}");
+    let found =
+        |hash: &'static str| async move { s.access_token(hash, t - 100).await.unwrap().is_some() };
+    assert!(
+        found("token-o1").await,
+        "the deferred offer's token is kept"
+    );
+    assert!(!found("token-o2").await, "another expired token is purged");
+    // Once the transaction is collected, its token goes with the next purge.
+    assert!(
+        s.collect_deferred(
+            "live",
+            issuance("i1", "o1", 2, t),
+            &[],
+            &["pid_sd_jwt".to_owned()],
+            event("o1", EventKind::CredentialIssued, t),
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(s.purge_expired(t, 0).await.unwrap().access_tokens, 1);
+    assert!(!found("token-o1").await);
 }
