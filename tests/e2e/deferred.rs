@@ -12,7 +12,7 @@ use sigil_tests::holder::Holder;
 use sigil_tests::{TestApp, wallet};
 
 use crate::claims::{Behaviour, Mock, contract_claims, spawn};
-use crate::offers::{badge_offer, create, issuer, pre_authorized_code};
+use crate::offers::{access_token, badge_offer, create, issuer};
 
 const BADGE: &str = "employee_badge_sd_jwt";
 
@@ -330,23 +330,7 @@ async fn a_denied_issuance_stops_the_wallet() {
 async fn the_endpoints_answer_as_the_spec_says_over_http() {
     let app = issuer().await;
     let created = create(&app, &deferred_offer()).await;
-    let code = pre_authorized_code(&app, &created).await;
-    let token: Value = app
-        .post_form(
-            "/token",
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-                ),
-                ("pre-authorized_code", &code),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap();
+    let token = &access_token(&app, &created).await;
     let holder = Holder::new();
     let nonce = crate::credential::nonce(&app).await;
     let r = app

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use sigil_tests::{TestApp, wallet};
 
-use crate::offers::{badge_offer, create, issuer, pre_authorized_code};
+use crate::offers::{access_token, badge_offer, create, issuer};
 
 async fn post(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut r = app
@@ -102,23 +102,7 @@ async fn the_wallet_notifies_and_the_offer_view_shows_it() {
 async fn bad_notifications_get_the_spec_errors() {
     let app = issuer().await;
     let created = create(&app, &badge_offer()).await;
-    let code = pre_authorized_code(&app, &created).await;
-    let r: Value = app
-        .post_form(
-            "/token",
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-                ),
-                ("pre-authorized_code", &code),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = r["access_token"].as_str().unwrap();
+    let token = &access_token(&app, &created).await;
     let (s, b) = post(
         &app,
         None,

@@ -21,6 +21,27 @@ pub async fn create(app: &TestApp, body: &Value) -> Value {
     r.json().await.unwrap()
 }
 
+/// The access token a wallet gets for the pre-authorized code of `created`.
+pub async fn access_token(app: &TestApp, created: &Value) -> String {
+    let code = pre_authorized_code(app, created).await;
+    let r: Value = app
+        .post_form(
+            "/token",
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                ),
+                ("pre-authorized_code", &code),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    r["access_token"].as_str().unwrap().to_owned()
+}
+
 /// The pre-authorized code inside an offer, fetched the way a wallet would (or read from the offer URI of a
 /// by-value offer).
 pub async fn pre_authorized_code(app: &TestApp, created: &Value) -> String {

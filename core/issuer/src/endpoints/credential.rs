@@ -67,19 +67,22 @@ impl CredentialRequest {
     /// Parse a request body sent with `content_type`: it must be
     /// `application/json` (§8.2).
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, CredentialCause> {
-        let media = super::media_type(content_type);
-        if !media.eq_ignore_ascii_case("application/json") {
-            return Err(CredentialCause::NotJson(media.chars().take(100).collect()));
-        }
-        Self::from_json(body)
+        super::json_body(content_type, body).map_err(CredentialCause::from)
     }
 
     /// Parse a JSON body; an object that repeats a member name is refused
     /// ([`crate::json`]).
     pub fn from_json(body: &[u8]) -> Result<Self, CredentialCause> {
-        let value =
-            crate::json::parse_strict(body).map_err(|e| CredentialCause::Body(e.to_string()))?;
-        serde_json::from_value(value).map_err(|e| CredentialCause::Body(e.to_string()))
+        super::strict_json(body).map_err(CredentialCause::from)
+    }
+}
+
+impl From<super::BodyFault> for CredentialCause {
+    fn from(f: super::BodyFault) -> Self {
+        match f {
+            super::BodyFault::NotJson(media) => Self::NotJson(media),
+            super::BodyFault::Syntax(e) | super::BodyFault::Shape(e) => Self::Body(e),
+        }
     }
 }
 

@@ -52,18 +52,21 @@ impl DeferredRequest {
     /// Parse a request body sent with `content_type`: it must be
     /// `application/json`, without repeated member names.
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, DeferredCause> {
-        let media = super::media_type(content_type);
-        if !media.eq_ignore_ascii_case("application/json") {
-            return Err(DeferredCause::NotJson(media.chars().take(100).collect()));
-        }
-        Self::from_json(body)
+        super::json_body(content_type, body).map_err(DeferredCause::from)
     }
 
     /// Parse a JSON body ([`crate::json::parse_strict`]).
     pub fn from_json(body: &[u8]) -> Result<Self, DeferredCause> {
-        let value =
-            crate::json::parse_strict(body).map_err(|e| DeferredCause::Body(e.to_string()))?;
-        serde_json::from_value(value).map_err(|e| DeferredCause::Body(e.to_string()))
+        super::strict_json(body).map_err(DeferredCause::from)
+    }
+}
+
+impl From<super::BodyFault> for DeferredCause {
+    fn from(f: super::BodyFault) -> Self {
+        match f {
+            super::BodyFault::NotJson(media) => Self::NotJson(media),
+            super::BodyFault::Syntax(e) | super::BodyFault::Shape(e) => Self::Body(e),
+        }
     }
 }
 

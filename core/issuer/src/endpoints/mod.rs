@@ -40,6 +40,36 @@ where
     }
 }
 
+/// Why a JSON request body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyFault {
+    /// Not sent as `application/json` (the media type given, cut short).
+    NotJson(String),
+    /// Not JSON, or an object that repeats a member name.
+    Syntax(String),
+    /// JSON, but not of the request's shape.
+    Shape(String),
+}
+
+/// A request body that must be sent as `application/json`.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<T, BodyFault> {
+    let media = media_type(content_type);
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err(BodyFault::NotJson(media.chars().take(100).collect()));
+    }
+    strict_json(body)
+}
+
+/// A JSON body read strictly ([`crate::json::parse_strict`]: no repeated
+/// member names), then as `T`.
+pub(crate) fn strict_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BodyFault> {
+    let value = crate::json::parse_strict(body).map_err(|e| BodyFault::Syntax(e.to_string()))?;
+    serde_json::from_value(value).map_err(|e| BodyFault::Shape(e.to_string()))
+}
+
 /// The media type of a `Content-Type` value, without parameters (empty
 /// when there is none).
 pub fn media_type(content_type: Option<&str>) -> &str {

@@ -5,7 +5,6 @@
 //! notification again is accepted and recorded again.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::credential::{CredentialAccess, CredentialCause};
 use crate::errors::{CredentialErrorCode, NotificationErrorCode as Code};
@@ -42,18 +41,14 @@ impl NotificationRequest {
     /// Parse a body of `content_type` (`application/json`, strict JSON) and
     /// check its members.
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, NotificationCause> {
-        let media = super::media_type(content_type);
-        if !media.eq_ignore_ascii_case("application/json") {
-            return Err(NotificationCause::Request(
-                "send the notification as application/json".into(),
-            ));
-        }
-        let value: Value = crate::json::parse_strict(body)
-            .map_err(|e| NotificationCause::Request(format!("the body is not JSON: {e}")))?;
-        let r: Self = serde_json::from_value(value).map_err(|e| {
-            NotificationCause::Request(format!(
-                "the body must hold notification_id and event (strings): {e}"
-            ))
+        let r: Self = super::json_body(content_type, body).map_err(|f| {
+            NotificationCause::Request(match f {
+                super::BodyFault::NotJson(_) => "send the notification as application/json".into(),
+                super::BodyFault::Syntax(e) => format!("the body is not JSON: {e}"),
+                super::BodyFault::Shape(e) => {
+                    format!("the body must hold notification_id and event (strings): {e}")
+                }
+            })
         })?;
         if !EVENTS.contains(&r.event.as_str()) {
             return Err(NotificationCause::Request(format!(

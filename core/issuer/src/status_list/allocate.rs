@@ -19,7 +19,7 @@ use crate::service::Issuer;
 
 /// Candidates reserved per refill (at least as many as one request needs):
 /// one store round trip per this many credentials.
-pub const REFILL: usize = 64;
+pub const REFILL: usize = 256;
 
 /// Refills one allocation may try (each may find the list full and open
 /// the next) before giving up.
