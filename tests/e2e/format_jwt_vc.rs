@@ -87,8 +87,38 @@ pub fn assert_jwt_vcs(report: &Value, issuer: &str, count: usize, given_name: &s
 async fn jwt_vc_is_claimed_and_verified_with_jose() {
     let app = issuer().await;
     let created = create(&app, &jwt_vc_offer("Ada")).await;
-    let report = wallet::claim(json!({ "offer": created["credentialOffer"] })).await;
+    let report =
+        wallet::claim(json!({ "offer": created["credentialOffer"], "includeRaw": true })).await;
     assert_jwt_vcs(&report, &app.address, 1, "Ada");
+    // The issuance record carries the credential's `jti`, read from the JWT the wallet got.
+    let raw = report["credentials"][0]["credential"].as_str().unwrap();
+    let jti = b64_json(raw.split('.').nth(1).unwrap())["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(jti.starts_with("urn:uuid:"), "{jti}");
+    let offer_id = created["offerId"].as_str().unwrap();
+    let view: Value = app
+        .admin_get(&format!("/admin/v1/offers/{offer_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["credentials"][0]["identifier"], jti.as_str(), "{view}");
+    // An operator finds the credential by it.
+    let found: Value = app
+        .admin_get(&format!("/admin/v1/credentials?identifier={jti}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let found = found["credentials"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0]["credentialId"],
+        view["credentials"][0]["credentialId"]
+    );
+    assert_eq!(found[0]["identifier"], jti.as_str());
     let vc = &report["credentials"][0]["payload"]["vc"];
     assert_eq!(vc["issuer"], app.address.as_str());
     assert!(vc["id"].as_str().unwrap().starts_with("urn:uuid:"));

@@ -161,6 +161,7 @@ async fn sd_jwt_revoke_suspend_reinstate_show_in_the_signed_list() {
     let b = record_at(&view, &reference(1)["idx"]);
     assert_eq!(a["status"], "valid");
     assert_eq!(a["statusList"]["uri"], uri);
+    assert!(a["identifier"].is_null(), "an SD-JWT VC has no jti: {a}");
     let path = |c: &Value, action: &str| {
         format!(
             "/admin/v1/credentials/{}/{action}",
@@ -272,6 +273,10 @@ async fn an_mdoc_carries_its_entry_in_the_mso_and_revocation_shows() {
     let view = offer_view(&app, created["offerId"].as_str().unwrap()).await;
     let record = record_at(&view, &r["idx"]);
     assert_eq!(record["format"], "mso_mdoc");
+    assert!(
+        record["identifier"].is_null(),
+        "an mdoc has no jti: {record}"
+    );
     let (s, body) = admin(
         &app,
         &format!(

@@ -97,6 +97,22 @@ pub fn split(jwt: &str) -> Result<Parts, JwsError> {
     })
 }
 
+/// The longest `jti` [`jti`] takes (a `urn:uuid:` is 45 characters).
+pub const JTI_MAX_CHARS: usize = 200;
+
+/// The `jti` of a credential that is a compact JWS (a `jwt_vc_json`
+/// credential): its payload's `jti` when that is a string of at most
+/// [`JTI_MAX_CHARS`] characters. Nothing is verified: this reads what the
+/// issuer itself just signed. `None` for anything else (an SD-JWT with its
+/// disclosures, an mdoc, a payload without a string `jti`).
+pub fn jti(credential: &str) -> Option<String> {
+    let parts = split(credential).ok()?;
+    match parts.claims.get("jti") {
+        Some(Value::String(jti)) if jti.chars().count() <= JTI_MAX_CHARS => Some(jti.clone()),
+        _ => None,
+    }
+}
+
 /// One base64url part decoded as a JSON object.
 fn json_object(part: &str, name: &str) -> Result<Map<String, Value>, JwsError> {
     let bytes = URL_SAFE_NO_PAD
@@ -644,6 +660,34 @@ mod tests {
                 URL_SAFE_NO_PAD.encode(&parts.signature)
             )
         );
+    }
+
+    #[test]
+    fn jti_is_read_from_a_compact_jws_payload_only() {
+        let key = TestKey::new("ES256");
+        let header = json!({"alg": "ES256", "typ": "JWT"});
+        let jwt = |claims: Value| key.jwt(&header, &claims);
+        let uuid = "urn:uuid:0b7e4c4e-54a3-4b8c-9a3c-2f1d0c6f1a2b";
+        assert_eq!(
+            jti(&jwt(json!({"jti": uuid, "sub": "a"}))).as_deref(),
+            Some(uuid)
+        );
+        let longest = "a".repeat(JTI_MAX_CHARS);
+        assert_eq!(jti(&jwt(json!({"jti": longest}))), Some(longest));
+        for claims in [
+            json!({"sub": "a"}),
+            json!({"jti": 7}),
+            json!({"jti": null}),
+            json!({"jti": ["a"]}),
+            json!({"jti": "a".repeat(JTI_MAX_CHARS + 1)}),
+        ] {
+            assert_eq!(jti(&jwt(claims.clone())), None, "{claims}");
+        }
+        // An SD-JWT (disclosures after `~`) and an mdoc (base64url CBOR) have none.
+        let with_jti = jwt(json!({"jti": uuid}));
+        assert_eq!(jti(&format!("{with_jti}~WyJzYWx0IiwiYSIsMV0~")), None);
+        assert_eq!(jti("omdkb2NUeXBldW9yZy5pc28uMTgwMTMuNS4xLm1ETA"), None);
+        assert_eq!(jti(""), None);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub(crate) fn credentials_statement(
             status_list: r.status_entry.map(|e| list_number(e.list)),
             status_idx: r.status_entry.map(|e| index_value(e.index)),
             expires_at: r.expires_at,
+            identifier: r.identifier.clone(),
         }
         .into_active_model()
     })))
@@ -96,6 +97,7 @@ pub(crate) fn record(m: credential::Model) -> Result<CredentialRecord, StoreErro
         status,
         status_entry,
         expires_at: m.expires_at,
+        identifier: m.identifier,
     })
 }
 
@@ -153,6 +155,12 @@ impl Store {
         }
         if let Some(thumbprint) = &f.holder_key_thumbprint {
             select = select.filter(C::HolderKeyThumbprint.eq(thumbprint.as_str()));
+        }
+        if let Some(identifier) = &f.identifier {
+            // No index of its own: the query is per tenant and paged, and an
+            // index on a random identifier would be one more random page
+            // write per credential on the issuance hot path (ADR 0018).
+            select = select.filter(C::Identifier.eq(identifier.as_str()));
         }
         if let Some(from) = f.issued_from {
             select = select.filter(C::CreatedAt.gte(from));

@@ -1008,6 +1008,8 @@ async fn finish_credential_spends_nonces_once_and_records(db: &Db) {
                 // The SQLite batch and the PostgreSQL transaction write these too.
                 status_entry: Some(StatusEntry { list: 1, index }),
                 expires_at: Some(n + 3600),
+                // One with an identifier (a JWT VC's `jti`), one without.
+                identifier: (index == 0).then(|| format!("urn:uuid:{id}-{c}")),
             })
             .collect();
         assert_eq!(

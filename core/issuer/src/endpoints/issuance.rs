@@ -233,23 +233,28 @@ where
             .map_err(plugin_failed)?;
         let count = credentials.len();
         let notification_id = secrets::random_token();
+        // One credential per holder key, in the order of the records.
         let records = thumbprints
             .into_iter()
             .zip(entries)
-            .map(|(holder_key_thumbprint, status_entry)| CredentialRecord {
-                id: secrets::random_token(),
-                tenant: tenant.id().to_owned(),
-                offer_id: offer.id.clone(),
-                credential_configuration_id: config.id.clone(),
-                format: config.format.clone(),
-                holder_key_thumbprint,
-                notification_id: notification_id.clone(),
-                created_at: now,
-                notification: None,
-                status: CredentialStatus::Valid,
-                status_entry,
-                expires_at: expires_at.and_then(|e| i64::try_from(e).ok()),
-            })
+            .enumerate()
+            .map(
+                |(i, (holder_key_thumbprint, status_entry))| CredentialRecord {
+                    id: secrets::random_token(),
+                    tenant: tenant.id().to_owned(),
+                    offer_id: offer.id.clone(),
+                    credential_configuration_id: config.id.clone(),
+                    format: config.format.clone(),
+                    holder_key_thumbprint,
+                    notification_id: notification_id.clone(),
+                    created_at: now,
+                    notification: None,
+                    status: CredentialStatus::Valid,
+                    status_entry,
+                    expires_at: expires_at.and_then(|e| i64::try_from(e).ok()),
+                    identifier: credentials.get(i).and_then(|c| crate::jws::jti(c)),
+                },
+            )
             .collect();
         let issuance = Issuance {
             id: secrets::random_token(),

@@ -231,6 +231,8 @@ pub struct CredentialFilter {
     pub status: Option<CredentialStatus>,
     /// The holder key thumbprint.
     pub holder_key_thumbprint: Option<String>,
+    /// The credential's own identifier (the `jti` of a JWT VC).
+    pub identifier: Option<String>,
     /// Issued at or after, Unix seconds.
     pub issued_from: Option<i64>,
     /// Issued before, Unix seconds.

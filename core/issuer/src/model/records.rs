@@ -221,6 +221,9 @@ pub struct CredentialRecord {
     pub status_entry: Option<StatusEntry>,
     /// Its expiry (`exp`, `validUntil`), Unix seconds, if it has one.
     pub expires_at: Option<i64>,
+    /// The credential's own identifier, if its format has one: the `jti`
+    /// of a JWT VC (`jwt_vc_json`); `None` for `dc+sd-jwt` and `mso_mdoc`.
+    pub identifier: Option<String>,
 }
 
 /// A change of one credential's status, made only if the credential is

@@ -24,6 +24,7 @@ pub struct Model {
     pub status_list: Option<i32>,
     pub status_idx: Option<i64>,
     pub expires_at: Option<i64>,
+    pub identifier: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

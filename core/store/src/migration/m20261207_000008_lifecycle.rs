@@ -1,6 +1,7 @@
 //! Credential lifecycle (issue #16, ADR 0019): each credential's status,
-//! status list entry and expiry; the tenants' status lists and the indices
-//! reserved in them; deferred transactions (OID4VCI §9).
+//! status list entry, expiry and own identifier (the `jti` of a JWT VC);
+//! the tenants' status lists and the indices reserved in them; deferred
+//! transactions (OID4VCI §9).
 //!
 //! Index choices (the credential insert is on the hot path, ADR 0018):
 //! - `credentials` gets one B-tree, `(tenant, created_at, id)`, for the
@@ -8,6 +9,9 @@
 //!   `(created_at, id)`). New rows land at its right edge (the issue time
 //!   grows), so the issuance batch dirties one leaf page of it, not a random
 //!   one as an index on the random credential id would.
+//! - `identifier` is not indexed, for the same reason (a fresh random `jti`
+//!   per credential): finding a credential by it is a filter of that
+//!   per-tenant, paged list query.
 //! - The entries of a status list are read from a partial index holding only
 //!   the credentials that are not valid: new credentials are valid, so the
 //!   insert never touches it, and it stays as small as the number of revoked
@@ -35,6 +39,7 @@ impl MigrationTrait for Migration {
             integer_null(C::StatusList).to_owned(),
             big_integer_null(C::StatusIdx).to_owned(),
             big_integer_null(C::ExpiresAt).to_owned(),
+            text_null(C::Identifier).to_owned(),
         ] {
             manager
                 .alter_table(Table::alter().table(C::Table).add_column(column).to_owned())
@@ -118,7 +123,13 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table(C::Table).to_owned())
                 .await?;
         }
-        for column in [C::ExpiresAt, C::StatusIdx, C::StatusList, C::Status] {
+        for column in [
+            C::Identifier,
+            C::ExpiresAt,
+            C::StatusIdx,
+            C::StatusList,
+            C::Status,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -204,6 +215,7 @@ enum Credentials {
     StatusList,
     StatusIdx,
     ExpiresAt,
+    Identifier,
 }
 
 #[derive(DeriveIden)]

@@ -53,6 +53,7 @@ fn credential(id: &str, offer_id: &str, at: i64, index: Option<u64>) -> Credenti
         status: CredentialStatus::Valid,
         status_entry: index.map(|index| StatusEntry { list: 1, index }),
         expires_at: Some(at + 86_400),
+        identifier: None,
     }
 }
 
@@ -674,13 +675,16 @@ async fn find_credentials_filters_and_pages(db: &Db) {
     later[0].credential_configuration_id = "pid_mdoc".to_owned();
     later[1].holder_key_thumbprint = None;
     issue(s, &later).await;
-    issue(s, &[credential("d", "o1", t + 20, Some(5))]).await;
+    let mut d = credential("d", "o1", t + 20, Some(5));
+    d.identifier = Some("urn:uuid:d".to_owned());
+    issue(s, &[d.clone()]).await;
     // Another tenant's credential never shows.
     let mut foreign = offer("x1", "code-x1", None);
     foreign.tenant = "other".to_owned();
     s.insert_offer(&foreign).await.unwrap();
     let mut stranger = credential("0", "x1", t, None);
     stranger.tenant = "other".to_owned();
+    stranger.identifier = d.identifier.clone();
     issue(s, &[stranger]).await;
     s.change_status(
         TENANT,
@@ -759,6 +763,24 @@ async fn find_credentials_filters_and_pages(db: &Db) {
         .await,
         ["b"]
     );
+    // An operator finds a credential by its own identifier (a JWT VC's `jti`),
+    // within the tenant.
+    assert_eq!(
+        by(CredentialFilter {
+            identifier: Some("urn:uuid:d".into()),
+            ..filter()
+        })
+        .await,
+        ["d"]
+    );
+    assert!(
+        by(CredentialFilter {
+            identifier: Some("urn:uuid:nothing".into()),
+            ..filter()
+        })
+        .await
+        .is_empty()
+    );
     assert_eq!(
         by(CredentialFilter {
             issued_from: Some(t + 10),
@@ -784,6 +806,8 @@ async fn find_credentials_filters_and_pages(db: &Db) {
     let of_o2 = s.credentials("o2").await.unwrap();
     assert_eq!(of_o2[0], later[0]);
     assert_eq!(of_o2[1].status, CredentialStatus::Suspended);
+    let of_o1 = s.credentials("o1").await.unwrap();
+    assert_eq!(of_o1.last(), Some(&d));
 }
 
 async fn purge_removes_expired_deferred_transactions_only(db: &Db) {

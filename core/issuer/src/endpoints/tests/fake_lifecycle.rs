@@ -130,6 +130,11 @@ impl LifecycleStore for FakeStore {
                     .as_ref()
                     .is_none_or(|t| c.holder_key_thumbprint.as_ref() == Some(t))
             })
+            .filter(|c| {
+                f.identifier
+                    .as_ref()
+                    .is_none_or(|i| c.identifier.as_ref() == Some(i))
+            })
             .filter(|c| f.issued_from.is_none_or(|t| c.created_at >= t))
             .filter(|c| f.issued_until.is_none_or(|t| c.created_at < t))
             .filter(|c| {

@@ -75,6 +75,7 @@ pub fn credential_json(c: &CredentialRecord, issuer: &str) -> Value {
             "uri": status_list_uri(issuer, e.list), "idx": e.index
         })),
         "holderKeyThumbprint": c.holder_key_thumbprint,
+        "identifier": c.identifier,
         "issuedAt": rfc3339(c.created_at),
         "expiresAt": c.expires_at.map(rfc3339),
         "notification": c.notification.as_ref().map(|n| json!({
@@ -364,6 +365,7 @@ fn parse_query(tenant: &str, query: &str) -> Result<CredentialFilter, Problem> {
             "credentialConfigurationId" => filter.credential_configuration_id = Some(value),
             "format" => filter.format = Some(value),
             "holderKeyThumbprint" => filter.holder_key_thumbprint = Some(value),
+            "identifier" => filter.identifier = Some(value),
             "status" => match CredentialStatus::parse(&value) {
                 Some(s) => filter.status = Some(s),
                 None => bad("use valid, suspended or revoked"),
@@ -385,7 +387,7 @@ fn parse_query(tenant: &str, query: &str) -> Result<CredentialFilter, Problem> {
                 None => bad("give the nextCursor of the previous page"),
             },
             _ => bad(
-                "unknown parameter; use offerId, credentialConfigurationId, format, status, holderKeyThumbprint, issuedFrom, issuedUntil, limit or cursor",
+                "unknown parameter; use offerId, credentialConfigurationId, format, status, holderKeyThumbprint, identifier, issuedFrom, issuedUntil, limit or cursor",
             ),
         }
     }
