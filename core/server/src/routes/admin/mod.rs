@@ -26,7 +26,7 @@ fn resource(path: &str, allow: &'static str) -> Resource {
 /// 404 for a path no admin route has.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     Problem::not_found(format!(
-        "no admin API resource at {}; the routes are under /admin/v1 (offers, tenants/{{tenant}}/offers, keys, plugins)",
+        "no admin API resource at {}; the routes are under /admin/v1 (offers, credentials, deferred, keys, plugins, and tenants/{{tenant}}/… for each)",
         access::printable(req.path())
     ))
     .error_response()
