@@ -1,6 +1,8 @@
 //! The issuer's data model: the typed offer and what the endpoints store.
 
 mod authorization;
+#[cfg(test)]
+mod catalogue_tests;
 mod lifecycle;
 mod offer;
 mod records;
