@@ -9,6 +9,7 @@ mod claims_id_token;
 mod concurrency;
 mod credential;
 mod deferred;
+mod events;
 mod external_as;
 mod format_jwt_vc;
 mod format_mdoc;

@@ -24,6 +24,8 @@
 //!   DPoP proofs (RFC 9449), upstream ID tokens (OpenID Connect Core
 //!   §3.1.3.7) and PKCE (RFC 7636), for the authorization code flow
 //!   ([`endpoints::par`], [`endpoints::authorize`], [`endpoints::grants`]).
+//! * [`event_feed`]: a reader's position in the event log, past holes
+//!   only once they are settled (server-sent event streams).
 //! * [`status_list`]: Token Status List entries and tokens.
 //! * [`access_token`]: access tokens of external authorization servers
 //!   (RFC 9068 JWTs, RFC 7662 introspection answers), accepted at the
@@ -34,6 +36,7 @@ pub mod codes;
 pub mod dpop;
 pub mod endpoints;
 pub mod errors;
+pub mod event_feed;
 pub mod id_token;
 pub mod json;
 pub mod jws;

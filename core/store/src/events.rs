@@ -1,6 +1,8 @@
 //! The event log of each offer.
 
-use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::entities::event;
 use crate::{EventKind, NewEvent, Store, StoreError};
@@ -70,18 +72,46 @@ impl Store {
             .order_by_asc(event::Column::Id)
             .all(&self.db)
             .await?;
-        rows.into_iter()
-            .map(|m| {
-                Ok(EventRecord {
-                    kind: EventKind::parse(&m.kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", m.kind)))?,
-                    id: m.id,
-                    tenant: m.tenant,
-                    offer_id: m.offer_id,
-                    detail: m.detail,
-                    created_at: m.created_at,
-                })
-            })
-            .collect()
+        rows.into_iter().map(record).collect()
     }
+
+    /// Up to `limit` events with an id above `after`, of every offer and
+    /// tenant, by id: what an event stream reads next.
+    pub async fn events_after(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = event::Entity::find()
+            .filter(event::Column::Id.gt(after))
+            .order_by_asc(event::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(record).collect()
+    }
+
+    /// The highest event id (0 when there are none).
+    pub async fn last_event_id(&self) -> Result<i64, StoreError> {
+        let last: Option<i64> = event::Entity::find()
+            .select_only()
+            .column_as(event::Column::Id.max(), "last")
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .flatten();
+        Ok(last.unwrap_or(0))
+    }
+}
+
+fn record(m: event::Model) -> Result<EventRecord, StoreError> {
+    Ok(EventRecord {
+        kind: EventKind::parse(&m.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", m.kind)))?,
+        id: m.id,
+        tenant: m.tenant,
+        offer_id: m.offer_id,
+        detail: m.detail,
+        created_at: m.created_at,
+    })
 }

@@ -6,6 +6,7 @@ pub mod access;
 pub mod body;
 pub mod credentials;
 pub mod deferred;
+pub mod events;
 pub mod keys;
 pub mod offers;
 pub mod plugins;
@@ -26,7 +27,7 @@ fn resource(path: &str, allow: &'static str) -> Resource {
 /// 404 for a path no admin route has.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     Problem::not_found(format!(
-        "no admin API resource at {}; the routes are under /admin/v1 (offers, credentials, deferred, keys, plugins, and tenants/{{tenant}}/… for each)",
+        "no admin API resource at {}; the routes are under /admin/v1 (offers, credentials, deferred, events, keys, plugins, and tenants/{{tenant}}/… for each)",
         access::printable(req.path())
     ))
     .error_response()
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/offers/{id}/qr.png", "GET").route(web::get().to(offers::qr_png)))
             .configure(credentials::configure)
             .configure(deferred::configure)
+            .configure(events::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -3,7 +3,7 @@
 mod create;
 mod links;
 mod validate;
-mod view;
+pub(crate) mod view;
 
 pub use create::{create_default, create_for_tenant};
 pub use validate::{CreateOffer, TxCodeInput};

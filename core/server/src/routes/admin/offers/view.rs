@@ -13,7 +13,7 @@ use crate::state::{AppState, now};
 
 /// The offer `id`, when this caller may see its tenant; 404 otherwise (a
 /// tenant key is not told that another tenant's offer exists).
-async fn load(state: &AppState, admin: &Admin, id: &str) -> Result<Offer, Problem> {
+pub(crate) async fn load(state: &AppState, admin: &Admin, id: &str) -> Result<Offer, Problem> {
     let missing = || Problem::not_found(format!("no offer '{}'", printable(id)));
     if !sigil_issuer::offer::plausible_offer_id(id) {
         return Err(missing());
