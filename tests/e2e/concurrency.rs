@@ -3,12 +3,13 @@
 
 use futures::future::join_all;
 use serde_json::Value;
-use sigil_tests::Spawn;
+use sigil_tests::{Spawn, TestApp};
 
 use crate::offers::{badge_offer, create, pre_authorized_code};
 
-#[tokio::test]
-async fn fifty_token_requests_over_two_instances_yield_one_token() {
+/// Two instances of the example issuer on a fresh PostgreSQL database (its
+/// URL, to drop it after), with the same keys.
+pub async fn two_instances() -> (String, TestApp, TestApp) {
     let url = sigil_store::testing::fresh_postgres_url()
         .await
         .expect("PostgreSQL on 127.0.0.1:5432");
@@ -19,6 +20,12 @@ async fn fifty_token_requests_over_two_instances_yield_one_token() {
         .share_keys_with(&a)
         .start()
         .await;
+    (url, a, b)
+}
+
+#[tokio::test]
+async fn fifty_token_requests_over_two_instances_yield_one_token() {
+    let (url, a, b) = two_instances().await;
     let created = create(&a, &badge_offer()).await;
     let code = pre_authorized_code(&a, &created).await;
     let form = [

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sigil_tests::{ADMIN_TOKEN, Spawn, TestApp, wallet};
 
+use crate::concurrency::two_instances;
+
 use crate::offers::{badge_offer, create};
 
 /// One server-sent event.
@@ -104,16 +106,7 @@ fn kinds_of<'a>(events: &'a [Event], offer: &str) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn a_subscriber_on_one_instance_sees_another_and_resumes_without_gaps() {
-    let url = sigil_store::testing::fresh_postgres_url()
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432");
-    let a = Spawn::default().issuer().database(&url).start().await;
-    let b = Spawn::default()
-        .issuer()
-        .database(&url)
-        .share_keys_with(&a)
-        .start()
-        .await;
+    let (url, a, b) = two_instances().await;
     // Subscribed on A; the flow runs on B.
     let mut stream = Subscriber::open(&a, "/admin/v1/events/stream", None).await;
     let first = claimed_offer(&b).await;
