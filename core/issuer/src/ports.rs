@@ -108,6 +108,13 @@ pub trait IssuanceStore: Send + Sync {
         event: NewEvent,
     ) -> impl Future<Output = Result<Finish, StoreFailure>> + Send;
 
+    /// Append `event` to its offer's log on its own (an outcome that
+    /// changes no other state, such as a refusal).
+    fn record_event(
+        &self,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<(), StoreFailure>> + Send;
+
     /// The credentials issued for offer `offer_id`, oldest first.
     fn credentials_of_offer(
         &self,

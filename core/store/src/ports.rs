@@ -37,6 +37,10 @@ impl From<RedeemError> for ports::RedeemError {
 }
 
 impl IssuanceStore for Store {
+    async fn record_event(&self, event: NewEvent) -> Result<(), StoreFailure> {
+        Ok(self.append_event(event).await?)
+    }
+
     async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreFailure> {
         Ok(self.get_offer(tenant, id).await?)
     }

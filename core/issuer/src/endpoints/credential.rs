@@ -64,6 +64,15 @@ pub struct CredentialRequest {
 }
 
 impl CredentialRequest {
+    /// The configuration (or credential identifier, which Sigil makes equal
+    /// to its configuration id) the request names, if any, cut short.
+    pub fn named(&self) -> Option<String> {
+        self.credential_configuration_id
+            .as_deref()
+            .or_else(|| self.credential_identifier.as_ref().and_then(Value::as_str))
+            .map(|id| id.chars().take(100).collect())
+    }
+
     /// Parse a request body sent with `content_type`: it must be
     /// `application/json` (§8.2).
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, CredentialCause> {
@@ -473,11 +482,31 @@ where
     {
         // 1. The access token (Sigil's own, or an external server's), and its DPoP key.
         let (grant, offer) = self.authenticate(tenant, access, providers).await?;
+        let requested = request.as_ref().ok().and_then(CredentialRequest::named);
+        let outcome = self.issue_for(tenant, &grant, &offer, request).await;
+        if let Err(cause) = &outcome {
+            self.record_refusal(tenant, &offer, requested.as_deref(), cause)
+                .await;
+        }
+        outcome
+    }
+
+    /// The request of a live token of `offer`: steps 2 to 4.
+    async fn issue_for<T>(
+        &self,
+        tenant: &T,
+        grant: &AccessToken,
+        offer: &Offer,
+        request: Result<CredentialRequest, CredentialCause>,
+    ) -> Result<CredentialOutcome, CredentialCause>
+    where
+        T: IssuerTenant<Signer = P::Signer>,
+    {
         let now = self.now();
-        let authorization = self.authorization_of(&grant).await?;
+        let authorization = self.authorization_of(grant).await?;
         // 2. The request: which credential, then what this issuer refuses.
         let request = request?;
-        let config = self.configuration_for(tenant, &grant, authorization.as_ref(), &request)?;
+        let config = self.configuration_for(tenant, grant, authorization.as_ref(), &request)?;
         if request.credential_response_encryption.is_some() {
             return Err(CredentialCause::EncryptionUnsupported);
         }
@@ -491,11 +520,11 @@ where
         if offer.issuance_mode == IssuanceMode::Deferred {
             let interval = self.settings.deferred.interval_seconds;
             let pending =
-                Pending::new(&grant, config, holder_keys, DeferredOrigin::Offer, interval);
-            return self.defer(tenant, &offer, pending, &nonces, now).await;
+                Pending::new(grant, config, holder_keys, DeferredOrigin::Offer, interval);
+            return self.defer(tenant, offer, pending, &nonces, now).await;
         }
         let claims = match self
-            .resolve(tenant, &offer, authorization.as_ref(), config, &holder_keys)
+            .resolve(tenant, offer, authorization.as_ref(), config, &holder_keys)
             .await?
         {
             Resolved::Claims(claims) => claims,
@@ -504,18 +533,18 @@ where
                 reason,
             } => {
                 let mut pending = Pending::new(
-                    &grant,
+                    grant,
                     config,
                     holder_keys,
                     DeferredOrigin::Source,
                     interval_seconds,
                 );
                 pending.reason = Some(reason);
-                return self.defer(tenant, &offer, pending, &nonces, now).await;
+                return self.defer(tenant, offer, pending, &nonces, now).await;
             }
         };
         let signed = self
-            .sign(tenant, &offer, config, claims, holder_keys, now)
+            .sign(tenant, offer, config, claims, holder_keys, now)
             .await?;
         match self
             .store
@@ -596,6 +625,41 @@ where
                 tracing::error!(error = %e, offer = %offer.id, "recording a deferred transaction failed");
                 Err(CredentialCause::Record(e))
             }
+        }
+    }
+
+    /// Record a refused request of a live token as `credential_refused`
+    /// (its error code, and the configuration it named): the operator sees
+    /// why a wallet got nothing. Not when the store itself failed.
+    async fn record_refusal<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        offer: &Offer,
+        requested: Option<&str>,
+        cause: &CredentialCause,
+    ) {
+        if matches!(
+            cause,
+            CredentialCause::Record(_) | CredentialCause::TokenLookup(_)
+        ) {
+            return;
+        }
+        let format = requested
+            .and_then(|id| self.settings.credential_configurations.get(id))
+            .map(|c| c.format.clone());
+        let event = NewEvent {
+            tenant: tenant.id().to_owned(),
+            offer_id: offer.id.clone(),
+            kind: EventKind::CredentialRefused,
+            detail: serde_json::json!({
+                "error": cause.code().as_str(),
+                "credentialConfigurationId": requested,
+                "format": format,
+            }),
+            created_at: self.now(),
+        };
+        if let Err(e) = self.store.record_event(event).await {
+            tracing::warn!(error = %e, offer = %offer.id, "recording a refused credential request failed");
         }
     }
 

@@ -46,11 +46,14 @@ pub enum EventKind {
     CredentialSuspended,
     /// A suspended credential was reinstated (VALID again).
     CredentialReinstated,
+    /// A credential request with a live access token was refused (its
+    /// error code, and the configuration when the request named one).
+    CredentialRefused,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         Self::OfferCreated,
         Self::OfferResolved,
         Self::TokenIssued,
@@ -69,6 +72,7 @@ impl EventKind {
         Self::CredentialRevoked,
         Self::CredentialSuspended,
         Self::CredentialReinstated,
+        Self::CredentialRefused,
     ];
 
     /// The stored (and API) name.
@@ -92,6 +96,7 @@ impl EventKind {
             Self::CredentialRevoked => "credential_revoked",
             Self::CredentialSuspended => "credential_suspended",
             Self::CredentialReinstated => "credential_reinstated",
+            Self::CredentialRefused => "credential_refused",
         }
     }
 

@@ -67,6 +67,48 @@ async fn a_good_request_issues_records_and_consumes() {
 }
 
 #[tokio::test]
+async fn a_refused_request_of_a_live_token_is_an_event() {
+    let w = World::new();
+    let token = w.token_for("o1", &["badge"], inline_badge).await;
+    // No token: no offer to tell.
+    let e = w
+        .issuer
+        .credential(&w.tenant, None, request("badge", &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidToken);
+    assert_eq!(w.store().event_kinds(), [EventKind::TokenIssued]);
+    // A live token, a request without proofs: refused, and recorded with
+    // its code and what it asked for.
+    let no_proofs = || body(&json!({ "credential_configuration_id": "badge" }));
+    let e = call(&w, &token, no_proofs()).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidProof);
+    let events = w.store().events.lock().unwrap().clone();
+    let refused = events.last().unwrap();
+    assert_eq!(refused.kind, EventKind::CredentialRefused);
+    assert_eq!(refused.offer_id, "o1");
+    assert_eq!(
+        refused.detail,
+        json!({"error": "invalid_proof", "credentialConfigurationId": "badge", "format": "dc+sd-jwt"})
+    );
+    // A body that names nothing: no configuration, no format.
+    let e = call(&w, &token, body(&json!("x"))).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidCredentialRequest);
+    let events = w.store().events.lock().unwrap().clone();
+    assert_eq!(
+        events.last().unwrap().detail,
+        json!({"error": "invalid_credential_request", "credentialConfigurationId": null, "format": null})
+    );
+    // A store that fails is no refusal to record.
+    let recorded = w.store().events.lock().unwrap().len();
+    w.store().broken.store(true, Ordering::Relaxed);
+    let e = call(&w, &token, no_proofs()).await.unwrap_err();
+    assert_eq!(e.code(), Code::ServerError);
+    w.store().broken.store(false, Ordering::Relaxed);
+    assert_eq!(w.store().events.lock().unwrap().len(), recorded);
+}
+
+#[tokio::test]
 async fn bearer_token_errors_are_invalid_token() {
     let w = World::new();
     let token = w.token_for("o1", &["badge"], inline_badge).await;

@@ -109,6 +109,12 @@ impl IssuanceStore for FakeStore {
         Ok(found)
     }
 
+    async fn record_event(&self, event: NewEvent) -> Result<(), StoreFailure> {
+        self.check()?;
+        lock(&self.events).push(event);
+        Ok(())
+    }
+
     async fn credentials_of_offer(
         &self,
         offer_id: &str,
