@@ -519,8 +519,7 @@ where
         // 4. Defer, or issue and record before handing anything out.
         if offer.issuance_mode == IssuanceMode::Deferred {
             let interval = self.settings.deferred.interval_seconds;
-            let pending =
-                Pending::new(grant, config, holder_keys, DeferredOrigin::Offer, interval);
+            let pending = Pending::new(grant, config, holder_keys, DeferredOrigin::Offer, interval);
             return self.defer(tenant, offer, pending, &nonces, now).await;
         }
         let claims = match self
