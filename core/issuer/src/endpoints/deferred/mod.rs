@@ -40,6 +40,12 @@ mod settle;
 use settle::settle_event;
 pub use settle::{Completion, MAX_REASON, SettleCause};
 
+/// Whether `id` can be a transaction id Sigil gave (non-empty, at most
+/// 128 bytes): anything else is unknown without a lookup.
+pub fn plausible_transaction_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128
+}
+
 /// A deferred credential request (§9.1). Unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DeferredRequest {
@@ -290,7 +296,7 @@ where
         tenant: &T,
         id: &str,
     ) -> Result<Option<DeferredTransaction>, DeferredCause> {
-        if id.is_empty() || id.len() > 128 {
+        if !plausible_transaction_id(id) {
             return Ok(None);
         }
         self.store.deferred(tenant.id(), id).await.map_err(|e| {

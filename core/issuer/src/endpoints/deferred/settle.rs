@@ -187,7 +187,7 @@ where
         id: &str,
         now: i64,
     ) -> Result<DeferredTransaction, SettleCause> {
-        if id.is_empty() || id.len() > 128 {
+        if !super::plausible_transaction_id(id) {
             return Err(SettleCause::Unknown);
         }
         let mut t = match self.store.deferred(tenant.id(), id).await {

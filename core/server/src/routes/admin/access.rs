@@ -54,6 +54,24 @@ impl Admin {
             .filter(|_| self.sees(id))
             .ok_or_else(|| Problem::not_found(format!("no tenant '{}'", printable(id))))
     }
+
+    /// The first tenant this caller sees in which `find` finds something:
+    /// the tenant of an id given at `/admin/v1` without its tenant.
+    pub async fn tenant_having<'a, T, E, Fut>(
+        &self,
+        state: &'a AppState,
+        find: impl Fn(&'a Tenant) -> Fut,
+    ) -> Result<Option<&'a Tenant>, E>
+    where
+        Fut: std::future::Future<Output = Result<Option<T>, E>>,
+    {
+        for t in state.tenants.iter().filter(|t| self.sees(&t.id)) {
+            if find(t).await?.is_some() {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// `text` as it may be echoed in a problem: control characters escaped,

@@ -23,6 +23,7 @@ use sigil_settings::DEFAULT_TENANT;
 use sigil_time::rfc3339;
 
 use super::access::{Admin, printable};
+use super::offers::view::load;
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
 use crate::tenants::{Tenant, issuer_url};
@@ -171,22 +172,11 @@ async fn change_default(
 ) -> Result<HttpResponse, Problem> {
     let action = action_of(&req)?;
     let id = &path.0;
-    let mut found = None;
-    for t in state.tenants.iter().filter(|t| admin.sees(&t.id)) {
-        let hit = state
-            .issuer
-            .store()
-            .credential(&t.id, id)
-            .await
-            .map_err(|e| store_problem("reading the credential", &e))?;
-        if hit.is_some() {
-            found = Some(t);
-            break;
-        }
-    }
-    let Some(t) = found else {
-        return Err(refused(&StatusChangeCause::UnknownCredential, id, action));
-    };
+    let t = admin
+        .tenant_having(&state, |t| state.issuer.store().credential(&t.id, id))
+        .await
+        .map_err(|e| store_problem("reading the credential", &e))?
+        .ok_or_else(|| refused(&StatusChangeCause::UnknownCredential, id, action))?;
     change(&state, t, id, action).await
 }
 
@@ -225,18 +215,11 @@ async fn change_offer_default(
 ) -> Result<HttpResponse, Problem> {
     let action = action_of(&req)?;
     let id = &path.0;
-    let missing = || refused(&StatusChangeCause::UnknownOffer, id, action);
-    if !sigil_issuer::offer::plausible_offer_id(id) {
-        return Err(missing());
-    }
-    let offer = state
-        .store
-        .get_offer_by_id(id)
-        .await
-        .map_err(|e| store_problem("reading the offer", &e))?
-        .filter(|o| admin.sees(&o.tenant))
-        .ok_or_else(missing)?;
-    let t = state.tenants.get(&offer.tenant).ok_or_else(missing)?;
+    let offer = load(&state, &admin, id).await?;
+    let t = state
+        .tenants
+        .get(&offer.tenant)
+        .ok_or_else(|| refused(&StatusChangeCause::UnknownOffer, id, action))?;
     change_offer(&state, t, id, action).await
 }
 

@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sigil_issuer::endpoints::deferred::{Completion, SettleCause};
+use sigil_issuer::endpoints::deferred::{Completion, SettleCause, plausible_transaction_id};
 use sigil_issuer::errors::CredentialErrorCode;
 use sigil_issuer::model::DeferredTransaction;
 use sigil_time::rfc3339;
@@ -165,22 +165,19 @@ async fn holder_of<'s>(
     state: &'s AppState,
     id: &str,
 ) -> Result<&'s Tenant, Problem> {
-    if id.is_empty() || id.len() > 128 {
+    if !plausible_transaction_id(id) {
         return Err(refused(&SettleCause::Unknown, id));
     }
-    for t in state.tenants.iter().filter(|t| admin.sees(&t.id)) {
-        match state.issuer.store().deferred(&t.id, id).await {
-            Ok(Some(_)) => return Ok(t),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "reading a deferred transaction failed");
-                return Err(Problem::store_unavailable(
-                    "the deferred transaction could not be read; nothing changed, try again",
-                ));
-            }
-        }
-    }
-    Err(refused(&SettleCause::Unknown, id))
+    admin
+        .tenant_having(state, |t| state.issuer.store().deferred(&t.id, id))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading a deferred transaction failed");
+            Problem::store_unavailable(
+                "the deferred transaction could not be read; nothing changed, try again",
+            )
+        })?
+        .ok_or_else(|| refused(&SettleCause::Unknown, id))
 }
 
 /// The problem of a refused complete or deny of transaction `id`.
