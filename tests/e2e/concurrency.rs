@@ -3,7 +3,7 @@
 
 use futures::future::join_all;
 use serde_json::Value;
-use sigil_tests::{Spawn, TestApp};
+use sigil_tests::{Killable, Spawn, TestApp};
 
 use crate::offers::{badge_offer, create, pre_authorized_code};
 
@@ -18,6 +18,21 @@ pub async fn two_instances() -> (String, TestApp, TestApp) {
         .issuer()
         .database(&url)
         .share_keys_with(&a)
+        .start()
+        .await;
+    (url, a, b)
+}
+
+/// [`two_instances`] configured by `with`, the first one killable.
+pub async fn two_instances_with(with: impl Fn(Spawn) -> Spawn) -> (String, Killable, TestApp) {
+    let url = sigil_store::testing::fresh_postgres_url()
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432");
+    let a = with(Spawn::default().issuer().database(&url))
+        .start_killable()
+        .await;
+    let b = with(Spawn::default().issuer().database(&url))
+        .share_keys_with(&a.app)
         .start()
         .await;
     (url, a, b)

@@ -115,6 +115,39 @@ impl Spawn {
 
     /// Write the config, start the server on a free port, return a client.
     pub async fn start(self) -> TestApp {
+        self.launch().await.0
+    }
+
+    /// Like [`Spawn::start`], on a runtime and thread of its own, so that
+    /// [`Killable::kill`] can stop the instance at once: its HTTP workers
+    /// and every task it runs (event delivery, purge) end mid-flight, its
+    /// database connections drop, nothing is released or flushed.
+    pub async fn start_killable(self) -> Killable {
+        let (started, app) = std::sync::mpsc::channel();
+        let (kill, killed) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let (app, handle) = runtime.block_on(self.launch());
+            started.send(app).unwrap();
+            let _ = killed.recv();
+            runtime.block_on(handle.stop(false));
+            runtime.shutdown_background();
+        });
+        let app = tokio::task::spawn_blocking(move || app.recv().unwrap())
+            .await
+            .unwrap();
+        Killable {
+            app,
+            kill: Some(kill),
+            thread: Some(thread),
+        }
+    }
+
+    async fn launch(self) -> (TestApp, sigil::startup::ServerHandle) {
         let dir = tempfile::tempdir().unwrap();
         if self.example_resources {
             for sub in ["credential-configurations", "profiles"] {
@@ -172,11 +205,35 @@ impl Spawn {
         let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN)))
             .await
             .unwrap();
+        let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
-        TestApp {
+        let app = TestApp {
             address,
             client: reqwest::Client::new(),
             dir,
+        };
+        (app, handle)
+    }
+}
+
+/// A test server that can be killed (see [`Spawn::start_killable`]).
+pub struct Killable {
+    /// The server while it runs.
+    pub app: TestApp,
+    kill: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Killable {
+    /// Stop the instance at once, as `kill -9` would: no graceful shutdown.
+    pub async fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            tokio::task::spawn_blocking(move || thread.join().unwrap())
+                .await
+                .unwrap();
         }
     }
 }

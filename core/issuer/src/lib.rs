@@ -15,6 +15,8 @@
 //! * [`proof`]: verification of `jwt` key proofs (App. F.1, F.4).
 //! * [`nonce`]: self-verifying `c_nonce` values (spent once in the store).
 //! * [`offer`]: the Credential Offer object and its URIs (§4).
+//! * [`offer_push`]: sending an offer to a wallet's Credential Offer
+//!   Endpoint (§4.1), to allowed origins only, over the [`offer_push::WalletHttp`] port.
 //! * [`mdl`]: mDL elements that must agree with the document signer
 //!   certificate (ISO/IEC 18013-5 §9.3.1), at offer creation and issuance.
 //! * [`codes`]: pre-authorized codes derived from offer ids.
@@ -33,6 +35,7 @@
 
 pub mod access_token;
 pub mod codes;
+pub mod delivery;
 pub mod dpop;
 pub mod endpoints;
 pub mod errors;
@@ -45,6 +48,7 @@ pub mod metadata;
 pub mod model;
 pub mod nonce;
 pub mod offer;
+pub mod offer_push;
 pub mod pkce;
 pub mod ports;
 pub mod proof;

@@ -168,6 +168,10 @@ fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::FAILURE);
     }
+    if let Err(e) = sigil_issuer::delivery::targets(&settings) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
     println!(
         "{}: configuration valid; {} plugins loaded, {} credential configurations, {} tenants",
         settings.source.display(),

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod delivery;
 pub mod issuer_port;
 pub mod keys_cli;
 pub mod limits;

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+pub use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sigil_plugin_host::{Limits, PluginPolicy, PluginRuntime, RuntimeConfig};
@@ -89,6 +90,12 @@ impl Application {
             )
         })?;
         spawn_purge(store.clone());
+        let targets = sigil_issuer::delivery::targets(&settings)?;
+        crate::delivery::spawn(
+            &store,
+            targets.into_values().collect(),
+            &settings.event_delivery,
+        )?;
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| {
             format!(
@@ -135,6 +142,11 @@ impl Application {
             server: server.run(),
             state,
         })
+    }
+
+    /// A handle that stops the HTTP server (tests and tools).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// The bound port.

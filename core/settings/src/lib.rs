@@ -11,7 +11,9 @@ pub mod admin_keys;
 mod authorization;
 pub mod datafn;
 mod error;
+mod events;
 mod model;
+mod offer_push;
 mod plugins;
 mod providers;
 mod resources;
@@ -21,11 +23,13 @@ pub use authorization::{
     TokenVerification, VERIFIED_ALGORITHMS, redirect_uri_allowed,
 };
 pub use error::SettingsError;
+pub use events::{EventDeliverySettings, EventEndpoint};
 pub use model::{
     DEFAULT_MAX_OFFER_SECONDS, DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings,
     MAX_OFFER_SECONDS_LIMIT, OfferLifetime, PluginSettings, ResourceSettings, ServerSettings,
     Settings, TenantSettings,
 };
+pub use offer_push::OfferPushSettings;
 pub use plugins::{PluginGrant, PluginLimits};
 pub use providers::{
     ATTRIBUTE_PROVIDER_PLUGIN, AttributeProvider, CLAIMS_CONTRACT_VERSION, ClaimsSettings,

@@ -11,6 +11,7 @@ use crate::authorization::{
     VERIFIED_ALGORITHMS, issuer_url_allowed,
 };
 use crate::datafn;
+use crate::events::{EventDeliverySettings, EventEndpoint};
 use crate::plugins::{PluginGrant, PluginLimits};
 use crate::providers::{
     AttributeProvider, ClaimsSettings, INLINE_PLUGIN, ProviderAuth, STATIC_PLUGIN, Secret,
@@ -58,12 +59,18 @@ pub struct Settings {
     /// access tokens the tenants that list them accept.
     #[serde(default)]
     pub authorization_servers: BTreeMap<String, AuthorizationServerSettings>,
+    /// `[event_delivery]`: how events are posted to event endpoints.
+    #[serde(default)]
+    pub event_delivery: EventDeliverySettings,
     /// Resource folders.
     #[serde(default)]
     pub resources: ResourceSettings,
     /// Claim sources: defaults for webhooks given inline on offers.
     #[serde(default)]
     pub claims: ClaimsSettings,
+    /// `[offer_push]`: the wallets offers may be pushed to.
+    #[serde(default)]
+    pub offer_push: crate::offer_push::OfferPushSettings,
     /// The file this was loaded from (not a config key).
     #[serde(skip)]
     pub source: PathBuf,
@@ -79,6 +86,9 @@ pub struct Settings {
     /// Webhook endpoints loaded from `resources.webhook_endpoints`.
     #[serde(skip)]
     pub webhook_endpoints: BTreeMap<String, WebhookEndpoint>,
+    /// Event endpoints loaded from `resources.event_endpoints`.
+    #[serde(skip)]
+    pub event_endpoints: BTreeMap<String, EventEndpoint>,
     /// Where each resource came from (for error messages).
     #[serde(skip)]
     pub resource_files: BTreeMap<String, PathBuf>,
@@ -249,8 +259,10 @@ pub struct ResourceSettings {
     pub profiles: PathBuf,
     /// Attribute providers, one file each.
     pub attribute_providers: PathBuf,
-    /// Webhook endpoints, one file each.
+    /// Webhook endpoints (claim sources), one file each.
     pub webhook_endpoints: PathBuf,
+    /// Event endpoints (where events are posted), one file each.
+    pub event_endpoints: PathBuf,
 }
 
 impl Default for ResourceSettings {
@@ -260,6 +272,7 @@ impl Default for ResourceSettings {
             profiles: "profiles".into(),
             attribute_providers: "attribute-providers".into(),
             webhook_endpoints: "webhook-endpoints".into(),
+            event_endpoints: "event-endpoints".into(),
         }
     }
 }
@@ -467,6 +480,7 @@ impl Settings {
         settings.resources.profiles = base.join(&settings.resources.profiles);
         settings.resources.attribute_providers = base.join(&settings.resources.attribute_providers);
         settings.resources.webhook_endpoints = base.join(&settings.resources.webhook_endpoints);
+        settings.resources.event_endpoints = base.join(&settings.resources.event_endpoints);
         for (id, (c, file)) in load_dir(
             &settings.resources.credential_configurations,
             |c: &CredentialConfiguration| &c.id,
@@ -516,6 +530,18 @@ impl Settings {
                 .resource_files
                 .insert(format!("webhook-endpoint:{id}"), file);
             settings.webhook_endpoints.insert(id, w);
+        }
+        for (id, (mut e, file)) in
+            load_dir(&settings.resources.event_endpoints, |e: &EventEndpoint| {
+                &e.id
+            })?
+        {
+            e.resolve(&file, base, &env)?;
+            e.validate(&file)?;
+            settings
+                .resource_files
+                .insert(format!("event-endpoint:{id}"), file);
+            settings.event_endpoints.insert(id, e);
         }
         for (tenant, t) in settings.tenants.iter_mut() {
             let mut digests = Vec::with_capacity(t.admin_keys.len());
@@ -600,7 +626,7 @@ impl Settings {
                 "remove both keys for the defaults (5 and 604800)",
             ));
         }
-        Ok(())
+        self.event_delivery.validate(&self.source)
     }
 
     /// Semantic checks beyond types.
@@ -627,6 +653,7 @@ impl Settings {
             ));
         }
         self.validate_lifecycle()?;
+        self.offer_push.check(&self.source)?;
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres://")
@@ -1206,6 +1233,19 @@ impl Settings {
                         "add {}/{id}.toml or use one of: {}",
                         self.resources.attribute_providers.display(),
                         names(self.attribute_providers.keys().collect())
+                    ),
+                ));
+            }
+            if let Some(id) = &c.webhook_endpoint_id
+                && !self.event_endpoints.contains_key(id)
+            {
+                return Err(err(
+                    "webhook_endpoint_id",
+                    format!("unknown event endpoint '{id}'"),
+                    format!(
+                        "add {}/{id}.toml or use one of: {}",
+                        self.resources.event_endpoints.display(),
+                        names(self.event_endpoints.keys().collect())
                     ),
                 ));
             }

@@ -137,6 +137,11 @@ pub struct CredentialConfiguration {
     /// An offer's `runtimeOverrides.mapping` replaces it.
     #[serde(default, skip_serializing)]
     pub mapping: Option<Map<String, Value>>,
+    /// The event endpoint (`event-endpoints/<id>.toml`) that gets the events
+    /// of offers of this configuration, unless the offer names one
+    /// (`webhookEndpointId`).
+    #[serde(default, skip_serializing)]
+    pub webhook_endpoint_id: Option<String>,
 }
 
 impl CredentialConfiguration {

@@ -5,24 +5,7 @@ use sea_orm::{
 };
 
 use crate::entities::event;
-use crate::{EventKind, NewEvent, Store, StoreError};
-
-/// A stored event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventRecord {
-    /// Database id, increasing with insertion.
-    pub id: i64,
-    /// Tenant.
-    pub tenant: String,
-    /// Offer the event is about.
-    pub offer_id: String,
-    /// What happened.
-    pub kind: EventKind,
-    /// Details.
-    pub detail: serde_json::Value,
-    /// When it happened, Unix seconds.
-    pub created_at: i64,
-}
+use crate::{EventKind, EventRecord, NewEvent, Store, StoreError};
 
 /// Appends an event on `db` (a connection or a transaction).
 pub(crate) async fn insert_event<C: ConnectionTrait>(
@@ -104,7 +87,8 @@ impl Store {
     }
 }
 
-fn record(m: event::Model) -> Result<EventRecord, StoreError> {
+/// The event of a row.
+pub(crate) fn record(m: event::Model) -> Result<EventRecord, StoreError> {
     Ok(EventRecord {
         kind: EventKind::parse(&m.kind)
             .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", m.kind)))?,

@@ -41,6 +41,11 @@
 //! read from a partial index of the records that are not valid. Module `deferred`: deferred transactions (nonces
 //! spent at deferral; settled by the operator; collected once, in the transaction that records the issuance).
 //! Module `credentials`: the issuance records and their list endpoint (`Store::find_credentials`).
+//!
+//! Webhook delivery (ADR 0021, module `delivery`): the event log is the outbox; each event endpoint has a cursor
+//! row (position, lease) taken by one conditional `UPDATE`, and every write of the lease holder is fenced on it.
+//! Pending deliveries (retrying or dead) are rows of their own; the operator reads them with
+//! [`Store::delivery_progress`] and [`Store::dead_letters`] and redelivers with [`Store::redeliver`].
 
 mod authorization_record;
 mod authorizations;
@@ -48,9 +53,11 @@ mod batch;
 mod connect;
 mod credentials;
 mod deferred;
+mod delivery;
 mod entities;
 mod error;
 mod events;
+mod expiry;
 mod grants;
 mod issuance;
 mod lite;
@@ -68,13 +75,13 @@ mod util;
 
 pub use connect::{Backend, Store};
 pub use error::{RedeemError, StoreError};
-pub use events::EventRecord;
 pub use purge::PurgeCounts;
+pub use sigil_issuer::delivery::{DeliveryState, EndpointProgress, PendingDelivery};
 pub use sigil_issuer::model::{
     AccessToken, Authorization, AuthorizationStatus, ClaimSourceSpec, CodeIssue, CredentialFilter,
     CredentialRecord, CredentialStatus, DeferredOrigin, DeferredStatus, DeferredTransaction,
-    EventKind, Finish, Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode, IssuedToken,
-    LoginState, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme, OfferStatus,
-    Redeem, RuntimeOverrides, Settlement, StatusChange, StatusEntry, StatusList, TxCode,
-    TxInputMode, ValueMode,
+    EventKind, EventRecord, Finish, Flow, GrantRefusal, GrantTokens, Issuance, IssuanceMode,
+    IssuedToken, LoginState, NewEvent, NotificationRecord, Offer, OfferProgress, OfferScheme,
+    OfferStatus, Redeem, RuntimeOverrides, Settlement, StatusChange, StatusEntry, StatusList,
+    TxCode, TxInputMode, ValueMode,
 };

@@ -21,8 +21,8 @@ pub use offer::{
     RuntimeOverrides, TxCode, TxInputMode, ValueMode,
 };
 pub use records::{
-    AccessToken, CredentialRecord, EventKind, Finish, Issuance, IssuedToken, NewEvent,
-    NotificationRecord, Redeem, RedeemRefusal, StatusChange,
+    AccessToken, CredentialRecord, EventKind, EventRecord, Finish, Issuance, IssuedToken, NewEvent,
+    NotificationRecord, Redeem, RedeemRefusal, RefusalEvent, StatusChange,
 };
 pub use status::OfferStatus;
 pub use tx_code::{LENGTHS as TX_CODE_LENGTHS, MAX_DESCRIPTION_CHARS, TxCodeFault, TxCodeRequest};

@@ -49,11 +49,19 @@ pub enum EventKind {
     /// A credential request with a live access token was refused (its
     /// error code, and the configuration when the request named one).
     CredentialRefused,
+    /// A token request for the offer was refused (its error code and
+    /// reason), when the request named an offer Sigil could find.
+    TokenRefused,
+    /// The offer passed its expiry before it was used up.
+    OfferExpired,
+    /// The operator pushed the offer to a wallet's credential offer
+    /// endpoint (OID4VCI §4.1), with the result.
+    OfferSent,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 22] = [
         Self::OfferCreated,
         Self::OfferResolved,
         Self::TokenIssued,
@@ -73,6 +81,9 @@ impl EventKind {
         Self::CredentialSuspended,
         Self::CredentialReinstated,
         Self::CredentialRefused,
+        Self::TokenRefused,
+        Self::OfferExpired,
+        Self::OfferSent,
     ];
 
     /// The stored (and API) name.
@@ -97,6 +108,9 @@ impl EventKind {
             Self::CredentialSuspended => "credential_suspended",
             Self::CredentialReinstated => "credential_reinstated",
             Self::CredentialRefused => "credential_refused",
+            Self::TokenRefused => "token_refused",
+            Self::OfferExpired => "offer_expired",
+            Self::OfferSent => "offer_sent",
         }
     }
 
@@ -137,6 +151,48 @@ impl NewEvent {
             detail: Value::Object(serde_json::Map::new()),
             created_at: at,
         }
+    }
+
+    /// The `offer_expired` event of offer `offer_id`, whose `expires_at`
+    /// passed before it was used up, as noticed at `now`.
+    pub fn offer_expired(tenant: &str, offer_id: &str, expires_at: i64, now: i64) -> Self {
+        Self {
+            detail: serde_json::json!({ "expiresAt": sigil_time::rfc3339(expires_at) }),
+            ..Self::bare(tenant, offer_id, EventKind::OfferExpired, now)
+        }
+    }
+}
+
+/// An event as stored in the log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    /// Database id, increasing with insertion: the public event id.
+    pub id: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// Offer the event is about.
+    pub offer_id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Details.
+    pub detail: Value,
+    /// When it happened, Unix seconds.
+    pub created_at: i64,
+}
+
+impl EventRecord {
+    /// The published envelope (`docs/events.md`, schema version 1):
+    /// `{id, type, offerId, tenant, occurredAt, data}`, the body of a
+    /// webhook and the `data:` of a server-sent event.
+    pub fn envelope(&self) -> Value {
+        serde_json::json!({
+            "id": self.id.to_string(),
+            "type": self.kind.as_str(),
+            "offerId": self.offer_id,
+            "tenant": self.tenant,
+            "occurredAt": sigil_time::rfc3339(self.created_at),
+            "data": self.detail,
+        })
     }
 }
 
@@ -278,7 +334,18 @@ pub struct Redeem<'a> {
     pub max_tx_attempts: u32,
     /// Current time, Unix seconds.
     pub now: i64,
+    /// The event a refusal records on the offer the code belongs to (the
+    /// token endpoint's rule; `None` records nothing). The store calls it
+    /// with that offer's tenant and id, the refusal and `now`, and stores
+    /// what it returns: in the transaction of the refusal's state change
+    /// when there is one (a counted wrong transaction code), else on its
+    /// own. It is not called when no offer has the code or the store failed.
+    pub refused: Option<RefusalEvent>,
 }
+
+/// What [`Redeem::refused`] is: `(tenant, offer_id, refusal, now)` to the
+/// event to record, if any.
+pub type RefusalEvent = fn(&str, &str, RedeemRefusal, i64) -> Option<NewEvent>;
 
 impl fmt::Debug for Redeem<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -288,6 +355,7 @@ impl fmt::Debug for Redeem<'_> {
             .field("tx_code_hash", &self.tx_code_hash.map(|_| "<redacted>"))
             .field("max_tx_attempts", &self.max_tx_attempts)
             .field("now", &self.now)
+            .field("refused", &self.refused.is_some())
             .finish()
     }
 }

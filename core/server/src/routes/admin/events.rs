@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 use sigil_issuer::event_feed::FeedCursor;
 use sigil_store::EventRecord;
-use sigil_time::rfc3339;
 
 use super::access::Admin;
 use super::offers::view::load;
@@ -162,14 +160,7 @@ fn store_problem(e: &sigil_store::StoreError) -> Problem {
 
 /// One event as a server-sent event: its id, its type, and the envelope.
 fn frame(e: &EventRecord) -> Bytes {
-    let envelope = json!({
-        "id": e.id.to_string(),
-        "type": e.kind.as_str(),
-        "offerId": e.offer_id,
-        "tenant": e.tenant,
-        "occurredAt": rfc3339(e.created_at),
-        "data": e.detail,
-    });
+    let envelope = e.envelope();
     Bytes::from(format!(
         "id: {}\nevent: {}\ndata: {envelope}\n\n",
         e.id,

@@ -6,6 +6,7 @@ pub mod access;
 pub mod body;
 pub mod credentials;
 pub mod deferred;
+pub mod deliveries;
 pub mod events;
 pub mod keys;
 pub mod offers;
@@ -27,7 +28,7 @@ fn resource(path: &str, allow: &'static str) -> Resource {
 /// 404 for a path no admin route has.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     Problem::not_found(format!(
-        "no admin API resource at {}; the routes are under /admin/v1 (offers, credentials, deferred, events, keys, plugins, and tenants/{{tenant}}/… for each)",
+        "no admin API resource at {}; the routes are under /admin/v1 (offers, credentials, deferred, events, event-endpoints, keys, plugins, and tenants/{{tenant}}/… for each)",
         access::printable(req.path())
     ))
     .error_response()
@@ -68,8 +69,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/offers/{id}/qr.svg", "GET").route(web::get().to(offers::qr_svg)))
             .service(resource("/offers/{id}/qr.png", "GET").route(web::get().to(offers::qr_png)))
+            .configure(offers::send::configure)
             .configure(credentials::configure)
             .configure(deferred::configure)
+            .configure(deliveries::configure)
             .configure(events::configure)
             .default_service(web::to(not_found)),
     );

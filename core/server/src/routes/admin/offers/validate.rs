@@ -355,14 +355,14 @@ pub(super) fn validate(
         }),
     };
     if let Some(id) = &body.webhook_endpoint_id
-        && !state.settings.webhook_endpoints.contains_key(id)
+        && !state.settings.event_endpoints.contains_key(id)
     {
         field(
             &mut errors,
             "webhookEndpointId",
             format!(
-                "unknown webhook endpoint '{id}'; configured: {}",
-                names(state.settings.webhook_endpoints.keys())
+                "unknown event endpoint '{id}'; configured (config/event-endpoints/): {}",
+                names(state.settings.event_endpoints.keys())
             ),
         );
     }
@@ -526,6 +526,11 @@ pub(super) fn validate(
     if !errors.is_empty() {
         return Err(Problem::validation("the offer request is invalid", errors));
     }
+    let webhook_endpoint_id = sigil_issuer::delivery::endpoint_of_offer(
+        &state.settings,
+        body.webhook_endpoint_id,
+        &configuration_ids,
+    );
     Ok(Validated {
         configuration_ids,
         tx,
@@ -534,7 +539,7 @@ pub(super) fn validate(
         expires_in,
         claims,
         overrides,
-        webhook_endpoint_id: body.webhook_endpoint_id,
+        webhook_endpoint_id,
         flow,
         issuer_state,
         issuance_mode,

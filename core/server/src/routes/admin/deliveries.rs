@@ -1,0 +1,190 @@
+//! Webhook delivery as the operator sees it:
+//! - `GET /admin/v1/event-endpoints`: each event endpoint, its position in
+//!   the event log, the instance delivering it, and its retrying and dead
+//!   deliveries (the global admin token only: endpoints serve every tenant);
+//! - `GET /admin/v1/event-endpoints/{id}/dead-letters?after=&limit=`: the
+//!   events given up after the retry horizon (a tenant key sees its
+//!   tenant's);
+//! - `POST /admin/v1/event-endpoints/{id}/dead-letters/{eventId}/redeliver`:
+//!   retry one from now (with the same `Idempotency-Key`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sigil_issuer::delivery::PendingDelivery;
+use sigil_issuer::model::EventRecord;
+use sigil_time::rfc3339;
+
+use super::access::{Admin, printable};
+use crate::problem::Problem;
+use crate::state::{AppState, now};
+
+/// Dead letters per page, at most.
+const MAX_PAGE: u64 = 200;
+
+/// Mount the routes in the `/admin/v1` scope.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/event-endpoints", "GET").route(web::get().to(list)))
+        .service(
+            super::resource("/event-endpoints/{id}/dead-letters", "GET")
+                .route(web::get().to(dead_letters)),
+        )
+        .service(
+            super::resource(
+                "/event-endpoints/{id}/dead-letters/{eventId}/redeliver",
+                "POST",
+            )
+            .route(web::post().to(redeliver)),
+        );
+}
+
+fn store_problem(e: &impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "reading or changing deliveries failed");
+    Problem::store_unavailable(
+        "the deliveries could not be read or changed; nothing changed, try again",
+    )
+}
+
+fn unknown_endpoint(state: &AppState, id: &str) -> Problem {
+    let known: Vec<&str> = state
+        .settings
+        .event_endpoints
+        .keys()
+        .map(String::as_str)
+        .collect();
+    Problem::not_found(format!(
+        "no event endpoint '{}'; configured (config/event-endpoints/): {}",
+        printable(id),
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    ))
+}
+
+/// `GET /admin/v1/event-endpoints`.
+async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    if admin.scoped_tenant().is_some() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "event endpoints serve every tenant; list them with the global admin token (a tenant key reads its dead letters at /admin/v1/event-endpoints/{id}/dead-letters)",
+        ));
+    }
+    let progress = state
+        .store
+        .delivery_progress()
+        .await
+        .map_err(|e| store_problem(&e))?;
+    let items: Vec<Value> = state
+        .settings
+        .event_endpoints
+        .values()
+        .map(|e| {
+            let p = progress.iter().find(|p| p.endpoint_id == e.id);
+            json!({
+                "id": e.id,
+                "url": e.url,
+                "events": e.events,
+                "position": p.map(|p| p.position.to_string()),
+                "holder": p.and_then(|p| p.holder.clone()).filter(|_| {
+                    p.is_some_and(|p| p.lease_until_ms > now() * 1_000)
+                }),
+                "retrying": p.map_or(0, |p| p.retrying),
+                "dead": p.map_or(0, |p| p.dead),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// The query of the dead-letter list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    /// Only events after this id (the `next` of the previous page).
+    after: Option<String>,
+    /// Page size (default and maximum 200).
+    limit: Option<u64>,
+}
+
+fn delivery_json(d: &PendingDelivery, e: &EventRecord) -> Value {
+    json!({
+        "eventId": e.id.to_string(),
+        "type": e.kind.as_str(),
+        "offerId": e.offer_id,
+        "tenant": e.tenant,
+        "occurredAt": rfc3339(e.created_at),
+        "state": d.state.as_str(),
+        "attempts": d.attempts,
+        "lastError": d.last_error,
+        "retriedSince": rfc3339(d.since),
+        "event": e.envelope(),
+    })
+}
+
+/// `GET /admin/v1/event-endpoints/{id}/dead-letters`.
+async fn dead_letters(
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<Page>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    if !state.settings.event_endpoints.contains_key(&id) {
+        return Err(unknown_endpoint(&state, &id));
+    }
+    let after = match &query.after {
+        None => 0,
+        Some(a) => a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
+            Problem::bad_body("after must be the `next` of a previous page (an event id)")
+        })?,
+    };
+    let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let rows = state
+        .store
+        .dead_letters(&id, admin.scoped_tenant(), after, limit)
+        .await
+        .map_err(|e| store_problem(&e))?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|(_, e)| e.id.to_string()))
+        .flatten();
+    let items: Vec<Value> = rows.iter().map(|(d, e)| delivery_json(d, e)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
+}
+
+/// `POST /admin/v1/event-endpoints/{id}/dead-letters/{eventId}/redeliver`.
+async fn redeliver(
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (id, event) = path.into_inner();
+    if !state.settings.event_endpoints.contains_key(&id) {
+        return Err(unknown_endpoint(&state, &id));
+    }
+    let not_dead = || {
+        Problem::not_found(format!(
+            "event '{}' is not a dead letter of '{}' (delivered, still being retried, or unknown)",
+            printable(&event),
+            printable(&id)
+        ))
+    };
+    let event_id = event.parse::<i64>().map_err(|_| not_dead())?;
+    let requeued = state
+        .store
+        .redeliver(&id, event_id, admin.scoped_tenant(), now())
+        .await
+        .map_err(|e| store_problem(&e))?;
+    if !requeued {
+        return Err(not_dead());
+    }
+    Ok(HttpResponse::Accepted().json(json!({
+        "eventId": event_id.to_string(),
+        "endpointId": id,
+        "state": "retrying",
+    })))
+}

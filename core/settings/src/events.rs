@@ -1,0 +1,210 @@
+//! Event endpoints (`config/event-endpoints/<id>.toml`): where Sigil posts
+//! the events of the offers that name them, signed, and `[event_delivery]`:
+//! how it retries.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::SettingsError;
+use crate::providers::{Secret, resolve_secrets};
+
+/// One event endpoint: a URL Sigil posts events to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventEndpoint {
+    /// Id, named by offers (`webhookEndpointId`) and credential
+    /// configurations (`webhook_endpoint_id`).
+    pub id: String,
+    /// The URL each event is posted to.
+    pub url: String,
+    /// The HMAC-SHA256 secret of the `Sigil-Signature` header.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Shorthand for `secret = { env = "NAME" }`.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// The event kinds to post (`docs/events.md`); absent: every kind.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    /// Timeout of one delivery in milliseconds (default 5000).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    5_000
+}
+
+impl EventEndpoint {
+    /// Whether events of `kind` go to this endpoint.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.events
+            .as_ref()
+            .is_none_or(|kinds| kinds.iter().any(|k| k == kind))
+    }
+
+    /// The signing secret.
+    pub fn signing_secret(&self) -> &str {
+        self.secret.as_ref().map(Secret::expose).unwrap_or_default()
+    }
+
+    /// Resolve `secret_env` and the secret of an endpoint loaded from `file`.
+    pub(crate) fn resolve(
+        &mut self,
+        file: &Path,
+        base: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(), SettingsError> {
+        if let Some(name) = &self.secret_env {
+            if self.secret.is_some() {
+                return Err(SettingsError::new(
+                    file,
+                    "secret_env",
+                    "both secret and secret_env are set",
+                    "keep one of them",
+                ));
+            }
+            self.secret = Some(Secret::from_env(name));
+        }
+        let Some(secret) = self.secret.as_mut() else {
+            return Err(SettingsError::new(
+                file,
+                "secret",
+                "an event endpoint needs a signing secret (every delivery is signed)",
+                "add secret_env = \"NAME\" (the variable holding the secret) or, for development, secret = \"...\"",
+            ));
+        };
+        resolve_secrets(file, base, env, None, vec![("secret", secret)])?;
+        if self.signing_secret().len() < 16 {
+            return Err(SettingsError::new(
+                file,
+                "secret",
+                "the signing secret is shorter than 16 characters",
+                "use a random secret of at least 32 characters",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Check the URL and the timeout of an endpoint loaded from `file`.
+    pub(crate) fn validate(&self, file: &Path) -> Result<(), SettingsError> {
+        let fix = "write an absolute http:// or https:// URL";
+        let parsed = url::Url::parse(&self.url).map_err(|e| {
+            SettingsError::new(
+                file,
+                "url",
+                format!("'{}' is not a URL ({e})", self.url),
+                fix,
+            )
+        })?;
+        if (parsed.scheme() != "http" && parsed.scheme() != "https") || parsed.host().is_none() {
+            return Err(SettingsError::new(
+                file,
+                "url",
+                format!("'{}' is not an http(s) URL", self.url),
+                fix,
+            ));
+        }
+        if !(1..=60_000).contains(&self.timeout_ms) {
+            return Err(SettingsError::new(
+                file,
+                "timeout_ms",
+                format!("{} ms is not between 1 and 60000", self.timeout_ms),
+                "set timeout_ms to the longest a receiver may take, e.g. 5000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[event_delivery]`: how events are posted to event endpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventDeliverySettings {
+    /// Whether this instance delivers events (default true). Instances that
+    /// do not still write events; another instance delivers them.
+    pub enabled: bool,
+    /// How long a delivery is retried, counted from the event, in seconds
+    /// (default 86,400); after that it is a dead letter.
+    pub retry_horizon_seconds: i64,
+    /// The wait before the first retry, in milliseconds (default 1000); it
+    /// doubles with each attempt, with jitter.
+    pub initial_backoff_ms: u64,
+    /// The longest wait between two retries, in seconds (default 600).
+    pub max_backoff_seconds: u64,
+    /// How long an instance holds an endpoint (only the holder delivers its
+    /// events), in seconds (default 30); it renews the lease while it runs.
+    pub lease_seconds: u64,
+    /// How often an idle endpoint looks for new events, in milliseconds
+    /// (default 500).
+    pub poll_ms: u64,
+    /// Deliveries in flight per endpoint, each of a different offer
+    /// (default 8).
+    pub concurrency: usize,
+}
+
+impl Default for EventDeliverySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retry_horizon_seconds: 86_400,
+            initial_backoff_ms: 1_000,
+            max_backoff_seconds: 600,
+            lease_seconds: 30,
+            poll_ms: 500,
+            concurrency: 8,
+        }
+    }
+}
+
+impl EventDeliverySettings {
+    /// Check the numbers; `file` is the main config file.
+    pub(crate) fn validate(&self, file: &Path) -> Result<(), SettingsError> {
+        let bad = |key: &str, problem: String, fix: &str| {
+            Err(SettingsError::new(
+                file,
+                format!("event_delivery.{key}"),
+                problem,
+                fix,
+            ))
+        };
+        if self.retry_horizon_seconds < 1 {
+            return bad(
+                "retry_horizon_seconds",
+                format!("{} is not positive", self.retry_horizon_seconds),
+                "give the retry horizon in seconds, e.g. 86400",
+            );
+        }
+        if self.initial_backoff_ms == 0 || self.max_backoff_seconds == 0 {
+            return bad(
+                "initial_backoff_ms",
+                "the backoff must be positive".into(),
+                "set initial_backoff_ms and max_backoff_seconds above 0",
+            );
+        }
+        if self.lease_seconds < 2 {
+            return bad(
+                "lease_seconds",
+                format!("{} s is shorter than 2 s", self.lease_seconds),
+                "use at least 2 seconds (default 30)",
+            );
+        }
+        if self.poll_ms == 0 || self.poll_ms >= self.lease_seconds * 500 {
+            return bad(
+                "poll_ms",
+                format!("{} ms is not between 1 and half the lease", self.poll_ms),
+                "poll more often than every lease_seconds / 2",
+            );
+        }
+        if !(1..=256).contains(&self.concurrency) {
+            return bad(
+                "concurrency",
+                format!("{} is not between 1 and 256", self.concurrency),
+                "use a small number, e.g. 8",
+            );
+        }
+        Ok(())
+    }
+}
