@@ -279,8 +279,9 @@ mod tests {
         )
         .await;
         // offers, access_tokens, nonces, issuances, events, authorizations, credentials,
-        // status_lists, status_indices, deferred_transactions, seaql_migrations
-        assert_eq!(tables, "11");
+        // status_lists, status_indices, deferred_transactions, event_cursors, event_deliveries,
+        // seaql_migrations
+        assert_eq!(tables, "13");
         crate::testing::drop_postgres_schema(&url).await.unwrap();
     }
 }

@@ -4,7 +4,9 @@ use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use sigil_issuer::model::{AuthorizationStatus, DeferredStatus};
 
-use crate::entities::{access_token, authorization, deferred_transaction, event, nonce, offer};
+use crate::entities::{
+    access_token, authorization, deferred_transaction, event, event_delivery, nonce, offer,
+};
 use crate::{Store, StoreError};
 
 /// Offers deleted per transaction.
@@ -37,7 +39,8 @@ impl Store {
     /// collected) and deferred transactions with `expires_at <= now`,
     /// authorizations whose request URI, login, code and refresh token have all expired (or that were revoked more
     /// than a day ago), and offers that expired at least `grace_seconds` ago and were never redeemed (no token
-    /// issued), together with their events (and authorizations).
+    /// issued), together with their events (and authorizations), unless one of their events is still to be delivered
+    /// to an event endpoint (a retrying or dead delivery).
     ///
     /// Offers that were redeemed are kept, as are all issuance records, status lists and reserved status list indices.
     /// Safe to run on several instances at once.
@@ -72,11 +75,19 @@ impl Store {
             ..PurgeCounts::default()
         };
         let cutoff = now.saturating_sub(grace_seconds.max(0));
+        // An offer with an event still to deliver (retrying or dead) is
+        // kept with its events until the delivery is settled (ADR 0021).
         let stale = || {
             Condition::all()
                 .add(offer::Column::ExpiresAt.is_not_null())
                 .add(offer::Column::ExpiresAt.lte(cutoff))
                 .add(offer::Column::TokenIssuedAt.is_null())
+                .add(offer::Column::Id.not_in_subquery(
+                    Query::select()
+                        .column(event_delivery::Column::OfferId)
+                        .from(event_delivery::Entity)
+                        .to_owned(),
+                ))
         };
         loop {
             let ids: Vec<String> = offer::Entity::find()

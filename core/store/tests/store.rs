@@ -81,6 +81,8 @@ macro_rules! on_both {
 
 #[path = "store/authorizations.rs"]
 mod authorizations;
+#[path = "store/delivery.rs"]
+mod delivery;
 #[path = "store/lifecycle.rs"]
 mod lifecycle;
 

@@ -12,6 +12,7 @@ mod m20261123_000005_create_events;
 mod m20261207_000006_authorization_code_flow;
 mod m20261207_000007_credentials;
 mod m20261207_000008_lifecycle;
+mod m20261207_000009_event_delivery;
 
 /// All migrations of the store.
 pub(crate) struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000006_authorization_code_flow::Migration),
             Box::new(m20261207_000007_credentials::Migration),
             Box::new(m20261207_000008_lifecycle::Migration),
+            Box::new(m20261207_000009_event_delivery::Migration),
         ]
     }
 }
