@@ -1,7 +1,9 @@
-//! The admin offers API (`shared/API.md`): create, read, revoke, QR codes.
+//! The admin offers API (`shared/API.md`): create, read, revoke, QR codes,
+//! push to a wallet.
 
 mod create;
 mod links;
+pub(crate) mod send;
 mod validate;
 pub(crate) mod view;
 
