@@ -175,6 +175,38 @@ async fn tx_code_rules() {
         .await
         .unwrap();
     assert_eq!(view["status"], "invalidated");
+    // Each refusal is on the offer's record with its reason, never with a code.
+    let refusals: Vec<&Value> = view["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "token_refused")
+        .map(|e| &e["detail"])
+        .collect();
+    let reasons: Vec<&str> = refusals
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "tx_code_mismatch",
+            "tx_code_mismatch",
+            "tx_code_mismatch",
+            "attempts_exhausted"
+        ]
+    );
+    assert_eq!(
+        (&refusals[2]["attemptsLeft"], &refusals[2]["grantType"]),
+        (&json!(0), &json!(GRANT))
+    );
+    for d in &refusals {
+        assert_eq!(d["error"], "invalid_grant", "{d}");
+        let text = d.to_string();
+        for secret in [code.as_str(), "999999", "123456"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
 
     // A tx_code for an offer without one: invalid_request.
     let created = create(&app, &badge_offer()).await;

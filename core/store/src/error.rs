@@ -1,6 +1,7 @@
 //! Typed errors of the store.
 
 use sea_orm::{DbErr, SqlErr};
+use sigil_issuer::model::RedeemRefusal;
 
 /// An error from the store that is not a business outcome.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +90,25 @@ pub enum RedeemError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl RedeemError {
+    /// The refusal this is, as the token endpoint knows it; `None` for a store failure.
+    pub fn refusal(&self) -> Option<RedeemRefusal> {
+        Some(match self {
+            RedeemError::UnknownCode => RedeemRefusal::UnknownCode,
+            RedeemError::Expired => RedeemRefusal::Expired,
+            RedeemError::Revoked => RedeemRefusal::Revoked,
+            RedeemError::AlreadyUsed => RedeemRefusal::AlreadyUsed,
+            RedeemError::Invalidated => RedeemRefusal::Invalidated,
+            RedeemError::TxCodeRequired => RedeemRefusal::TxCodeRequired,
+            RedeemError::TxCodeNotExpected => RedeemRefusal::TxCodeNotExpected,
+            RedeemError::WrongTxCode { remaining } => RedeemRefusal::WrongTxCode {
+                remaining: *remaining,
+            },
+            RedeemError::Store(_) => return None,
+        })
+    }
 }
 
 impl From<DbErr> for RedeemError {

@@ -7,7 +7,7 @@ use sigil_issuer::model::{AuthorizationStatus, DeferredStatus};
 use crate::entities::{
     access_token, authorization, deferred_transaction, event, event_delivery, nonce, offer,
 };
-use crate::{Store, StoreError};
+use crate::{OfferStatus, Store, StoreError};
 
 /// Offers deleted per transaction.
 const OFFER_BATCH: u64 = 500;
@@ -23,7 +23,9 @@ pub struct PurgeCounts {
     pub nonces: u64,
     /// Expired access tokens.
     pub access_tokens: u64,
-    /// Offers expired longer than the grace period and never redeemed.
+    /// Offers marked `expired` (each with its `offer_expired` event) by this run.
+    pub expired_offers: u64,
+    /// Offers expired, and unchanged, longer than the grace period and never redeemed.
     pub offers: u64,
     /// Events of those offers.
     pub events: u64,
@@ -42,6 +44,10 @@ impl Store {
     /// issued), together with their events (and authorizations), unless one of their events is still to be delivered
     /// to an event endpoint (a retrying or dead delivery).
     ///
+    /// First it marks the offers that expired since the last run ([`Store::expire_offers`]). An expired offer is
+    /// deleted only once marked and unchanged for `grace_seconds` after, so its `offer_expired` event is recorded
+    /// before and stays readable (event streams, webhooks) that long, even after the purge did not run for a while.
+    ///
     /// Offers that were redeemed are kept, as are all issuance records, status lists and reserved status list indices.
     /// Safe to run on several instances at once.
     pub async fn purge_expired(
@@ -50,6 +56,7 @@ impl Store {
         grace_seconds: i64,
     ) -> Result<PurgeCounts, StoreError> {
         let mut counts = PurgeCounts {
+            expired_offers: self.expire_offers(now).await?,
             nonces: nonce::Entity::delete_many()
                 .filter(nonce::Column::ExpiresAt.lte(now))
                 .exec(&self.db)
@@ -82,12 +89,20 @@ impl Store {
                 .add(offer::Column::ExpiresAt.is_not_null())
                 .add(offer::Column::ExpiresAt.lte(cutoff))
                 .add(offer::Column::TokenIssuedAt.is_null())
-                .add(offer::Column::Id.not_in_subquery(
-                    Query::select()
-                        .column(event_delivery::Column::OfferId)
-                        .from(event_delivery::Entity)
-                        .to_owned(),
-                ))
+                .add(offer::Column::UpdatedAt.lte(cutoff))
+                // Not marked `expired` yet (so without its event): kept until it is.
+                .add(offer::Column::Status.is_not_in([
+                    OfferStatus::Created.as_str(),
+                    OfferStatus::Resolved.as_str(),
+                ]))
+                .add(
+                    offer::Column::Id.not_in_subquery(
+                        Query::select()
+                            .column(event_delivery::Column::OfferId)
+                            .from(event_delivery::Entity)
+                            .to_owned(),
+                    ),
+                )
         };
         loop {
             let ids: Vec<String> = offer::Entity::find()

@@ -1,10 +1,15 @@
 //! Redeeming a pre-authorized code: single use, with transaction-code attempts, decided by conditional updates.
+//!
+//! A refusal of a code that belongs to an offer stores the event [`Redeem::refused`] gives for it (the token
+//! endpoint's rule): a counted wrong transaction code in the transaction of the count, any other refusal on its own.
 
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
+use sigil_issuer::model::RedeemRefusal;
 
 use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
 use crate::entities::offer;
+use crate::events::insert_event;
 use crate::offer_record::offer_from_model;
 use crate::offers::{not_expired, status_in};
 use crate::util::constant_time_eq;
@@ -48,7 +53,7 @@ impl Store {
             .await?;
         match won.into_iter().next() {
             Some(m) => Ok(offer_from_model(m, r.now)?),
-            None => Err(self.why_lost(&rec.id, r.now, max).await),
+            None => Err(self.lost(&rec, r, max).await),
         }
     }
 
@@ -87,7 +92,7 @@ impl Store {
                     rec.progress.status = OfferStatus::TokenIssued;
                     Ok(rec)
                 }
-                BatchOutcome::Committed(_) => Err(self.why_lost(&rec.id, r.now, max).await),
+                BatchOutcome::Committed(_) => Err(self.lost(&rec, r, max).await),
                 BatchOutcome::RolledBack => Err(RedeemError::Store(StoreError::Duplicate(
                     "access token hash",
                 ))),
@@ -99,7 +104,7 @@ impl Store {
             .await?;
         let Some(m) = won.into_iter().next() else {
             txn.rollback().await?;
-            return Err(self.why_lost(&rec.id, r.now, max).await);
+            return Err(self.lost(&rec, r, max).await);
         };
         crate::tokens::token_statement(new_token)
             .exec_without_returning(&txn)
@@ -111,7 +116,7 @@ impl Store {
     }
 
     /// Reads the offer of `r`'s code and checks it can be redeemed with the transaction code sent; a wrong one is
-    /// counted here.
+    /// counted here. A refusal is recorded on the offer.
     async fn redeemable(&self, r: Redeem<'_>, max: u32) -> Result<Offer, RedeemError> {
         let select = offer::Entity::find()
             .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
@@ -123,25 +128,47 @@ impl Store {
             .next()
             .ok_or(RedeemError::UnknownCode)?;
         let rec = offer_from_model(found, r.now)?;
-        refusal(&rec, max)?;
-        match (rec.tx_code_hash.as_deref(), r.tx_code_hash) {
+        // Whether the transaction code sent matches, when the request has the right shape.
+        let tx_code_matches = match (rec.tx_code_hash.as_deref(), r.tx_code_hash) {
             (Some(_), None) => Err(RedeemError::TxCodeRequired),
             (None, Some(_)) => Err(RedeemError::TxCodeNotExpected),
-            (Some(expected), Some(sent)) if !constant_time_eq(expected, sent) => {
-                Err(self.count_wrong_tx_code(&rec.id, r.now, max).await?)
-            }
-            _ => Ok(rec),
+            (Some(expected), Some(sent)) => Ok(constant_time_eq(expected, sent)),
+            (None, None) => Ok(true),
+        };
+        match refusal(&rec, max).and(tx_code_matches) {
+            Ok(true) => Ok(rec),
+            Ok(false) => Err(self.count_wrong_tx_code(&rec, r, max).await?),
+            Err(e) => Err(self.refused(&rec, r, e).await),
         }
     }
 
-    /// Counts one wrong transaction code, invalidating the offer in the same statement when the last attempt is
-    /// used up.
+    /// Records the event `r.refused` gives for refusal `e` of offer `rec`, on its own, and returns `e`. A failure to
+    /// record is logged: the refusal stands.
+    async fn refused(&self, rec: &Offer, r: Redeem<'_>, e: RedeemError) -> RedeemError {
+        if let Some(event) = refusal_event(rec, r, &e)
+            && let Err(failure) = insert_event(&self.db, event).await
+        {
+            tracing::warn!(error = %failure, offer = %rec.id, "recording a refused redemption failed");
+        }
+        e
+    }
+
+    /// [`Store::why_lost`] for offer `rec`, recorded like any refusal (not when the offer is gone or the store
+    /// failed).
+    async fn lost(&self, rec: &Offer, r: Redeem<'_>, max: u32) -> RedeemError {
+        let e = self.why_lost(&rec.id, r.now, max).await;
+        self.refused(rec, r, e).await
+    }
+
+    /// Counts one wrong transaction code for offer `rec`, invalidating it in the same statement when the last
+    /// attempt is used up, and records the refusal's event in the same transaction.
     async fn count_wrong_tx_code(
         &self,
-        id: &str,
-        now: i64,
+        rec: &Offer,
+        r: Redeem<'_>,
         max: u32,
     ) -> Result<RedeemError, RedeemError> {
+        let (id, now) = (rec.id.as_str(), r.now);
         let attempts_after = Expr::col(offer::Column::TxAttempts).add(1);
         let new_status: Expr = CaseStatement::new()
             .case(
@@ -150,6 +177,7 @@ impl Store {
             )
             .finally(Expr::col(offer::Column::Status))
             .into();
+        let txn = self.db.begin().await?;
         let counted = offer::Entity::update_many()
             .col_expr(offer::Column::TxAttempts, attempts_after)
             .col_expr(offer::Column::Status, new_status)
@@ -158,16 +186,24 @@ impl Store {
             .filter(status_in(&REDEEMABLE))
             .filter(not_expired(now))
             .filter(offer::Column::TxAttempts.lt(i64::from(max)))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(&txn)
             .await?;
         match counted.into_iter().next() {
             Some(m) => {
                 let attempts = u32::try_from(m.tx_attempts).unwrap_or(u32::MAX);
-                Ok(RedeemError::WrongTxCode {
+                let e = RedeemError::WrongTxCode {
                     remaining: max.saturating_sub(attempts),
-                })
+                };
+                if let Some(event) = refusal_event(rec, r, &e) {
+                    insert_event(&txn, event).await?;
+                }
+                txn.commit().await?;
+                Ok(e)
             }
-            None => Ok(self.why_lost(id, now, max).await),
+            None => {
+                txn.rollback().await?;
+                Ok(self.lost(rec, r, max).await)
+            }
         }
     }
 
@@ -192,6 +228,15 @@ impl Store {
             Err(e) => e.into(),
         }
     }
+}
+
+/// The event `r.refused` gives for refusal `e` of offer `rec`, if any (none for a store failure or a vanished offer).
+fn refusal_event(rec: &Offer, r: Redeem<'_>, e: &RedeemError) -> Option<NewEvent> {
+    let refusal = e.refusal()?;
+    if refusal == RedeemRefusal::UnknownCode {
+        return None;
+    }
+    (r.refused?)(&rec.tenant, &rec.id, refusal, r.now)
 }
 
 /// The conditional update that redeems the code of offer `id`: it matches only while the offer is redeemable and the

@@ -83,8 +83,12 @@ macro_rules! on_both {
 mod authorizations;
 #[path = "store/delivery.rs"]
 mod delivery;
+#[path = "store/expiry.rs"]
+mod expiry;
 #[path = "store/lifecycle.rs"]
 mod lifecycle;
+#[path = "store/refusals.rs"]
+mod refusals;
 
 on_both!(
     offer_round_trip,
@@ -174,6 +178,7 @@ fn redeem<'a>(code_hash: &'a str, tx_code_hash: Option<&'a str>) -> Redeem<'a> {
         tx_code_hash,
         max_tx_attempts: 3,
         now: now(),
+        refused: None,
     }
 }
 
@@ -675,10 +680,18 @@ async fn purge_removes_expired_rows(db: &Db) {
     let s = &db.store;
     let t = now();
     let grace = 3600;
-    // Expired long ago, never redeemed: purged with its events.
+    // Expired long ago, marked so long ago, never redeemed: purged with its events.
     let mut stale = offer("stale", "code-stale", None);
     stale.expires_at = Some(t - grace - 10);
+    stale.progress.status = OfferStatus::Expired;
+    stale.progress.updated_at = t - grace - 5;
     s.insert_offer(&stale).await.unwrap();
+    // Expired long ago, not marked yet (no purge ran since): marked now, with its
+    // event, and purged a grace period later.
+    let mut unmarked = offer("unmarked", "code-unmarked", None);
+    unmarked.expires_at = Some(t - grace - 10);
+    unmarked.progress.updated_at = t - grace - 10;
+    s.insert_offer(&unmarked).await.unwrap();
     // Expired within the grace period: kept.
     let mut recent = offer("recent", "code-recent", None);
     recent.expires_at = Some(t - 10);
@@ -715,21 +728,29 @@ async fn purge_removes_expired_rows(db: &Db) {
         .unwrap();
 
     let counts = s.purge_expired(t, grace).await.unwrap();
+    assert_eq!(counts.expired_offers, 2, "unmarked and recent: {counts:?}");
     assert_eq!(counts.nonces, 1, "{counts:?}");
     assert_eq!(counts.access_tokens, 1, "{counts:?}");
     assert_eq!(counts.offers, 1, "{counts:?}");
     assert_eq!(counts.events, 1, "{counts:?}");
     assert!(s.get_offer_by_id("stale").await.unwrap().is_none());
     assert!(s.events("stale").await.unwrap().is_empty());
-    for kept in ["recent", "used", "forever"] {
+    for kept in ["recent", "used", "forever", "unmarked"] {
         assert!(s.get_offer_by_id(kept).await.unwrap().is_some(), "{kept}");
     }
+    assert_eq!(event_kinds(s, "unmarked").await, ["offer_expired"]);
     assert_eq!(s.events("used").await.unwrap().len(), 1);
     assert!(s.find_access_token("at-live", t).await.unwrap().is_some());
     assert!(s.consume_nonce(TENANT, "n-live", t).await.unwrap());
     // Nothing left to purge.
     let again = s.purge_expired(t, grace).await.unwrap();
     assert_eq!(again, Default::default());
+    // A grace period after they were marked, both go, with their events.
+    let later = s.purge_expired(t + grace, grace).await.unwrap();
+    assert_eq!((later.offers, later.events), (2, 2), "{later:?}");
+    for gone in ["recent", "unmarked"] {
+        assert!(s.get_offer_by_id(gone).await.unwrap().is_none(), "{gone}");
+    }
 }
 
 const RACERS: usize = 50;

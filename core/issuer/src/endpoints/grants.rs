@@ -4,11 +4,79 @@
 
 use serde_json::{Value, json};
 
-use super::token::{TokenCause, TokenRequest, TokenResponse, token_type};
+use super::token::{
+    AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT, TokenCause, TokenRequest, TokenResponse,
+    token_type,
+};
 use crate::model::{Authorization, AuthorizationStatus, EventKind, GrantTokens, NewEvent};
 use crate::ports::{AuthorizationStore, IssuanceStore, IssuerTenant};
 use crate::secrets;
 use crate::service::Issuer;
+
+/// Why a code or refresh token cannot be exchanged (`invalid_grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantFault {
+    /// No authorization of the tenant has that code.
+    UnknownCode,
+    /// No authorization of the tenant has that refresh token.
+    UnknownRefreshToken,
+    /// Unknown, expired or already used (the store's last word).
+    Gone,
+    /// The code expired.
+    CodeExpired,
+    /// The refresh token expired.
+    RefreshTokenExpired,
+    /// The code was issued to another client.
+    CodeOfOtherClient,
+    /// The refresh token was issued to another client.
+    RefreshTokenOfOtherClient,
+    /// `redirect_uri` is not the authorization request's.
+    RedirectUriMismatch,
+    /// `code_verifier` is not a PKCE verifier.
+    MalformedVerifier,
+    /// `code_verifier` does not match the `code_challenge`.
+    PkceMismatch,
+    /// The offer was revoked or already used.
+    OfferUnavailable,
+}
+
+impl GrantFault {
+    /// What the wallet is told.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::UnknownCode => "the authorization code is unknown",
+            Self::UnknownRefreshToken => "the refresh token is unknown",
+            Self::Gone => "the code or refresh token is unknown, expired or already used",
+            Self::CodeExpired => "the authorization code has expired",
+            Self::RefreshTokenExpired => "the refresh token has expired",
+            Self::CodeOfOtherClient => "the authorization code was issued to another client",
+            Self::RefreshTokenOfOtherClient => "the refresh token was issued to another client",
+            Self::RedirectUriMismatch => {
+                "redirect_uri differs from the one of the authorization request"
+            }
+            Self::MalformedVerifier => {
+                "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"
+            }
+            Self::PkceMismatch => "code_verifier does not match the code_challenge",
+            Self::OfferUnavailable => "the offer was revoked or already used",
+        }
+    }
+
+    /// The `reason` of its `token_refused` event; `None` when no
+    /// authorization (so no offer) is known.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::UnknownCode | Self::UnknownRefreshToken | Self::Gone => None,
+            Self::CodeExpired => Some("code_expired"),
+            Self::RefreshTokenExpired => Some("refresh_token_expired"),
+            Self::CodeOfOtherClient | Self::RefreshTokenOfOtherClient => Some("client_mismatch"),
+            Self::RedirectUriMismatch => Some("redirect_uri_mismatch"),
+            Self::MalformedVerifier => Some("code_verifier_malformed"),
+            Self::PkceMismatch => Some("pkce_mismatch"),
+            Self::OfferUnavailable => Some("offer_unavailable"),
+        }
+    }
+}
 
 /// Which grant is exchanged: a code, or the refresh token of this hash.
 #[derive(Clone, Copy)]
@@ -47,7 +115,8 @@ pub fn credential_identifiers(a: &Authorization) -> Option<Value> {
 impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     /// Exchange an authorization code. Every check of the code's bindings
     /// (client, redirect URI, PKCE verifier, DPoP key) happens before the
-    /// single-use redemption; a code presented again revokes its grant.
+    /// single-use redemption; a code presented again revokes its grant. A
+    /// refusal of a known authorization is recorded on its offer.
     pub(crate) async fn code_grant<T: IssuerTenant>(
         &self,
         tenant: &T,
@@ -64,48 +133,66 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .authorization_by_code(tenant.id(), &secrets::hash(code))
             .await
             .map_err(TokenCause::Store)?
-            .ok_or_else(|| TokenCause::Grant("the authorization code is unknown".into()))?;
+            .ok_or(TokenCause::Grant(GrantFault::UnknownCode))?;
+        let presented = Presented {
+            client_id,
+            redirect_uri,
+            verifier,
+        };
+        let answer = self.exchange_code(tenant, &a, presented, jkt, now).await;
+        self.record_token_refusal(tenant, &a, AUTHORIZATION_CODE_GRANT, answer, now)
+            .await
+    }
+
+    /// [`Issuer::code_grant`] once the code's authorization `a` is found.
+    async fn exchange_code<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        a: &Authorization,
+        presented: Presented<'_>,
+        jkt: Option<String>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenCause> {
+        let Presented {
+            client_id,
+            redirect_uri,
+            verifier,
+        } = presented;
         if matches!(
             a.status,
             AuthorizationStatus::Redeemed | AuthorizationStatus::Revoked
         ) {
             if a.status == AuthorizationStatus::Redeemed {
-                self.revoke(tenant, &a, now, "authorization_code").await?;
+                self.revoke(tenant, a, now, "authorization_code").await?;
             }
             return Err(TokenCause::Replayed("authorization code"));
         }
-        if a.code_expires_at.is_none_or(|e| e <= now) || a.status != AuthorizationStatus::Code {
-            return Err(TokenCause::Grant(
-                "the authorization code has expired".into(),
-            ));
+        let fault = if a.code_expires_at.is_none_or(|e| e <= now)
+            || a.status != AuthorizationStatus::Code
+        {
+            Some(GrantFault::CodeExpired)
+        } else if a.client_id != client_id {
+            Some(GrantFault::CodeOfOtherClient)
+        } else if a.redirect_uri != redirect_uri {
+            Some(GrantFault::RedirectUriMismatch)
+        } else if !crate::pkce::valid_verifier(verifier) {
+            Some(GrantFault::MalformedVerifier)
+        } else if !crate::pkce::matches(verifier, &a.code_challenge) {
+            Some(GrantFault::PkceMismatch)
+        } else {
+            None
+        };
+        if let Some(fault) = fault {
+            return Err(TokenCause::Grant(fault));
         }
-        if a.client_id != client_id {
-            return Err(TokenCause::Grant(
-                "the authorization code was issued to another client".into(),
-            ));
-        }
-        if a.redirect_uri != redirect_uri {
-            return Err(TokenCause::Grant(
-                "redirect_uri differs from the one of the authorization request".into(),
-            ));
-        }
-        if !crate::pkce::valid_verifier(verifier) {
-            return Err(TokenCause::Grant(
-                "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~".into(),
-            ));
-        }
-        if !crate::pkce::matches(verifier, &a.code_challenge) {
-            return Err(TokenCause::Grant(
-                "code_verifier does not match the code_challenge".into(),
-            ));
-        }
-        self.exchange_grant(tenant, &a, jkt, Exchange::Code, now)
+        self.exchange_grant(tenant, a, jkt, Exchange::Code, now)
             .await
     }
 
     /// Exchange a refresh token for a new access token and a new refresh
     /// token; the old one stops working, and presenting it again revokes
-    /// the grant.
+    /// the grant. A refusal of a known authorization is recorded on its
+    /// offer.
     pub(crate) async fn refresh_grant<T: IssuerTenant>(
         &self,
         tenant: &T,
@@ -121,25 +208,74 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .authorization_by_refresh(tenant.id(), &hash)
             .await
             .map_err(TokenCause::Store)?
-            .ok_or_else(|| TokenCause::Grant("the refresh token is unknown".into()))?;
-        if a.previous_refresh_hash.as_deref() == Some(hash.as_str())
+            .ok_or(TokenCause::Grant(GrantFault::UnknownRefreshToken))?;
+        let answer = self
+            .exchange_refresh(tenant, &a, &hash, client_id, jkt, now)
+            .await;
+        self.record_token_refusal(tenant, &a, REFRESH_TOKEN_GRANT, answer, now)
+            .await
+    }
+
+    /// [`Issuer::refresh_grant`] once the refresh token's authorization `a`
+    /// is found; `hash` is the token's hash.
+    async fn exchange_refresh<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        a: &Authorization,
+        hash: &str,
+        client_id: &str,
+        jkt: Option<String>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenCause> {
+        if a.previous_refresh_hash.as_deref() == Some(hash)
             || a.status == AuthorizationStatus::Revoked
         {
             if a.status != AuthorizationStatus::Revoked {
-                self.revoke(tenant, &a, now, "refresh_token").await?;
+                self.revoke(tenant, a, now, "refresh_token").await?;
             }
             return Err(TokenCause::Replayed("refresh token"));
         }
         if a.refresh_expires_at.is_none_or(|e| e <= now) {
-            return Err(TokenCause::Grant("the refresh token has expired".into()));
+            return Err(TokenCause::Grant(GrantFault::RefreshTokenExpired));
         }
         if a.client_id != client_id {
-            return Err(TokenCause::Grant(
-                "the refresh token was issued to another client".into(),
-            ));
+            return Err(TokenCause::Grant(GrantFault::RefreshTokenOfOtherClient));
         }
-        self.exchange_grant(tenant, &a, jkt, Exchange::Refresh(&hash), now)
+        self.exchange_grant(tenant, a, jkt, Exchange::Refresh(hash), now)
             .await
+    }
+
+    /// Records the `token_refused` event of `answer` on the offer of `a`
+    /// (the authorization of the code or refresh token presented with
+    /// `grant_type`) when it is a refusal with a reason, and returns it. A
+    /// replay on a grant already revoked is recorded as `grant_revoked`
+    /// (the first replay, which revoked it, is `grant_replayed`). Nothing
+    /// is recorded when `a` names no offer; failing to record only logs.
+    async fn record_token_refusal<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        a: &Authorization,
+        grant_type: &str,
+        answer: Result<TokenResponse, TokenCause>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenCause> {
+        let Err(cause) = &answer else {
+            return answer;
+        };
+        let reason = match cause {
+            TokenCause::Replayed(_) if a.status == AuthorizationStatus::Revoked => {
+                Some("grant_revoked")
+            }
+            other => other.refusal_reason(),
+        };
+        let offer = a.offer_id.as_deref().filter(|id| !id.is_empty());
+        if let (Some(reason), Some(offer)) = (reason, offer) {
+            let event = cause.refused_event(tenant.id(), offer, grant_type, reason, now);
+            if let Err(e) = self.store.record_event(event).await {
+                tracing::warn!(error = %e, offer, "recording a refused token request failed");
+            }
+        }
+        answer
     }
 
     /// The tokens of a checked code or refresh token: stored by the
@@ -238,6 +374,14 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
             .await
             .map_err(TokenCause::Store)
     }
+}
+
+/// What the wallet presented with an authorization code.
+#[derive(Clone, Copy)]
+struct Presented<'a> {
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    verifier: &'a str,
 }
 
 /// The key the new tokens are bound to: the authorization's (then the

@@ -3,11 +3,12 @@
 //! [`super::grants`]. DPoP (RFC 9449) binds the token of any grant.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::dpop::{DpopFault, DpopTarget};
+use super::grants::GrantFault;
 use crate::errors::TokenErrorCode;
-use crate::model::{GrantRefusal, IssuedToken, Redeem, RedeemRefusal};
+use crate::model::{EventKind, GrantRefusal, IssuedToken, NewEvent, Redeem, RedeemRefusal};
 use crate::offer::PRE_AUTHORIZED_GRANT;
 use crate::ports::{AuthorizationStore, IssuanceStore, IssuerTenant, RedeemError, StoreFailure};
 use crate::secrets;
@@ -127,8 +128,8 @@ pub enum TokenCause {
     Refused(RedeemRefusal),
     /// A parameter the grant needs is missing or malformed.
     Missing(&'static str),
-    /// The code or refresh token cannot be used (the message says why).
-    Grant(String),
+    /// The code or refresh token cannot be used.
+    Grant(GrantFault),
     /// A replayed code or refresh token: the grant is now revoked.
     Replayed(&'static str),
     /// DPoP failed.
@@ -199,7 +200,7 @@ impl TokenCause {
                 format!("the tx_code is wrong; {remaining} attempts left")
             }
             Self::Missing(name) => format!("{name} is missing or malformed"),
-            Self::Grant(why) => why.clone(),
+            Self::Grant(why) => why.description().to_owned(),
             Self::Replayed(what) => {
                 format!("the {what} was already used; everything it granted is now revoked")
             }
@@ -207,6 +208,73 @@ impl TokenCause {
             Self::Store(_) => "the request could not be processed; try again".to_owned(),
         }
     }
+
+    /// The `reason` of the `token_refused` event of this refusal
+    /// (`docs/events.md`), or `None` when it is not recorded as one: a
+    /// malformed request or an unknown code names no offer, a replay is a
+    /// `grant_replayed` event, and a store failure is not a refusal.
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        use RedeemRefusal as R;
+        match self {
+            Self::Refused(r) => match r {
+                R::UnknownCode => None,
+                R::Expired => Some("offer_expired"),
+                R::Revoked => Some("offer_revoked"),
+                R::AlreadyUsed => Some("code_redeemed"),
+                R::Invalidated => Some("attempts_exhausted"),
+                R::TxCodeRequired => Some("tx_code_missing"),
+                R::TxCodeNotExpected => Some("tx_code_unexpected"),
+                R::WrongTxCode { .. } => Some("tx_code_mismatch"),
+            },
+            Self::Grant(fault) => fault.reason(),
+            Self::Dpop(DpopFault::OtherKey) => Some("dpop_key_mismatch"),
+            Self::Dpop(DpopFault::Missing) => Some("dpop_proof_missing"),
+            _ => None,
+        }
+    }
+
+    /// The `token_refused` event of this refusal of a `grant_type` request
+    /// on offer `offer_id`, with `reason`: `{error, reason, grantType}`,
+    /// and `attemptsLeft` after a wrong transaction code. Never the code,
+    /// transaction code or token.
+    pub fn refused_event(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+        grant_type: &str,
+        reason: &str,
+        now: i64,
+    ) -> NewEvent {
+        let mut detail = json!({
+            "error": self.code().as_str(),
+            "reason": reason,
+            "grantType": grant_type,
+        });
+        if let Self::Refused(RedeemRefusal::WrongTxCode { remaining }) = self {
+            detail["attemptsLeft"] = json!(remaining);
+        }
+        NewEvent {
+            tenant: tenant.to_owned(),
+            offer_id: offer_id.to_owned(),
+            kind: EventKind::TokenRefused,
+            detail,
+            created_at: now,
+        }
+    }
+}
+
+/// The event a refused pre-authorized code records on its offer
+/// ([`Redeem::refused`]): `token_refused`, for every refusal that names an
+/// offer.
+pub fn redemption_refused(
+    tenant: &str,
+    offer_id: &str,
+    refusal: RedeemRefusal,
+    now: i64,
+) -> Option<NewEvent> {
+    let cause = TokenCause::Refused(refusal);
+    let reason = cause.refusal_reason()?;
+    Some(cause.refused_event(tenant, offer_id, PRE_AUTHORIZED_GRANT, reason, now))
 }
 
 impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
@@ -269,6 +337,8 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     /// Exchange a pre-authorized code (and `tx_code`) for an access token.
     /// The code is redeemed, and the token and its event stored, in one
     /// transaction: a code is never spent without a token to show for it.
+    /// A refusal of a code that names an offer is recorded on it
+    /// ([`redemption_refused`]).
     async fn pre_authorized<T: IssuerTenant>(
         &self,
         tenant: &T,
@@ -298,6 +368,7 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
                     tx_code_hash: tx_hash.as_deref(),
                     max_tx_attempts: issuance.max_tx_code_attempts,
                     now,
+                    refused: Some(redemption_refused),
                 },
                 IssuedToken {
                     token_hash: &token_hash,
@@ -331,13 +402,9 @@ pub(crate) fn token_type(jkt: Option<&str>) -> &'static str {
 impl From<GrantRefusal> for TokenCause {
     fn from(r: GrantRefusal) -> Self {
         match r {
-            GrantRefusal::Unknown => {
-                Self::Grant("the code or refresh token is unknown, expired or already used".into())
-            }
+            GrantRefusal::Unknown => Self::Grant(GrantFault::Gone),
             GrantRefusal::Replayed => Self::Replayed("code or refresh token"),
-            GrantRefusal::OfferUnavailable => {
-                Self::Grant("the offer was revoked or already used".into())
-            }
+            GrantRefusal::OfferUnavailable => Self::Grant(GrantFault::OfferUnavailable),
         }
     }
 }

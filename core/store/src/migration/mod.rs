@@ -13,6 +13,7 @@ mod m20261207_000006_authorization_code_flow;
 mod m20261207_000007_credentials;
 mod m20261207_000008_lifecycle;
 mod m20261207_000009_event_delivery;
+mod m20261207_000010_offer_expiry;
 
 /// All migrations of the store.
 pub(crate) struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000007_credentials::Migration),
             Box::new(m20261207_000008_lifecycle::Migration),
             Box::new(m20261207_000009_event_delivery::Migration),
+            Box::new(m20261207_000010_offer_expiry::Migration),
         ]
     }
 }

@@ -868,3 +868,103 @@ async fn without_required_par_a_direct_request_gets_the_same_checks() {
         .unwrap();
     assert_eq!(token.token_type, "Bearer");
 }
+
+/// The `(reason, grantType)` of every `token_refused` event, all on "o1";
+/// none holds the code, verifier or refresh token.
+fn token_refusals(w: &World, secrets: &[&str]) -> Vec<(String, String)> {
+    let events = super::fakes::lock(&w.store().events).clone();
+    events
+        .into_iter()
+        .filter(|e| e.kind == EventKind::TokenRefused)
+        .map(|e| {
+            assert_eq!(e.offer_id, "o1");
+            assert_eq!(e.detail["error"], "invalid_grant", "{}", e.detail);
+            let text = e.detail.to_string();
+            for secret in secrets {
+                assert!(!text.contains(secret), "{text} holds {secret}");
+            }
+            let field = |name: &str| e.detail[name].as_str().unwrap().to_owned();
+            (field("reason"), field("grantType"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn refused_codes_and_refresh_tokens_of_an_offer_are_recorded() {
+    let w = World::with_settings(with_redirects);
+    code_offer(&w);
+    let code = code_without_login(&w, &[("issuer_state", "st-1")]).await;
+    let refuse = |r: TokenRequest| {
+        let w = &w;
+        async move { w.issuer.token(&w.tenant, &r).await.unwrap_err() }
+    };
+    refuse(code_request(&code, &"x".repeat(43))).await;
+    refuse(code_request(&code, "short")).await;
+    let mut r = code_request(&code, VERIFIER);
+    r.client_id = Some("another".into());
+    refuse(r).await;
+    let mut r = code_request(&code, VERIFIER);
+    r.redirect_uri = Some("http://127.0.0.1:4711/other".into());
+    refuse(r).await;
+    // Unknown: no authorization, so no offer to record it on.
+    refuse(code_request("never-issued", VERIFIER)).await;
+    let token = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap();
+    let refresh = token.refresh_token.unwrap();
+    let mut r = TokenRequest {
+        grant_type: "refresh_token".into(),
+        refresh_token: Some(refresh.clone()),
+        client_id: Some("another".into()),
+        ..Default::default()
+    };
+    refuse(r.clone()).await;
+    // The first replay revokes the grant (grant_replayed); a code or
+    // refresh token of the revoked grant is then refused as such.
+    refuse(code_request(&code, VERIFIER)).await;
+    refuse(code_request(&code, VERIFIER)).await;
+    r.client_id = Some("wallet".into());
+    refuse(r).await;
+    let code_grant = |reason: &str| (reason.to_owned(), "authorization_code".to_owned());
+    let refresh_grant = |reason: &str| (reason.to_owned(), "refresh_token".to_owned());
+    assert_eq!(
+        token_refusals(&w, &[&code, VERIFIER, &refresh]),
+        [
+            code_grant("pkce_mismatch"),
+            code_grant("code_verifier_malformed"),
+            code_grant("client_mismatch"),
+            code_grant("redirect_uri_mismatch"),
+            refresh_grant("client_mismatch"),
+            code_grant("grant_revoked"),
+            refresh_grant("grant_revoked"),
+        ]
+    );
+    let replays = w.store().event_kinds();
+    assert_eq!(
+        replays
+            .iter()
+            .filter(|k| **k == EventKind::GrantReplayed)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_expired_code_is_recorded_as_such() {
+    let w = World::with_settings(with_redirects);
+    code_offer(&w);
+    let code = code_without_login(&w, &[("issuer_state", "st-1")]).await;
+    w.advance(w.issuer.settings.authorization.code_seconds);
+    let e = w
+        .issuer
+        .token(&w.tenant, &code_request(&code, VERIFIER))
+        .await
+        .unwrap_err();
+    assert_eq!(e.description(), "the authorization code has expired");
+    assert_eq!(
+        token_refusals(&w, &[&code]),
+        [("code_expired".to_owned(), "authorization_code".to_owned())]
+    );
+}

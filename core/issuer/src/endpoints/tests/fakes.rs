@@ -158,7 +158,16 @@ impl IssuanceStore for FakeStore {
                 o.tenant == r.tenant && o.pre_authorized_code_hash.as_deref() == Some(r.code_hash)
             })
             .ok_or(RedeemError::Refused(RedeemRefusal::UnknownCode))?;
-        let refuse = |why| Err(RedeemError::Refused(why));
+        // Like the store: a refusal of a known offer stores the event `r.refused` gives.
+        let refuse = |why| {
+            if let Some(event) = r
+                .refused
+                .and_then(|f| f(&offer.tenant, &offer.id, why, r.now))
+            {
+                lock(&self.events).push(event);
+            }
+            Err(RedeemError::Refused(why))
+        };
         match offer.progress.status {
             OfferStatus::Revoked => return refuse(RedeemRefusal::Revoked),
             OfferStatus::Invalidated => return refuse(RedeemRefusal::Invalidated),

@@ -238,3 +238,136 @@ async fn a_store_failure_is_a_server_error_and_spends_nothing() {
     w.store().broken.store(false, Ordering::Relaxed);
     assert!(w.issuer.token(&w.tenant, &grant(&code, None)).await.is_ok());
 }
+
+/// The `data` of every `token_refused` event, checked for its offer and
+/// for the secrets it must never hold.
+fn refusals(w: &World, offer: &str, secrets: &[&str]) -> Vec<serde_json::Value> {
+    let events = super::fakes::lock(&w.store().events).clone();
+    events
+        .into_iter()
+        .filter(|e| e.kind == EventKind::TokenRefused)
+        .map(|e| {
+            assert_eq!((e.tenant.as_str(), e.offer_id.as_str()), ("default", offer));
+            let text = e.detail.to_string();
+            for secret in secrets {
+                assert!(!text.contains(secret), "{text} holds {secret}");
+            }
+            e.detail
+        })
+        .collect()
+}
+
+fn refused(error: &str, reason: &str) -> serde_json::Value {
+    serde_json::json!({ "error": error, "reason": reason, "grantType": PRE_AUTHORIZED_GRANT })
+}
+
+#[tokio::test]
+async fn each_refusal_of_a_code_with_an_offer_is_recorded_on_it() {
+    let w = World::new();
+    let code = w.offer("o1", &["badge"], |o| {
+        World::with_tx_code(o, &w.issuer.pre_authorized_code("o1"), "4711")
+    });
+    let secrets = [code.as_str(), "4711", "0000"];
+    let token = |tx: Option<&'static str>| {
+        let r = grant(&code, tx);
+        let w = &w;
+        async move { w.issuer.token(&w.tenant, &r).await.unwrap_err() }
+    };
+    token(None).await;
+    for _ in 0..3 {
+        token(Some("0000")).await;
+    }
+    token(Some("4711")).await;
+    let wrong = |left: u32| {
+        let mut d = refused("invalid_grant", "tx_code_mismatch");
+        d["attemptsLeft"] = left.into();
+        d
+    };
+    assert_eq!(
+        refusals(&w, "o1", &secrets),
+        [
+            refused("invalid_request", "tx_code_missing"),
+            wrong(2),
+            wrong(1),
+            wrong(0),
+            refused("invalid_grant", "attempts_exhausted"),
+        ]
+    );
+    assert_eq!(w.store().status("o1"), OfferStatus::Invalidated);
+}
+
+#[tokio::test]
+async fn refusals_name_the_offer_state_that_caused_them() {
+    type Edit = fn(&mut crate::model::Offer);
+    let cases: [(&str, Edit, Option<&str>, serde_json::Value); 3] = [
+        (
+            "old",
+            |o| o.expires_at = Some(NOW - 1),
+            None,
+            refused("invalid_grant", "offer_expired"),
+        ),
+        (
+            "gone",
+            |o| o.progress.status = OfferStatus::Revoked,
+            None,
+            refused("invalid_grant", "offer_revoked"),
+        ),
+        (
+            "plain",
+            |_| {},
+            Some("1234"),
+            refused("invalid_request", "tx_code_unexpected"),
+        ),
+    ];
+    for (id, edit, tx, want) in cases {
+        let w = World::new();
+        let code = w.offer(id, &["badge"], edit);
+        let e = w
+            .issuer
+            .token(&w.tenant, &grant(&code, tx))
+            .await
+            .unwrap_err();
+        assert_eq!(refusals(&w, id, &[&code]), [want], "{e:?}");
+    }
+    // A code redeemed before.
+    let w = World::new();
+    let code = w.offer("o1", &["badge"], |_| {});
+    w.issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap();
+    w.issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusals(&w, "o1", &[&code]),
+        [refused("invalid_grant", "code_redeemed")]
+    );
+}
+
+#[tokio::test]
+async fn a_code_without_an_offer_or_a_failed_store_records_nothing() {
+    let w = World::new();
+    let code = w.offer("o1", &["badge"], |_| {});
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant("never-issued", None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidGrant);
+    // The right code at another tenant names no offer there.
+    w.issuer
+        .token(&w.acme, &grant(&code, None))
+        .await
+        .unwrap_err();
+    w.store().broken.store(true, Ordering::Relaxed);
+    let e = w
+        .issuer
+        .token(&w.tenant, &grant(&code, None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ServerError);
+    w.store().broken.store(false, Ordering::Relaxed);
+    assert!(w.store().event_kinds().is_empty());
+}
