@@ -42,6 +42,13 @@ RESULTS="${RESULTS:-}"   # optional: also append the JSON lines to this file
 # Optional: a database URL instead of a fresh SQLite file per run (e.g. an
 # empty PostgreSQL database; it is not reset between runs).
 BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-}"
+# EVENT_WEBHOOK=1: one event endpoint subscribed to every event of the
+# benchmarked configuration (its `webhook_endpoint_id`), received by
+# bench/events-receiver.mjs (node) on this machine; the run then reports how
+# many events arrived and how long delivery took to catch up after the load.
+EVENT_WEBHOOK="${EVENT_WEBHOOK:-0}"
+RECEIVER_PID=""
+EVENTS_SECRET="bench-events-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release -p sigil -p sigil-load
@@ -103,9 +110,17 @@ stop_provider() {
     fi
     PROVIDER_PID=""
 }
+stop_receiver() {
+    if [[ -n "$RECEIVER_PID" ]] && kill -0 "$RECEIVER_PID" 2>/dev/null; then
+        kill "$RECEIVER_PID" 2>/dev/null || true
+        wait "$RECEIVER_PID" 2>/dev/null || true
+    fi
+    RECEIVER_PID=""
+}
 cleanup() {
     stop_server
     stop_provider
+    stop_receiver
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -149,6 +164,21 @@ start_server() {
     mkdir -p "$run"
     cp -R "$ROOT/config" "$run/config"
     rm -rf "$run/config/keys"   # a fresh development key, generated on start
+    if [[ "$EVENT_WEBHOOK" == 1 ]]; then
+        SECRET="$EVENTS_SECRET" node "$ROOT/bench/events-receiver.mjs" >"$run/receiver.out" 2>&1 &
+        RECEIVER_PID=$!
+        RECEIVER_PORT=""
+        for _ in $(seq 100); do
+            RECEIVER_PORT="$(jq -r '.port // empty' "$run/receiver.out" 2>/dev/null || true)"
+            [[ -n "$RECEIVER_PORT" ]] && break
+            sleep 0.1
+        done
+        printf 'id = "bench-events"\nurl = "http://127.0.0.1:%s/events"\nsecret = "%s"\n' \
+            "$RECEIVER_PORT" "$EVENTS_SECRET" >"$run/config/event-endpoints/bench-events.toml"
+        for f in "$run"/config/credential-configurations/*.toml; do
+            sed -i '0,/^id = /s//webhook_endpoint_id = "bench-events"\nid = /' "$f"
+        done
+    fi
     PORT="$(free_port)"
     URL="http://127.0.0.1:$PORT"
     local login=()
@@ -205,8 +235,28 @@ for mode in $MODES; do
             else
                 echo "sigil-load failed" >&2
             fi
+            if [[ "$EVENT_WEBHOOK" == 1 ]]; then
+                # Wait for delivery to catch up (the count stable for 1 s).
+                started=$(date +%s.%N)
+                last=-1
+                for _ in $(seq 300); do
+                    count="$(curl -fsS "http://127.0.0.1:$RECEIVER_PORT/count" | jq -r .distinct)"
+                    [[ "$count" == "$last" ]] && break
+                    last="$count"
+                    sleep 1
+                done
+                drain=$(echo "$(date +%s.%N) - $started - 1" | bc)
+                counts="$(curl -fsS "http://127.0.0.1:$RECEIVER_PORT/count")"
+                echo "   webhook: $counts; caught up ${drain}s after the load" >&2
+                tmp="$(mktemp)"
+                jq -c --argjson w "$counts" --arg d "$drain" \
+                    '. + {webhook: ($w + {drain_s: ($d|tonumber)})}' \
+                    <(tail -n 1 "$JSONL") >"$tmp" && { head -n -1 "$JSONL"; cat "$tmp"; } >"$JSONL.new" && mv "$JSONL.new" "$JSONL"
+                rm -f "$tmp"
+            fi
             stop_server
             stop_provider
+            stop_receiver
             if [[ -s "$WORK/run-$n/op.log" ]] && grep -q 'server_error' "$WORK/run-$n/op.log"; then
                 echo "   provider log:" >&2
                 grep -m 5 'server_error' "$WORK/run-$n/op.log" | sed 's/^/   /' >&2

@@ -279,15 +279,16 @@ async fn events_reach_the_offers_endpoint_signed_in_order_and_dead_letters_can_b
     receiver.set_failing("/strict", true);
     let failing = create(&app, &offer_for(Some("strict"))).await;
     let failing_id = failing["offerId"].as_str().unwrap().to_owned();
+    let dropped = create(&app, &offer_for(Some("strict"))).await;
     let start = Instant::now();
-    let dead = loop {
+    let (dead, other) = loop {
         let r = app
             .admin_get("/admin/v1/event-endpoints/strict/dead-letters")
             .await;
         assert_eq!(r.status(), 200);
         let page: Value = r.json().await.unwrap();
-        if let Some(item) = page["items"].as_array().unwrap().first() {
-            break item.clone();
+        if let [first, second] = page["items"].as_array().unwrap().as_slice() {
+            break (first.clone(), second.clone());
         }
         assert!(start.elapsed() < Duration::from_secs(15), "no dead letter");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -311,7 +312,21 @@ async fn events_reach_the_offers_endpoint_signed_in_order_and_dead_letters_can_b
         .find(|e| e["id"] == "strict")
         .unwrap()
         .clone();
-    assert_eq!(strict["dead"], 1, "{list}");
+    assert_eq!(strict["dead"], 2, "{list}");
+    // One is dropped for good.
+    assert_eq!(other["offerId"], dropped["offerId"]);
+    let drop_path = format!(
+        "/admin/v1/event-endpoints/strict/dead-letters/{}",
+        other["eventId"].as_str().unwrap()
+    );
+    let r = app
+        .client
+        .delete(format!("{}{drop_path}", app.address))
+        .bearer_auth(sigil_tests::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
     receiver.set_failing("/strict", false);
     let event_id = dead["eventId"].as_str().unwrap();
     let path = format!("/admin/v1/event-endpoints/strict/dead-letters/{event_id}/redeliver");
@@ -324,6 +339,19 @@ async fn events_reach_the_offers_endpoint_signed_in_order_and_dead_letters_can_b
         .await;
     let again = app.admin_post(&path, &json!({})).await;
     assert_eq!(again.status(), 404);
+    let page: Value = app
+        .admin_get("/admin/v1/event-endpoints/strict/dead-letters")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"], json!([]), "{page}");
+    assert!(
+        receiver
+            .got()
+            .iter()
+            .all(|d| d.body["offerId"] != dropped["offerId"])
+    );
     assert_eq!(again.headers()["content-type"], "application/problem+json");
     let unknown = app
         .admin_get("/admin/v1/event-endpoints/nope/dead-letters")

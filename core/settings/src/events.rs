@@ -119,6 +119,17 @@ impl EventEndpoint {
     }
 }
 
+/// `[events]`: what events carry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventSettings {
+    /// Whether `credential_issued` events carry the claim values that were
+    /// issued (`data.claims`), default false. On, the values are stored in
+    /// the event log and reach every event stream and webhook: turn it on
+    /// only where those are as protected as the credentials.
+    pub claim_values: bool,
+}
+
 /// `[event_delivery]`: how events are posted to event endpoints.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -23,7 +23,7 @@ pub use authorization::{
     TokenVerification, VERIFIED_ALGORITHMS, redirect_uri_allowed,
 };
 pub use error::SettingsError;
-pub use events::{EventDeliverySettings, EventEndpoint};
+pub use events::{EventDeliverySettings, EventEndpoint, EventSettings};
 pub use model::{
     DEFAULT_MAX_OFFER_SECONDS, DEFAULT_TENANT, DatabaseSettings, IssuanceSettings, KeySettings,
     MAX_OFFER_SECONDS_LIMIT, OfferLifetime, PluginSettings, ResourceSettings, ServerSettings,

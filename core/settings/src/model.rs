@@ -11,7 +11,7 @@ use crate::authorization::{
     VERIFIED_ALGORITHMS, issuer_url_allowed,
 };
 use crate::datafn;
-use crate::events::{EventDeliverySettings, EventEndpoint};
+use crate::events::{EventDeliverySettings, EventEndpoint, EventSettings};
 use crate::plugins::{PluginGrant, PluginLimits};
 use crate::providers::{
     AttributeProvider, ClaimsSettings, INLINE_PLUGIN, ProviderAuth, STATIC_PLUGIN, Secret,
@@ -59,6 +59,9 @@ pub struct Settings {
     /// access tokens the tenants that list them accept.
     #[serde(default)]
     pub authorization_servers: BTreeMap<String, AuthorizationServerSettings>,
+    /// `[events]`: what events carry.
+    #[serde(default)]
+    pub events: EventSettings,
     /// `[event_delivery]`: how events are posted to event endpoints.
     #[serde(default)]
     pub event_delivery: EventDeliverySettings,

@@ -183,6 +183,26 @@ impl Store {
         Ok(update.exec(&self.db).await?.rows_affected == 1)
     }
 
+    /// Drop the dead letter of `event_id` at `endpoint` for good (of
+    /// `tenant` only, when given): the operator gave up on it, and its
+    /// offer may be purged again. `false` when there is no such dead letter.
+    pub async fn discard_dead_letter(
+        &self,
+        endpoint: &str,
+        event_id: i64,
+        tenant: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        use event_delivery::Column as D;
+        let mut delete = event_delivery::Entity::delete_many()
+            .filter(D::EndpointId.eq(endpoint))
+            .filter(D::EventId.eq(event_id))
+            .filter(D::State.eq(DeliveryState::Dead.as_str()));
+        if let Some(tenant) = tenant {
+            delete = delete.filter(D::Tenant.eq(tenant));
+        }
+        Ok(delete.exec(&self.db).await?.rows_affected == 1)
+    }
+
     /// [`DeliveryStore::lease_endpoint`]: the cursor is inserted if absent,
     /// then one conditional update takes or renews the lease and returns the
     /// position (no row: another instance holds it).

@@ -11,6 +11,7 @@ pub mod store;
 pub mod transport;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod engine_tests;
 
 pub use engine::{Deliverer, Now, StepReport};

@@ -206,6 +206,8 @@ where
             .iter()
             .map(|k| crate::jws::thumbprint(k).ok())
             .collect();
+        // Claim values reach the event log only when the operator asks.
+        let claim_values = self.settings.events.claim_values.then(|| claims.clone());
         let input = IssueInput {
             configuration: FormatConfiguration {
                 id: config.id.clone(),
@@ -265,13 +267,17 @@ where
             count: count as u32,
             created_at: now,
         };
+        let mut detail = serde_json::json!({
+            "credentialConfigurationId": config.id, "format": config.format, "count": count
+        });
+        if let Some(values) = claim_values {
+            detail["claims"] = Value::Object(values);
+        }
         let event = NewEvent {
             tenant: tenant.id().to_owned(),
             offer_id: offer.id.clone(),
             kind: EventKind::CredentialIssued,
-            detail: serde_json::json!({
-                "credentialConfigurationId": config.id, "format": config.format, "count": count
-            }),
+            detail,
             created_at: now,
         };
         Ok(Signed {

@@ -66,6 +66,30 @@ async fn a_good_request_issues_records_and_consumes() {
     );
 }
 
+/// The `data` of the offer's `credential_issued` event after one issuance.
+async fn issued_event(w: World) -> serde_json::Value {
+    let token = w.token_for("o1", &["badge"], inline_badge).await;
+    call(&w, &token, request("badge", &[proof(&w, &Holder::new())]))
+        .await
+        .unwrap();
+    let events = w.store().events.lock().unwrap().clone();
+    events
+        .into_iter()
+        .find(|e| e.kind == EventKind::CredentialIssued)
+        .expect("a credential_issued event")
+        .detail
+}
+
+#[tokio::test]
+async fn claim_values_reach_the_event_only_when_the_operator_turns_them_on() {
+    let off = issued_event(World::new()).await;
+    assert!(off.get("claims").is_none(), "{off}");
+    assert!(!off.to_string().contains("Ada"), "{off}");
+    let on = issued_event(World::with_settings(|s| s.events.claim_values = true)).await;
+    assert_eq!(on["claims"]["given_name"], "Ada", "{on}");
+    assert_eq!(on["count"], 1);
+}
+
 #[tokio::test]
 async fn a_refused_request_of_a_live_token_is_an_event() {
     let w = World::new();

@@ -6,7 +6,9 @@
 //!   events given up after the retry horizon (a tenant key sees its
 //!   tenant's);
 //! - `POST /admin/v1/event-endpoints/{id}/dead-letters/{eventId}/redeliver`:
-//!   retry one from now (with the same `Idempotency-Key`).
+//!   retry one from now (with the same `Idempotency-Key`);
+//! - `DELETE /admin/v1/event-endpoints/{id}/dead-letters/{eventId}`: give
+//!   one up for good.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -29,6 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             super::resource("/event-endpoints/{id}/dead-letters", "GET")
                 .route(web::get().to(dead_letters)),
+        )
+        .service(
+            super::resource("/event-endpoints/{id}/dead-letters/{eventId}", "DELETE")
+                .route(web::delete().to(discard)),
         )
         .service(
             super::resource(
@@ -156,6 +162,38 @@ async fn dead_letters(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
 
+/// `DELETE /admin/v1/event-endpoints/{id}/dead-letters/{eventId}`.
+async fn discard(
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (id, event) = path.into_inner();
+    if !state.settings.event_endpoints.contains_key(&id) {
+        return Err(unknown_endpoint(&state, &id));
+    }
+    let gone = match event.parse::<i64>() {
+        Ok(event_id) => state
+            .store
+            .discard_dead_letter(&id, event_id, admin.scoped_tenant())
+            .await
+            .map_err(|e| store_problem(&e))?,
+        Err(_) => false,
+    };
+    if !gone {
+        return Err(not_a_dead_letter(&id, &event));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn not_a_dead_letter(endpoint: &str, event: &str) -> Problem {
+    Problem::not_found(format!(
+        "event '{}' is not a dead letter of '{}' (delivered, still being retried, or unknown)",
+        printable(event),
+        printable(endpoint)
+    ))
+}
+
 /// `POST /admin/v1/event-endpoints/{id}/dead-letters/{eventId}/redeliver`.
 async fn redeliver(
     admin: Admin,
@@ -166,13 +204,7 @@ async fn redeliver(
     if !state.settings.event_endpoints.contains_key(&id) {
         return Err(unknown_endpoint(&state, &id));
     }
-    let not_dead = || {
-        Problem::not_found(format!(
-            "event '{}' is not a dead letter of '{}' (delivered, still being retried, or unknown)",
-            printable(&event),
-            printable(&id)
-        ))
-    };
+    let not_dead = || not_a_dead_letter(&id, &event);
     let event_id = event.parse::<i64>().map_err(|_| not_dead())?;
     let requeued = state
         .store
