@@ -164,6 +164,9 @@ start_server() {
     mkdir -p "$run"
     cp -R "$ROOT/config" "$run/config"
     rm -rf "$run/config/keys"   # a fresh development key, generated on start
+    # No event endpoint but the bench's own (EVENT_WEBHOOK=1): the example
+    # endpoint of config/ would poll for nothing.
+    rm -f "$run/config/event-endpoints/"*.toml
     if [[ "$EVENT_WEBHOOK" == 1 ]]; then
         SECRET="$EVENTS_SECRET" node "$ROOT/bench/events-receiver.mjs" >"$run/receiver.out" 2>&1 &
         RECEIVER_PID=$!

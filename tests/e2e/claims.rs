@@ -831,7 +831,7 @@ async fn offer_validation_is_problem_json() {
         (
             json!({ "credentialConfigurationIds": [BADGE], "webhookEndpointId": "nope" }),
             "webhookEndpointId",
-            "unknown webhook endpoint 'nope'; configured: hr",
+            "unknown event endpoint 'nope'",
         ),
     ];
     for (body, field, message) in cases {
@@ -859,13 +859,15 @@ async fn offer_validation_is_problem_json() {
         )
         .await;
     assert_eq!(r.status(), 201);
+    // A claims webhook is not an event endpoint (event endpoints are
+    // config/event-endpoints/; tests/e2e/webhooks.rs uses them).
     let r = app
         .admin_post(
             "/admin/v1/offers",
             &json!({ "credentialConfigurationIds": [BADGE], "webhookEndpointId": "hr" }),
         )
         .await;
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 400);
 }
 
 #[tokio::test]

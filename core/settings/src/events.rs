@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::SettingsError;
-use crate::providers::{Secret, resolve_secrets};
+use crate::providers::{Secret, resolve_secrets, secret_from_env};
 
 /// One event endpoint: a URL Sigil posts events to.
 #[derive(Debug, Clone, Deserialize)]
@@ -57,17 +57,7 @@ impl EventEndpoint {
         base: &Path,
         env: &BTreeMap<String, String>,
     ) -> Result<(), SettingsError> {
-        if let Some(name) = &self.secret_env {
-            if self.secret.is_some() {
-                return Err(SettingsError::new(
-                    file,
-                    "secret_env",
-                    "both secret and secret_env are set",
-                    "keep one of them",
-                ));
-            }
-            self.secret = Some(Secret::from_env(name));
-        }
+        secret_from_env(file, &mut self.secret, self.secret_env.as_deref())?;
         let Some(secret) = self.secret.as_mut() else {
             return Err(SettingsError::new(
                 file,
@@ -217,5 +207,94 @@ impl EventDeliverySettings {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use crate::Settings;
+    use crate::providers::tests::setup;
+
+    const GOOD: &str =
+        "id = \"rp\"\nurl = \"https://rp.example/events\"\nsecret = \"0123456789abcdef0123\"\n";
+
+    #[test]
+    fn an_endpoint_loads_with_its_secret_from_the_environment() {
+        let (_d, p) = setup(
+            "",
+            &[(
+                "event-endpoints/rp.toml",
+                "id = \"rp\"\nurl = \"https://rp.example/events\"\nsecret_env = \"RP_SECRET\"\nevents = [\"credential_issued\"]\n",
+            )],
+        );
+        let s = Settings::load_with_env(&p, [("RP_SECRET".into(), "s3cret-s3cret-s3cret".into())])
+            .unwrap();
+        let e = &s.event_endpoints["rp"];
+        assert_eq!(e.signing_secret(), "s3cret-s3cret-s3cret");
+        assert!(e.wants("credential_issued") && !e.wants("offer_created"));
+        assert_eq!(e.timeout_ms, 5_000);
+    }
+
+    #[test]
+    fn bad_endpoints_name_the_file_the_key_and_the_fix() {
+        let cases = [
+            (
+                "id = \"rp\"\nurl = \"https://rp.example/events\"\n",
+                "secret",
+                "secret_env",
+            ),
+            (
+                "id = \"rp\"\nurl = \"https://rp.example/events\"\nsecret = \"short\"\n",
+                "secret",
+                "32 characters",
+            ),
+            (
+                "id = \"rp\"\nurl = \"ftp://rp.example/events\"\nsecret = \"0123456789abcdef0123\"\n",
+                "url",
+                "http",
+            ),
+            (
+                "id = \"rp\"\nurl = \"https://rp.example/events\"\nsecret = \"0123456789abcdef0123\"\nsecret_env = \"X\"\n",
+                "secret_env",
+                "keep one",
+            ),
+            (
+                "id = \"rp\"\nurl = \"https://rp.example/events\"\nsecret = \"0123456789abcdef0123\"\ntimeout_ms = 0\n",
+                "timeout_ms",
+                "timeout_ms",
+            ),
+        ];
+        for (text, key, fix) in cases {
+            let (_d, p) = setup("", &[("event-endpoints/rp.toml", text)]);
+            let e = Settings::load_with_env(&p, []).unwrap_err();
+            assert!(e.file.ends_with("event-endpoints/rp.toml"), "{e}");
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.fix.contains(fix), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_configuration_must_name_a_known_endpoint_and_delivery_numbers_are_checked() {
+        let (_d, p) = setup(
+            "",
+            &[
+                ("event-endpoints/rp.toml", GOOD),
+                (
+                    "credential-configurations/badge.toml",
+                    "id = \"badge\"\nformat = \"dc+sd-jwt\"\nvct = \"https://example.com/badge\"\nwebhook_endpoint_id = \"nope\"\n",
+                ),
+            ],
+        );
+        let e = Settings::load_with_env(&p, []).unwrap_err();
+        assert!(
+            e.file.ends_with("credential-configurations/badge.toml"),
+            "{e}"
+        );
+        assert_eq!(e.key, "webhook_endpoint_id");
+        assert!(e.fix.contains("rp"), "{e}");
+        let (_d, p) = setup("[event_delivery]\nlease_seconds = 1\n", &[]);
+        let e = Settings::load_with_env(&p, []).unwrap_err();
+        assert_eq!(e.key, "event_delivery.lease_seconds", "{e}");
     }
 }

@@ -513,17 +513,7 @@ impl Settings {
             &settings.resources.webhook_endpoints,
             |w: &WebhookEndpoint| &w.id,
         )? {
-            if let Some(name) = &w.secret_env {
-                if w.secret.is_some() {
-                    return Err(SettingsError::new(
-                        &file,
-                        "secret_env",
-                        "both secret and secret_env are set",
-                        "keep one of them",
-                    ));
-                }
-                w.secret = Some(Secret::from_env(name));
-            }
+            crate::providers::secret_from_env(&file, &mut w.secret, w.secret_env.as_deref())?;
             let extra = match w.secret.as_mut() {
                 Some(s) => vec![("secret", s)],
                 None => Vec::new(),

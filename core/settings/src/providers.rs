@@ -423,6 +423,28 @@ pub(crate) fn resolve_secrets(
     Ok(())
 }
 
+/// Apply `secret_env = "NAME"`, the shorthand for `secret = { env = "NAME" }`,
+/// of a resource loaded from `file`; both set is an error.
+pub(crate) fn secret_from_env(
+    file: &Path,
+    secret: &mut Option<Secret>,
+    secret_env: Option<&str>,
+) -> Result<(), SettingsError> {
+    let Some(name) = secret_env else {
+        return Ok(());
+    };
+    if secret.is_some() {
+        return Err(SettingsError::new(
+            file,
+            "secret_env",
+            "both secret and secret_env are set",
+            "keep one of them",
+        ));
+    }
+    *secret = Some(Secret::from_env(name));
+    Ok(())
+}
+
 /// URLs a provider's plugin must be allowed to call, with their keys.
 pub(crate) fn outbound_urls<'a>(
     url: &'a str,
@@ -437,12 +459,14 @@ pub(crate) fn outbound_urls<'a>(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
-mod tests {
+pub(crate) mod tests {
     use std::path::PathBuf;
 
     use crate::Settings;
 
-    fn setup(main: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    /// A config folder with `sigil.toml` (`main` after `[server]`) and
+    /// `files` (path relative to it, text).
+    pub(crate) fn setup(main: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sigil.toml");
         std::fs::write(

@@ -109,3 +109,72 @@ fn target(settings: &Settings, e: &EventEndpoint) -> Result<Target, SettingsErro
         timeout_ms: e.timeout_ms,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn settings() -> Settings {
+        let mut s: Settings = serde_json::from_value(json!({
+            "server": { "public_url": "https://issuer.example" },
+        }))
+        .unwrap();
+        for (id, endpoint) in [
+            ("plain", None),
+            ("badge", Some("from-config")),
+            ("other", Some("second")),
+        ] {
+            let c: sigil_settings::CredentialConfiguration = serde_json::from_value(json!({
+                "id": id, "format": "dc+sd-jwt", "webhook_endpoint_id": endpoint
+            }))
+            .unwrap();
+            s.credential_configurations.insert(id.into(), c);
+        }
+        s
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_offer_wins_then_the_first_configuration_naming_one() {
+        let s = settings();
+        let named = Some("offer's".to_owned());
+        assert_eq!(
+            endpoint_of_offer(&s, named, &ids(&["badge"])).as_deref(),
+            Some("offer's")
+        );
+        assert_eq!(
+            endpoint_of_offer(&s, None, &ids(&["plain", "other", "badge"])).as_deref(),
+            Some("second")
+        );
+        assert_eq!(endpoint_of_offer(&s, None, &ids(&["plain"])), None);
+    }
+
+    #[test]
+    fn an_unknown_kind_in_an_endpoints_filter_is_a_settings_error() {
+        let mut s = settings();
+        let endpoint: EventEndpoint = serde_json::from_value(json!({
+            "id": "rp", "url": "https://rp.example/events",
+            "events": ["credential_issued", "credential_isued"]
+        }))
+        .unwrap();
+        s.event_endpoints.insert("rp".into(), endpoint);
+        s.resource_files.insert(
+            "event-endpoint:rp".into(),
+            "config/event-endpoints/rp.toml".into(),
+        );
+        let e = targets(&s).unwrap_err();
+        assert_eq!(e.key, "events");
+        assert!(e.file.ends_with("event-endpoints/rp.toml"), "{e}");
+        assert!(e.problem.contains("credential_isued"), "{e}");
+        assert!(e.fix.contains("credential_issued"), "{e}");
+        s.event_endpoints.get_mut("rp").unwrap().events = Some(vec!["credential_issued".into()]);
+        let t = &targets(&s).unwrap()["rp"];
+        assert!(t.wants(EventKind::CredentialIssued) && !t.wants(EventKind::OfferCreated));
+    }
+}

@@ -52,6 +52,15 @@ fn store_problem(e: &impl std::fmt::Display) -> Problem {
     )
 }
 
+/// `Ok` when `id` is a configured event endpoint, else a 404 listing them.
+fn known_endpoint(state: &AppState, id: &str) -> Result<(), Problem> {
+    if state.settings.event_endpoints.contains_key(id) {
+        Ok(())
+    } else {
+        Err(unknown_endpoint(state, id))
+    }
+}
+
 fn unknown_endpoint(state: &AppState, id: &str) -> Problem {
     let known: Vec<&str> = state
         .settings
@@ -140,9 +149,7 @@ async fn dead_letters(
     query: web::Query<Page>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    if !state.settings.event_endpoints.contains_key(&id) {
-        return Err(unknown_endpoint(&state, &id));
-    }
+    known_endpoint(&state, &id)?;
     let after = match &query.after {
         None => 0,
         Some(a) => a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
@@ -169,9 +176,7 @@ async fn discard(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (id, event) = path.into_inner();
-    if !state.settings.event_endpoints.contains_key(&id) {
-        return Err(unknown_endpoint(&state, &id));
-    }
+    known_endpoint(&state, &id)?;
     let gone = match event.parse::<i64>() {
         Ok(event_id) => state
             .store
@@ -201,9 +206,7 @@ async fn redeliver(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (id, event) = path.into_inner();
-    if !state.settings.event_endpoints.contains_key(&id) {
-        return Err(unknown_endpoint(&state, &id));
-    }
+    known_endpoint(&state, &id)?;
     let not_dead = || not_a_dead_letter(&id, &event);
     let event_id = event.parse::<i64>().map_err(|_| not_dead())?;
     let requeued = state
