@@ -15,16 +15,16 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     /// A transport with its own connection pool.
-    pub fn new() -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "Sigil/",
-                env!("CARGO_PKG_VERSION"),
-                " (event delivery)"
-            ))
-            .build()?;
-        Ok(Self { client })
+    pub fn new() -> Self {
+        Self {
+            client: crate::outbound::client(None),
+        }
+    }
+}
+
+impl Default for HttpTransport {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -40,9 +40,10 @@ impl WebhookTransport for HttpTransport {
         match builder.body(request.body).send().await {
             Ok(response) if response.status().is_success() => Ok(()),
             Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
-            Err(e) if e.is_timeout() => Err("timed out".to_owned()),
-            Err(e) if e.is_connect() => Err("connection failed".to_owned()),
-            Err(e) => Err(format!("request failed: {e}")),
+            Err(e) => Err(crate::outbound::failure(
+                e,
+                Duration::from_millis(request.timeout_ms),
+            )),
         }
     }
 }
@@ -58,15 +59,11 @@ fn holder() -> String {
 
 /// Start one delivery task per endpoint (none when `[event_delivery]
 /// enabled = false`).
-pub fn spawn(
-    store: &Store,
-    targets: Vec<Target>,
-    settings: &EventDeliverySettings,
-) -> anyhow::Result<()> {
+pub fn spawn(store: &Store, targets: Vec<Target>, settings: &EventDeliverySettings) {
     if !settings.enabled || targets.is_empty() {
-        return Ok(());
+        return;
     }
-    let transport = HttpTransport::new()?;
+    let transport = HttpTransport::new();
     let holder = holder();
     for target in targets {
         let mut deliverer = Deliverer::new(
@@ -97,5 +94,4 @@ pub fn spawn(
             }
         });
     }
-    Ok(())
 }

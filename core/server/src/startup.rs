@@ -95,7 +95,7 @@ impl Application {
             &store,
             targets.into_values().collect(),
             &settings.event_delivery,
-        )?;
+        );
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| {
             format!(

@@ -42,12 +42,7 @@ impl Default for Providers {
 impl Providers {
     /// A client with no cached documents.
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("sigil/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = crate::outbound::client(Some(TIMEOUT));
         Self {
             http,
             metadata: Mutex::new(HashMap::new()),

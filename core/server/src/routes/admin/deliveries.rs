@@ -11,15 +11,14 @@
 //!   one up for good.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use sigil_issuer::delivery::PendingDelivery;
 use sigil_issuer::model::EventRecord;
 use sigil_time::rfc3339;
 
 use super::access::{Admin, printable};
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
 use crate::state::{AppState, now};
 
 /// Dead letters per page, at most.
@@ -116,14 +115,52 @@ async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-/// The query of the dead-letter list.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A page of the dead-letter list: after which event, how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Page {
-    /// Only events after this id (the `next` of the previous page).
-    after: Option<String>,
-    /// Page size (default and maximum 200).
-    limit: Option<u64>,
+    after: i64,
+    limit: u64,
+}
+
+/// The query of the dead-letter list (`after`, `limit`); 400 naming every
+/// bad parameter.
+fn parse_page(query: &str) -> Result<Page, Problem> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
+        Problem::validation(format!("the query string is not valid: {e}"), Vec::new())
+    })?;
+    let mut page = Page {
+        after: 0,
+        limit: MAX_PAGE,
+    };
+    let mut errors = Vec::new();
+    for (key, value) in pairs {
+        let message = match key.as_str() {
+            "after" => match value.parse::<i64>() {
+                Ok(a) if a >= 0 => {
+                    page.after = a;
+                    continue;
+                }
+                _ => "must be the `next` of a previous page (an event id)",
+            },
+            "limit" => match value.parse::<u64>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => {
+                    page.limit = n;
+                    continue;
+                }
+                _ => "must be a whole number from 1 to 200",
+            },
+            _ => "unknown parameter; use after or limit",
+        };
+        errors.push(FieldError {
+            field: printable(&key),
+            message: message.to_owned(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(page)
+    } else {
+        Err(Problem::validation("the query is invalid", errors))
+    }
 }
 
 fn delivery_json(d: &PendingDelivery, e: &EventRecord) -> Value {
@@ -146,25 +183,22 @@ async fn dead_letters(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<Page>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     known_endpoint(&state, &id)?;
-    let after = match &query.after {
-        None => 0,
-        Some(a) => a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
-            Problem::bad_body("after must be the `next` of a previous page (an event id)")
-        })?,
-    };
-    let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-    let rows = state
+    let page = parse_page(req.query_string())?;
+    // One more than asked: whether a next page exists.
+    let mut rows = state
         .store
-        .dead_letters(&id, admin.scoped_tenant(), after, limit)
+        .dead_letters(&id, admin.scoped_tenant(), page.after, page.limit + 1)
         .await
         .map_err(|e| store_problem(&e))?;
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|(_, e)| e.id.to_string()))
-        .flatten();
+    let next = (rows.len() as u64 > page.limit).then(|| {
+        rows.truncate(page.limit as usize);
+        rows.last().map(|(_, e)| e.id.to_string())
+    });
+    let next = next.flatten();
     let items: Vec<Value> = rows.iter().map(|(d, e)| delivery_json(d, e)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
@@ -222,4 +256,31 @@ async fn redeliver(
         "endpointId": id,
         "state": "retrying",
     })))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_query_names_every_bad_parameter() {
+        assert_eq!(
+            parse_page("after=41&limit=5").unwrap(),
+            Page {
+                after: 41,
+                limit: 5
+            }
+        );
+        assert_eq!(
+            parse_page("").unwrap(),
+            Page {
+                after: 0,
+                limit: MAX_PAGE
+            }
+        );
+        let p = parse_page("after=-1&limit=0&nope=1").unwrap_err();
+        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["after", "limit", "nope"]);
+    }
 }

@@ -235,37 +235,18 @@ pub struct Wallets;
 /// The client of every push (one connection pool).
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("sigil/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default()
-    })
+    CLIENT.get_or_init(|| crate::outbound::client(Some(TIMEOUT)))
 }
 
 /// Why a call failed, in words that never hold the URL (which may carry
 /// the offer): the kind of failure and its innermost cause.
 fn failure(e: reqwest::Error) -> HttpFailure {
-    let e = e.without_url();
-    if e.is_timeout() {
-        return HttpFailure(format!("no answer within {} s", TIMEOUT.as_secs()));
+    let text = crate::outbound::failure(e, TIMEOUT);
+    match text.split_once(": ") {
+        // A cause quoting the offer is left out.
+        Some((what, cause)) if cause.contains("credential_offer") => HttpFailure(what.to_owned()),
+        _ => HttpFailure(text),
     }
-    let what = if e.is_connect() {
-        "the connection failed"
-    } else {
-        "the request failed"
-    };
-    let mut cause: &dyn std::error::Error = &e;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    let cause = cause.to_string();
-    if cause.contains("credential_offer") {
-        return HttpFailure(what.to_owned());
-    }
-    HttpFailure(format!("{what}: {cause}"))
 }
 
 impl WalletHttp for Wallets {
