@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod model;
 mod offer_push;
+mod operations;
 mod plugins;
 mod providers;
 mod resources;
@@ -30,6 +31,7 @@ pub use model::{
     Settings, TenantSettings,
 };
 pub use offer_push::OfferPushSettings;
+pub use operations::{LogFormat, MetricsSettings, TelemetrySettings};
 pub use plugins::{PluginGrant, PluginLimits};
 pub use providers::{
     ATTRIBUTE_PROVIDER_PLUGIN, AttributeProvider, CLAIMS_CONTRACT_VERSION, ClaimsSettings,

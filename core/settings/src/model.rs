@@ -74,6 +74,12 @@ pub struct Settings {
     /// `[offer_push]`: the wallets offers may be pushed to.
     #[serde(default)]
     pub offer_push: crate::offer_push::OfferPushSettings,
+    /// `[metrics]`: the Prometheus endpoint.
+    #[serde(default)]
+    pub metrics: crate::operations::MetricsSettings,
+    /// `[telemetry]`: logs and traces.
+    #[serde(default)]
+    pub telemetry: crate::operations::TelemetrySettings,
     /// The file this was loaded from (not a config key).
     #[serde(skip)]
     pub source: PathBuf,
@@ -316,6 +322,14 @@ pub struct ServerSettings {
     /// HTTP worker threads (default: one per core).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish
+    /// before the server stops anyway (default 30).
+    #[serde(default = "default_shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: u64,
+}
+
+fn default_shutdown_grace_seconds() -> u64 {
+    30
 }
 
 /// `[database]`.
@@ -351,6 +365,18 @@ pub struct PluginSettings {
     /// Grants per plugin id: `[plugins.grants.<id>]`.
     #[serde(default)]
     pub grants: BTreeMap<String, PluginGrant>,
+    /// Watch the plugin directory and swap in new or changed components
+    /// (default `true`); `SIGHUP` and `POST /admin/v1/plugins/reload` reload
+    /// either way.
+    #[serde(default = "default_true")]
+    pub watch: bool,
+    /// How often the plugin directory is checked for changes, in milliseconds.
+    #[serde(default = "default_watch_interval_ms")]
+    pub watch_interval_ms: u64,
+}
+
+fn default_watch_interval_ms() -> u64 {
+    1000
 }
 
 impl Default for PluginSettings {
@@ -360,6 +386,8 @@ impl Default for PluginSettings {
             max_concurrent_calls: default_concurrency(),
             limits: Default::default(),
             grants: BTreeMap::new(),
+            watch: true,
+            watch_interval_ms: default_watch_interval_ms(),
         }
     }
 }
