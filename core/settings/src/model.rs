@@ -326,6 +326,16 @@ pub struct ServerSettings {
     /// before the server stops anyway (default 30).
     #[serde(default = "default_shutdown_grace_seconds")]
     pub shutdown_grace_seconds: u64,
+    /// On SIGTERM, how long the server keeps serving with `/ready` at 503
+    /// (and `Connection: close` on every answer) before it stops accepting,
+    /// so a load balancer polling `/ready` takes it out first (default 5000;
+    /// SIGINT skips it).
+    #[serde(default = "default_shutdown_drain_ms")]
+    pub shutdown_drain_ms: u64,
+}
+
+fn default_shutdown_drain_ms() -> u64 {
+    5_000
 }
 
 fn default_shutdown_grace_seconds() -> u64 {

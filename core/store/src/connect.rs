@@ -131,6 +131,22 @@ impl Store {
         self.backend
     }
 
+    /// Closes the store when the instance stops: on a SQLite file, every
+    /// batch queued on the group-commit writer is committed first (an empty
+    /// batch queued last is answered only after them) and the WAL is folded
+    /// into the database file; then the pool's connections are closed.
+    /// Calls after this fail.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        if let Some(w) = &self.writer {
+            w.write(Vec::new()).await?;
+            self.db
+                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+                .map_err(StoreError::Database)?;
+        }
+        self.db.clone().close().await.map_err(StoreError::Database)
+    }
+
     /// Checks that the database answers (for a readiness probe); on a SQLite file also that the writer thread
     /// commits (an empty batch).
     pub async fn ping(&self) -> Result<(), StoreError> {
