@@ -26,6 +26,8 @@
 //!   DPoP proofs (RFC 9449), upstream ID tokens (OpenID Connect Core
 //!   §3.1.3.7) and PKCE (RFC 7636), for the authorization code flow
 //!   ([`endpoints::par`], [`endpoints::authorize`], [`endpoints::grants`]).
+//! * [`observe`]: the [`observe::Observe`] port the issuer reports its
+//!   outcomes to (issuances, error answers), for metrics.
 //! * [`event_feed`]: a reader's position in the event log, past holes
 //!   only once they are settled (server-sent event streams).
 //! * [`status_list`]: Token Status List entries and tokens.
@@ -47,6 +49,7 @@ pub mod mdl;
 pub mod metadata;
 pub mod model;
 pub mod nonce;
+pub mod observe;
 pub mod offer;
 pub mod offer_push;
 pub mod pkce;

@@ -6,6 +6,7 @@ use sigil_settings::Settings;
 
 use crate::codes::PreAuthorizedCodes;
 use crate::nonce::NonceKey;
+use crate::observe::Observe;
 use crate::ports::Clock;
 use crate::status_list::StatusLists;
 
@@ -21,6 +22,8 @@ pub struct Issuer<S, P> {
     pub(crate) clock: Arc<dyn Clock>,
     /// This instance's status list index pools and signed list tokens.
     pub(crate) status_lists: StatusLists,
+    /// Told of every credential request's outcome and error answer.
+    pub(crate) observer: Arc<dyn Observe>,
 }
 
 impl<S, P> Issuer<S, P> {
@@ -41,7 +44,14 @@ impl<S, P> Issuer<S, P> {
             codes: PreAuthorizedCodes::new(offer_secret),
             clock,
             status_lists: StatusLists::default(),
+            observer: Arc::new(crate::observe::Unobserved),
         }
+    }
+
+    /// The same issuer, reporting its outcomes to `observer` (metrics).
+    pub fn observed_by(mut self, observer: Arc<dyn Observe>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// The current time, Unix seconds.

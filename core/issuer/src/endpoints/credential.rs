@@ -469,6 +469,7 @@ where
     /// (checked only after the token, as the spec orders the errors);
     /// `providers` reaches the tenant's external authorization servers, for
     /// an access token Sigil did not issue ([`super::external`]).
+    #[tracing::instrument(name = "issuer.credential", skip_all, fields(tenant = tenant.id()))]
     pub async fn credential_with<T, O>(
         &self,
         tenant: &T,
@@ -480,14 +481,20 @@ where
         T: IssuerTenant<Signer = P::Signer>,
         O: OpenIdProviders,
     {
-        // 1. The access token (Sigil's own, or an external server's), and its DPoP key.
-        let (grant, offer) = self.authenticate(tenant, access, providers).await?;
         let requested = request.as_ref().ok().and_then(CredentialRequest::named);
-        let outcome = self.issue_for(tenant, &grant, &offer, request).await;
-        if let Err(cause) = &outcome {
-            self.record_refusal(tenant, &offer, requested.as_deref(), cause)
-                .await;
-        }
+        // 1. The access token (Sigil's own, or an external server's), and its DPoP key.
+        let outcome = match self.authenticate(tenant, access, providers).await {
+            Ok((grant, offer)) => {
+                let outcome = self.issue_for(tenant, &grant, &offer, request).await;
+                if let Err(cause) = &outcome {
+                    self.record_refusal(tenant, &offer, requested.as_deref(), cause)
+                        .await;
+                }
+                outcome
+            }
+            Err(cause) => Err(cause),
+        };
+        self.observe_credential(tenant.id(), requested.as_deref(), &outcome);
         outcome
     }
 

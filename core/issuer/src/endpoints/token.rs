@@ -9,6 +9,7 @@ use super::dpop::{DpopFault, DpopTarget};
 use super::grants::GrantFault;
 use crate::errors::TokenErrorCode;
 use crate::model::{EventKind, GrantRefusal, IssuedToken, NewEvent, Redeem, RedeemRefusal};
+use crate::observe::Endpoint;
 use crate::offer::PRE_AUTHORIZED_GRANT;
 use crate::ports::{AuthorizationStore, IssuanceStore, IssuerTenant, RedeemError, StoreFailure};
 use crate::secrets;
@@ -294,7 +295,23 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
 
     /// The token endpoint: one of the three grants, with the token bound to
     /// the request's DPoP key when it sent a proof (or must, by config).
+    #[tracing::instrument(name = "issuer.token", skip_all, fields(tenant = tenant.id()))]
     pub async fn token_with<T: IssuerTenant>(
+        &self,
+        tenant: &T,
+        request: &TokenRequest,
+        ctx: TokenContext<'_>,
+    ) -> Result<TokenResponse, TokenCause> {
+        let answer = self.token_answer(tenant, request, ctx).await;
+        if let Err(cause) = &answer {
+            self.observer
+                .refused(Endpoint::Token, cause.code().as_str());
+        }
+        answer
+    }
+
+    /// [`Issuer::token_with`], unobserved.
+    async fn token_answer<T: IssuerTenant>(
         &self,
         tenant: &T,
         request: &TokenRequest,

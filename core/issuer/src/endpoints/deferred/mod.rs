@@ -28,6 +28,7 @@ use crate::model::{
     AccessToken, Authorization, DeferredOrigin, DeferredStatus, DeferredTransaction, EventKind,
     Offer, Settlement,
 };
+use crate::observe::{Endpoint, Issuance, IssuanceOutcome};
 use crate::ports::{
     AuthorizationStore, ClaimFailure, ClaimSources, CredentialFormats, IssuanceStore, IssuerTenant,
     LifecycleStore, OpenIdProviders, PluginFault, StoreFailure,
@@ -169,7 +170,30 @@ where
     /// `transaction_id` while pending, the credentials once ready. `access`
     /// holds the `Authorization` and `DPoP` headers (and this endpoint's
     /// URL); `request` the parsed body, checked after the token.
+    #[tracing::instrument(name = "issuer.deferred_credential", skip_all, fields(tenant = tenant.id()))]
     pub async fn deferred_credential<T, O>(
+        &self,
+        tenant: &T,
+        access: CredentialAccess<'_>,
+        request: Result<DeferredRequest, DeferredCause>,
+        providers: &O,
+    ) -> Result<CredentialOutcome, DeferredCause>
+    where
+        T: IssuerTenant<Signer = P::Signer>,
+        O: OpenIdProviders,
+    {
+        let answer = self
+            .deferred_answer(tenant, access, request, providers)
+            .await;
+        if let Err(cause) = &answer {
+            self.observer
+                .refused(Endpoint::DeferredCredential, cause.code().as_str());
+        }
+        answer
+    }
+
+    /// [`Issuer::deferred_credential`], unobserved.
+    async fn deferred_answer<T, O>(
         &self,
         tenant: &T,
         access: CredentialAccess<'_>,
@@ -388,14 +412,22 @@ where
             )
             .await
         {
-            Ok(true) => Ok(CredentialOutcome::Issued(CredentialResponse {
-                credentials: signed
-                    .credentials
-                    .into_iter()
-                    .map(|credential| IssuedCredential { credential })
-                    .collect(),
-                notification_id: signed.notification_id,
-            })),
+            Ok(true) => {
+                self.observer.issuance(Issuance {
+                    tenant: tenant.id(),
+                    configuration: &config.id,
+                    format: &config.format,
+                    outcome: IssuanceOutcome::Issued,
+                });
+                Ok(CredentialOutcome::Issued(CredentialResponse {
+                    credentials: signed
+                        .credentials
+                        .into_iter()
+                        .map(|credential| IssuedCredential { credential })
+                        .collect(),
+                    notification_id: signed.notification_id,
+                }))
+            }
             Ok(false) => Err(DeferredCause::Collected),
             Err(e) => {
                 tracing::error!(error = %e, offer = %offer.id, "recording a deferred issuance failed");

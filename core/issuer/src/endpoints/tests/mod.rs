@@ -14,6 +14,7 @@ mod fuzz;
 mod fuzz_authz;
 mod mdl;
 mod notification;
+mod observe;
 mod offer;
 mod status_list;
 mod token;
