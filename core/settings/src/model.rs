@@ -574,6 +574,7 @@ impl Settings {
                 .insert(format!("event-endpoint:{id}"), file);
             settings.event_endpoints.insert(id, e);
         }
+        settings.metrics.resolve(path, &env)?;
         for (tenant, t) in settings.tenants.iter_mut() {
             let mut digests = Vec::with_capacity(t.admin_keys.len());
             for (i, entry) in t.admin_keys.iter().enumerate() {
@@ -685,6 +686,7 @@ impl Settings {
         }
         self.validate_lifecycle()?;
         self.offer_push.check(&self.source)?;
+        self.metrics.check(&self.source)?;
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres://")
