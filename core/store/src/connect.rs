@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -11,6 +11,7 @@ use sea_orm::{
     SqlxSqliteConnector, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use sigil_metrics::Metrics;
 
 use crate::StoreError;
 use crate::batch::BatchOutcome;
@@ -46,6 +47,8 @@ pub struct Store {
     writer: Option<Arc<Writer>>,
     /// Hot-path reads of a SQLite file on the calling thread (ADR 0010).
     pub(crate) reader: Option<Arc<Reader>>,
+    /// Where statement durations and the writer's queue depth are recorded.
+    metrics: Metrics,
 }
 
 impl Store {
@@ -61,9 +64,17 @@ impl Store {
     /// On PostgreSQL, migrations run in one transaction under an advisory lock scoped to the current schema, so
     /// instances starting together do not race.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with_metrics(url, &Metrics::disabled()).await
+    }
+
+    /// [`Store::connect`], recording into `metrics` the duration of every
+    /// statement (by operation: `select`, `insert`, `update`, `delete`,
+    /// `other`, never the SQL text) and of every write transaction
+    /// (`batch`), and the SQLite writer's queue depth.
+    pub async fn connect_with_metrics(url: &str, metrics: &Metrics) -> Result<Store, StoreError> {
         let backend = backend_of(url)?;
         let mut writer_path = None;
-        let db = match backend {
+        let mut db = match backend {
             Backend::Sqlite => {
                 let in_memory = is_sqlite_in_memory(url);
                 if in_memory {
@@ -97,10 +108,27 @@ impl Store {
                 db
             }
         };
+        if metrics.is_enabled() {
+            let m = metrics.clone();
+            db.set_metric_callback(move |info| {
+                m.db_query(
+                    sigil_metrics::sql_operation(&info.statement.sql),
+                    info.elapsed,
+                );
+            });
+        }
         let (writer, reader) = match writer_path {
             Some(path) => (
-                Some(Arc::new(Writer::start(&path, SQLITE_BUSY_TIMEOUT)?)),
-                Some(Arc::new(Reader::new(path, SQLITE_BUSY_TIMEOUT))),
+                Some(Arc::new(Writer::start(
+                    &path,
+                    SQLITE_BUSY_TIMEOUT,
+                    metrics.clone(),
+                )?)),
+                Some(Arc::new(Reader::new(
+                    path,
+                    SQLITE_BUSY_TIMEOUT,
+                    metrics.clone(),
+                ))),
             ),
             None => (None, None),
         };
@@ -109,6 +137,7 @@ impl Store {
             backend,
             writer,
             reader,
+            metrics: metrics.clone(),
         })
     }
 
@@ -120,10 +149,13 @@ impl Store {
         &self,
         statements: Vec<sea_orm::Statement>,
     ) -> Result<BatchOutcome, StoreError> {
-        match &self.writer {
+        let started = Instant::now();
+        let outcome = match &self.writer {
             Some(w) => w.write(statements).await,
             None => crate::batch::run(&self.db, &statements).await,
-        }
+        };
+        self.metrics.db_query("batch", started.elapsed());
+        outcome
     }
 
     /// The database behind this store.
@@ -278,6 +310,88 @@ mod tests {
         assert_eq!(scalar(&store, "PRAGMA synchronous").await, "1");
         assert_eq!(scalar(&store, "PRAGMA busy_timeout").await, "5000");
         assert_eq!(scalar(&store, "PRAGMA foreign_keys").await, "1");
+    }
+
+    /// The value of the sample `sample` (name and labels) in `text`.
+    fn sample(text: &str, sample: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+            .map(|v| v.parse().unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn statements_reads_and_write_batches_are_timed_by_operation() {
+        use sea_orm::EntityTrait;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
+        let metrics = Metrics::new();
+        let store = Store::connect_with_metrics(&url, &metrics).await.unwrap();
+        let count = |operation: &str| {
+            sample(
+                &metrics.render().unwrap(),
+                &format!("sigil_db_query_duration_seconds_count{{operation=\"{operation}\"}}"),
+            )
+            .unwrap_or_default()
+        };
+        let (selects, batches, others) = (count("select"), count("batch"), count("other"));
+        // A read on the calling thread (the SQLite reader).
+        store
+            .offer_rows(crate::entities::offer::Entity::find())
+            .await
+            .unwrap();
+        // A statement through sea-orm.
+        scalar(&store, "PRAGMA journal_mode").await;
+        // A write batch through the group-commit writer.
+        store.write_batch(Vec::new()).await.unwrap();
+        assert_eq!(count("select"), selects + 1.0);
+        assert_eq!(count("other"), others + 1.0);
+        assert_eq!(count("batch"), batches + 1.0);
+        let text = metrics.render().unwrap();
+        assert_eq!(
+            sample(&text, "sigil_sqlite_writer_queue_depth"),
+            Some(0.0),
+            "answered batches leave the queue: {text}"
+        );
+        assert!(!text.contains("SELECT"), "never the SQL text: {text}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_queue_depth_counts_batches_waiting_for_their_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let metrics = Metrics::new();
+        let store = Store::connect_with_metrics(&url, &metrics).await.unwrap();
+        let depth = || {
+            sample(
+                &metrics.render().unwrap(),
+                "sigil_sqlite_writer_queue_depth",
+            )
+        };
+        // Another connection holds the write lock: the writer waits.
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.write_batch(Vec::new()).await })
+            })
+            .collect();
+        let mut seen = None;
+        for _ in 0..200 {
+            seen = depth();
+            if seen == Some(2.0) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen, Some(2.0));
+        blocker.execute_batch("COMMIT").unwrap();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(depth(), Some(0.0));
     }
 
     #[tokio::test]

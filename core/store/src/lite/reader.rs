@@ -10,10 +10,11 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Row};
 use sea_orm::Statement;
+use sigil_metrics::Metrics;
 
 use super::{bind_all, db_err, open};
 use crate::StoreError;
@@ -33,15 +34,18 @@ pub(crate) struct Reader {
     id: u64,
     path: PathBuf,
     busy_timeout: Duration,
+    /// Each read's duration (operation `select`).
+    metrics: Metrics,
 }
 
 impl Reader {
     /// Reads of the SQLite file at `path`; connections open on first use.
-    pub(crate) fn new(path: PathBuf, busy_timeout: Duration) -> Reader {
+    pub(crate) fn new(path: PathBuf, busy_timeout: Duration, metrics: Metrics) -> Reader {
         Reader {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path,
             busy_timeout,
+            metrics,
         }
     }
 
@@ -77,7 +81,10 @@ impl Reader {
                 }
                 Ok(out)
             };
-            run().map_err(|e| db_err(&e))
+            let started = Instant::now();
+            let rows = run().map_err(|e| db_err(&e));
+            self.metrics.db_query("select", started.elapsed());
+            rows
         })
     }
 }

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use sea_orm::{DbErr, Statement};
+use sigil_metrics::Metrics;
 use tokio::sync::oneshot;
 
 use super::{bind_all, db_err, open};
@@ -64,12 +65,18 @@ struct Job {
 #[derive(Debug)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
+    /// Counts the batches queued and not yet answered (queue depth).
+    metrics: Metrics,
 }
 
 impl Writer {
     /// Opens a write connection to the SQLite file at `path` (already
     /// created and migrated) and starts the writer thread.
-    pub(crate) fn start(path: &Path, busy_timeout: Duration) -> Result<Writer, StoreError> {
+    pub(crate) fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        metrics: Metrics,
+    ) -> Result<Writer, StoreError> {
         let conn = open(path, busy_timeout).map_err(|e| db_err(&e))?;
         // Checkpoints run on a thread of their own (below), not inside the
         // writer's commits.
@@ -95,7 +102,7 @@ impl Writer {
         spawn("sigil-sqlite-checkpoint", move || {
             checkpoint_every(&checkpoints, &woken, &backfilled)
         })?;
-        Ok(Writer { queue })
+        Ok(Writer { queue, metrics })
     }
 
     /// Runs `statements` as one all-or-nothing batch, committed together with
@@ -106,10 +113,22 @@ impl Writer {
         statements: Vec<Statement>,
     ) -> Result<BatchOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
+        self.metrics.sqlite_queue_changed(1);
+        let _answered = Answered(&self.metrics);
         self.queue
             .send(Job { statements, reply })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Takes a batch off the queue depth when its caller has the answer (or
+/// gave up waiting).
+struct Answered<'a>(&'a Metrics);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        self.0.sqlite_queue_changed(-1);
     }
 }
 
@@ -381,7 +400,7 @@ mod tests {
             .unwrap()
             .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)")
             .unwrap();
-        let writer = Writer::start(&path, Duration::from_secs(5)).unwrap();
+        let writer = Writer::start(&path, Duration::from_secs(5), Metrics::disabled()).unwrap();
 
         // Alone: the error says what happened and that nothing was stored.
         let e = writer
