@@ -20,6 +20,7 @@ mod keys;
 mod notification;
 mod offer_push;
 mod offers;
+mod request_ids;
 mod status_list;
 mod token;
 mod wallet;

@@ -57,6 +57,7 @@ pub async fn pre_authorized_code(app: &TestApp, created: &Value) -> String {
             .unwrap(),
         None => offer_by_value(created),
     };
+    sigil_tests::capture::json(&offer);
     offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
         .as_str()
         .unwrap()

@@ -41,10 +41,12 @@ impl Holder {
 
     /// A well-formed proof for `aud` and `nonce`.
     pub fn proof(&self, aud: &str, nonce: &str) -> String {
-        self.sign(
+        let proof = self.sign(
             &json!({ "typ": "openid4vci-proof+jwt", "alg": "ES256", "jwk": self.jwk }),
             &json!({ "aud": aud, "iat": now(), "nonce": nonce }),
-        )
+        );
+        crate::capture::secret("key proof", &proof);
+        proof
     }
 }
 
@@ -58,10 +60,12 @@ impl Holder {
                 .encode(sha2::Sha256::digest(t.as_bytes()))
                 .into();
         }
-        self.sign(
+        let proof = self.sign(
             &json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk }),
             &claims,
-        )
+        );
+        crate::capture::secret("dpop proof", &proof);
+        proof
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test harness")]
 
+pub mod capture;
 pub mod holder;
 pub mod op;
 pub mod plugins;
@@ -55,6 +56,7 @@ pub struct Spawn {
     offer_secret_from: Option<PathBuf>,
     files: Vec<(String, String)>,
     public_url: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Spawn {
@@ -106,6 +108,13 @@ impl Spawn {
         self
     }
 
+    /// An environment variable the configuration may name (`token_env`,
+    /// `secret_env`, `{ env = "..." }`), seen by this server only.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// Share keys and the offer secret with another test server (two
     /// instances behind one load balancer).
     pub fn share_keys_with(mut self, other: &TestApp) -> Self {
@@ -148,6 +157,17 @@ impl Spawn {
     }
 
     async fn launch(self) -> (TestApp, sigil::startup::ServerHandle) {
+        capture::start();
+        capture::secret("admin token", ADMIN_TOKEN);
+        capture::secret("client secret", op::CLIENT_SECRET);
+        capture::admin_request(&serde_json::json!({ "claims": op::account_claims() }));
+        capture::config(&self.extra_toml);
+        for (relative, contents) in &self.files {
+            capture::config(contents);
+            if relative.starts_with("secrets/") {
+                capture::secret("secret file", contents);
+            }
+        }
         let dir = tempfile::tempdir().unwrap();
         if self.example_resources {
             for sub in ["credential-configurations", "profiles"] {
@@ -201,7 +221,7 @@ impl Spawn {
                 self.public_url.clone().unwrap_or_else(|| address.clone()),
             ),
         ];
-        let settings = Settings::load_with_env(&config, env).unwrap();
+        let settings = Settings::load_with_env(&config, env.into_iter().chain(self.env)).unwrap();
         let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN)))
             .await
             .unwrap();
@@ -241,32 +261,40 @@ impl Killable {
 impl TestApp {
     /// `GET {address}{path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
+        let r = self
+            .client
             .get(format!("{}{path}", self.address))
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        capture::response(r).await
     }
 
     /// An admin `POST` with the bearer token and a JSON body.
     pub async fn admin_post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client
+        capture::admin_request(body);
+        let r = self
+            .client
             .post(format!("{}{path}", self.address))
             .bearer_auth(ADMIN_TOKEN)
             .json(body)
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        capture::response(r).await
     }
 
     /// `POST` a form to `{address}{path}`.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
+        capture::form(form);
+        let r = self
+            .client
             .post(format!("{}{path}", self.address))
             .form(form)
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        capture::response(r).await
     }
 
     /// An admin `DELETE` with the bearer token.
@@ -281,12 +309,14 @@ impl TestApp {
 
     /// An admin `GET` with the bearer token.
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
-        self.client
+        let r = self
+            .client
             .get(format!("{}{path}", self.address))
             .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        capture::response(r).await
     }
 }
 

@@ -10,7 +10,8 @@ use crate::root;
 
 /// Run the Node wallet with `input` on stdin; returns its JSON report.
 pub async fn claim(input: Value) -> Value {
-    tokio::task::spawn_blocking(move || {
+    crate::capture::json(&input);
+    let output = tokio::task::spawn_blocking(move || {
         let script = root().join("tests/wallet/claim.mjs");
         assert!(
             root().join("tests/wallet/node_modules").is_dir(),
@@ -31,5 +32,8 @@ pub async fn claim(input: Value) -> Value {
         })
     })
     .await
-    .unwrap()
+    .unwrap();
+    // The offer it redeemed, its tokens: secrets the log must not hold.
+    crate::capture::json(&output);
+    output
 }

@@ -6,6 +6,8 @@
 //! * `test`           — everything CI runs: fmt, clippy, plugins, fixtures, PostgreSQL and the Node
 //!   wallet set up, all tests on SQLite, then the end-to-end suite on PostgreSQL
 //! * `bench`          — the criterion benchmark of one plugin call (release)
+//! * `check-logs [LOG] [--min-lines N]` — no secret in the newest end-to-end log
+//!   (`target/e2e-logs/`, written by the e2e harness)
 //! * `fuzz [--long | --cases N]` — only the fuzz tests (ADR 0016), with their short
 //!   counts, or a million (`--long`) or N inputs per target, niced, figures printed
 
@@ -13,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod check_logs;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -29,9 +33,10 @@ fn main() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("bench") => bench(&root),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("check-logs") => check_logs::run(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench|fuzz [--long|--cases N]>"
+                "usage: cargo xtask <build-plugins|build-fixtures|serve|test [--no-lint]|bench|fuzz [--long|--cases N]|check-logs [LOG] [--min-lines N]>"
             );
             bail!("unknown command")
         }
@@ -194,6 +199,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // Everything on SQLite (and the store's own PostgreSQL tests), then the
     // end-to-end suite again on PostgreSQL.
     run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    // No secret in any line the SQLite end-to-end run logged.
+    check_logs::run(root, &[])?;
     run(cargo()
         .args([
             "test",

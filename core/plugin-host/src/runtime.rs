@@ -174,6 +174,7 @@ impl PluginRuntime {
     }
 
     /// Ask a claim provider for the claims of one credential.
+    #[tracing::instrument(name = "plugin.call", skip_all, fields(plugin = %id, call = "resolve"))]
     pub async fn resolve_claims(
         &self,
         id: &str,
@@ -214,6 +215,7 @@ impl PluginRuntime {
     }
 
     /// The format-specific metadata of one configuration.
+    #[tracing::instrument(name = "plugin.call", skip_all, fields(plugin = %id, call = "metadata"))]
     pub async fn format_metadata(
         &self,
         id: &str,
@@ -240,6 +242,7 @@ impl PluginRuntime {
     }
 
     /// Issue one credential per slot of `input`, signed with `key` by the host.
+    #[tracing::instrument(name = "plugin.call", skip_all, fields(plugin = %id, call = "issue"))]
     pub async fn issue(
         &self,
         id: &str,

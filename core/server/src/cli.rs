@@ -71,8 +71,10 @@ pub enum ConfigCommand {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::telemetry::init();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        crate::telemetry::init_plain();
+    }
     let result = match cli.command {
         Command::Serve { config } => serve(&config),
         Command::Plugins {
@@ -94,12 +96,15 @@ pub fn main() -> ExitCode {
 
 fn serve(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
-    actix_web::rt::System::new().block_on(async move {
+    crate::telemetry::init(&settings)?;
+    let served: anyhow::Result<ExitCode> = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         tracing::info!(port = app.port(), "sigil listening");
         app.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    crate::telemetry::shutdown();
+    served
 }
 
 fn list_plugins(config: &std::path::Path) -> anyhow::Result<ExitCode> {

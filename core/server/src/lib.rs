@@ -13,6 +13,7 @@ pub mod limits;
 pub mod outbound;
 pub mod problem;
 pub mod qr;
+pub mod request_id;
 pub mod routes;
 pub mod startup;
 pub mod state;

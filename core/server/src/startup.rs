@@ -130,6 +130,10 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(crate::limits::BODY_LIMIT))
                 .wrap(actix_web::middleware::from_fn(crate::limits::check_head))
+                // Outermost: every response, refusals included, carries the id.
+                .wrap(actix_web::middleware::from_fn(
+                    crate::request_id::middleware,
+                ))
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::admin::fallback))
         })

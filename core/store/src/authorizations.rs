@@ -99,6 +99,7 @@ impl Store {
     /// The offer of `tenant` whose `issuer_state` is `issuer_state`, with expiry reported as
     /// [`OfferStatus::Expired`] (the caller decides whether it is still usable). Should several offers carry it, a
     /// live one (`created` or `resolved`) wins, then the newest.
+    #[tracing::instrument(name = "store.offer_by_issuer_state", skip_all, fields(tenant))]
     pub async fn offer_by_issuer_state(
         &self,
         tenant: &str,
@@ -129,6 +130,7 @@ impl Store {
     /// Stores a pushed authorization and `event` (skipped when it names no offer) in one transaction.
     ///
     /// Fails with [`StoreError::Duplicate`] if the id or a hash is taken; then nothing is stored.
+    #[tracing::instrument(name = "store.push_authorization", skip_all, fields(tenant = %a.tenant))]
     pub async fn push_authorization(
         &self,
         a: &Authorization,
@@ -145,6 +147,7 @@ impl Store {
     }
 
     /// The authorization of `tenant` whose request URI hashes to `hash` (whatever its status and expiry).
+    #[tracing::instrument(name = "store.authorization_by_request", skip_all, fields(tenant))]
     pub async fn authorization_by_request(
         &self,
         tenant: &str,
@@ -158,6 +161,7 @@ impl Store {
 
     /// Records the login sent to the upstream provider (status `login`) if the authorization is still `pushed` or
     /// `login` (a revisit replaces the earlier login), with `event` when it changed; returns whether it did.
+    #[tracing::instrument(name = "store.begin_login", skip_all, fields(authorization = id))]
     pub async fn begin_login(
         &self,
         id: &str,
@@ -177,6 +181,7 @@ impl Store {
 
     /// The authorization of `tenant` whose login state hashes to `hash` (whatever its status and expiry; the state
     /// is cleared once the login ends).
+    #[tracing::instrument(name = "store.authorization_by_login", skip_all, fields(tenant))]
     pub async fn authorization_by_login(
         &self,
         tenant: &str,
@@ -194,6 +199,7 @@ impl Store {
     /// nothing when the authorization was in another status (or is unknown).
     ///
     /// Fails with [`StoreError::Duplicate`] if the new offer's id or the code hash is taken.
+    #[tracing::instrument(name = "store.issue_code", skip_all, fields(authorization = id))]
     pub async fn issue_code(
         &self,
         id: &str,
@@ -232,6 +238,7 @@ impl Store {
 
     /// Marks a failed login: an authorization still `pushed` or `login` is revoked and its login cleared. `event`
     /// (skipped when it names no offer) is appended whether or not the status changed: the login did fail.
+    #[tracing::instrument(name = "store.fail_login", skip_all, fields(authorization = id))]
     pub async fn fail_login(
         &self,
         id: &str,
@@ -253,6 +260,7 @@ impl Store {
 
     /// The authorization of `tenant` whose code hashes to `hash` (whatever its status and expiry: a redeemed one
     /// tells a replay).
+    #[tracing::instrument(name = "store.authorization_by_code", skip_all, fields(tenant))]
     pub async fn authorization_by_code(
         &self,
         tenant: &str,
@@ -266,6 +274,7 @@ impl Store {
 
     /// The authorization of `tenant` whose current or previous refresh token hashes to `hash` (the caller tells
     /// which by comparing with [`Authorization::previous_refresh_hash`]).
+    #[tracing::instrument(name = "store.authorization_by_refresh", skip_all, fields(tenant))]
     pub async fn authorization_by_refresh(
         &self,
         tenant: &str,

@@ -103,6 +103,7 @@ pub(crate) fn record(m: credential::Model) -> Result<CredentialRecord, StoreErro
 
 impl Store {
     /// The credentials issued for offer `offer_id`, oldest first.
+    #[tracing::instrument(name = "store.credentials", skip_all, fields(offer = offer_id))]
     pub async fn credentials(&self, offer_id: &str) -> Result<Vec<CredentialRecord>, StoreError> {
         let rows = credential::Entity::find()
             .filter(credential::Column::OfferId.eq(offer_id))
@@ -192,6 +193,7 @@ impl Store {
     /// came in the response `notification_id`, and `event`, in one
     /// transaction; `false` (nothing stored) when there are none. Sending the
     /// same notification again records it again (idempotent).
+    #[tracing::instrument(name = "store.notify", skip_all, fields(offer = offer_id))]
     pub async fn notify(
         &self,
         offer_id: &str,

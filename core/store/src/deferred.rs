@@ -109,6 +109,7 @@ impl Store {
     /// transaction; a nonce spent before stores nothing
     /// ([`Finish::NonceSpent`]). On a SQLite file that is one batch of the
     /// group-commit writer, as for [`Store::finish_credential`].
+    #[tracing::instrument(name = "store.defer", skip_all, fields(tenant = %transaction.tenant, offer = %transaction.offer_id))]
     pub async fn defer(
         &self,
         nonces: &[(String, i64)],
@@ -159,6 +160,7 @@ impl Store {
     }
 
     /// Deferred transaction `id` of `tenant`, expired or not.
+    #[tracing::instrument(name = "store.deferred", skip_all, fields(tenant))]
     pub async fn deferred(
         &self,
         tenant: &str,
@@ -194,6 +196,7 @@ impl Store {
     /// and unexpired at `now` (ready with its claims, or denied with the
     /// reason, claims cleared), with `event`, in one transaction; `false`
     /// (nothing stored) otherwise.
+    #[tracing::instrument(name = "store.settle_deferred", skip_all, fields(tenant))]
     pub async fn settle_deferred(
         &self,
         tenant: &str,
@@ -235,6 +238,7 @@ impl Store {
     /// offer's status and `event` as [`Store::finish_credential`] does, in one
     /// transaction; `false` (nothing stored) when another poll collected it
     /// first.
+    #[tracing::instrument(name = "store.collect_deferred", skip_all, fields(tenant = %issuance.tenant, offer = %issuance.offer_id, configuration = %issuance.credential_configuration_id))]
     pub async fn collect_deferred(
         &self,
         id: &str,

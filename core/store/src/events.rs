@@ -43,11 +43,13 @@ pub(crate) fn event_statement(e: NewEvent) -> sea_orm::Insert<event::ActiveModel
 
 impl Store {
     /// Appends an event.
+    #[tracing::instrument(name = "store.append_event", skip_all, fields(tenant = %e.tenant, offer = %e.offer_id, kind = e.kind.as_str()))]
     pub async fn append_event(&self, e: NewEvent) -> Result<(), StoreError> {
         insert_event(&self.db, e).await
     }
 
     /// The events of an offer, oldest first (by time, then insertion order).
+    #[tracing::instrument(name = "store.events", skip_all, fields(offer = offer_id))]
     pub async fn events(&self, offer_id: &str) -> Result<Vec<EventRecord>, StoreError> {
         let rows = event::Entity::find()
             .filter(event::Column::OfferId.eq(offer_id))

@@ -41,6 +41,7 @@ impl Store {
     /// Refuses with [`GrantRefusal::Unknown`] when the code is not redeemable (unknown, expired, redeemed before,
     /// or another request won the race) and with [`GrantRefusal::OfferUnavailable`] when the offer is revoked,
     /// expired or used by another grant; then nothing is stored.
+    #[tracing::instrument(name = "store.redeem_code", skip_all, fields(authorization = id))]
     pub async fn redeem_code(
         &self,
         id: &str,
@@ -97,6 +98,7 @@ impl Store {
     /// Refuses with [`GrantRefusal::Unknown`] when `old_hash` is not current (rotated before, by another request
     /// too), expired or the grant revoked, and with [`GrantRefusal::OfferUnavailable`] when the offer was revoked;
     /// then nothing is stored.
+    #[tracing::instrument(name = "store.refresh", skip_all, fields(authorization = id))]
     pub async fn refresh(
         &self,
         id: &str,
@@ -146,6 +148,7 @@ impl Store {
     /// Revokes authorization `id` and its offer (with `revoked_at`; so every access token of the offer stops
     /// working), and appends `event` (skipped when it names no offer) when either changed, in one transaction.
     /// Its hashes are kept, so a replay is still recognised. An unknown id changes nothing.
+    #[tracing::instrument(name = "store.revoke_grant", skip_all, fields(authorization = id))]
     pub async fn revoke_grant(
         &self,
         id: &str,

@@ -85,6 +85,7 @@ async fn insert_issuance<C: ConnectionTrait>(db: &C, i: Issuance) -> Result<bool
 
 impl Store {
     /// Records an issuance. Returns `false` (not an error) if that (offer, configuration) was already recorded.
+    #[tracing::instrument(name = "store.record_issuance", skip_all, fields(tenant = %i.tenant, offer = %i.offer_id, configuration = %i.credential_configuration_id))]
     pub async fn record_issuance(&self, i: Issuance) -> Result<bool, StoreError> {
         insert_issuance(&self.db, i).await
     }
@@ -93,6 +94,7 @@ impl Store {
     /// configuration), the offer's new status (`consumed` once every configuration in `offered` has been issued,
     /// `credential_issued` before that) and `event`. Returns whether this was the first issuance of that
     /// configuration. Either all of it is stored or none.
+    #[tracing::instrument(name = "store.complete_issuance", skip_all, fields(tenant = %i.tenant, offer = %i.offer_id, configuration = %i.credential_configuration_id))]
     pub async fn complete_issuance(
         &self,
         i: Issuance,
@@ -112,6 +114,7 @@ impl Store {
     ///
     /// On SQLite this is one trip to the group-commit writer (see `batch`); on PostgreSQL a transaction of a few
     /// statements.
+    #[tracing::instrument(name = "store.finish_credential", skip_all, fields(tenant = %i.tenant, offer = %i.offer_id, configuration = %i.credential_configuration_id))]
     pub async fn finish_credential(
         &self,
         nonces: &[(String, i64)],

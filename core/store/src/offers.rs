@@ -34,6 +34,7 @@ impl Store {
     /// Stores a new offer in status `created`.
     ///
     /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken.
+    #[tracing::instrument(name = "store.insert_offer", skip_all, fields(tenant = %o.tenant, offer = %o.id))]
     pub async fn insert_offer(&self, o: &Offer) -> Result<Offer, StoreError> {
         let model = offer_to_model(o);
         insert_offer_on(&self.db, model.clone()).await?;
@@ -44,6 +45,7 @@ impl Store {
     /// that is one batch of the group-commit writer.
     ///
     /// Fails with [`StoreError::Duplicate`] if the id or the pre-authorized code hash is taken; then nothing is stored.
+    #[tracing::instrument(name = "store.create_offer", skip_all, fields(tenant = %o.tenant, offer = %o.id))]
     pub async fn create_offer(&self, o: &Offer, event: NewEvent) -> Result<Offer, StoreError> {
         let model = offer_to_model(o);
         let insert = offer::Entity::insert(model.clone().into_active_model());
@@ -72,6 +74,7 @@ impl Store {
     ///
     /// A created/resolved offer whose `expires_at` is at or before the system clock is reported as
     /// [`OfferStatus::Expired`] (the stored status is left alone).
+    #[tracing::instrument(name = "store.get_offer", skip_all, fields(tenant, offer = id))]
     pub async fn get_offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
         let select = offer::Entity::find_by_id(id).filter(offer::Column::Tenant.eq(tenant));
         self.offer_rows(select)
@@ -84,6 +87,7 @@ impl Store {
 
     /// Reads an offer by id, whatever its tenant (for the wallet-facing offer URI). Reports expiry like
     /// [`Store::get_offer`].
+    #[tracing::instrument(name = "store.get_offer_by_id", skip_all, fields(offer = id))]
     pub async fn get_offer_by_id(&self, id: &str) -> Result<Option<Offer>, StoreError> {
         self.offer_rows(offer::Entity::find_by_id(id))
             .await?
@@ -96,6 +100,7 @@ impl Store {
     /// Revokes an offer of a tenant. Returns `false` if the offer is unknown, `true` otherwise.
     ///
     /// An offer already consumed or revoked keeps its status (and `revoked_at`).
+    #[tracing::instrument(name = "store.revoke_offer", skip_all, fields(tenant, offer = id))]
     pub async fn revoke_offer(&self, tenant: &str, id: &str, now: i64) -> Result<bool, StoreError> {
         let done = revoked_statement(tenant, id, now).exec(&self.db).await?;
         if done.rows_affected > 0 {
@@ -120,6 +125,7 @@ impl Store {
 
     /// [`Store::mark_resolved`], and `event` (its `offer_resolved`) when the offer changed, in one transaction.
     /// Returns whether the offer was marked.
+    #[tracing::instrument(name = "store.resolve_offer", skip_all, fields(offer = id))]
     pub async fn resolve_offer(
         &self,
         id: &str,
@@ -134,6 +140,7 @@ impl Store {
     /// `offer_revoked`) in one transaction, only when the status changed:
     /// an offer unknown, already consumed or already revoked is left as it
     /// is and no event is written. Returns whether it was revoked.
+    #[tracing::instrument(name = "store.revoke_offer_with_event", skip_all, fields(tenant, offer = id))]
     pub async fn revoke_offer_with_event(
         &self,
         tenant: &str,
@@ -181,6 +188,7 @@ impl Store {
     ///
     /// Only applies to an offer in `token_issued`, `credential_issued` or `deferred`; otherwise (for example revoked
     /// meanwhile, or already consumed) it does nothing.
+    #[tracing::instrument(name = "store.mark_credential_issued", skip_all, fields(offer = offer_id))]
     pub async fn mark_credential_issued(
         &self,
         offer_id: &str,

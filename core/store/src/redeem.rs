@@ -45,6 +45,7 @@ impl Store {
     /// exactly one success; a wrong transaction code is counted by another conditional `UPDATE` that also
     /// invalidates the offer when the count reaches `max_tx_attempts`. A missing transaction code is refused
     /// without counting an attempt.
+    #[tracing::instrument(name = "store.redeem_pre_authorized_code", skip_all, fields(tenant = r.tenant))]
     pub async fn redeem_pre_authorized_code(&self, r: Redeem<'_>) -> Result<Offer, RedeemError> {
         let max = Ord::max(r.max_tx_attempts, 1);
         let rec = self.redeemable(r, max).await?;
@@ -60,6 +61,7 @@ impl Store {
     /// Redeems a pre-authorized code (as [`Store::redeem_pre_authorized_code`]) and, in the same transaction, stores
     /// the access token `token` and a `token_issued` event: either all of it happens or none. On SQLite this is one
     /// trip to the database.
+    #[tracing::instrument(name = "store.redeem_for_token", skip_all, fields(tenant = r.tenant))]
     pub async fn redeem_for_token(
         &self,
         r: Redeem<'_>,

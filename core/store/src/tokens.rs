@@ -42,6 +42,7 @@ impl Store {
     /// finds for the hash.
     ///
     /// Fails with [`StoreError::Duplicate`] if the offer id is taken.
+    #[tracing::instrument(name = "store.record_external_token", skip_all, fields(tenant = %offer.tenant, offer = %offer.id))]
     pub async fn record_external_token(
         &self,
         offer: &Offer,
@@ -69,6 +70,7 @@ impl Store {
     }
 
     /// [`Store::find_access_token`] with the token's offer, in one query (the credential endpoint needs both).
+    #[tracing::instrument(name = "store.find_access_token_and_offer", skip_all)]
     pub async fn find_access_token_and_offer(
         &self,
         token_hash: &str,

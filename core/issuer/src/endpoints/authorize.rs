@@ -90,6 +90,7 @@ pub fn login_redirect_uri(issuer: &str) -> String {
 impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
     /// The authorization endpoint: `request` is its query. Returns where to
     /// send the browser: the provider's login, or the wallet with a code.
+    #[tracing::instrument(name = "issuer.authorize", skip_all, fields(tenant = tenant.id()))]
     pub async fn authorize<T: IssuerTenant, O: OpenIdProviders>(
         &self,
         tenant: &T,
@@ -219,6 +220,7 @@ impl<S: IssuanceStore + AuthorizationStore, P> Issuer<S, P> {
 
     /// The login callback: check the provider's answer, redeem its code,
     /// verify the ID token, and send the wallet its code.
+    #[tracing::instrument(name = "issuer.login_callback", skip_all, fields(tenant = tenant.id()))]
     pub async fn login_callback<T: IssuerTenant, O: OpenIdProviders>(
         &self,
         tenant: &T,

@@ -17,6 +17,7 @@ pub struct NonceResponse {
 
 impl<S, P> Issuer<S, P> {
     /// A nonce of `tenant`, valid for `issuance.nonce_seconds`.
+    #[tracing::instrument(name = "issuer.nonce", skip_all, fields(tenant = tenant.id()))]
     pub fn nonce<T: IssuerTenant>(&self, tenant: &T) -> NonceResponse {
         let expires = self.now() + self.settings.issuance.nonce_seconds;
         NonceResponse {

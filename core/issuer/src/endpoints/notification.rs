@@ -120,6 +120,7 @@ where
 {
     /// Record a notification; `request` is checked after the token, as at
     /// the credential endpoint.
+    #[tracing::instrument(name = "issuer.notification", skip_all, fields(tenant = tenant.id()))]
     pub async fn notification<T, O>(
         &self,
         tenant: &T,

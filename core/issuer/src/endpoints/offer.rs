@@ -45,6 +45,7 @@ impl OfferCause {
 impl<S: IssuanceStore, P> Issuer<S, P> {
     /// The offer object of `offer_id`; the first fetch marks the offer
     /// `resolved`. Only offers that can still be redeemed are served.
+    #[tracing::instrument(name = "issuer.credential_offer", skip_all, fields(tenant = tenant.id(), offer = offer_id))]
     pub async fn credential_offer<T: IssuerTenant>(
         &self,
         tenant: &T,

@@ -229,6 +229,7 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
     /// Check an authorization request and store it: the PAR endpoint's
     /// rules, also used for a direct request when PAR is not required.
     /// `dpop_jkt` is the key of a verified DPoP proof sent with it.
+    #[tracing::instrument(name = "issuer.push_authorization", skip_all, fields(tenant = tenant.id()))]
     pub async fn push_authorization<T: IssuerTenant>(
         &self,
         tenant: &T,

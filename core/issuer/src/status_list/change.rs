@@ -99,6 +99,7 @@ const ATTEMPTS: usize = 3;
 impl<S: IssuanceStore + LifecycleStore, P> Issuer<S, P> {
     /// Apply `action` to credential `credential_id` of `tenant` and answer
     /// its record as it is then.
+    #[tracing::instrument(name = "issuer.change_credential_status", skip_all, fields(tenant = tenant.id()))]
     pub async fn change_credential_status<T: IssuerTenant>(
         &self,
         tenant: &T,
@@ -138,6 +139,7 @@ impl<S: IssuanceStore + LifecycleStore, P> Issuer<S, P> {
     /// credentials as they are then. Refused as a whole when the offer's
     /// credentials have no status list entry, or when suspending one on a
     /// 1-bit list.
+    #[tracing::instrument(name = "issuer.change_offer_status", skip_all, fields(tenant = tenant.id()))]
     pub async fn change_offer_status<T: IssuerTenant>(
         &self,
         tenant: &T,

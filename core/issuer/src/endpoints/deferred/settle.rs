@@ -95,6 +95,7 @@ where
     /// offer's source now, or take the operator's, and store them `Ready`
     /// for the wallet's next poll (event `deferred_completed`). Answers the
     /// transaction as stored (without its claims).
+    #[tracing::instrument(name = "issuer.complete_deferred", skip_all, fields(tenant = tenant.id()))]
     pub async fn complete_deferred<T: IssuerTenant>(
         &self,
         tenant: &T,
@@ -158,6 +159,7 @@ where
     /// Deny transaction `id` of `tenant` for `reason`: the wallet's next
     /// poll gets `credential_request_denied` (event `issuance_denied`).
     /// Answers the transaction as stored.
+    #[tracing::instrument(name = "issuer.deny_deferred", skip_all, fields(tenant = tenant.id()))]
     pub async fn deny_deferred<T: IssuerTenant>(
         &self,
         tenant: &T,
