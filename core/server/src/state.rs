@@ -30,6 +30,10 @@ pub struct AppState {
     pub issuer: Arc<SigilIssuer>,
     /// HTTP to upstream OpenID providers (logins), with its caches.
     pub providers: Arc<crate::upstream::Providers>,
+    /// Whether the instance is shutting down.
+    pub lifecycle: Arc<crate::shutdown::Lifecycle>,
+    /// This instance's Prometheus registry ([`crate::metrics`]).
+    pub metrics: sigil_metrics::Metrics,
 }
 
 /// Current time in Unix seconds.

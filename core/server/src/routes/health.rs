@@ -1,4 +1,5 @@
-//! `GET /health` (process up) and `GET /ready` (dependencies ready).
+//! `GET /health` (process up) and `GET /ready` (dependencies ready, and not
+//! shutting down).
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -12,6 +13,12 @@ pub async fn health() -> HttpResponse {
 
 /// Ready to serve: the database answers and every plugin in the plugin directory loaded.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.lifecycle.draining() {
+        return HttpResponse::ServiceUnavailable().json(json!({
+            "status": "draining",
+            "errors": ["the instance is shutting down"],
+        }));
+    }
     let mut errors: Vec<String> = state
         .plugins
         .load_errors()

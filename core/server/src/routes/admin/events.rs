@@ -19,10 +19,11 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use sigil_issuer::event_feed::FeedCursor;
 use sigil_store::EventRecord;
+use utoipa::ToSchema;
 
 use super::access::Admin;
 use super::offers::view::load;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 use crate::state::{AppState, now};
 
 /// How often a stream looks for new events.
@@ -43,6 +44,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(tenant_stream)),
     );
 }
+
+/// An event as streams and webhooks carry it (`docs/events.md`,
+/// `docs/events.schema.json`): the `data` of a server-sent event, and the
+/// `event` of a dead letter.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "data": {},
+    "id": "1841",
+    "occurredAt": "2026-11-22T12:00:00Z",
+    "offerId": "0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77",
+    "tenant": "default",
+    "type": "offer_created"
+})))]
+#[allow(
+    dead_code,
+    reason = "the schema of EventRecord::envelope, which is built as JSON"
+)]
+pub struct EventEnvelope {
+    /// What happened, by type (`docs/events.md`, schema version 1).
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+    /// The event's id (the `id` of the server-sent event, for `Last-Event-ID`).
+    id: String,
+    /// When it happened (RFC 3339).
+    occurred_at: String,
+    /// The event's offer.
+    offer_id: String,
+    /// The event's tenant.
+    tenant: String,
+    /// The event's type.
+    #[schema(rename = "type", schema_with = crate::openapi::event_type)]
+    kind: String,
+}
+
+/// What a stream answers: `text/event-stream` (the schema describes each
+/// event's `data`).
+const STREAM: &str = "A `text/event-stream`: first `retry: 2000`, then each event as `id: <event id>`, `event: <type>`, `data: <EventEnvelope as JSON>`; a `: heartbeat` comment after 15 s of silence. The stream stays open.";
 
 /// Which events a stream carries.
 #[derive(Debug, Clone)]
@@ -65,8 +104,27 @@ impl Scope {
     }
 }
 
-/// `GET /admin/v1/offers/{offerId}/events/stream`.
-async fn offer_stream(
+/// Stream an offer's events: its history first, then as they happen.
+///
+/// The stream reads the shared store, so it carries the events caused on
+/// every instance; `Last-Event-ID` resumes without gaps.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/offers/{offerId}/events/stream",
+    tag = "events",
+    operation_id = "streamOfferEvents",
+    params(
+        ("offerId" = String, Path, description = "The offer's id (of any tenant the caller sees)"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `id` of the last event received)"),
+    ),
+    responses(
+        (status = 200, description = STREAM, body = EventEnvelope, content_type = "text/event-stream"),
+        (status = 404, description = "`not-found`: no such offer, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`bad-last-event-id`: `Last-Event-ID` is not an event id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: the events could not be read", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn offer_stream(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -96,8 +154,20 @@ async fn offer_stream(
     Ok(stream(state, Scope::Offer(offer.id), cursor, &backlog))
 }
 
-/// `GET /admin/v1/events/stream`.
-async fn visible_stream(
+/// Stream the events of every tenant the caller sees, from now.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/events/stream",
+    tag = "events",
+    operation_id = "streamEvents",
+    params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `id` of the last event received)")),
+    responses(
+        (status = 200, description = STREAM, body = EventEnvelope, content_type = "text/event-stream"),
+        (status = 400, description = "`bad-last-event-id`: `Last-Event-ID` is not an event id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: the events could not be read", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn visible_stream(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -106,8 +176,24 @@ async fn visible_stream(
     Ok(stream(state, Scope::Visible(admin), cursor, &[]))
 }
 
-/// `GET /admin/v1/tenants/{tenant}/events/stream`.
-async fn tenant_stream(
+/// Stream a tenant's events, from now.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/tenants/{tenant}/events/stream",
+    tag = "events",
+    operation_id = "streamTenantEvents",
+    params(
+        ("tenant" = String, Path, description = "Tenant id (`[tenants.<id>]`)", example = "acme"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `id` of the last event received)"),
+    ),
+    responses(
+        (status = 200, description = STREAM, body = EventEnvelope, content_type = "text/event-stream"),
+        (status = 404, description = "`not-found`: no such tenant, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`bad-last-event-id`: `Last-Event-ID` is not an event id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: the events could not be read", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn tenant_stream(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -145,9 +231,7 @@ fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, Problem> {
         .map(Some)
         .ok_or_else(|| {
             Problem::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "bad-last-event-id",
-                "Bad Last-Event-ID",
+                ProblemType::BadLastEventId,
                 "Last-Event-ID must be the id of an event this stream sent (a non-negative integer)",
             )
         })
@@ -210,6 +294,11 @@ impl Feed {
             if let Some(chunk) = self.out.pop_front() {
                 self.last_sent = Instant::now();
                 return Some((Ok(chunk), self));
+            }
+            if self.state.lifecycle.draining() {
+                // Shutting down: what was read is sent; the client
+                // reconnects elsewhere with `Last-Event-ID` and misses nothing.
+                return None;
             }
             if self.read().await {
                 continue;
