@@ -120,7 +120,7 @@ impl PluginError {
 }
 
 /// Why a plugin could not be loaded from the plugin directory.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum LoadError {
     /// The directory or a file could not be read.
     #[error("{path}: {message}")]
@@ -174,4 +174,18 @@ pub enum LoadError {
         /// The first plugin's path.
         other: PathBuf,
     },
+}
+
+impl LoadError {
+    /// The file (or directory) the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Self::Io { path, .. }
+            | Self::Manifest { path, .. }
+            | Self::UnsupportedApi { path, .. }
+            | Self::HashMismatch { path, .. }
+            | Self::Compile { path, .. }
+            | Self::DuplicateId { path, .. } => path,
+        }
+    }
 }

@@ -9,6 +9,10 @@
 //!    or [`PluginRuntime::issue`]. Each call runs in a fresh `Store` with
 //!    fuel, a memory cap and a wall-clock deadline; any failure comes back as
 //!    a [`PluginError`] naming the plugin, and never affects other calls.
+//! 4. [`PluginRuntime::prepare_reload`] and [`PluginRuntime::commit`] swap in
+//!    new or changed plugins while calls run; calls in flight finish on the
+//!    version they started with, and a new version that fails its checks is
+//!    refused while the one before keeps serving.
 //!
 //! Plugins get no files, environment or sockets. Outbound HTTP goes through
 //! `wasi:http` and only to origins the plugin requested and the operator
@@ -26,6 +30,7 @@ mod loader;
 mod manifest;
 mod outbound;
 mod ports;
+mod reload;
 mod runtime;
 mod signing;
 mod state;
@@ -36,6 +41,7 @@ pub use grants::PluginPolicy;
 pub use limits::Limits;
 pub use loader::PluginInfo;
 pub use manifest::{Manifest, PluginKind, Requests};
+pub use reload::{Fingerprint, Refusal, Reload, ReloadReport, Replacement, StaleReload};
 pub use runtime::{PluginRuntime, RuntimeConfig};
 pub use sigil_issuer::ports::{
     ClaimFailure, ClaimOutcome, ClaimRequest, CredentialSlot, FormatConfiguration, FormatFailure,

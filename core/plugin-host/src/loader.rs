@@ -37,6 +37,9 @@ pub struct PluginInfo {
     pub requested_hosts: Vec<String>,
     /// Limits of each call.
     pub limits: Limits,
+    /// When this version was loaded (Unix seconds): at start-up, or by the
+    /// reload that swapped it in. An unchanged plugin keeps its time.
+    pub loaded_at: i64,
 }
 
 pub(crate) enum Pre {
@@ -46,6 +49,10 @@ pub(crate) enum Pre {
 
 pub(crate) struct LoadedPlugin {
     pub(crate) info: PluginInfo,
+    /// The `plugin.toml` it was loaded from, and what it said (a reload
+    /// keeps the plugin when both and the component's sha256 are unchanged).
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) manifest: Manifest,
     pub(crate) id: Arc<str>,
     pub(crate) pre: Pre,
     pub(crate) grant: Arc<HttpGrant>,
@@ -157,13 +164,18 @@ fn supported_range() -> String {
     format!("sigil:plugin@{minor}.0 up to {WIT_PACKAGE}")
 }
 
-pub(crate) fn load_one(
-    engine: &wasmtime::Engine,
-    linkers: &Linkers,
-    manifest_path: &Path,
-    policies: &BTreeMap<String, PluginPolicy>,
-    default_limits: Limits,
-) -> Result<LoadedPlugin, LoadError> {
+/// A plugin as read from disk, before it is compiled: its manifest, its
+/// component's bytes and their sha256.
+pub(crate) struct Source {
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) manifest: Manifest,
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) sha256: String,
+}
+
+/// Read the manifest at `manifest_path` and its component.
+pub(crate) fn read(manifest_path: &Path) -> Result<Source, LoadError> {
     let manifest = Manifest::from_file(manifest_path)?;
     let path = component_path(manifest_path, &manifest)?;
     let bytes = std::fs::read(&path).map_err(|e| LoadError::Io {
@@ -171,6 +183,32 @@ pub(crate) fn load_one(
         message: e.to_string(),
     })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(Source {
+        manifest_path: manifest_path.to_owned(),
+        manifest,
+        path,
+        bytes,
+        sha256,
+    })
+}
+
+/// Check (sha256 pin, WIT version, kind), compile and link a plugin read
+/// from disk.
+pub(crate) fn compile(
+    engine: &wasmtime::Engine,
+    linkers: &Linkers,
+    source: Source,
+    policies: &BTreeMap<String, PluginPolicy>,
+    default_limits: Limits,
+) -> Result<LoadedPlugin, LoadError> {
+    let Source {
+        manifest_path,
+        manifest,
+        path,
+        bytes,
+        sha256,
+    } = source;
+    let manifest_path = manifest_path.as_path();
     let policy = policies.get(&manifest.id).cloned().unwrap_or_default();
     if let Some(expected) = &policy.sha256
         && !expected.eq_ignore_ascii_case(&sha256)
@@ -270,17 +308,20 @@ pub(crate) fn load_one(
     let id: Arc<str> = Arc::from(manifest.id.as_str());
     Ok(LoadedPlugin {
         info: PluginInfo {
-            id: manifest.id,
-            version: manifest.version,
+            id: manifest.id.clone(),
+            version: manifest.version.clone(),
             kind,
-            api: manifest.api,
-            description: manifest.description,
+            api: manifest.api.clone(),
+            description: manifest.description.clone(),
             path,
             sha256,
             allowed_hosts: policy.allowed_hosts.clone(),
-            requested_hosts: manifest.requests.http,
+            requested_hosts: manifest.requests.http.clone(),
             limits,
+            loaded_at: sigil_time::unix_time(std::time::SystemTime::now()),
         },
+        manifest_path: manifest_path.to_owned(),
+        manifest,
         id,
         pre,
         grant: Arc::new(grant),

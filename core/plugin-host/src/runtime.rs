@@ -1,8 +1,10 @@
 //! [`PluginRuntime`]: every loaded plugin, and the calls into them.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
 use sigil_keys::SharedSigner;
 use wasmtime::Store;
@@ -12,8 +14,9 @@ use crate::bindings::claims::sigil::plugin::types::{
 };
 use crate::calls;
 use crate::engine::{EngineOptions, SandboxEngine};
-use crate::loader::{self, Linkers, LoadedPlugin, PluginInfo, Pre};
+use crate::loader::{Linkers, LoadedPlugin, PluginInfo, Pre};
 use crate::outbound::Outbound;
+use crate::reload::{PluginSet, Refusal};
 use crate::signing::KeyHandle;
 use crate::state::CallState;
 use crate::{
@@ -47,17 +50,32 @@ impl RuntimeConfig {
 }
 
 /// All loaded plugins. Cheap to share (`Arc`); every call gets a fresh sandbox.
+///
+/// The set of plugins can be swapped while calls run
+/// ([`PluginRuntime::prepare_reload`], [`PluginRuntime::commit`]): each call
+/// takes the plugin it needs from the set current at its start and holds it
+/// to the end, so calls in flight finish on the component they started on.
 pub struct PluginRuntime {
-    engine: SandboxEngine,
-    plugins: BTreeMap<String, LoadedPlugin>,
-    errors: Vec<LoadError>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) set: ArcSwap<PluginSet>,
+}
+
+/// What every version of the plugin set shares: one engine (so new
+/// components compile into the engine the sandbox pool belongs to), the
+/// host interfaces, and the configuration the plugins are loaded with.
+pub(crate) struct Shared {
+    pub(crate) engine: SandboxEngine,
+    pub(crate) linkers: Linkers,
+    pub(crate) config: RuntimeConfig,
 }
 
 impl std::fmt::Debug for PluginRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = self.set.load();
         f.debug_struct("PluginRuntime")
-            .field("plugins", &self.plugins.keys().collect::<Vec<_>>())
-            .field("errors", &self.errors)
+            .field("plugins", &set.plugins.keys().collect::<Vec<_>>())
+            .field("errors", &set.errors)
+            .field("refused", &set.refused)
             .finish_non_exhaustive()
     }
 }
@@ -85,61 +103,63 @@ impl PluginRuntime {
             path: config.dir.clone(),
             message: format!("cannot link host interfaces: {e}"),
         })?;
-        let mut plugins: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
-        let mut errors = Vec::new();
-        for manifest in loader::manifests(&config.dir)? {
-            match loader::load_one(
-                engine.engine(),
-                &linkers,
-                &manifest,
-                &config.policies,
-                config.limits,
-            ) {
-                Ok(plugin) => {
-                    if let Some(other) = plugins.get(&plugin.info.id) {
-                        errors.push(LoadError::DuplicateId {
-                            path: manifest,
-                            id: plugin.info.id.clone(),
-                            other: other.info.path.clone(),
-                        });
-                    } else {
-                        plugins.insert(plugin.info.id.clone(), plugin);
-                    }
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        Ok(Self {
+        let shared = Arc::new(Shared {
             engine,
-            plugins,
-            errors,
+            linkers,
+            config: config.clone(),
+        });
+        let (set, _) = crate::reload::scan(&shared, &PluginSet::default())?;
+        Ok(Self {
+            shared,
+            set: ArcSwap::from_pointee(set),
         })
     }
 
-    /// The loaded plugins, by id.
-    pub fn plugins(&self) -> impl Iterator<Item = &PluginInfo> {
-        self.plugins.values().map(|p| &p.info)
+    /// The plugin directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.config.dir
+    }
+
+    /// The loaded plugins, by id (a snapshot of the current set).
+    pub fn plugins(&self) -> impl Iterator<Item = PluginInfo> + use<> {
+        let set = self.set.load_full();
+        let infos: Vec<PluginInfo> = set.plugins.values().map(|p| p.info.clone()).collect();
+        infos.into_iter()
     }
 
     /// One loaded plugin.
-    pub fn plugin(&self, id: &str) -> Option<&PluginInfo> {
-        self.plugins.get(id).map(|p| &p.info)
+    pub fn plugin(&self, id: &str) -> Option<PluginInfo> {
+        self.set.load().plugins.get(id).map(|p| p.info.clone())
     }
 
-    /// Plugins that could not be loaded, and why.
-    pub fn load_errors(&self) -> &[LoadError] {
-        &self.errors
+    /// Plugins of the directory that are not loaded, and why (no version
+    /// of them serves).
+    pub fn load_errors(&self) -> Vec<LoadError> {
+        self.set.load().errors.clone()
+    }
+
+    /// New versions the last reload refused while the version before keeps
+    /// serving, and why.
+    pub fn refused(&self) -> Vec<Refusal> {
+        self.set.load().refused.clone()
     }
 
     /// Whether the pooling allocator is in use.
     pub fn is_pooling(&self) -> bool {
-        self.engine.is_pooling()
+        self.shared.engine.is_pooling()
     }
 
-    fn get(&self, id: &str, kind: PluginKind) -> Result<&LoadedPlugin, PluginError> {
-        let plugin = self.plugins.get(id).ok_or_else(|| PluginError::NotLoaded {
-            plugin: id.to_owned(),
-        })?;
+    /// The plugin `id` of the current set, held for one call.
+    fn get(&self, id: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let plugin =
+            self.set
+                .load()
+                .plugins
+                .get(id)
+                .cloned()
+                .ok_or_else(|| PluginError::NotLoaded {
+                    plugin: id.to_owned(),
+                })?;
         if plugin.info.kind != kind {
             return Err(PluginError::WrongKind {
                 plugin: id.to_owned(),
@@ -163,7 +183,7 @@ impl PluginRuntime {
             plugin.config.clone(),
             limits.max_memory_bytes,
         );
-        let mut store = Store::new(self.engine.engine(), state);
+        let mut store = Store::new(self.shared.engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.set_fuel(limits.fuel).map_err(|e| trap(plugin, &e))?;
         // Yield to the executor every epoch tick; the wall-clock deadline is
@@ -180,7 +200,9 @@ impl PluginRuntime {
         id: &str,
         request: &ClaimRequest,
     ) -> Result<ClaimOutcome, PluginError> {
-        let plugin = self.get(id, PluginKind::ClaimProvider)?;
+        // Held to the end of the call: a reload meanwhile does not touch it.
+        let held = self.get(id, PluginKind::ClaimProvider)?;
+        let plugin = held.as_ref();
         let Pre::Claims(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::ClaimProvider));
         };
@@ -221,7 +243,9 @@ impl PluginRuntime {
         id: &str,
         configuration: &FormatConfiguration,
     ) -> Result<Map<String, Value>, PluginError> {
-        let plugin = self.get(id, PluginKind::CredentialFormat)?;
+        // Held to the end of the call: a reload meanwhile does not touch it.
+        let held = self.get(id, PluginKind::CredentialFormat)?;
+        let plugin = held.as_ref();
         let Pre::Format(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
         };
@@ -249,7 +273,9 @@ impl PluginRuntime {
         input: &IssueInput,
         key: SharedSigner,
     ) -> Result<Vec<String>, PluginError> {
-        let plugin = self.get(id, PluginKind::CredentialFormat)?;
+        // Held to the end of the call: a reload meanwhile does not touch it.
+        let held = self.get(id, PluginKind::CredentialFormat)?;
+        let plugin = held.as_ref();
         let Pre::Format(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::CredentialFormat));
         };

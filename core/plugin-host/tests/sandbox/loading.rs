@@ -13,8 +13,9 @@ fn wrong_wit_version_is_refused_naming_the_file() {
         "good plugins still load"
     );
     assert!(rt.plugin("wrong-api-version").is_none());
-    let [err] = rt.load_errors() else {
-        panic!("{:?}", rt.load_errors())
+    let errors = rt.load_errors();
+    let [err] = errors.as_slice() else {
+        panic!("{errors:?}")
     };
     assert!(matches!(err, LoadError::UnsupportedApi { .. }), "{err:?}");
     let msg = err.to_string();
@@ -35,8 +36,9 @@ fn manifest_declaring_an_unsupported_api_is_refused() {
         .replace("sigil:plugin@0.1.0", "sigil:plugin@0.3.0");
     std::fs::write(&manifest, text).unwrap();
     let rt = PluginRuntime::load(&RuntimeConfig::new(dir.path())).unwrap();
-    let [err] = rt.load_errors() else {
-        panic!("{:?}", rt.load_errors())
+    let errors = rt.load_errors();
+    let [err] = errors.as_slice() else {
+        panic!("{errors:?}")
     };
     assert!(err.to_string().contains("plugin.toml"), "{err}");
     assert!(err.to_string().contains("sigil:plugin@0.3.0"), "{err}");
@@ -51,8 +53,9 @@ fn kind_mismatch_between_manifest_and_component_is_refused() {
         .replace("credential-format", "claim-provider");
     std::fs::write(&manifest, text).unwrap();
     let rt = PluginRuntime::load(&RuntimeConfig::new(dir.path())).unwrap();
-    let [err] = rt.load_errors() else {
-        panic!("{:?}", rt.load_errors())
+    let errors = rt.load_errors();
+    let [err] = errors.as_slice() else {
+        panic!("{errors:?}")
     };
     assert!(
         err.to_string().contains("implements credential-format"),
@@ -71,7 +74,10 @@ fn sha256_pin_mismatch_is_refused() {
     config.policies = BTreeMap::from([("claims-static".into(), policy)]);
     let rt = PluginRuntime::load(&config).unwrap();
     assert!(
-        matches!(rt.load_errors(), [LoadError::HashMismatch { .. }]),
+        matches!(
+            rt.load_errors().as_slice(),
+            [LoadError::HashMismatch { .. }]
+        ),
         "{:?}",
         rt.load_errors()
     );

@@ -19,6 +19,7 @@ fn info_json(p: &PluginInfo) -> Value {
     json!({
         "id": p.id, "version": p.version, "kind": p.kind.as_str(), "api": p.api,
         "description": p.description, "sha256": p.sha256,
+        "loadedAt": sigil_time::rfc3339(p.loaded_at),
         "requestedHosts": p.requested_hosts, "allowedHosts": p.allowed_hosts,
         "limits": {
             "fuel": p.limits.fuel, "timeoutMs": p.limits.timeout_ms,
@@ -37,15 +38,18 @@ pub async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpRespon
         .plugins
         .plugins()
         .filter(|p| visible.as_ref().is_none_or(|v| v.contains(&p.id)))
-        .map(info_json)
+        .map(|p| info_json(&p))
         .collect();
     let errors: Vec<String> = match visible {
-        None => state
-            .plugins
-            .load_errors()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        None => {
+            let errors = state
+                .plugins
+                .load_errors()
+                .into_iter()
+                .map(|e| e.to_string());
+            let refused = state.plugins.refused().into_iter().map(|r| r.to_string());
+            errors.chain(refused).collect()
+        }
         Some(_) => Vec::new(),
     };
     Ok(HttpResponse::Ok().json(json!({ "plugins": plugins, "loadErrors": errors })))
