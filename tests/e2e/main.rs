@@ -17,6 +17,7 @@ mod format_sd_jwt;
 mod hardening;
 mod health;
 mod keys;
+mod metrics;
 mod notification;
 mod offer_push;
 mod offers;

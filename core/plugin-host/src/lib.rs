@@ -28,6 +28,7 @@ mod grants;
 mod limits;
 mod loader;
 mod manifest;
+mod observe;
 mod outbound;
 mod ports;
 mod reload;

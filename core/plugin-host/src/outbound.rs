@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -12,6 +12,7 @@ use url::Url;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::grants::HttpGrant;
+use sigil_metrics::Metrics;
 use sigil_origin::is_private;
 
 type SendFuture = Box<
@@ -32,15 +33,22 @@ pub struct Outbound {
     timeout: Duration,
     max_body: usize,
     denied: Arc<Mutex<Vec<String>>>,
+    metrics: Metrics,
 }
 
 impl Outbound {
-    pub(crate) fn new(grant: Arc<HttpGrant>, timeout: Duration, max_body: usize) -> Self {
+    pub(crate) fn new(
+        grant: Arc<HttpGrant>,
+        timeout: Duration,
+        max_body: usize,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             grant,
             timeout,
             max_body,
             denied: Arc::default(),
+            metrics,
         }
     }
 
@@ -78,6 +86,7 @@ impl WasiHttpHooks for Outbound {
         let allow_private = match self.grant.check(&url) {
             Some(pattern) => pattern.names_private_host(),
             None => {
+                crate::observe::denied(&self.metrics);
                 let err = deny(
                     &denied,
                     format!("outbound HTTP to {} (origin not allowed)", origin_of(&url)),
@@ -87,10 +96,15 @@ impl WasiHttpHooks for Outbound {
         };
         let timeout = self.timeout;
         let max_body = self.max_body;
+        let metrics = self.metrics.clone();
         Box::new(async move {
-            if !allow_private {
-                check_resolved_addresses(&url, &denied).await?;
+            let origin = crate::observe::origin(&url);
+            if !allow_private && let Err(e) = check_resolved_addresses(&url, &denied).await {
+                // Refused (a non-public address) or not resolved.
+                crate::observe::sent(&metrics, &origin, Err(&e), Duration::ZERO);
+                return Err(e);
             }
+            let started = Instant::now();
             let cap =
                 |requested: Option<Duration>| Some(requested.map_or(timeout, |r| r.min(timeout)));
             let options = RequestOptions {
@@ -98,8 +112,10 @@ impl WasiHttpHooks for Outbound {
                 first_byte_timeout: cap(options.and_then(|o| o.first_byte_timeout)),
                 between_bytes_timeout: cap(options.and_then(|o| o.between_bytes_timeout)),
             };
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let sent = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
+            let status = sent.as_ref().map(|(r, _)| r.status().as_u16());
+            crate::observe::sent(&metrics, &origin, status, started.elapsed());
+            let (response, io) = sent?;
             let response = response.map(|body| limit_body(body, max_body));
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })

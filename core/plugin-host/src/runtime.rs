@@ -35,6 +35,8 @@ pub struct RuntimeConfig {
     pub policies: BTreeMap<String, PluginPolicy>,
     /// How many plugin calls may run at once.
     pub max_concurrent_calls: u32,
+    /// Where every call is recorded (disabled: nowhere).
+    pub metrics: sigil_metrics::Metrics,
 }
 
 impl RuntimeConfig {
@@ -45,6 +47,7 @@ impl RuntimeConfig {
             limits: Limits::default(),
             policies: BTreeMap::new(),
             max_concurrent_calls: 256,
+            metrics: sigil_metrics::Metrics::disabled(),
         }
     }
 }
@@ -176,12 +179,14 @@ impl PluginRuntime {
             plugin.grant.clone(),
             limits.timeout(),
             limits.max_http_response_bytes,
+            self.shared.config.metrics.clone(),
         );
         let state = CallState::new(
             plugin.id.clone(),
             outbound,
             plugin.config.clone(),
             limits.max_memory_bytes,
+            self.shared.config.metrics.clone(),
         );
         let mut store = Store::new(self.shared.engine.engine(), state);
         store.limiter(|s| &mut s.memory);
@@ -216,7 +221,7 @@ impl PluginRuntime {
                 .await
         };
         let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
-        let outcome = finish(plugin, &store, result)?;
+        let outcome = finish(plugin, "resolve_claims", &store, result)?;
         match outcome {
             Ok(RawOutcome::Claims(json)) => {
                 Ok(ClaimOutcome::Claims(parse_object(plugin, &json, "claims")?))
@@ -259,7 +264,7 @@ impl PluginRuntime {
                 .await
         };
         let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
-        match finish(plugin, &store, result)? {
+        match finish(plugin, "format_metadata", &store, result)? {
             Ok(json) => parse_object(plugin, &json, "metadata"),
             Err(e) => Err(format_error(plugin, e)),
         }
@@ -294,7 +299,7 @@ impl PluginRuntime {
                 .await
         };
         let result = tokio::time::timeout(plugin.limits.timeout(), call).await;
-        let credentials = match finish(plugin, &store, result)? {
+        let credentials = match finish(plugin, "issue", &store, result)? {
             Ok(list) => list,
             Err(e) => return Err(format_error(plugin, e)),
         };
@@ -332,20 +337,24 @@ impl PluginRuntime {
 
 type CallResult<T> = Result<wasmtime::Result<T>, tokio::time::error::Elapsed>;
 
-/// Turn the outcome of a sandboxed call into the guest's result or an attributed error.
-fn finish<T>(
+/// Turn the outcome of a sandboxed call into the guest's result or an
+/// attributed error, and record it as `call` ([`crate::observe`]).
+fn finish<T, E>(
     plugin: &LoadedPlugin,
+    call: &'static str,
     store: &Store<CallState>,
-    result: CallResult<T>,
-) -> Result<T, PluginError> {
-    match result {
+    result: CallResult<Result<T, E>>,
+) -> Result<Result<T, E>, PluginError> {
+    let outcome = match result {
         Err(_) => Err(PluginError::Timeout {
             plugin: plugin.info.id.clone(),
             limit: plugin.limits.timeout(),
         }),
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(classify(plugin, store, &e)),
-    }
+    };
+    crate::observe::call(call, store.data(), &outcome);
+    outcome
 }
 
 fn classify(plugin: &LoadedPlugin, store: &Store<CallState>, e: &wasmtime::Error) -> PluginError {

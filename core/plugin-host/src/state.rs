@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
+
+use sigil_metrics::Metrics;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -25,6 +28,10 @@ pub struct CallState {
     pub(crate) memory: MemoryLimiter,
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) signatures: u32,
+    /// Where the call is recorded ([`crate::observe`]).
+    pub(crate) metrics: Metrics,
+    /// When the call's sandbox was made.
+    pub(crate) started: Instant,
 }
 
 impl CallState {
@@ -33,6 +40,7 @@ impl CallState {
         outbound: Outbound,
         config: Arc<BTreeMap<String, String>>,
         max_memory: usize,
+        metrics: Metrics,
     ) -> Self {
         Self {
             plugin,
@@ -48,6 +56,8 @@ impl CallState {
             },
             config,
             signatures: 0,
+            metrics,
+            started: Instant::now(),
         }
     }
 }

@@ -109,7 +109,7 @@ fn serve(config: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 fn list_plugins(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
-    let runtime = load_plugins(&settings)?;
+    let runtime = load_plugins(&settings, &sigil_metrics::Metrics::disabled())?;
     println!(
         "{:<24} {:<18} {:<9} {:<20} capabilities",
         "NAME", "KIND", "VERSION", "API"
@@ -143,7 +143,7 @@ fn list_plugins(config: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
-    let runtime = load_plugins(&settings)?;
+    let runtime = load_plugins(&settings, &sigil_metrics::Metrics::disabled())?;
     for id in settings.plugins.grants.keys() {
         if runtime.plugin(id).is_none()
             && !runtime

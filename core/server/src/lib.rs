@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod issuer_port;
 pub mod keys_cli;
 pub mod limits;
+pub mod metrics;
 pub mod outbound;
 pub mod problem;
 pub mod qr;

@@ -21,8 +21,12 @@ pub struct Application {
     state: AppState,
 }
 
-/// Load the plugin runtime described by the settings.
-pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
+/// Load the plugin runtime described by the settings; its calls are
+/// recorded in `metrics`.
+pub fn load_plugins(
+    settings: &Settings,
+    metrics: &sigil_metrics::Metrics,
+) -> anyhow::Result<PluginRuntime> {
     let config = RuntimeConfig {
         dir: settings.plugins.dir.clone(),
         limits: runtime_limits(&settings.plugins.limits),
@@ -33,6 +37,7 @@ pub fn load_plugins(settings: &Settings) -> anyhow::Result<PluginRuntime> {
             .map(|(id, grant)| (id.clone(), runtime_policy(grant)))
             .collect(),
         max_concurrent_calls: settings.plugins.max_concurrent_calls,
+        metrics: metrics.clone(),
     };
     PluginRuntime::load(&config).with_context(|| {
         format!(
@@ -76,26 +81,33 @@ impl Application {
     /// (tenant keys come from the settings).
     pub async fn build_with(settings: Settings, admin: AdminToken) -> anyhow::Result<Self> {
         let admin = admin.with_tenant_keys(&settings);
-        let plugins = load_plugins(&settings)?;
+        let metrics = crate::metrics::for_settings(&settings);
+        let plugins = load_plugins(&settings, &metrics)?;
         for e in plugins.load_errors() {
             tracing::error!(error = %e, "plugin not loaded");
         }
         let tenants = crate::tenants::build(&settings, &plugins).await?;
         let offer_secret =
             crate::tenants::offer_secret(&settings.keys.dir, settings.keys.generate_if_missing)?;
-        let store = Store::connect(&settings.database.url).await.with_context(|| {
-            format!(
-                "{}: database.url: cannot open the database. Fix: check the URL (SQLite: a writable path; PostgreSQL: a reachable server)",
-                settings.source.display()
-            )
-        })?;
+        let store = Store::connect_with_metrics(&settings.database.url, &metrics)
+            .await
+            .with_context(|| {
+                format!(
+                    "{}: database.url: cannot open the database. Fix: check the URL (SQLite: a writable path; PostgreSQL: a reachable server)",
+                    settings.source.display()
+                )
+            })?;
         spawn_purge(store.clone());
         let targets = sigil_issuer::delivery::targets(&settings)?;
         crate::delivery::spawn(
             &store,
             targets.into_values().collect(),
             &settings.event_delivery,
+            &metrics,
         );
+        if let Some(server) = crate::metrics::listener(&settings, &metrics)? {
+            tokio::spawn(server);
+        }
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| {
             format!(
@@ -113,7 +125,8 @@ impl Application {
             settings.clone(),
             &offer_secret,
             Arc::new(sigil_issuer::ports::SystemClock),
-        );
+        )
+        .observed_by(crate::metrics::observer(&metrics));
         let state = AppState {
             settings,
             plugins,
@@ -121,7 +134,8 @@ impl Application {
             store,
             admin,
             issuer: Arc::new(issuer),
-            providers: Arc::new(crate::upstream::Providers::new()),
+            providers: Arc::new(crate::upstream::Providers::new(&metrics)),
+            metrics,
         };
         spawn_reload_on_hangup(state.clone());
         let data = web::Data::new(state.clone());
@@ -130,6 +144,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(crate::limits::BODY_LIMIT))
                 .wrap(actix_web::middleware::from_fn(crate::limits::check_head))
+                .wrap(actix_web::middleware::from_fn(crate::metrics::middleware))
                 // Outermost: every response, refusals included, carries the id.
                 .wrap(actix_web::middleware::from_fn(
                     crate::request_id::middleware,

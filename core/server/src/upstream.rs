@@ -12,6 +12,7 @@ use serde_json::Value;
 use sigil_issuer::ports::{
     AuthorizationServerMetadata, OpenIdProviders, ProviderFailure, ProviderMetadata,
 };
+use sigil_metrics::Metrics;
 
 /// How long a discovery document or JWKS is reused.
 const CACHE_SECONDS: u64 = 600;
@@ -28,6 +29,7 @@ const MAX_BODY: usize = 512 * 1024;
 #[derive(Debug)]
 pub struct Providers {
     http: reqwest::Client,
+    metrics: Metrics,
     metadata: Mutex<HashMap<String, (Instant, ProviderMetadata)>>,
     servers: Mutex<HashMap<String, (Instant, AuthorizationServerMetadata)>>,
     jwks: Mutex<HashMap<String, (Instant, Value)>>,
@@ -35,16 +37,18 @@ pub struct Providers {
 
 impl Default for Providers {
     fn default() -> Self {
-        Self::new()
+        Self::new(&Metrics::disabled())
     }
 }
 
 impl Providers {
-    /// A client with no cached documents.
-    pub fn new() -> Self {
+    /// A client with no cached documents, recording each call in `metrics`
+    /// (`upstream`).
+    pub fn new(metrics: &Metrics) -> Self {
         let http = crate::outbound::client(Some(TIMEOUT));
         Self {
             http,
+            metrics: metrics.clone(),
             metadata: Mutex::new(HashMap::new()),
             servers: Mutex::new(HashMap::new()),
             jwks: Mutex::new(HashMap::new()),
@@ -118,19 +122,15 @@ impl Providers {
             };
             request = request.basic_auth(enc(id), Some(enc(secret)));
         }
-        let response = request
-            .send()
+        let response = crate::outbound::send(&self.metrics, "upstream", request)
             .await
             .map_err(|e| ProviderFailure(format!("its {what} cannot be reached: {e}")))?;
         Self::json(what, response).await
     }
 
     async fn get(&self, what: &str, url: &str) -> Result<Value, ProviderFailure> {
-        let response = self
-            .http
-            .get(url)
-            .header("accept", "application/json")
-            .send()
+        let request = self.http.get(url).header("accept", "application/json");
+        let response = crate::outbound::send(&self.metrics, "upstream", request)
             .await
             .map_err(|e| ProviderFailure(format!("its {what} at {url} cannot be reached: {e}")))?;
         match Self::json(what, response).await? {

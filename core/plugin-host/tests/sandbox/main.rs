@@ -9,5 +9,6 @@
 mod helpers;
 mod hostile;
 mod loading;
+mod metrics;
 mod outbound;
 mod signing;

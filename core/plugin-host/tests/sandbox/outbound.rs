@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use crate::helpers::{PluginDir, request, runtime};
 
 /// A one-route HTTP server on 127.0.0.1 that answers every request with `body`.
-async fn serve(body: String) -> u16 {
+pub async fn serve(body: String) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

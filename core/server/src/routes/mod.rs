@@ -10,6 +10,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(crate::metrics::scrape))
         .configure(admin::configure)
         .configure(oid4vci::configure);
 }

@@ -111,7 +111,7 @@ async fn send(state: &AppState, offer: Offer, target: PushTarget) -> Result<Http
     let links = offer_links(state, t, &offer);
     let n = now();
     let d = push_offer(
-        &Wallets,
+        &Wallets(state.metrics.clone()),
         &state.settings.offer_push,
         &offer,
         &links,
@@ -228,9 +228,10 @@ fn refused(offer_id: &str, e: PushRefusal) -> Problem {
 }
 
 /// The [`WalletHttp`] port over `reqwest`: no redirects followed, every
-/// call within [`TIMEOUT`], metadata read up to [`MAX_METADATA_BYTES`].
-#[derive(Debug, Clone, Copy)]
-pub struct Wallets;
+/// call within [`TIMEOUT`], metadata read up to [`MAX_METADATA_BYTES`];
+/// each call recorded in its metrics (`offer_push`).
+#[derive(Debug, Clone)]
+pub struct Wallets(pub sigil_metrics::Metrics);
 
 /// The client of every push (one connection pool).
 fn client() -> &'static reqwest::Client {
@@ -251,15 +252,18 @@ fn failure(e: reqwest::Error) -> HttpFailure {
 
 impl WalletHttp for Wallets {
     async fn deliver(&self, url: &Url) -> Result<u16, HttpFailure> {
-        let response = client().get(url.as_str()).send().await.map_err(failure)?;
+        let request = client().get(url.as_str());
+        let response = crate::outbound::send(&self.0, "offer_push", request)
+            .await
+            .map_err(failure)?;
         Ok(response.status().as_u16())
     }
 
     async fn fetch(&self, url: &Url) -> Result<(u16, Vec<u8>), HttpFailure> {
-        let mut response = client()
+        let request = client()
             .get(url.as_str())
-            .header("accept", "application/json")
-            .send()
+            .header("accept", "application/json");
+        let mut response = crate::outbound::send(&self.0, "offer_push", request)
             .await
             .map_err(failure)?;
         let status = response.status().as_u16();
@@ -324,7 +328,10 @@ mod tests {
             "http://127.0.0.1:{port}/offer?credential_offer=%7B%22pre-authorized_code%22%3A%22SECRET%22%7D"
         ))
         .unwrap();
-        let HttpFailure(reason) = Wallets.deliver(&url).await.unwrap_err();
+        let HttpFailure(reason) = Wallets(sigil_metrics::Metrics::new())
+            .deliver(&url)
+            .await
+            .unwrap_err();
         assert!(reason.starts_with("the connection failed"), "{reason}");
         assert!(
             !reason.contains("SECRET") && !reason.contains("127.0.0.1"),
