@@ -14,6 +14,8 @@
 #       # and `npm ci --prefix tests/wallet`), and without a login
 #   CARGO_TARGET_DIR=/work/target-rel bench/run.sh   # binaries from (built into) another target dir
 #   SIGIL_BIN=… LOAD_BIN=… SKIP_BUILD=1 bench/run.sh # or name each binary
+#   METRICS="on off" MODES=flow SKIP_BUILD=1 bench/run.sh  # each run with [metrics] on, then off
+#       # (alternating within each repeat; the table's `metrics` column tells them apart)
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
 # peak RSS is that run's), and in `auth-code` mode a fresh upstream OpenID
@@ -36,6 +38,9 @@ CONCURRENCY="${CONCURRENCY:-32 64}"
 # per POST /credential (at most the configuration's batch_size, 10).
 BATCH="${BATCH:-1}"
 REPEATS="${REPEATS:-2}"
+# Prometheus metrics of the server: on (the default), off
+# (SIGIL__METRICS__ENABLED=false), or "on off" for both, alternating.
+METRICS="${METRICS:-on}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 RESULTS="${RESULTS:-}"   # optional: also append the JSON lines to this file
@@ -158,7 +163,7 @@ start_provider() {
 }
 
 # Start a server with a temp copy of config/ and a fresh SQLite file; in
-# auth-code mode ($2) with a provider to log in at first.
+# auth-code mode ($2) with a provider to log in at first; metrics on or off ($3).
 start_server() {
     local run="$WORK/run-$1"
     mkdir -p "$run"
@@ -193,8 +198,11 @@ start_server() {
             SIGIL__TENANTS__DEFAULT__LOGIN__CLIENT_SECRET="$LOGIN_CLIENT_SECRET"
         )
     fi
+    local metrics=true
+    [[ "$3" == off ]] && metrics=false
     env "${login[@]}" NO_COLOR=1 RUST_LOG=warn \
     SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" \
+    SIGIL__METRICS__ENABLED="$metrics" \
     SIGIL__SERVER__HOST=127.0.0.1 \
     SIGIL__SERVER__PORT="$PORT" \
     SIGIL__SERVER__PUBLIC_URL="$URL" \
@@ -221,20 +229,27 @@ for cfg in $CONFIGURATIONS; do
 for mode in $MODES; do
     for c in $CONCURRENCY; do
         for rep in $(seq "$REPEATS"); do
+          for metrics in $METRICS; do
             n=$((n + 1))
-            start_server "$n" "$mode"
+            start_server "$n" "$mode" "$metrics"
+            # The server records metrics (200) or does not (404), as asked.
+            want=200
+            [[ "$metrics" == off ]] && want=404
+            got="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/metrics")"
+            [[ "$got" == "$want" ]] || { echo "GET /metrics answered $got, expected $want (metrics $metrics)" >&2; exit 1; }
             provider=()
             if [[ -n "$PROVIDER_PID" ]]; then
                 provider=(--provider-pid "$PROVIDER_PID" --login-user "$LOGIN_USER" --login-password "$LOGIN_PASSWORD")
-                echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL; provider pid $PROVIDER_PID, $PROVIDER_ISSUER)" >&2
+                echo "== $cfg $mode c=$c metrics $metrics run $rep (server pid $SERVER_PID, $URL; provider pid $PROVIDER_PID, $PROVIDER_ISSUER)" >&2
             else
-                echo "== $cfg $mode c=$c run $rep (server pid $SERVER_PID, $URL)" >&2
+                echo "== $cfg $mode c=$c metrics $metrics run $rep (server pid $SERVER_PID, $URL)" >&2
             fi
             if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
                 --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --batch "$BATCH" \
                 --server-pid "$SERVER_PID" "${provider[@]}" --json)"; then
-                jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" '. + {configuration: $cfg, claims_source: $src}' <<<"$out" >>"$JSONL"
+                jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" --arg metrics "$metrics" \
+                    '. + {configuration: $cfg, claims_source: $src, metrics: $metrics}' <<<"$out" >>"$JSONL"
             else
                 echo "sigil-load failed" >&2
             fi
@@ -272,6 +287,7 @@ for mode in $MODES; do
                 grep -Ev "$expected" "$WORK/run-$n/server.log" |
                     head -n 5 | sed 's/^/   /' >&2
             fi
+          done
         done
     done
 done
@@ -282,7 +298,7 @@ done
 echo
 echo "results ($(nproc) cores, load generator on the same machine; ops/s = flows/s or credential requests/s, each with its /nonce call; creds/s = ops/s x batch)"
 jq -r '
-    [ .configuration, .mode, (.concurrency|tostring), (.ops_per_s|floor|tostring),
+    [ .configuration, .mode, (.metrics // "on"), (.concurrency|tostring), (.ops_per_s|floor|tostring),
       ((.batch // 1)|tostring), ((.credentials_per_s // .ops_per_s)|floor|tostring), (.errors|tostring),
       (.latency.op.p50_ms*100|round/100|tostring), (.latency.op.p99_ms*100|round/100|tostring),
       (if .server.cpu_ms_per_op then (.server.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
@@ -292,7 +308,7 @@ jq -r '
       (if .provider.cpu_ms_per_op then (.provider.cpu_ms_per_op*1000|round/1000|tostring) else "-" end),
       (if .provider.cores then (.provider.cores*100|round/100|tostring) else "-" end) ]
     | @tsv' "$JSONL" |
-    (printf 'configuration\tmode\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
+    (printf 'configuration\tmode\tmetrics\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
     column -t -s $'\t'
 
 # Per step, for the modes with more than one request per operation.
