@@ -162,6 +162,15 @@ impl Spawn {
         capture::secret("client secret", op::CLIENT_SECRET);
         capture::admin_request(&serde_json::json!({ "claims": op::account_claims() }));
         capture::config(&self.extra_toml);
+        for (name, value) in &self.env {
+            let name = name.to_ascii_uppercase();
+            if ["TOKEN", "SECRET", "KEY", "PASSWORD"]
+                .iter()
+                .any(|w| name.contains(w))
+            {
+                capture::secret("secret from the environment", value);
+            }
+        }
         for (relative, contents) in &self.files {
             capture::config(contents);
             if relative.starts_with("secrets/") {

@@ -99,7 +99,7 @@ impl Store {
     /// The offer of `tenant` whose `issuer_state` is `issuer_state`, with expiry reported as
     /// [`OfferStatus::Expired`] (the caller decides whether it is still usable). Should several offers carry it, a
     /// live one (`created` or `resolved`) wins, then the newest.
-    #[tracing::instrument(name = "store.offer_by_issuer_state", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.offer_by_issuer_state", skip_all, fields(tenant = %tenant))]
     pub async fn offer_by_issuer_state(
         &self,
         tenant: &str,
@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// The authorization of `tenant` whose request URI hashes to `hash` (whatever its status and expiry).
-    #[tracing::instrument(name = "store.authorization_by_request", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.authorization_by_request", skip_all, fields(tenant = %tenant))]
     pub async fn authorization_by_request(
         &self,
         tenant: &str,
@@ -181,7 +181,7 @@ impl Store {
 
     /// The authorization of `tenant` whose login state hashes to `hash` (whatever its status and expiry; the state
     /// is cleared once the login ends).
-    #[tracing::instrument(name = "store.authorization_by_login", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.authorization_by_login", skip_all, fields(tenant = %tenant))]
     pub async fn authorization_by_login(
         &self,
         tenant: &str,
@@ -260,7 +260,7 @@ impl Store {
 
     /// The authorization of `tenant` whose code hashes to `hash` (whatever its status and expiry: a redeemed one
     /// tells a replay).
-    #[tracing::instrument(name = "store.authorization_by_code", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.authorization_by_code", skip_all, fields(tenant = %tenant))]
     pub async fn authorization_by_code(
         &self,
         tenant: &str,
@@ -274,7 +274,7 @@ impl Store {
 
     /// The authorization of `tenant` whose current or previous refresh token hashes to `hash` (the caller tells
     /// which by comparing with [`Authorization::previous_refresh_hash`]).
-    #[tracing::instrument(name = "store.authorization_by_refresh", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.authorization_by_refresh", skip_all, fields(tenant = %tenant))]
     pub async fn authorization_by_refresh(
         &self,
         tenant: &str,

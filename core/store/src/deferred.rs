@@ -160,7 +160,7 @@ impl Store {
     }
 
     /// Deferred transaction `id` of `tenant`, expired or not.
-    #[tracing::instrument(name = "store.deferred", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.deferred", skip_all, fields(tenant = %tenant))]
     pub async fn deferred(
         &self,
         tenant: &str,
@@ -196,7 +196,7 @@ impl Store {
     /// and unexpired at `now` (ready with its claims, or denied with the
     /// reason, claims cleared), with `event`, in one transaction; `false`
     /// (nothing stored) otherwise.
-    #[tracing::instrument(name = "store.settle_deferred", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.settle_deferred", skip_all, fields(tenant = %tenant))]
     pub async fn settle_deferred(
         &self,
         tenant: &str,

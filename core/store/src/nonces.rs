@@ -8,7 +8,7 @@ use crate::{Store, StoreError};
 
 impl Store {
     /// Stores a nonce of a tenant (the value as given; nonces are not secrets).
-    #[tracing::instrument(name = "store.insert_nonce", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.insert_nonce", skip_all, fields(tenant = %tenant))]
     pub async fn insert_nonce(
         &self,
         tenant: &str,
@@ -31,7 +31,7 @@ impl Store {
     /// Consumes a nonce: `true` exactly once for a known, unexpired (`expires_at > now`) nonce of that tenant.
     ///
     /// One conditional `UPDATE` decides, so concurrent callers get a single `true`.
-    #[tracing::instrument(name = "store.consume_nonce", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.consume_nonce", skip_all, fields(tenant = %tenant))]
     pub async fn consume_nonce(
         &self,
         tenant: &str,
@@ -54,7 +54,7 @@ impl Store {
     ///
     /// One insert decides (the primary key refuses a second row), so concurrent callers get a single `true`; the
     /// row is kept until `expires_at` so the nonce cannot be replayed while it is still valid.
-    #[tracing::instrument(name = "store.spend_nonce", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "store.spend_nonce", skip_all, fields(tenant = %tenant))]
     pub async fn spend_nonce(
         &self,
         tenant: &str,

@@ -74,7 +74,7 @@ impl Store {
     ///
     /// A created/resolved offer whose `expires_at` is at or before the system clock is reported as
     /// [`OfferStatus::Expired`] (the stored status is left alone).
-    #[tracing::instrument(name = "store.get_offer", skip_all, fields(tenant, offer = id))]
+    #[tracing::instrument(name = "store.get_offer", skip_all, fields(tenant = %tenant, offer = id))]
     pub async fn get_offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
         let select = offer::Entity::find_by_id(id).filter(offer::Column::Tenant.eq(tenant));
         self.offer_rows(select)
@@ -100,7 +100,7 @@ impl Store {
     /// Revokes an offer of a tenant. Returns `false` if the offer is unknown, `true` otherwise.
     ///
     /// An offer already consumed or revoked keeps its status (and `revoked_at`).
-    #[tracing::instrument(name = "store.revoke_offer", skip_all, fields(tenant, offer = id))]
+    #[tracing::instrument(name = "store.revoke_offer", skip_all, fields(tenant = %tenant, offer = id))]
     pub async fn revoke_offer(&self, tenant: &str, id: &str, now: i64) -> Result<bool, StoreError> {
         let done = revoked_statement(tenant, id, now).exec(&self.db).await?;
         if done.rows_affected > 0 {
@@ -140,7 +140,7 @@ impl Store {
     /// `offer_revoked`) in one transaction, only when the status changed:
     /// an offer unknown, already consumed or already revoked is left as it
     /// is and no event is written. Returns whether it was revoked.
-    #[tracing::instrument(name = "store.revoke_offer_with_event", skip_all, fields(tenant, offer = id))]
+    #[tracing::instrument(name = "store.revoke_offer_with_event", skip_all, fields(tenant = %tenant, offer = id))]
     pub async fn revoke_offer_with_event(
         &self,
         tenant: &str,

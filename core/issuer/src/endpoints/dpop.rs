@@ -98,7 +98,7 @@ impl<S: AuthorizationStore, P> Issuer<S, P> {
     /// Verify the `DPoP` header values `headers` (none, one, or several)
     /// for `target`; `Ok(None)` when none was sent. The proof's `jti` is
     /// spent, so a replay on any instance is refused.
-    #[tracing::instrument(name = "issuer.dpop", skip_all, fields(tenant))]
+    #[tracing::instrument(name = "issuer.dpop", skip_all, fields(tenant = %tenant))]
     pub async fn dpop(
         &self,
         tenant: &str,
