@@ -21,6 +21,7 @@ mod metrics;
 mod notification;
 mod offer_push;
 mod offers;
+mod openapi;
 mod request_ids;
 mod status_list;
 mod token;

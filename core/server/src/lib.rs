@@ -11,6 +11,7 @@ pub mod issuer_port;
 pub mod keys_cli;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod outbound;
 pub mod problem;
 pub mod qr;

@@ -6,12 +6,11 @@
 use actix_web::HttpResponse;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 
 use sigil_issuer::errors::ErrorBody;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 
 /// The largest request head (request line and headers), in bytes.
 pub const HEADER_LIMIT: usize = 32 * 1024;
@@ -40,14 +39,11 @@ fn declared_length(req: &ServiceRequest) -> Option<u64> {
 
 /// A refusal before routing: problem+json under `/admin`, an OAuth-style
 /// error object (`invalid_request`) on the wallet routes.
-fn refuse(req: &ServiceRequest, status: StatusCode, slug: &str, detail: String) -> HttpResponse {
+fn refuse(req: &ServiceRequest, kind: ProblemType, detail: String) -> HttpResponse {
     if req.path().starts_with("/admin") {
-        let title = status.canonical_reason().unwrap_or("Request refused");
-        return actix_web::ResponseError::error_response(&Problem::new(
-            status, slug, title, detail,
-        ));
+        return actix_web::ResponseError::error_response(&Problem::new(kind, detail));
     }
-    HttpResponse::build(status)
+    HttpResponse::build(kind.status())
         .insert_header(("Cache-Control", "no-store"))
         .json(ErrorBody::new("invalid_request", &detail))
 }
@@ -61,15 +57,13 @@ pub async fn check_head(
     let refusal = if head_size(&req) > HEADER_LIMIT {
         Some(refuse(
             &req,
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers-too-large",
+            ProblemType::HeadersTooLarge,
             format!("the request line and headers may have at most {HEADER_LIMIT} bytes"),
         ))
     } else if declared_length(&req).is_some_and(|n| n > BODY_LIMIT as u64) {
         Some(refuse(
             &req,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
+            ProblemType::TooLarge,
             format!("the body may have at most {BODY_LIMIT} bytes"),
         ))
     } else {

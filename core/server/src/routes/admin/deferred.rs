@@ -11,18 +11,18 @@
 //! [`Issuer::complete_deferred`]: sigil_issuer::Issuer::complete_deferred
 //! [`Issuer::deny_deferred`]: sigil_issuer::Issuer::deny_deferred
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use sigil_issuer::endpoints::deferred::{Completion, SettleCause, plausible_transaction_id};
 use sigil_issuer::errors::CredentialErrorCode;
 use sigil_issuer::model::DeferredTransaction;
 use sigil_time::rfc3339;
+use utoipa::ToSchema;
 
 use super::access::{Admin, printable};
 use super::body::AdminJson;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldError, Problem, ProblemType};
 use crate::state::AppState;
 use crate::tenants::Tenant;
 
@@ -45,40 +45,104 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// A deferred transaction as the admin API shows it (the offer view's
 /// `deferredTransactions[]` and the answer of complete and deny): never
 /// its claims.
-pub fn deferred_json(t: &DeferredTransaction) -> Value {
-    json!({
-        "transactionId": t.id,
-        "offerId": t.offer_id,
-        "credentialConfigurationId": t.credential_configuration_id,
-        "status": t.status.as_str(),
-        "origin": t.origin.as_str(),
-        "interval": t.interval_seconds,
-        "createdAt": rfc3339(t.created_at),
-        "updatedAt": rfc3339(t.updated_at),
-        "expiresAt": rfc3339(t.expires_at),
-        "reason": t.reason,
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "createdAt": "2026-11-22T12:02:00Z",
+    "credentialConfigurationId": "employee_badge_sd_jwt",
+    "expiresAt": "2026-11-29T12:02:00Z",
+    "interval": 5,
+    "offerId": "0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77",
+    "origin": "offer",
+    "reason": null,
+    "status": "ready",
+    "transactionId": "8Yq3vZr0Tn6wKp1sXa4bLm9cDf2gHj5e",
+    "updatedAt": "2026-11-22T12:30:00Z"
+})))]
+pub struct DeferredView {
+    /// When the wallet's request was deferred (RFC 3339).
+    pub created_at: String,
+    /// The configuration requested.
+    pub credential_configuration_id: String,
+    /// When the transaction expires (RFC 3339).
+    pub expires_at: String,
+    /// Seconds the wallet is told to wait between polls.
+    pub interval: u32,
+    /// The offer.
+    pub offer_id: String,
+    /// Why it was deferred: `offer` (`issuanceMode` `deferred`) or
+    /// `source` (the claim source answered pending).
+    pub origin: String,
+    /// Why it was denied.
+    pub reason: Option<String>,
+    /// Where it is.
+    #[schema(schema_with = crate::openapi::deferred_status)]
+    pub status: String,
+    /// The wallet's `transaction_id`.
+    pub transaction_id: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
 }
 
-/// Body of `complete`: no member resolves the claims from the source.
-#[derive(Debug, Deserialize)]
+impl DeferredView {
+    /// The view of transaction `t`.
+    pub fn of(t: &DeferredTransaction) -> Self {
+        Self {
+            created_at: rfc3339(t.created_at),
+            credential_configuration_id: t.credential_configuration_id.clone(),
+            expires_at: rfc3339(t.expires_at),
+            interval: t.interval_seconds,
+            offer_id: t.offer_id.clone(),
+            origin: t.origin.as_str().to_owned(),
+            reason: t.reason.clone(),
+            status: t.status.as_str().to_owned(),
+            transaction_id: t.id.clone(),
+            updated_at: rfc3339(t.updated_at),
+        }
+    }
+}
+
+/// Body of `complete`: `{}` resolves the claims from the offer's claim
+/// source now; `{"claims": {...}}` gives them.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"claims": {"given_name": "Ada", "family_name": "Lovelace"}})))]
 pub struct CompleteBody {
     /// The claims of the credential (a JSON object).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub claims: Option<Map<String, Value>>,
 }
 
 /// Body of `deny`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"reason": "the applicant's documents could not be verified"})))]
 pub struct DenyBody {
     /// Why (for the operator and the events; the wallet is not told).
     pub reason: String,
 }
 
-/// `POST /admin/v1/deferred/{id}/complete`.
-async fn complete_default(
+/// Complete a deferred issuance: the wallet's next poll gets the credential.
+///
+/// The transaction is found in whichever tenant the caller sees has it.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/deferred/{transactionId}/complete",
+    tag = "deferred",
+    operation_id = "completeDeferred",
+    params(("transactionId" = String, Path, description = "The wallet's `transaction_id`")),
+    request_body = CompleteBody,
+    responses(
+        (status = 200, description = "The transaction, now ready", body = DeferredView),
+        (status = 404, description = "`not-found`: no such transaction in a tenant the caller sees", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`deferred-closed`: no longer waiting; `claims-pending`: the source still answers pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`claims-refused`: the claims do not make a credential of the configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`claims-failed`: the claim source failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: nothing changed", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn complete_default(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -88,8 +152,24 @@ async fn complete_default(
     complete(&state, t, &path, body.into_inner()).await
 }
 
-/// `POST /admin/v1/tenants/{tenant}/deferred/{id}/complete`.
-async fn complete_for_tenant(
+/// Complete a tenant's deferred issuance.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/deferred/{transactionId}/complete",
+    tag = "deferred",
+    operation_id = "completeTenantDeferred",
+    params(("tenant" = String, Path, description = "Tenant id (`[tenants.<id>]`)", example = "acme"), ("transactionId" = String, Path, description = "The wallet's `transaction_id`")),
+    request_body = CompleteBody,
+    responses(
+        (status = 200, description = "The transaction, now ready", body = DeferredView),
+        (status = 404, description = "`not-found`: no such tenant or transaction, or a tenant the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`deferred-closed`: no longer waiting; `claims-pending`: the source still answers pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`claims-refused`: the claims do not make a credential of the configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`claims-failed`: the claim source failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: nothing changed", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn complete_for_tenant(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -99,8 +179,25 @@ async fn complete_for_tenant(
     complete(&state, t, &path.1, body.into_inner()).await
 }
 
-/// `POST /admin/v1/deferred/{id}/deny`.
-async fn deny_default(
+/// Deny a deferred issuance: the wallet's next poll gets `credential_request_denied`.
+///
+/// The transaction is found in whichever tenant the caller sees has it.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/deferred/{transactionId}/deny",
+    tag = "deferred",
+    operation_id = "denyDeferred",
+    params(("transactionId" = String, Path, description = "The wallet's `transaction_id`")),
+    request_body = DenyBody,
+    responses(
+        (status = 200, description = "The transaction, now denied", body = DeferredView),
+        (status = 404, description = "`not-found`: no such transaction in a tenant the caller sees", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`validation`: `reason` is missing or invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`deferred-closed`: no longer waiting", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: nothing changed", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn deny_default(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -110,8 +207,23 @@ async fn deny_default(
     deny(&state, t, &path, &body.into_inner().reason).await
 }
 
-/// `POST /admin/v1/tenants/{tenant}/deferred/{id}/deny`.
-async fn deny_for_tenant(
+/// Deny a tenant's deferred issuance.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/deferred/{transactionId}/deny",
+    tag = "deferred",
+    operation_id = "denyTenantDeferred",
+    params(("tenant" = String, Path, description = "Tenant id (`[tenants.<id>]`)", example = "acme"), ("transactionId" = String, Path, description = "The wallet's `transaction_id`")),
+    request_body = DenyBody,
+    responses(
+        (status = 200, description = "The transaction, now denied", body = DeferredView),
+        (status = 404, description = "`not-found`: no such tenant or transaction, or a tenant the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`validation`: `reason` is missing or invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`deferred-closed`: no longer waiting", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: nothing changed", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn deny_for_tenant(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -156,7 +268,7 @@ async fn deny(
 fn ok(t: &DeferredTransaction) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(deferred_json(t))
+        .json(DeferredView::of(t))
 }
 
 /// The tenant among those the caller sees that has transaction `id`.
@@ -187,8 +299,6 @@ fn refused(cause: &SettleCause, id: &str) -> Problem {
         printable(id),
         cause.description()
     );
-    let conflict =
-        |slug: &str, title: &str| Problem::new(StatusCode::CONFLICT, slug, title, detail.clone());
     match cause {
         SettleCause::Unknown => Problem::not_found(detail.clone()),
         SettleCause::Expired
@@ -196,21 +306,13 @@ fn refused(cause: &SettleCause, id: &str) -> Problem {
         | SettleCause::Changed
         | SettleCause::OfferRevoked
         | SettleCause::ConfigurationGone(_) => {
-            conflict("deferred-closed", "Deferred transaction closed")
+            Problem::new(ProblemType::DeferredClosed, detail.clone())
         }
-        SettleCause::SourcePending(_) => conflict("claims-pending", "Claims still pending"),
-        SettleCause::Claims(c) if c.code() == CredentialErrorCode::ServerError => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "claims-failed",
-            "Claims could not be resolved",
-            detail.clone(),
-        ),
-        SettleCause::Claims(_) => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "claims-refused",
-            "Claims refused",
-            detail.clone(),
-        ),
+        SettleCause::SourcePending(_) => Problem::new(ProblemType::ClaimsPending, detail.clone()),
+        SettleCause::Claims(c) if c.code() == CredentialErrorCode::ServerError => {
+            Problem::new(ProblemType::ClaimsFailed, detail.clone())
+        }
+        SettleCause::Claims(_) => Problem::new(ProblemType::ClaimsRefused, detail.clone()),
         SettleCause::Reason => Problem::validation(
             "the deny request is invalid",
             vec![FieldError {

@@ -18,8 +18,11 @@ use sigil_issuer::errors::ErrorBody;
 
 use crate::problem::Problem;
 
-/// A resource whose other methods get 405 with `Allow: <allow>`.
+/// A resource whose other methods get 405 with `Allow: <allow>`. Every
+/// admin route is made here (tests read what was made: see `made`).
 fn resource(path: &str, allow: &'static str) -> Resource {
+    #[cfg(test)]
+    made::record(path, allow);
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
         Problem::method_not_allowed(req.method().as_str(), allow).error_response()
     }))
@@ -89,4 +92,32 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
         "not_found",
         &format!("no resource at {}", access::printable(path)),
     ))
+}
+
+/// The admin routes made on this thread (tests compare them with the
+/// OpenAPI document).
+#[cfg(test)]
+pub(crate) mod made {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static MADE: RefCell<Vec<(String, &'static str)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn record(path: &str, allow: &'static str) {
+        MADE.with(|m| m.borrow_mut().push((path.to_owned(), allow)));
+    }
+
+    /// Every route `configure` makes under `/admin/v1`: its full path
+    /// pattern and its methods (the `Allow` of its 405).
+    pub(crate) fn routes() -> Vec<(String, &'static str)> {
+        MADE.with(|m| m.borrow_mut().clear());
+        let _app = actix_web::App::new().configure(super::configure);
+        MADE.with(|m| {
+            m.borrow()
+                .iter()
+                .map(|(path, allow)| (format!("/admin/v1{path}"), *allow))
+                .collect()
+        })
+    }
 }

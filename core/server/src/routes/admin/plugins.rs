@@ -4,43 +4,157 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use sigil_plugin_host::{ClaimFailure, ClaimOutcome, ClaimRequest, PluginError, PluginInfo};
+use utoipa::ToSchema;
 
 use super::access::{Admin, printable};
 use super::body::AdminJson;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 use crate::state::AppState;
 
-fn info_json(p: &PluginInfo) -> Value {
-    json!({
-        "id": p.id, "version": p.version, "kind": p.kind.as_str(), "api": p.api,
-        "description": p.description, "sha256": p.sha256,
-        "loadedAt": sigil_time::rfc3339(p.loaded_at),
-        "requestedHosts": p.requested_hosts, "allowedHosts": p.allowed_hosts,
-        "limits": {
-            "fuel": p.limits.fuel, "timeoutMs": p.limits.timeout_ms,
-            "maxMemoryBytes": p.limits.max_memory_bytes, "maxOutputBytes": p.limits.max_output_bytes,
-        },
-    })
+/// The loaded plugins and the plugins that failed to load.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "loadErrors": [],
+    "plugins": [{
+        "allowedHosts": [],
+        "api": "sigil:plugin@1.0.0",
+        "description": "Claims given in the offer",
+        "id": "claims-inline",
+        "kind": "claim-provider",
+        "limits": {"fuel": 100000000, "maxMemoryBytes": 67108864, "maxOutputBytes": 1048576, "timeoutMs": 2000},
+        "loadedAt": "2025-06-01T12:00:00Z",
+        "requestedHosts": [],
+        "sha256": "9f2c4e0b1d7a3c5e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e",
+        "version": "1.0.0"
+    }]
+})))]
+pub struct PluginList {
+    /// Why plugins failed to load, and new versions a reload refused while
+    /// the version before keeps serving (global token only; empty for a
+    /// tenant key).
+    pub load_errors: Vec<String>,
+    /// The loaded plugins the caller may see (a tenant key: those its
+    /// tenant issues with).
+    pub plugins: Vec<PluginView>,
+}
+
+/// A loaded plugin.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginView {
+    /// Outbound hosts it was granted.
+    pub allowed_hosts: Vec<String>,
+    /// The plugin interface it targets (`sigil:plugin@<version>`).
+    pub api: String,
+    /// What it does.
+    pub description: String,
+    /// Its id.
+    pub id: String,
+    /// `claim-provider` or `credential-format`.
+    pub kind: String,
+    /// Its sandbox limits.
+    pub limits: PluginLimitsView,
+    /// When this version was loaded (RFC 3339, UTC): at start-up or by the
+    /// reload that swapped it in.
+    pub loaded_at: String,
+    /// Outbound hosts its manifest asks for.
+    pub requested_hosts: Vec<String>,
+    /// SHA-256 of its component (hex).
+    pub sha256: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// A plugin's sandbox limits.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginLimitsView {
+    /// Instruction budget per call.
+    pub fuel: u64,
+    /// Memory per instance, bytes.
+    pub max_memory_bytes: usize,
+    /// Output per call, bytes.
+    pub max_output_bytes: usize,
+    /// Time per call, milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl PluginView {
+    fn of(p: &PluginInfo) -> Self {
+        Self {
+            allowed_hosts: p.allowed_hosts.clone(),
+            api: p.api.clone(),
+            description: p.description.clone(),
+            id: p.id.clone(),
+            kind: p.kind.as_str().to_owned(),
+            limits: PluginLimitsView {
+                fuel: p.limits.fuel,
+                max_memory_bytes: p.limits.max_memory_bytes,
+                max_output_bytes: p.limits.max_output_bytes,
+                timeout_ms: p.limits.timeout_ms,
+            },
+            loaded_at: sigil_time::rfc3339(p.loaded_at),
+            requested_hosts: p.requested_hosts.clone(),
+            sha256: p.sha256.clone(),
+            version: p.version.clone(),
+        }
+    }
+}
+
+/// What a dry run produced: the claims, or a pending answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DryRun {
+    /// The claim provider gave claims.
+    Claims {
+        /// The claims (a JSON object).
+        #[schema(value_type = Object)]
+        claims: Map<String, Value>,
+    },
+    /// The claim provider answered pending (deferred issuance).
+    Pending {
+        /// When and why.
+        pending: PendingView,
+    },
+}
+
+/// A pending answer of a claim provider.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingView {
+    /// Seconds the wallet would be told to wait.
+    pub interval_seconds: u32,
+    /// Why.
+    pub reason: String,
 }
 
 /// List loaded plugins and load errors.
 ///
 /// A tenant key sees the plugins its tenant issues with
 /// ([`sigil_settings::Settings::tenant_plugins`]) and no load errors.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/plugins",
+    tag = "plugins",
+    operation_id = "listPlugins",
+    responses(
+        (status = 200, description = "The plugins", body = PluginList),
+    ),
+)]
 pub async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let visible = visible_plugins(&admin, &state);
-    let plugins: Vec<Value> = state
+    let plugins = state
         .plugins
         .plugins()
         .filter(|p| visible.as_ref().is_none_or(|v| v.contains(&p.id)))
-        .map(|p| info_json(&p))
+        .map(|p| PluginView::of(&p))
         .collect();
-    let errors: Vec<String> = match visible {
+    let load_errors = match visible {
         None => {
             let errors = state
                 .plugins
@@ -52,7 +166,10 @@ pub async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpRespon
         }
         Some(_) => Vec::new(),
     };
-    Ok(HttpResponse::Ok().json(json!({ "plugins": plugins, "loadErrors": errors })))
+    Ok(HttpResponse::Ok().json(PluginList {
+        load_errors,
+        plugins,
+    }))
 }
 
 /// The plugins `admin` may see: `None` for all (the global token), else
@@ -64,8 +181,15 @@ fn visible_plugins(admin: &Admin, state: &AppState) -> Option<BTreeSet<String>> 
 }
 
 /// Body of a dry run.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(examples(json!({
+    "credentialConfigurationId": "employee_badge_sd_jwt",
+    "format": "dc+sd-jwt",
+    "source": {},
+    "inlineClaims": {"given_name": "Ada", "family_name": "Lovelace"},
+    "subjectId": "ada@example.com"
+})))]
 pub struct ResolveBody {
     /// Credential configuration id to pretend to issue.
     #[serde(default)]
@@ -75,12 +199,15 @@ pub struct ResolveBody {
     pub format: String,
     /// Claim source settings.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub source: Value,
     /// Inline claims.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub inline_claims: Option<Value>,
     /// ID-token claims.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub id_token_claims: Option<Value>,
     /// Subject id.
     #[serde(default)]
@@ -88,6 +215,27 @@ pub struct ResolveBody {
 }
 
 /// Run a claim provider once in the sandbox and return what it produced.
+///
+/// A dry run: nothing is issued or stored. A tenant key may run the
+/// plugins its tenant issues with.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/plugins/{pluginId}/resolve",
+    tag = "plugins",
+    operation_id = "resolveClaims",
+    params(("pluginId" = String, Path, description = "A loaded claim provider's id", example = "claims-static")),
+    request_body = ResolveBody,
+    responses(
+        (status = 200, description = "The claims, or a pending answer", body = DryRun,
+            example = json!({"claims": {"given_name": "Ada", "family_name": "Lovelace"}})),
+        (status = 400, description = "`plugin-wrong-kind`: not a claim provider; `claims-invalid-input`: it refused its input", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`claims-denied`: it denied the claims", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found` or `plugin-not-loaded`: no such plugin (for the caller); `claims-not-found`: it found no claims", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The plugin failed: `plugin-fuel-exhausted`, `plugin-memory-exceeded`, `plugin-capability-denied`, `plugin-crashed`, `plugin-invalid-output` or `plugin-failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`plugin-unavailable`: it cannot take calls now", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`plugin-timeout`: it did not finish in time", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn resolve(
     admin: Admin,
     state: web::Data<AppState>,
@@ -118,14 +266,16 @@ pub async fn resolve(
         holder_keys: Vec::new(),
     };
     match state.plugins.resolve_claims(&id, &request).await {
-        Ok(ClaimOutcome::Claims(claims)) => {
-            Ok(HttpResponse::Ok().json(json!({ "claims": claims })))
-        }
+        Ok(ClaimOutcome::Claims(claims)) => Ok(HttpResponse::Ok().json(DryRun::Claims { claims })),
         Ok(ClaimOutcome::Pending {
             interval_seconds,
             reason,
-        }) => Ok(HttpResponse::Ok()
-            .json(json!({ "pending": { "intervalSeconds": interval_seconds, "reason": reason } }))),
+        }) => Ok(HttpResponse::Ok().json(DryRun::Pending {
+            pending: PendingView {
+                interval_seconds,
+                reason,
+            },
+        })),
         Err(e) => Err(plugin_problem(&e)),
     }
 }
@@ -133,35 +283,33 @@ pub async fn resolve(
 /// Map a plugin failure to a problem: the plugin's fault is a 502 (a
 /// misbehaving upstream component), a missing plugin a 404.
 pub fn plugin_problem(e: &PluginError) -> Problem {
-    let (status, slug) = match e {
-        PluginError::NotLoaded { .. } => (StatusCode::NOT_FOUND, "plugin-not-loaded"),
-        PluginError::WrongKind { .. } => (StatusCode::BAD_REQUEST, "plugin-wrong-kind"),
-        PluginError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "plugin-timeout"),
-        PluginError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-unavailable"),
+    let kind = match e {
+        PluginError::NotLoaded { .. } => ProblemType::PluginNotLoaded,
+        PluginError::WrongKind { .. } => ProblemType::PluginWrongKind,
+        PluginError::Timeout { .. } => ProblemType::PluginTimeout,
+        PluginError::Unavailable { .. } => ProblemType::PluginUnavailable,
         PluginError::Claim {
             error: ClaimFailure::Denied(_),
             ..
-        } => (StatusCode::FORBIDDEN, "claims-denied"),
+        } => ProblemType::ClaimsDenied,
         PluginError::Claim {
             error: ClaimFailure::NotFound(_),
             ..
-        } => (StatusCode::NOT_FOUND, "claims-not-found"),
+        } => ProblemType::ClaimsNotFound,
         PluginError::Claim {
             error: ClaimFailure::InvalidInput(_),
             ..
-        } => (StatusCode::BAD_REQUEST, "claims-invalid-input"),
-        PluginError::FuelExhausted { .. } => (StatusCode::BAD_GATEWAY, "plugin-fuel-exhausted"),
-        PluginError::MemoryExceeded { .. } => (StatusCode::BAD_GATEWAY, "plugin-memory-exceeded"),
-        PluginError::CapabilityDenied { .. } => {
-            (StatusCode::BAD_GATEWAY, "plugin-capability-denied")
-        }
-        PluginError::Trap { .. } => (StatusCode::BAD_GATEWAY, "plugin-crashed"),
-        PluginError::InvalidOutput { .. } => (StatusCode::BAD_GATEWAY, "plugin-invalid-output"),
+        } => ProblemType::ClaimsInvalidInput,
+        PluginError::FuelExhausted { .. } => ProblemType::PluginFuelExhausted,
+        PluginError::MemoryExceeded { .. } => ProblemType::PluginMemoryExceeded,
+        PluginError::CapabilityDenied { .. } => ProblemType::PluginCapabilityDenied,
+        PluginError::Trap { .. } => ProblemType::PluginCrashed,
+        PluginError::InvalidOutput { .. } => ProblemType::PluginInvalidOutput,
         PluginError::Claim {
             error: ClaimFailure::Upstream(_) | ClaimFailure::Internal(_),
             ..
         }
-        | PluginError::Format { .. } => (StatusCode::BAD_GATEWAY, "plugin-failed"),
+        | PluginError::Format { .. } => ProblemType::PluginFailed,
     };
-    Problem::new(status, slug, "Plugin call failed", e.to_string())
+    Problem::new(kind, e.to_string())
 }

@@ -1,11 +1,12 @@
 //! `POST /admin/v1/offers` and `POST /admin/v1/tenants/{tenant}/offers`.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
 use sigil_issuer::model::{EventKind, NewEvent, Offer, OfferProgress};
 use sigil_issuer::secrets;
 use sigil_settings::DEFAULT_TENANT;
 use sigil_time::rfc3339;
+use utoipa::ToSchema;
 
 use super::links::offer_links;
 use super::validate::{CreateOffer, validate};
@@ -15,7 +16,72 @@ use crate::routes::admin::body::AdminJson;
 use crate::state::{AppState, now};
 use crate::tenants::Tenant;
 
-/// `POST /admin/v1/offers`.
+/// The answer to a created offer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "credentialConfigurationIds": ["employee_badge_sd_jwt"],
+    "credentialOffer": "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fissuer.example.com%2Fcredential-offer%2F0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77",
+    "credentialOfferUri": "https://issuer.example.com/credential-offer/0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77",
+    "expiresAt": "2026-11-22T12:05:00Z",
+    "flow": "pre_authorized_code",
+    "offerId": "0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77",
+    "qr": {
+        "png": "/admin/v1/offers/0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77/qr.png",
+        "svg": "/admin/v1/offers/0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77/qr.svg"
+    },
+    "tenant": "default",
+    "txCodeValue": "493817"
+})))]
+pub struct CreatedOffer {
+    /// The configurations offered.
+    pub credential_configuration_ids: Vec<String>,
+    /// The offer as the wallet gets it (`openid-credential-offer://?...`
+    /// or `haip-vci://?...`), e.g. for a link or QR code.
+    pub credential_offer: String,
+    /// Where the offer is served (`valueMode` `by_reference` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_offer_uri: Option<String>,
+    /// When the offer expires (RFC 3339); `null`: never.
+    pub expires_at: Option<String>,
+    /// `pre_authorized_code`, `authorization_code` or `both`.
+    pub flow: String,
+    /// The offer's id.
+    pub offer_id: String,
+    /// Admin paths of the offer's QR code.
+    pub qr: QrLinks,
+    /// The offer's tenant.
+    pub tenant: String,
+    /// The transaction code, answered this once (Sigil keeps only its
+    /// hash): give it to the user through another channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_code_value: Option<String>,
+}
+
+/// The admin paths of an offer's QR code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QrLinks {
+    /// `image/png`.
+    pub png: String,
+    /// `image/svg+xml`.
+    pub svg: String,
+}
+
+/// Create an offer for the default tenant.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/offers",
+    tag = "offers",
+    operation_id = "createOffer",
+    request_body = CreateOffer,
+    responses(
+        (status = 201, description = "The offer was created", body = CreatedOffer,
+            headers(("Location" = String, description = "The offer's admin path, `/admin/v1/offers/{offerId}`"))),
+        (status = 400, description = "`validation`: `errors` names each invalid member; `bad-body`: not JSON or a member repeated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: a tenant key of another tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: nothing was created", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create_default(
     admin: Admin,
     state: web::Data<AppState>,
@@ -25,7 +91,22 @@ pub async fn create_default(
     create(&state, t, body.into_inner()).await
 }
 
-/// `POST /admin/v1/tenants/{tenant}/offers`.
+/// Create an offer for a tenant.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/offers",
+    tag = "offers",
+    operation_id = "createTenantOffer",
+    params(("tenant" = String, Path, description = "Tenant id (`[tenants.<id>]`)", example = "acme")),
+    request_body = CreateOffer,
+    responses(
+        (status = 201, description = "The offer was created", body = CreatedOffer,
+            headers(("Location" = String, description = "The offer's admin path, `/admin/v1/offers/{offerId}`"))),
+        (status = 400, description = "`validation`: `errors` names each invalid member; `bad-body`: not JSON or a member repeated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such tenant, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`store-unavailable`: nothing was created", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create_for_tenant(
     admin: Admin,
     state: web::Data<AppState>,
@@ -79,21 +160,20 @@ async fn create(state: &AppState, t: &Tenant, body: CreateOffer) -> Result<HttpR
             )
         })?;
     let links = offer_links(state, t, &record);
-    let mut body = json!({
-        "offerId": id,
-        "tenant": t.id,
-        "credentialConfigurationIds": v.configuration_ids,
-        "flow": record.flow.as_str(),
-        "expiresAt": expires_at.map(rfc3339),
-        "credentialOffer": links.uri,
-        "qr": { "svg": format!("/admin/v1/offers/{id}/qr.svg"), "png": format!("/admin/v1/offers/{id}/qr.png") },
-    });
-    if let Some(u) = links.reference {
-        body["credentialOfferUri"] = u.into();
-    }
-    if let Some((_, value)) = v.tx {
-        body["txCodeValue"] = value.into();
-    }
+    let body = CreatedOffer {
+        credential_configuration_ids: v.configuration_ids,
+        credential_offer: links.uri,
+        credential_offer_uri: links.reference,
+        expires_at: expires_at.map(rfc3339),
+        flow: record.flow.as_str().to_owned(),
+        offer_id: id.clone(),
+        qr: QrLinks {
+            png: format!("/admin/v1/offers/{id}/qr.png"),
+            svg: format!("/admin/v1/offers/{id}/qr.svg"),
+        },
+        tenant: t.id.clone(),
+        tx_code_value: v.tx.map(|(_, value)| value),
+    };
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/v1/offers/{}", record.id)))
         .insert_header(("Cache-Control", "no-store"))

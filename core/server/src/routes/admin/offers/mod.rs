@@ -1,10 +1,10 @@
-//! The admin offers API (`shared/API.md`): create, read, revoke, QR codes,
+//! The admin offers API (`docs/openapi.json`): create, read, revoke, QR codes,
 //! push to a wallet.
 
-mod create;
+pub(crate) mod create;
 mod links;
 pub(crate) mod send;
-mod validate;
+pub(crate) mod validate;
 pub(crate) mod view;
 
 pub use create::{create_default, create_for_tenant};

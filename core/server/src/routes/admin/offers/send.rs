@@ -13,20 +13,19 @@
 
 use std::sync::OnceLock;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use reqwest::Url;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sigil_issuer::model::{Offer, OfferStatus};
 use sigil_issuer::offer_push::{
     Delivery, HttpFailure, MAX_METADATA_BYTES, PushRefusal, PushTarget, TIMEOUT, WalletHttp,
     push_offer,
 };
+use utoipa::ToSchema;
 
 use super::links::offer_links;
 use super::view::load;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldError, Problem, ProblemType};
 use crate::routes::admin::access::{Admin, printable};
 use crate::routes::admin::body::AdminJson;
 use crate::state::{AppState, now};
@@ -42,8 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The body: exactly one of the two members.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(examples(json!({"walletEndpoint": "https://wallet.example.com/credential-offer"})))]
 pub struct SendOffer {
     /// The wallet's Credential Offer Endpoint.
     #[serde(default)]
@@ -51,6 +51,26 @@ pub struct SendOffer {
     /// A JSON document (wallet metadata) with `credential_offer_endpoint`.
     #[serde(default)]
     pub wallet_metadata_url: Option<String>,
+}
+
+/// An offer delivered to a wallet.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({
+    "endpoint": "https://wallet.example.com/credential-offer",
+    "offerId": "0f8e2c1a-5b7d-4e0f-9a41-3c2d1e0b9f77",
+    "sent": true,
+    "status": 200
+})))]
+pub struct OfferSent {
+    /// The endpoint called, without its query (which carries the offer).
+    pub endpoint: String,
+    /// The offer.
+    pub offer_id: String,
+    /// `true`.
+    pub sent: bool,
+    /// The wallet's HTTP status.
+    pub status: Option<u16>,
 }
 
 impl SendOffer {
@@ -76,8 +96,29 @@ impl SendOffer {
     }
 }
 
-/// `POST /admin/v1/offers/{id}/send`: the offer of any tenant the caller sees.
-async fn send_default(
+/// Push an offer to a wallet's credential offer endpoint (OID4VCI §4.1).
+///
+/// The endpoint is given (`walletEndpoint`) or read from the wallet's
+/// metadata (`walletMetadataUrl`); only origins of `[offer_push]
+/// allowed_origins` are called. The offer may be of any tenant the caller
+/// sees.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/offers/{offerId}/send",
+    tag = "offers",
+    operation_id = "sendOffer",
+    params(("offerId" = String, Path, description = "The offer's id (of any tenant the caller sees)")),
+    request_body = SendOffer,
+    responses(
+        (status = 200, description = "The wallet accepted the offer (event `offer_sent`, delivered true)", body = OfferSent),
+        (status = 400, description = "`validation`: not exactly one wallet URL, or one that cannot be used", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`origin-not-allowed`: the wallet's origin is not in `[offer_push] allowed_origins`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`offer-not-sendable`: the offer is used, expired or revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`wallet-refused-offer`, `wallet-unreachable` or `wallet-metadata-unusable`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such offer, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn send_default(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -87,8 +128,24 @@ async fn send_default(
     send(&state, offer, body.into_inner().target()?).await
 }
 
-/// `POST /admin/v1/tenants/{tenant}/offers/{id}/send`.
-async fn send_for_tenant(
+/// Push a tenant's offer to a wallet's credential offer endpoint.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/offers/{offerId}/send",
+    tag = "offers",
+    operation_id = "sendTenantOffer",
+    params(("tenant" = String, Path, description = "Tenant id (`[tenants.<id>]`)", example = "acme"), ("offerId" = String, Path, description = "The offer's id")),
+    request_body = SendOffer,
+    responses(
+        (status = 200, description = "The wallet accepted the offer (event `offer_sent`, delivered true)", body = OfferSent),
+        (status = 400, description = "`validation`: not exactly one wallet URL, or one that cannot be used", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`origin-not-allowed`: the wallet's origin is not in `[offer_push] allowed_origins`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`offer-not-sendable`: the offer is used, expired or revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`wallet-refused-offer`, `wallet-unreachable` or `wallet-metadata-unusable`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such tenant or offer, or a tenant the caller may not see", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn send_for_tenant(
     admin: Admin,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -140,16 +197,14 @@ fn answer(offer_id: &str, d: &Delivery) -> Result<HttpResponse, Problem> {
     match (d.delivered, d.status) {
         (true, _) => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
-            .json(json!({
-                "sent": true,
-                "offerId": offer_id,
-                "endpoint": d.endpoint,
-                "status": d.status,
-            }))),
+            .json(OfferSent {
+                endpoint: d.endpoint.clone(),
+                offer_id: offer_id.to_owned(),
+                sent: true,
+                status: d.status,
+            })),
         (false, Some(status)) => Err(Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "wallet-refused-offer",
-            "The wallet refused the offer",
+            ProblemType::WalletRefusedOffer,
             format!(
                 "the wallet at {endpoint} answered HTTP {status}{}. The offer was not delivered (event offer_sent, delivered false); check that this is the wallet's credential offer endpoint and that it accepts a GET with credential_offer_uri or credential_offer, then send again",
                 if (300..400).contains(&status) {
@@ -160,9 +215,7 @@ fn answer(offer_id: &str, d: &Delivery) -> Result<HttpResponse, Problem> {
             ),
         )),
         (false, None) => Err(Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "wallet-unreachable",
-            "The wallet could not be reached",
+            ProblemType::WalletUnreachable,
             format!(
                 "the wallet at {endpoint} could not be reached: {}. The offer was not delivered (event offer_sent, delivered false); check the URL and that the wallet is up, then send again",
                 d.error.as_deref().unwrap_or("no answer")
@@ -175,9 +228,7 @@ fn answer(offer_id: &str, d: &Delivery) -> Result<HttpResponse, Problem> {
 fn refused(offer_id: &str, e: PushRefusal) -> Problem {
     match e {
         PushRefusal::NotSendable(status) => Problem::new(
-            StatusCode::CONFLICT,
-            "offer-not-sendable",
-            "The offer cannot be sent",
+            ProblemType::OfferNotSendable,
             format!(
                 "offer '{offer_id}' {}; only an offer no wallet has used yet (created or resolved, not expired) can be sent. Create a new offer and send that",
                 match status {
@@ -192,15 +243,11 @@ fn refused(offer_id: &str, e: PushRefusal) -> Problem {
             ),
         ),
         PushRefusal::Disabled => Problem::new(
-            StatusCode::FORBIDDEN,
-            "origin-not-allowed",
-            "Wallet origin not allowed",
+            ProblemType::OriginNotAllowed,
             "pushing offers is off: no wallet origin is allowed. Add the wallet's origin to the configuration, e.g. [offer_push] allowed_origins = [\"https://wallet.example.com\"], and restart",
         ),
         PushRefusal::OriginNotAllowed { role, origin } => Problem::new(
-            StatusCode::FORBIDDEN,
-            "origin-not-allowed",
-            "Wallet origin not allowed",
+            ProblemType::OriginNotAllowed,
             format!(
                 "{} is at {}, which [offer_push] allowed_origins does not include; if this wallet is trusted, add \"{}\" there and restart",
                 role.as_str(),
@@ -216,9 +263,7 @@ fn refused(offer_id: &str, e: PushRefusal) -> Problem {
             }],
         ),
         PushRefusal::MetadataUnusable { url, reason } => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "wallet-metadata-unusable",
-            "The wallet metadata cannot be used",
+            ProblemType::WalletMetadataUnusable,
             format!(
                 "the wallet metadata at {} cannot be used: {reason}. Nothing was sent; check walletMetadataUrl, or give walletEndpoint instead",
                 printable(&url)

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use sigil_issuer::model::{
     ClaimSourceSpec, Flow, IssuanceMode, OfferScheme, RuntimeOverrides, TxCode, TxCodeRequest,
@@ -18,45 +19,76 @@ use crate::tenants::Tenant;
 /// `txCode` in a create request: the issuer's transaction-code request.
 pub type TxCodeInput = TxCodeRequest;
 
-/// Body of `POST /admin/v1/offers`.
-#[derive(Debug, Deserialize)]
+/// Body of `POST /admin/v1/offers` and `POST /admin/v1/tenants/{tenant}/offers`.
+///
+/// Give exactly one of `credentialConfigurationIds` and `profile`. No
+/// string may contain U+0000; a JSON object may not repeat a member name.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(examples(json!({
+    "credentialConfigurationIds": ["employee_badge_sd_jwt"],
+    "txCode": {"inputMode": "numeric", "length": 6, "description": "PIN from the e-mail"},
+    "valueMode": "by_reference",
+    "expiresInSeconds": 300,
+    "scheme": "openid-credential-offer",
+    "credentialClaims": {
+        "employee_badge_sd_jwt": {"type": "inline", "claims": {"given_name": "Ada", "family_name": "Lovelace"}}
+    },
+    "runtimeOverrides": {}
+})))]
 pub struct CreateOffer {
-    /// Configurations to offer (or `profile`).
+    /// A non-empty list of the tenant's credential configurations to offer
+    /// (or give `profile`).
     #[serde(default)]
     pub credential_configuration_ids: Option<Vec<String>>,
-    /// A profile naming configurations and defaults.
+    /// A profile (`config/profiles/`) naming configurations and defaults
+    /// (or give `credentialConfigurationIds`).
     #[serde(default)]
     pub profile: Option<String>,
     /// `pre_authorized_code` (default), `authorization_code`, or `both`
     /// (the offer carries both grants).
     #[serde(default)]
+    #[schema(examples("pre_authorized_code"))]
     pub flow: Option<String>,
-    /// Transaction code.
+    /// Transaction code (pre-authorized code flow only).
     #[serde(default)]
+    #[schema(value_type = Option<TxCodeInputSchema>)]
     pub tx_code: Option<TxCodeInput>,
-    /// `by_reference` (default) or `by_value`.
+    /// `by_reference` (default: the offer is served at `credential_offer_uri`)
+    /// or `by_value`.
     #[serde(default)]
+    #[schema(examples("by_reference"))]
     pub value_mode: Option<String>,
-    /// `omit` (default) or `include`.
+    /// `include` (default for the code flow: the wallet's authorization is
+    /// tied to this offer by its `issuer_state`) or `omit` (needs a tenant
+    /// login); only with the code flow.
     #[serde(default)]
     pub issuer_state_mode: Option<String>,
-    /// Lifetime in seconds; -1 never expires; default 300.
+    /// Lifetime in seconds: 1 to the tenant's `max_offer_lifetime_seconds`
+    /// (default 30 days), or -1 (never expires) unless the tenant sets
+    /// `allow_non_expiring_offers = false`; default 300.
     #[serde(default)]
+    #[schema(minimum = -1, examples(300))]
     pub expires_in_seconds: Option<i64>,
     /// `openid-credential-offer` (default) or `haip`.
     #[serde(default)]
     pub scheme: Option<String>,
-    /// Claims per configuration.
+    /// Claims per configuration: configuration id -> claim source.
     #[serde(default)]
+    #[schema(value_type = Option<std::collections::HashMap<String, ClaimSourceInput>>)]
     pub credential_claims: Option<Map<String, Value>>,
-    /// Runtime overrides (validated by `check_overrides`).
+    /// Per-offer changes to how its credentials are issued.
     #[serde(default)]
+    #[schema(value_type = Option<RuntimeOverridesInput>)]
     pub runtime_overrides: Option<Map<String, Value>>,
-    /// `immediate` (default) or `deferred`.
+    /// `immediate` (default) or `deferred`: every credential request of the
+    /// offer answers `202` with a `transaction_id` and waits for the
+    /// operator (`complete` or `deny`).
     #[serde(default)]
     pub issuance_mode: Option<String>,
-    /// Webhook endpoint for events (stored; event delivery is not implemented yet).
+    /// An event endpoint (`config/event-endpoints/<id>.toml`) that gets the
+    /// offer's events as signed webhooks; default: the first of the offer's
+    /// configurations' `webhook_endpoint_id`, else none.
     #[serde(default)]
     pub webhook_endpoint_id: Option<String>,
     /// An external authorization server of the tenant, by id or issuer URL
@@ -64,9 +96,107 @@ pub struct CreateOffer {
     /// names it as `authorization_server`.
     #[serde(default)]
     pub authorization_server: Option<String>,
-    /// Login hint (authorization code flow).
+    /// Login hint (authorization code flow): passed to the upstream login
+    /// as `login_hint`.
     #[serde(default)]
     pub login_hint: Option<String>,
+}
+
+/// `txCode`: a transaction code the wallet's user must enter with the
+/// pre-authorized code (the schema of [`TxCodeRequest`], which reads it).
+#[derive(ToSchema)]
+#[schema(as = TxCodeInput, rename_all = "camelCase")]
+#[allow(
+    dead_code,
+    reason = "the schema of TxCodeRequest, which has no utoipa derive"
+)]
+pub struct TxCodeInputSchema {
+    /// `numeric` (default) or `text`.
+    #[schema(examples("numeric"))]
+    input_mode: Option<String>,
+    /// Length, 4 to 32 (default: the value's, else 6).
+    #[schema(minimum = 4, maximum = 32, examples(6))]
+    length: Option<u32>,
+    /// Guidance for the user, at most 300 characters.
+    #[schema(max_length = 300, examples("PIN from the e-mail"))]
+    description: Option<String>,
+    /// The code itself; generated (and answered once as `txCodeValue`)
+    /// when absent.
+    value: Option<String>,
+}
+
+/// A claim source for one configuration (`credentialClaims.<configuration>`):
+/// `{"type": "inline", "claims": {...}}`, `{"type": "attributeProvider",
+/// "id": "..."}`, `{"type": "webhook", "webhook": {"url", "method"?,
+/// "auth"?}}` or `{"type": "webhook", "id": "<webhook endpoint>"}`
+/// (`docs/claims-contract.md`).
+#[derive(ToSchema)]
+#[schema(examples(json!({"type": "inline", "claims": {"given_name": "Ada", "family_name": "Lovelace"}})))]
+#[allow(
+    dead_code,
+    reason = "the schema of a source the validation reads as JSON"
+)]
+pub struct ClaimSourceInput {
+    /// `inline`, `attributeProvider` or `webhook`.
+    #[schema(rename = "type", examples("inline"))]
+    kind: String,
+    /// The claims (`inline`); strings may be templates.
+    #[schema(value_type = Option<Object>)]
+    claims: Option<Value>,
+    /// An attribute provider (`attributeProvider`) or a configured webhook
+    /// endpoint (`webhook`).
+    id: Option<String>,
+    /// A webhook called for the claims: `url`, `method` (`GET` or `POST`),
+    /// `auth` (`{"type": "bearer", "token"}`, `{"type": "basic",
+    /// "username", "password"}` or `{"type": "api-key", "header"?,
+    /// "value"}`).
+    #[schema(value_type = Option<Object>)]
+    webhook: Option<Value>,
+}
+
+/// `runtimeOverrides`: per-offer changes to how its credentials are issued
+/// (`docs/claims-contract.md`).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(
+    dead_code,
+    reason = "the schema of the overrides the validation reads as JSON"
+)]
+pub struct RuntimeOverridesInput {
+    /// Sign with this key of the tenant (active or standby).
+    issuer_key_id: Option<String>,
+    /// Certificate chain for the signing key: base64 (not URL-safe) DER,
+    /// leaf first.
+    x5_chain: Option<Vec<String>>,
+    /// The credential's subject id.
+    subject_id: Option<String>,
+    /// Replaces the configuration's static claims (templates allowed).
+    #[schema(value_type = Option<Object>)]
+    credential_data: Option<Value>,
+    /// Claim path -> value (templates allowed).
+    #[schema(value_type = Option<std::collections::HashMap<String, Value>>)]
+    mapping: Option<Value>,
+    /// Validity of the credentials, 1 to 315360000 seconds.
+    #[schema(minimum = 1, maximum = 315_360_000)]
+    validity_seconds: Option<u64>,
+    /// Whether the credentials get a status list entry (can be revoked).
+    status_list: Option<bool>,
+    /// Claim path -> disclosable (`true`) or always visible (`false`).
+    #[schema(value_type = Option<std::collections::HashMap<String, bool>>)]
+    selective_disclosure: Option<Value>,
+    /// A webhook giving the claims of every configuration without
+    /// `credentialClaims` (`url`, `method`?, `auth`?).
+    #[schema(value_type = Option<Object>)]
+    webhook: Option<Value>,
+    /// Passed to the upstream login as `login_hint`.
+    login_hint: Option<String>,
+    /// Upstream login parameters (`prompt`, `acr_values`, `ui_locales`,
+    /// `max_age`, `display`), each 1 to 256 characters.
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    login_parameters: Option<Value>,
+    /// JSON pointer into the ID token -> claim path.
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    id_token_claims_mapping: Option<Value>,
 }
 
 fn field(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
@@ -759,7 +889,8 @@ fn check_source(state: &AppState, at: &str, source: &Value, errors: &mut Vec<Fie
     }
 }
 
-const OVERRIDES: &[&str] = &[
+/// The members of `runtimeOverrides` (and of [`RuntimeOverridesInput`]).
+pub(crate) const OVERRIDES: &[&str] = &[
     "issuerKeyId",
     "x5Chain",
     "subjectId",
