@@ -22,6 +22,7 @@ mod notification;
 mod offer_push;
 mod offers;
 mod openapi;
+mod plugin_reload;
 mod request_ids;
 mod status_list;
 mod token;

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod outbound;
+pub mod plugin_reload;
 pub mod problem;
 pub mod qr;
 pub mod request_id;

@@ -114,6 +114,7 @@ const COMMON_RESPONSES: &[(&str, ProblemType, &str, &str)] = &[
         crate::routes::admin::keys::reload_default,
         crate::routes::admin::keys::reload_for_tenant,
         crate::routes::admin::plugins::list,
+        crate::routes::admin::plugins::reload,
         crate::routes::admin::plugins::resolve,
         openapi_json,
     ),

@@ -138,6 +138,7 @@ impl Application {
             metrics,
         };
         spawn_reload_on_hangup(state.clone());
+        crate::plugin_reload::spawn(&state);
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
             App::new()
@@ -184,8 +185,8 @@ impl Application {
     }
 }
 
-/// Reload every tenant's issuer keys on SIGHUP (several instances sharing
-/// one key folder: rotate on one, `kill -HUP` the others).
+/// Reload every tenant's issuer keys, then the plugins, on SIGHUP (several
+/// instances sharing one key folder: rotate on one, `kill -HUP` the others).
 fn spawn_reload_on_hangup(state: AppState) {
     #[cfg(unix)]
     tokio::spawn(async move {
@@ -199,6 +200,8 @@ fn spawn_reload_on_hangup(state: AppState) {
         };
         while hangup.recv().await.is_some() {
             crate::routes::admin::keys::reload_all(&state).await;
+            let _ =
+                crate::plugin_reload::reload(&state, crate::plugin_reload::Trigger::Signal).await;
         }
     });
     #[cfg(not(unix))]

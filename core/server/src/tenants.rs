@@ -1,5 +1,6 @@
 //! Tenants: one credential issuer each, with its own identifier, keys,
-//! configurations and metadata (built at start-up, rebuilt when keys change).
+//! configurations and metadata (built at start-up, rebuilt when keys or
+//! format plugins change).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -99,7 +100,7 @@ pub fn decode_chain(chain: &[String]) -> Option<Vec<Vec<u8>>> {
 }
 
 /// One key that signs, as issuance uses it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SigningKey {
     /// File name stem in the tenant's key folder.
     pub name: String,
@@ -430,7 +431,7 @@ pub fn check_keys(settings: &Settings) -> Result<(), SettingsError> {
 
 /// The issuer metadata of tenant `id` and the settings its format plugins
 /// get, for keys of `algorithms` (asks the format plugins for their part).
-async fn describe(
+pub(crate) async fn describe(
     settings: &Settings,
     plugins: &PluginRuntime,
     id: &str,

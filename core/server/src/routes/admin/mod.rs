@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
             .service(resource("/plugins", "GET").route(web::get().to(plugins::list)))
+            .service(resource("/plugins/reload", "POST").route(web::post().to(plugins::reload)))
             .service(
                 resource("/plugins/{id}/resolve", "POST").route(web::post().to(plugins::resolve)),
             )

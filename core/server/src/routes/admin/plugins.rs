@@ -172,6 +172,36 @@ pub async fn list(admin: Admin, state: web::Data<AppState>) -> Result<HttpRespon
     }))
 }
 
+/// Reload the plugin directory now (also done on a change of it, with
+/// `plugins.watch`, and on `SIGHUP`).
+///
+/// New and changed plugins are loaded with every check of a start and
+/// swapped in at once once the configuration is checked against them;
+/// requests in flight finish on the plugins they started with. Global
+/// admin token only.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/plugins/reload",
+    tag = "plugins",
+    operation_id = "reloadPlugins",
+    responses(
+        (status = 200, description = "Every plugin of the directory loaded; what changed", body = crate::plugin_reload::ReloadView),
+        (status = 403, description = "`forbidden`: a tenant key (plugins serve every tenant)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`plugin-reload-refused`: nothing was swapped; the plugins in use keep serving", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`plugin-refused`: plugins that did not load, each in `errors`; their versions in use keep serving, the rest was applied", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn reload(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    if admin.scoped_tenant().is_some() {
+        return Err(Problem::new(
+            ProblemType::Forbidden,
+            "plugins serve every tenant; reload them with the global admin token",
+        ));
+    }
+    let outcome = crate::plugin_reload::reload(&state, crate::plugin_reload::Trigger::Admin).await;
+    Ok(HttpResponse::Ok().json(crate::plugin_reload::answer(outcome)?))
+}
+
 /// The plugins `admin` may see: `None` for all (the global token), else
 /// those its tenant issues with.
 fn visible_plugins(admin: &Admin, state: &AppState) -> Option<BTreeSet<String>> {
