@@ -100,7 +100,7 @@ fn serve(config: &std::path::Path) -> anyhow::Result<ExitCode> {
     let served: anyhow::Result<ExitCode> = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         tracing::info!(port = app.port(), "sigil listening");
-        app.run_until_stopped().await?;
+        app.run_until_signalled().await?;
         Ok(ExitCode::SUCCESS)
     });
     crate::telemetry::shutdown();

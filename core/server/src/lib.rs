@@ -18,6 +18,7 @@ pub mod problem;
 pub mod qr;
 pub mod request_id;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

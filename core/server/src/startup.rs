@@ -19,6 +19,13 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    background: Background,
+}
+
+/// Work this instance runs beside the HTTP server.
+struct Background {
+    deliveries: crate::delivery::Deliveries,
+    purge: tokio::task::JoinHandle<()>,
 }
 
 /// Load the plugin runtime described by the settings; its calls are
@@ -97,14 +104,16 @@ impl Application {
                     settings.source.display()
                 )
             })?;
-        spawn_purge(store.clone());
         let targets = sigil_issuer::delivery::targets(&settings)?;
-        crate::delivery::spawn(
-            &store,
-            targets.into_values().collect(),
-            &settings.event_delivery,
-            &metrics,
-        );
+        let background = Background {
+            purge: spawn_purge(store.clone()),
+            deliveries: crate::delivery::spawn(
+                &store,
+                targets.into_values().collect(),
+                &settings.event_delivery,
+                &metrics,
+            ),
+        };
         if let Some(server) = crate::metrics::listener(&settings, &metrics)? {
             tokio::spawn(server);
         }
@@ -117,6 +126,7 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let workers = settings.server.workers;
+        let grace = settings.server.shutdown_grace_seconds;
         let settings = Arc::new(settings);
         let plugins = Arc::new(plugins);
         let issuer = sigil_issuer::Issuer::new(
@@ -135,6 +145,7 @@ impl Application {
             admin,
             issuer: Arc::new(issuer),
             providers: Arc::new(crate::upstream::Providers::new(&metrics)),
+            lifecycle: Arc::new(crate::shutdown::Lifecycle::default()),
             metrics,
         };
         spawn_reload_on_hangup(state.clone());
@@ -145,6 +156,9 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(crate::limits::BODY_LIMIT))
                 .wrap(actix_web::middleware::from_fn(crate::limits::check_head))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::shutdown::close_when_draining,
+                ))
                 .wrap(actix_web::middleware::from_fn(crate::metrics::middleware))
                 // Outermost: every response, refusals included, carries the id.
                 .wrap(actix_web::middleware::from_fn(
@@ -153,6 +167,9 @@ impl Application {
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::admin::fallback))
         })
+        // Signals are this application's (`run_until_signalled`), not actix's.
+        .disable_signals()
+        .shutdown_timeout(grace)
         .listen(listener)?;
         if let Some(w) = workers {
             server = server.workers(w);
@@ -161,6 +178,7 @@ impl Application {
             port,
             server: server.run(),
             state,
+            background,
         })
     }
 
@@ -179,9 +197,53 @@ impl Application {
         &self.state
     }
 
-    /// Serve until the process is stopped.
+    /// Serve until [`Application::handle`] stops the server; background
+    /// work is left running (tests and tools).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serve until SIGTERM or SIGINT, then shut down gracefully (see
+    /// [`crate::shutdown`]): drain (SIGTERM), stop accepting, let requests in
+    /// flight finish within the grace period, stop event delivery (giving
+    /// its leases up), stop the purge and close the store (flushing the
+    /// SQLite writer).
+    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+        let Self {
+            server,
+            state,
+            background,
+            ..
+        } = self;
+        let handle = server.handle();
+        let lifecycle = state.lifecycle.clone();
+        let drain_ms = state.settings.server.shutdown_drain_ms;
+        let grace = std::time::Duration::from_secs(state.settings.server.shutdown_grace_seconds);
+        let stopper = tokio::spawn(async move {
+            let signal = crate::shutdown::stop_signal().await;
+            lifecycle.start_draining();
+            let drain = crate::shutdown::drain_for(signal, drain_ms);
+            tracing::info!(
+                signal = signal.as_str(),
+                drain_ms = drain.as_millis() as u64,
+                grace_seconds = grace.as_secs(),
+                "shutting down: /ready answers 503, then no new connections, then requests in flight get the grace period"
+            );
+            tokio::time::sleep(drain).await;
+            handle.stop(true).await;
+        });
+        let served = server.await;
+        stopper.abort();
+        tracing::info!("HTTP server stopped; stopping background work");
+        background.purge.abort();
+        background.deliveries.stop(grace).await;
+        state
+            .store
+            .close()
+            .await
+            .context("closing the database at shutdown")?;
+        tracing::info!("shut down");
+        served.context("the HTTP server failed")
     }
 }
 
@@ -209,7 +271,7 @@ fn spawn_reload_on_hangup(state: AppState) {
 }
 
 /// Delete expired nonces, tokens and offers every minute.
-fn spawn_purge(store: Store) {
+fn spawn_purge(store: Store) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
@@ -219,7 +281,7 @@ fn spawn_purge(store: Store) {
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
             }
         }
-    });
+    })
 }
 
 #[cfg(test)]
