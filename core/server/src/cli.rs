@@ -173,6 +173,11 @@ fn check(config: &std::path::Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::FAILURE);
     }
+    // [telemetry] as `serve` reads it (with the environment's overrides).
+    if let Err(e) = crate::telemetry::Options::from_settings(&settings) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
     if let Err(e) = sigil_issuer::delivery::targets(&settings) {
         eprintln!("error: {e}");
         return Ok(ExitCode::FAILURE);
