@@ -38,12 +38,14 @@ pub fn dir() -> PathBuf {
     crate::root().join("target/e2e-logs")
 }
 
-/// Start capturing (once per process; later calls do nothing). Without a
-/// writable `target/e2e-logs`, or when another subscriber is installed,
-/// nothing is captured (said on stderr).
+/// Start capturing (once per process; later calls do nothing) in the
+/// end-to-end test binary: other binaries using the harness (the fuzz
+/// tests, up to a million requests) do not write logs. Without a writable
+/// `target/e2e-logs`, or when another subscriber is installed, nothing is
+/// captured (said on stderr).
 pub fn start() {
     CAPTURE.get_or_init(|| match open() {
-        Ok(capture) => Some(capture),
+        Ok(capture) => capture,
         Err(e) => {
             eprintln!("sigil-tests: no log capture: {e:#}");
             None
@@ -51,13 +53,16 @@ pub fn start() {
     });
 }
 
-fn open() -> anyhow::Result<Capture> {
+fn open() -> anyhow::Result<Option<Capture>> {
     let binary = std::env::current_exe()?
         .file_stem()
         .and_then(|s| s.to_str())
         .and_then(|s| s.split('-').next())
         .unwrap_or("tests")
         .to_owned();
+    if binary != "e2e" {
+        return Ok(None);
+    }
     let dir = dir();
     std::fs::create_dir_all(&dir)?;
     prune(&dir, &binary);
@@ -81,7 +86,7 @@ fn open() -> anyhow::Result<Capture> {
         secrets: Mutex::new((secrets, HashSet::new())),
     };
     eprintln!("sigil-tests: logs in {}", capture.log.display());
-    Ok(capture)
+    Ok(Some(capture))
 }
 
 /// Delete all but the newest [`KEEP`] logs (and their secrets) of `binary`.
