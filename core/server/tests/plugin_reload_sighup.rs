@@ -4,51 +4,14 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{copy_dir, free_port, root, serve, signal};
+
+mod support;
 
 const TOKEN: &str = "sighup-test-admin-token";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "keys" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{name}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
 
 /// `claims-static`'s entry in `GET /admin/v1/plugins`.
 async fn claims_static(address: &str) -> Option<Value> {
@@ -75,25 +38,18 @@ async fn sighup_swaps_a_new_build_of_a_plugin_in() {
     let log = dir.path().join("sigil.log");
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(["serve", "--config"])
-        .arg(dir.path().join("config/sigil.toml"))
-        .env("SIGIL_ADMIN_TOKEN", TOKEN)
-        .env("SIGIL__SERVER__PORT", port.to_string())
-        .env("SIGIL__SERVER__PUBLIC_URL", &address)
-        .env("SIGIL__SERVER__WORKERS", "2")
-        .env("SIGIL__SERVER__SHUTDOWN_DRAIN_MS", "0")
-        .env(
-            "SIGIL__DATABASE__URL",
-            format!("sqlite://{}/sigil.db?mode=rwc", dir.path().display()),
-        )
-        .env("SIGIL__PLUGINS__DIR", &plugins)
-        .env("SIGIL__PLUGINS__WATCH", "false")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let plugins_dir = plugins.to_string_lossy();
+    let mut child = serve(
+        dir.path(),
+        port,
+        TOKEN,
+        &log,
+        &[
+            ("SIGIL__SERVER__SHUTDOWN_DRAIN_MS", "0"),
+            ("SIGIL__PLUGINS__DIR", &plugins_dir),
+            ("SIGIL__PLUGINS__WATCH", "false"),
+        ],
+    );
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
 
     let deadline = Instant::now() + Duration::from_secs(120);

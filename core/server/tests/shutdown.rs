@@ -9,38 +9,19 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{copy_dir, free_port, root, serve, signal};
+
+mod support;
 
 const TOKEN: &str = "shutdown-test-admin-token";
 /// Concurrent clients in the burst.
 const CLIENTS: usize = 16;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "keys" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 struct Instance {
     child: Child,
@@ -53,38 +34,21 @@ struct Instance {
 fn start(dir: &Path, port: u16, run: &str) -> Instance {
     let log = dir.join(format!("sigil-{run}.log"));
     let address = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(["serve", "--config"])
-        .arg(dir.join("config/sigil.toml"))
-        .env("SIGIL_ADMIN_TOKEN", TOKEN)
-        .env("SIGIL__SERVER__PORT", port.to_string())
-        .env("SIGIL__SERVER__PUBLIC_URL", &address)
-        .env("SIGIL__SERVER__WORKERS", "2")
-        .env("SIGIL__SERVER__SHUTDOWN_DRAIN_MS", "1500")
-        .env("SIGIL__SERVER__SHUTDOWN_GRACE_SECONDS", "20")
-        .env(
-            "SIGIL__DATABASE__URL",
-            format!("sqlite://{}/sigil.db?mode=rwc", dir.display()),
-        )
-        .env("SIGIL__PLUGINS__DIR", root().join("plugins/dist"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let child = serve(
+        dir,
+        port,
+        TOKEN,
+        &log,
+        &[
+            ("SIGIL__SERVER__SHUTDOWN_DRAIN_MS", "1500"),
+            ("SIGIL__SERVER__SHUTDOWN_GRACE_SECONDS", "20"),
+        ],
+    );
     Instance {
         child,
         address,
         log,
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A client that opens a connection per request, so that a refused
@@ -207,14 +171,6 @@ async fn created_offers(address: &str, marker: &str) -> BTreeSet<String> {
             }
         }
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{name}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 async fn wait_exit(instance: &mut Instance, within: Duration) -> std::process::ExitStatus {
