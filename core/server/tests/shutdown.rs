@@ -29,6 +29,14 @@ struct Instance {
     log: PathBuf,
 }
 
+impl Drop for Instance {
+    /// A failed test leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Start `sigil serve` with the example configuration on `port`, its
 /// database in `dir`.
 fn start(dir: &Path, port: u16, run: &str) -> Instance {
