@@ -71,12 +71,13 @@ pub async fn middleware(
         return next.call(req).await;
     };
     let method = sigil_metrics::method_label(req.method().as_str());
-    let route = req.match_pattern();
     let started = Instant::now();
     let res = next.call(req).await;
-    let status = match &res {
-        Ok(r) => r.status(),
-        Err(e) => e.as_response_error().status_code(),
+    // After routing: the pattern of the resource that matched, read from
+    // the matched path rather than searched for again.
+    let (route, status) = match &res {
+        Ok(r) => (r.request().match_pattern(), r.status()),
+        Err(e) => (None, e.as_response_error().status_code()),
     };
     metrics.http_request(
         method,
