@@ -24,6 +24,7 @@ mod offers;
 mod openapi;
 mod plugin_reload;
 mod request_ids;
+mod round_trips;
 mod status_list;
 mod token;
 mod wallet;

@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod holder;
 pub mod op;
+pub mod pg_wire;
 pub mod plugins;
 pub mod wallet;
 
@@ -53,6 +54,7 @@ pub struct Spawn {
     extra_toml: String,
     example_resources: bool,
     database_url: Option<String>,
+    database_toml: String,
     offer_secret_from: Option<PathBuf>,
     files: Vec<(String, String)>,
     public_url: Option<String>,
@@ -98,6 +100,13 @@ impl Spawn {
     /// Use this database instead of a fresh SQLite file.
     pub fn database(mut self, url: &str) -> Self {
         self.database_url = Some(url.to_owned());
+        self
+    }
+
+    /// Lines added to the `[database]` table (pool settings).
+    pub fn database_toml(mut self, lines: &str) -> Self {
+        self.database_toml.push_str(lines);
+        self.database_toml.push('\n');
         self
     }
 
@@ -209,8 +218,9 @@ impl Spawn {
         std::fs::write(
             &config,
             format!(
-                "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"{}\"\n\n[plugins]\ndir = \"plugins\"\n\n{}",
+                "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"{}\"\n{}\n[plugins]\ndir = \"plugins\"\n\n{}",
                 database_url,
+                self.database_toml,
                 self.extra_toml
             ),
         )

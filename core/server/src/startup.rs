@@ -96,7 +96,7 @@ impl Application {
         let tenants = crate::tenants::build(&settings, &plugins).await?;
         let offer_secret =
             crate::tenants::offer_secret(&settings.keys.dir, settings.keys.generate_if_missing)?;
-        let store = Store::connect_with_metrics(&settings.database.url, &metrics)
+        let store = Store::connect_with(&settings.database.url, &metrics, pool_options(&settings))
             .await
             .with_context(|| {
                 format!(
@@ -270,13 +270,40 @@ fn spawn_reload_on_hangup(state: AppState) {
     drop(state);
 }
 
-/// Delete expired nonces, tokens and offers every minute.
+/// The connection pool `[database]` asks for.
+fn pool_options(settings: &Settings) -> sigil_store::PoolOptions {
+    let d = &settings.database;
+    sigil_store::PoolOptions {
+        max_connections: d.max_connections,
+        acquire_timeout: std::time::Duration::from_millis(d.acquire_timeout_ms),
+        statement_timeout: (d.statement_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(d.statement_timeout_ms)),
+    }
+}
+
+/// How often an instance offers to purge expired rows.
+const PURGE_EVERY_SECONDS: u64 = 60;
+
+/// Delete expired nonces, tokens and offers once a minute across every
+/// instance on the database: each instance asks every minute, and the one
+/// that takes the `purge` lease (held a little under a minute) does it.
 fn spawn_purge(store: Store) -> tokio::task::JoinHandle<()> {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let lease = i64::try_from(PURGE_EVERY_SECONDS).unwrap_or(60) - 5;
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(PURGE_EVERY_SECONDS));
         loop {
             tick.tick().await;
-            match store.purge_expired(crate::state::now(), 86_400).await {
+            let now = crate::state::now();
+            match store.take_lease("purge", &holder, now, lease).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "taking the purge lease failed");
+                    continue;
+                }
+            }
+            match store.purge_expired(now, 86_400).await {
                 Ok(counts) => tracing::debug!(?counts, "purged expired rows"),
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
             }

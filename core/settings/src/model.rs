@@ -349,14 +349,43 @@ pub struct DatabaseSettings {
     /// `sqlite://path?mode=rwc` or `postgres://...`.
     #[serde(default = "default_database_url")]
     pub url: String,
+    /// PostgreSQL: connections in this instance's pool (default 16). A
+    /// connection is held only for one statement or one transaction, never
+    /// across a plugin call or signing. SQLite keeps its own: one writer
+    /// thread and 4 readers.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it fails
+    /// (default 5000 ms).
+    #[serde(default = "default_acquire_timeout_ms")]
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL: the server cancels a statement that runs longer
+    /// (`statement_timeout`, default 30000 ms; 0 for none).
+    #[serde(default = "default_statement_timeout_ms")]
+    pub statement_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: default_database_url(),
+            max_connections: default_max_connections(),
+            acquire_timeout_ms: default_acquire_timeout_ms(),
+            statement_timeout_ms: default_statement_timeout_ms(),
         }
     }
+}
+
+fn default_max_connections() -> u32 {
+    16
+}
+
+fn default_acquire_timeout_ms() -> u64 {
+    5000
+}
+
+fn default_statement_timeout_ms() -> u64 {
+    30_000
 }
 
 /// `[plugins]`.
@@ -696,6 +725,20 @@ impl Settings {
                 "database.url",
                 format!("unsupported database URL '{}'", redact_url(db)),
                 "use sqlite://path/to/file.db?mode=rwc or postgres://user@host/db",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(self.err(
+                "database.max_connections",
+                "must be at least 1",
+                "set it to the connections this instance may open (default 16)",
+            ));
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            return Err(self.err(
+                "database.acquire_timeout_ms",
+                "must be at least 1",
+                "set how long a request may wait for a database connection (default 5000)",
             ));
         }
         if self.plugins.max_concurrent_calls == 0 {

@@ -114,7 +114,13 @@ pub(crate) fn returning_one(mut s: Statement) -> Statement {
 
 /// Turn a one-row `INSERT … VALUES (…)` into `INSERT … SELECT … WHERE changes() = 1`: it inserts only when the
 /// statement before it (in the same batch) changed exactly one row (SQLite).
-pub(crate) fn if_previous_changed(mut s: Statement) -> Result<Statement, StoreError> {
+pub(crate) fn if_previous_changed(s: Statement) -> Result<Statement, StoreError> {
+    values_as_select(s, " WHERE changes() = 1")
+}
+
+/// A one-row `INSERT … VALUES (…)` made `INSERT … SELECT …` followed by
+/// `tail` (a `WHERE` or a `FROM`).
+pub(crate) fn values_as_select(mut s: Statement, tail: &str) -> Result<Statement, StoreError> {
     let at = s
         .sql
         .find(" VALUES (")
@@ -126,6 +132,6 @@ pub(crate) fn if_previous_changed(mut s: Statement) -> Result<Statement, StoreEr
         )));
     };
     let values = s.sql[at + " VALUES (".len()..s.sql.len() - 1].to_owned();
-    s.sql = format!("{} SELECT {values} WHERE changes() = 1", &s.sql[..at]);
+    s.sql = format!("{} SELECT {values}{tail}", &s.sql[..at]);
     Ok(s)
 }

@@ -25,6 +25,47 @@ const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// How long to wait for a pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The pool of a PostgreSQL store (SQLite keeps its own: one writer thread
+/// and a few readers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Connections the pool may open.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before failing.
+    pub acquire_timeout: Duration,
+    /// The server cancels a statement running longer (`statement_timeout`);
+    /// `None` for no limit.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// How busy the connection pool is (for readiness).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// Connections the pool may open.
+    pub max: u32,
+}
+
+impl PoolStatus {
+    /// Connections in use, as a share of the most the pool may open.
+    pub fn saturation(&self) -> f64 {
+        f64::from(self.open.saturating_sub(self.idle)) / f64::from(self.max.max(1))
+    }
+}
+
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -49,6 +90,8 @@ pub struct Store {
     pub(crate) reader: Option<Arc<Reader>>,
     /// Where statement durations and the writer's queue depth are recorded.
     metrics: Metrics,
+    /// The most connections the pool may open.
+    max_connections: u32,
 }
 
 impl Store {
@@ -72,6 +115,16 @@ impl Store {
     /// `other`, never the SQL text) and of every write transaction
     /// (`batch`), and the SQLite writer's queue depth.
     pub async fn connect_with_metrics(url: &str, metrics: &Metrics) -> Result<Store, StoreError> {
+        Self::connect_with(url, metrics, PoolOptions::default()).await
+    }
+
+    /// [`Store::connect_with_metrics`] with the PostgreSQL pool sized and
+    /// timed by `pool`.
+    pub async fn connect_with(
+        url: &str,
+        metrics: &Metrics,
+        pool: PoolOptions,
+    ) -> Result<Store, StoreError> {
         let backend = backend_of(url)?;
         let mut writer_path = None;
         let mut db = match backend {
@@ -101,7 +154,7 @@ impl Store {
                 }
             }
             Backend::Postgres => {
-                let db = SqlxPostgresConnector::connect(options(url))
+                let db = SqlxPostgresConnector::connect(postgres_options(url, pool))
                     .await
                     .map_err(StoreError::Connect)?;
                 migrate(&db, backend).await?;
@@ -138,7 +191,30 @@ impl Store {
             writer,
             reader,
             metrics: metrics.clone(),
+            max_connections: match backend {
+                Backend::Postgres => pool.max_connections,
+                Backend::Sqlite => SQLITE_MAX_CONNECTIONS,
+            },
         })
+    }
+
+    /// How busy the connection pool is.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (open, idle) = match self.backend {
+            Backend::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                (p.size(), u32::try_from(p.num_idle()).unwrap_or(u32::MAX))
+            }
+            Backend::Sqlite => {
+                let p = self.db.get_sqlite_connection_pool();
+                (p.size(), u32::try_from(p.num_idle()).unwrap_or(u32::MAX))
+            }
+        };
+        PoolStatus {
+            open,
+            idle,
+            max: self.max_connections,
+        }
     }
 
     /// Runs `statements` (built for SQLite) as one all-or-nothing transaction:
@@ -236,6 +312,25 @@ fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     // Statement logging would put SQL text in the application log; keep the log for the caller to decide.
     options.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
+    options
+}
+
+/// A pooled PostgreSQL connection idle this long is pinged before use.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// The pool of a PostgreSQL store: sized and timed by `pool`. A connection
+/// is pinged before use only after it sat idle (a ping on every use is a
+/// round trip per statement); one that broke while busy fails its statement
+/// and leaves the pool.
+fn postgres_options(url: &str, pool: PoolOptions) -> ConnectOptions {
+    let mut options = options(url);
+    options
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
+    if let Some(limit) = pool.statement_timeout {
+        options.statement_timeout(limit);
+    }
     options
 }
 
@@ -410,8 +505,8 @@ mod tests {
         .await;
         // offers, access_tokens, nonces, issuances, events, authorizations, credentials,
         // status_lists, status_indices, deferred_transactions, event_cursors, event_deliveries,
-        // seaql_migrations
-        assert_eq!(tables, "13");
+        // leases, seaql_migrations
+        assert_eq!(tables, "14");
         crate::testing::drop_postgres_schema(&url).await.unwrap();
     }
 }

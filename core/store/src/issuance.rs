@@ -5,6 +5,7 @@ use sea_orm::{
     QueryTrait, TransactionTrait, TryInsertResult,
 };
 
+use crate::chain::Chain;
 use crate::entities::issuance;
 use crate::events::insert_event;
 use crate::offers::{
@@ -128,6 +129,14 @@ impl Store {
                 .finish_in_one_batch(nonces, i, credentials, offered, event)
                 .await;
         }
+        if offered.iter().all(|c| *c == i.credential_configuration_id) {
+            return self
+                .finish_in_one_statement(nonces, i, credentials, event)
+                .await;
+        }
+        // Several configurations: whether this issuance completes the offer
+        // is counted by a statement of its own after the issuance's insert,
+        // in a fresh snapshot, behind the offer's row lock (`record_in`).
         let txn = self.db.begin().await?;
         if !crate::nonces::spend_all(&txn, &i.tenant, nonces, i.created_at).await? {
             txn.rollback().await?;
@@ -136,6 +145,52 @@ impl Store {
         record_with_credentials(&txn, i, credentials, offered, event).await?;
         txn.commit().await?;
         Ok(Finish::Recorded)
+    }
+
+    /// [`Store::finish_credential`] on PostgreSQL for an offer of one
+    /// configuration: the nonces spent, the offer consumed, the issuance,
+    /// the credentials and the event, as one statement (ADR 0024). A nonce
+    /// spent before is a unique-key violation that undoes all of it.
+    async fn finish_in_one_statement(
+        &self,
+        nonces: &[(String, i64)],
+        i: Issuance,
+        credentials: &[CredentialRecord],
+        event: NewEvent,
+    ) -> Result<Finish, StoreError> {
+        let b = sea_orm::DbBackend::Postgres;
+        let (offer_id, now) = (i.offer_id.clone(), i.created_at);
+        let mut chain = Chain::default();
+        for (n, (value, expires_at)) in nonces.iter().enumerate() {
+            let spend = crate::nonces::spend_statement(&i.tenant, value, *expires_at, now);
+            chain = chain.with(&format!("spent_{n}"), spend.build(b));
+        }
+        chain = chain
+            .with(
+                "offer",
+                credential_issued_statement(&offer_id, now, true).build(b),
+            )
+            .with("issued", issuance_statement(i).build(b));
+        if let Some(insert) = crate::credentials::credentials_statement(credentials) {
+            chain = chain.with("credentials", insert.build(b));
+        }
+        let tenant = event.tenant.clone();
+        let statement = chain.then(crate::events::event_statement(event).build(b));
+        match self.db.execute_raw(statement).await {
+            Ok(_) => Ok(Finish::Recorded),
+            // Which key the database reports first is its choice: a nonce
+            // stored before decides (a replay), else it is a duplicate id.
+            Err(e) => match StoreError::on_insert("credential id", e) {
+                StoreError::Duplicate(what) => {
+                    if crate::nonces::any_stored(&self.db, &tenant, nonces).await? {
+                        Ok(Finish::NonceSpent)
+                    } else {
+                        Err(StoreError::Duplicate(what))
+                    }
+                }
+                other => Err(other),
+            },
+        }
     }
 
     async fn finish_in_one_batch(

@@ -50,6 +50,7 @@
 mod authorization_record;
 mod authorizations;
 mod batch;
+mod chain;
 mod connect;
 mod credentials;
 mod deferred;
@@ -60,6 +61,7 @@ mod events;
 mod expiry;
 mod grants;
 mod issuance;
+mod leases;
 mod lite;
 mod migration;
 mod nonces;
@@ -73,7 +75,7 @@ pub mod testing;
 mod tokens;
 mod util;
 
-pub use connect::{Backend, Store};
+pub use connect::{Backend, PoolOptions, PoolStatus, Store};
 pub use error::{RedeemError, StoreError};
 pub use purge::PurgeCounts;
 pub use sigil_issuer::delivery::{DeliveryState, EndpointProgress, PendingDelivery};

@@ -113,3 +113,18 @@ pub(crate) async fn spend_all<C: sea_orm::ConnectionTrait>(
     }
     Ok(true)
 }
+
+/// Whether any nonce of `nonces` (value, expiry) of `tenant` is stored
+/// (spent), read on `db`.
+pub(crate) async fn any_stored<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    tenant: &str,
+    nonces: &[(String, i64)],
+) -> Result<bool, StoreError> {
+    let found = nonce::Entity::find()
+        .filter(nonce::Column::Tenant.eq(tenant))
+        .filter(nonce::Column::Value.is_in(nonces.iter().map(|(v, _)| v.as_str())))
+        .all(db)
+        .await?;
+    Ok(!found.is_empty())
+}

@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
-    TransactionTrait,
 };
 
 use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
+use crate::chain::{Chain, insert_from, returning};
 use crate::entities::{issuance, offer};
-use crate::events::{event_statement, insert_event};
+use crate::events::event_statement;
 use crate::offer_record::{offer_from_model, offer_to_model};
 use crate::util::now_unix;
 use crate::{Backend, NewEvent, Offer, OfferStatus, Store, StoreError};
@@ -58,13 +58,15 @@ impl Store {
                 }
             }
             Backend::Postgres => {
-                let txn = self.db.begin().await?;
-                insert
-                    .exec_without_returning(&txn)
+                // One statement: the offer, and its event.
+                let b = DbBackend::Postgres;
+                let both = Chain::default()
+                    .with("created", insert.build(b))
+                    .then(event_statement(event).build(b));
+                self.db
+                    .execute_raw(both)
                     .await
                     .map_err(|e| StoreError::on_insert(OFFER_KEYS, e))?;
-                insert_event(&txn, event).await?;
-                txn.commit().await?;
             }
         }
         offer_from_model(model, now_unix())
@@ -172,13 +174,17 @@ impl Store {
                 ))
             }
             Backend::Postgres => {
-                let txn = self.db.begin().await?;
-                let changed = update.exec(&txn).await?.rows_affected == 1;
-                if changed {
-                    insert_event(&txn, event).await?;
-                }
-                txn.commit().await?;
-                Ok(changed)
+                // One statement: the update, and the event for each row it
+                // changed (none or one).
+                let b = DbBackend::Postgres;
+                let both = Chain::default()
+                    .with("changed", returning(update.build(b), "1"))
+                    .with(
+                        "recorded",
+                        insert_from(event_statement(event).build(b), "changed")?,
+                    )
+                    .then(crate::chain::sql("SELECT 1 FROM changed", Vec::new()));
+                Ok(!self.db.query_all_raw(both).await?.is_empty())
             }
         }
     }

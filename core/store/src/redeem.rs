@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Tran
 use sigil_issuer::model::RedeemRefusal;
 
 use crate::batch::{BatchOutcome, if_previous_changed, returning_one};
+use crate::chain::{Chain, returning, sql};
 use crate::entities::offer;
 use crate::events::insert_event;
 use crate::offer_record::offer_from_model;
@@ -68,6 +69,9 @@ impl Store {
         token: IssuedToken<'_>,
     ) -> Result<Offer, RedeemError> {
         let max = Ord::max(r.max_tx_attempts, 1);
+        if self.backend() == Backend::Postgres {
+            return self.redeem_in_one_statement(r, token, max).await;
+        }
         let mut rec = self.redeemable(r, max).await?;
         let new_token = AccessToken {
             token_hash: token.token_hash.to_owned(),
@@ -80,41 +84,81 @@ impl Store {
             dpop_jkt: token.dpop_jkt.map(str::to_owned),
         };
         let event = NewEvent::bare(&rec.tenant, &rec.id, EventKind::TokenIssued, r.now);
-        if self.backend() == Backend::Sqlite {
-            let sqlite = DbBackend::Sqlite;
-            let statements = vec![
-                redeem_update(&rec.id, r, max).build(sqlite),
-                if_previous_changed(crate::tokens::token_statement(new_token).build(sqlite))?,
-                returning_one(if_previous_changed(
-                    crate::events::event_statement(event).build(sqlite),
-                )?),
-            ];
-            return match self.write_batch(statements).await? {
-                BatchOutcome::Committed(rows) if rows.len() == 1 => {
-                    rec.progress.status = OfferStatus::TokenIssued;
-                    Ok(rec)
-                }
-                BatchOutcome::Committed(_) => Err(self.lost(&rec, r, max).await),
-                BatchOutcome::RolledBack => Err(RedeemError::Store(StoreError::Duplicate(
-                    "access token hash",
-                ))),
-            };
+        let sqlite = DbBackend::Sqlite;
+        let statements = vec![
+            redeem_update(&rec.id, r, max).build(sqlite),
+            if_previous_changed(crate::tokens::token_statement(new_token).build(sqlite))?,
+            returning_one(if_previous_changed(
+                crate::events::event_statement(event).build(sqlite),
+            )?),
+        ];
+        match self.write_batch(statements).await? {
+            BatchOutcome::Committed(rows) if rows.len() == 1 => {
+                rec.progress.status = OfferStatus::TokenIssued;
+                Ok(rec)
+            }
+            BatchOutcome::Committed(_) => Err(self.lost(&rec, r, max).await),
+            BatchOutcome::RolledBack => Err(RedeemError::Store(StoreError::Duplicate(
+                "access token hash",
+            ))),
         }
-        let txn = self.db.begin().await?;
-        let won = redeem_update(&rec.id, r, max)
-            .exec_with_returning(&txn)
-            .await?;
-        let Some(m) = won.into_iter().next() else {
-            txn.rollback().await?;
-            return Err(self.lost(&rec, r, max).await);
-        };
-        crate::tokens::token_statement(new_token)
-            .exec_without_returning(&txn)
+    }
+
+    /// [`Store::redeem_for_token`] on PostgreSQL: one statement finds the
+    /// offer by its code, redeems it (the conditional update decides, the
+    /// transaction code compared there) and stores the token and its event
+    /// from the row it changed. Only when it changed none is the offer read,
+    /// to tell the wallet why (and to count a wrong transaction code).
+    async fn redeem_in_one_statement(
+        &self,
+        r: Redeem<'_>,
+        token: IssuedToken<'_>,
+        max: u32,
+    ) -> Result<Offer, RedeemError> {
+        let update = redeem_where(r, max)
+            .filter(offer::Column::PreAuthorizedCodeHash.eq(r.code_hash))
+            .filter(offer::Column::Tenant.eq(r.tenant))
+            .build(DbBackend::Postgres);
+        let token_row = sql(
+            "INSERT INTO access_tokens (token_hash, tenant, offer_id, credential_configuration_ids, \
+             created_at, expires_at, authorization_id, dpop_jkt) \
+             SELECT $1, won.tenant, won.id, won.credential_configuration_ids, $2, $3, NULL, $4 FROM won",
+            vec![
+                token.token_hash.into(),
+                r.now.into(),
+                token.expires_at.into(),
+                token.dpop_jkt.map(str::to_owned).into(),
+            ],
+        );
+        let event = NewEvent::bare(r.tenant, "", EventKind::TokenIssued, r.now);
+        let event_row = sql(
+            "INSERT INTO events (tenant, offer_id, kind, detail, created_at) \
+             SELECT won.tenant, won.id, $1, $2, $3 FROM won",
+            vec![
+                event.kind.as_str().into(),
+                event.detail.into(),
+                event.created_at.into(),
+            ],
+        );
+        let statement = Chain::default()
+            .with("won", returning(update, "*"))
+            .with("token", token_row)
+            .with("recorded", event_row)
+            .then(sql("SELECT * FROM won", Vec::new()));
+        let won = offer::Entity::find()
+            .from_raw_sql(statement)
+            .all(&self.db)
             .await
             .map_err(|e| StoreError::on_insert("access token hash", e))?;
-        crate::events::insert_event(&txn, event).await?;
-        txn.commit().await?;
-        Ok(offer_from_model(m, r.now)?)
+        match won.into_iter().next() {
+            Some(m) => Ok(offer_from_model(m, r.now)?),
+            None => {
+                // Refused (told and recorded by `redeemable`), or redeemable
+                // when read again: another redeemer won meanwhile.
+                let rec = self.redeemable(r, max).await?;
+                Err(self.lost(&rec, r, max).await)
+            }
+        }
     }
 
     /// Reads the offer of `r`'s code and checks it can be redeemed with the transaction code sent; a wrong one is
@@ -244,6 +288,11 @@ fn refusal_event(rec: &Offer, r: Redeem<'_>, e: &RedeemError) -> Option<NewEvent
 /// The conditional update that redeems the code of offer `id`: it matches only while the offer is redeemable and the
 /// transaction code (checked again here, so the database has the last word) matches.
 fn redeem_update(id: &str, r: Redeem<'_>, max: u32) -> sea_orm::UpdateMany<offer::Entity> {
+    redeem_where(r, max).filter(offer::Column::Id.eq(id))
+}
+
+/// [`redeem_update`] without the offer named: the caller adds what selects it.
+fn redeem_where(r: Redeem<'_>, max: u32) -> sea_orm::UpdateMany<offer::Entity> {
     let tx_code_matches = match r.tx_code_hash {
         Some(sent) => offer::Column::TxCodeHash.eq(sent),
         None => offer::Column::TxCodeHash.is_null(),
@@ -255,7 +304,6 @@ fn redeem_update(id: &str, r: Redeem<'_>, max: u32) -> sea_orm::UpdateMany<offer
         )
         .col_expr(offer::Column::TokenIssuedAt, Expr::value(r.now))
         .col_expr(offer::Column::UpdatedAt, Expr::value(r.now))
-        .filter(offer::Column::Id.eq(id))
         .filter(status_in(&REDEEMABLE))
         .filter(not_expired(r.now))
         .filter(offer::Column::TxAttempts.lt(i64::from(max)))

@@ -138,6 +138,57 @@ async fn drop_stale_schemas(db: &DatabaseConnection, now: i64) {
     }
 }
 
+/// The plan PostgreSQL picks for `sql` as a client prepares it, with parameter types `types` (OIDs, as in the
+/// protocol's `Parse`; 0 leaves one to the server): a generic plan (the one a cached prepared statement runs for any
+/// values) with sequential scans disabled, so that a `Seq Scan` left in it is a table no index could serve. Runs in
+/// the schema of `url` (a URL from [`fresh_postgres_url`]).
+pub async fn explain_prepared(url: &str, sql: &str, types: &[u32]) -> Result<String, StoreError> {
+    let db = admin_connection(url).await.map_err(StoreError::Connect)?;
+    let backend = db.get_database_backend();
+    db.execute_unprepared("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .await?;
+    let mut names = Vec::new();
+    for oid in types {
+        if *oid == 0 {
+            names.push("unknown".to_owned());
+            continue;
+        }
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT format_type({oid}, NULL)"),
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no type {oid}")))?;
+        names.push(row.try_get_by_index::<String>(0)?);
+    }
+    let declared = if names.is_empty() {
+        String::new()
+    } else {
+        format!("({})", names.join(", "))
+    };
+    db.execute_unprepared(&format!("PREPARE explained{declared} AS {sql}"))
+        .await?;
+    let arguments = if types.is_empty() {
+        String::new()
+    } else {
+        format!("({})", vec!["NULL"; types.len()].join(", "))
+    };
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("EXPLAIN EXECUTE explained{arguments}"),
+        ))
+        .await?;
+    let mut plan = String::new();
+    for row in rows {
+        plan.push_str(&row.try_get_by_index::<String>(0)?);
+        plan.push('\n');
+    }
+    let _ = db.close().await;
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,11 +29,21 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         errors.push(format!("database: {e}"));
     }
     let plugins = state.plugins.plugins().count();
+    let pool = state.store.pool_status();
+    // Saturation is reported, not judged: a busy pool still serves (callers
+    // queue for up to `database.acquire_timeout_ms`).
+    let database = json!({
+        "connections": pool.open,
+        "idle": pool.idle,
+        "maxConnections": pool.max,
+        "saturation": (pool.saturation() * 100.0).round() / 100.0,
+    });
     if errors.is_empty() {
-        HttpResponse::Ok().json(json!({ "status": "ready", "plugins": plugins }))
+        HttpResponse::Ok()
+            .json(json!({ "status": "ready", "plugins": plugins, "database": database }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({
-            "status": "not_ready", "plugins": plugins, "pluginErrors": errors.iter().filter(|e| !e.starts_with("database:")).collect::<Vec<_>>(), "errors": errors
+            "status": "not_ready", "plugins": plugins, "database": database, "pluginErrors": errors.iter().filter(|e| !e.starts_with("database:")).collect::<Vec<_>>(), "errors": errors
         }))
     }
 }

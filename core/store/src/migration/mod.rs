@@ -14,6 +14,7 @@ mod m20261207_000007_credentials;
 mod m20261207_000008_lifecycle;
 mod m20261207_000009_event_delivery;
 mod m20261207_000010_offer_expiry;
+mod m20261208_000011_leases;
 
 /// All migrations of the store.
 pub(crate) struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000008_lifecycle::Migration),
             Box::new(m20261207_000009_event_delivery::Migration),
             Box::new(m20261207_000010_offer_expiry::Migration),
+            Box::new(m20261208_000011_leases::Migration),
         ]
     }
 }
