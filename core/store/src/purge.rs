@@ -1,6 +1,6 @@
 //! TTL cleanup of expired rows.
 
-use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use sigil_issuer::model::{AuthorizationStatus, DeferredStatus};
 
@@ -9,6 +9,10 @@ use crate::entities::{
 };
 use crate::{OfferStatus, Store, StoreError};
 
+/// Nonces and access tokens deleted per statement: a backlog of millions
+/// goes in many short statements, none holding its row locks long or
+/// running into `database.statement_timeout_ms`.
+const ROW_BATCH: u64 = 5_000;
 /// Offers deleted per transaction.
 const OFFER_BATCH: u64 = 500;
 /// Authorizations deleted per statement.
@@ -57,22 +61,8 @@ impl Store {
     ) -> Result<PurgeCounts, StoreError> {
         let mut counts = PurgeCounts {
             expired_offers: self.expire_offers(now).await?,
-            nonces: nonce::Entity::delete_many()
-                .filter(nonce::Column::ExpiresAt.lte(now))
-                .exec(&self.db)
-                .await?
-                .rows_affected,
-            // The access token of a live deferred transaction is kept: the
-            // wallet polls with it long after it expired (ADR 0019).
-            access_tokens: access_token::Entity::delete_many()
-                .filter(access_token::Column::ExpiresAt.lte(now))
-                .filter(
-                    access_token::Column::OfferId
-                        .not_in_subquery(live_deferred(now, deferred_transaction::Column::OfferId)),
-                )
-                .exec(&self.db)
-                .await?
-                .rows_affected,
+            nonces: self.purge_nonces(now).await?,
+            access_tokens: self.purge_access_tokens(now).await?,
             authorizations: self.purge_authorizations(now).await?,
             deferred_transactions: deferred_transaction::Entity::delete_many()
                 .filter(deferred_transaction::Column::ExpiresAt.lte(now))
@@ -81,7 +71,7 @@ impl Store {
                 .rows_affected,
             ..PurgeCounts::default()
         };
-        let cutoff = now.saturating_sub(grace_seconds.max(0));
+        let cutoff = now.saturating_sub(Ord::max(grace_seconds, 0));
         // An offer with an event still to deliver (retrying or dead) is
         // kept with its events until the delivery is settled (ADR 0021).
         let stale = || {
@@ -162,6 +152,58 @@ fn live_deferred(now: i64, column: deferred_transaction::Column) -> SelectStatem
 }
 
 impl Store {
+    /// Deletes expired nonces, [`ROW_BATCH`] per statement; returns how many.
+    async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
+        use nonce::Column as N;
+        let mut total = 0;
+        loop {
+            let batch = Query::select()
+                .columns([N::Value, N::Tenant])
+                .from(nonce::Entity)
+                .and_where(N::ExpiresAt.lte(now))
+                .limit(ROW_BATCH)
+                .to_owned();
+            let deleted = nonce::Entity::delete_many()
+                .filter(Expr::tuple([Expr::col(N::Value), Expr::col(N::Tenant)]).in_subquery(batch))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+            total += deleted;
+            if deleted < ROW_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Deletes expired access tokens, [`ROW_BATCH`] per statement; returns
+    /// how many. The token of a live deferred transaction is kept: the
+    /// wallet polls with it long after it expired (ADR 0019).
+    async fn purge_access_tokens(&self, now: i64) -> Result<u64, StoreError> {
+        use access_token::Column as T;
+        let mut total = 0;
+        loop {
+            let batch = Query::select()
+                .column(T::TokenHash)
+                .from(access_token::Entity)
+                .and_where(T::ExpiresAt.lte(now))
+                .and_where(
+                    T::OfferId
+                        .not_in_subquery(live_deferred(now, deferred_transaction::Column::OfferId)),
+                )
+                .limit(ROW_BATCH)
+                .to_owned();
+            let deleted = access_token::Entity::delete_many()
+                .filter(T::TokenHash.in_subquery(batch))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+            total += deleted;
+            if deleted < ROW_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Deletes spent authorizations, [`AUTHORIZATION_BATCH`] per statement; returns how many.
     async fn purge_authorizations(&self, now: i64) -> Result<u64, StoreError> {
         use authorization::Column as A;
@@ -216,5 +258,58 @@ impl Store {
             }
             total += deleted;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    use super::*;
+
+    /// A backlog of expired nonces larger than two batches goes entirely,
+    /// in bounded statements; live ones stay.
+    async fn a_backlog_goes_in_batches(store: &Store) {
+        let backlog = 2 * ROW_BATCH + 1;
+        let rows: Vec<nonce::Model> = (0..backlog + 3)
+            .map(|n| nonce::Model {
+                value: format!("n-{n}"),
+                tenant: "t".to_owned(),
+                // The last three are still live at 1000.
+                expires_at: if n < backlog { 900 } else { 2000 },
+                used_at: Some(800),
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            nonce::Entity::insert_many(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(sea_orm::IntoActiveModel::into_active_model),
+            )
+            .exec_without_returning(&store.db)
+            .await
+            .unwrap();
+        }
+        assert_eq!(store.purge_nonces(1000).await.unwrap(), backlog);
+        assert_eq!(nonce::Entity::find().count(&store.db).await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn expired_nonces_are_purged_in_batches_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/p.db?mode=rwc", dir.path().display());
+        a_backlog_goes_in_batches(&Store::connect(&url).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn expired_nonces_are_purged_in_batches_on_postgres() {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
+            return;
+        };
+        a_backlog_goes_in_batches(&Store::connect(&url).await.unwrap()).await;
+        crate::testing::drop_postgres_schema(&url).await.unwrap();
     }
 }
