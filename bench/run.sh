@@ -16,6 +16,8 @@
 #   SIGIL_BIN=… LOAD_BIN=… SKIP_BUILD=1 bench/run.sh # or name each binary
 #   METRICS="on off" MODES=flow SKIP_BUILD=1 bench/run.sh  # each run with [metrics] on, then off
 #       # (alternating within each repeat; the table's `metrics` column tells them apart)
+#   INSTANCES=2 BENCH_DATABASE_URL=postgres://… SKIP_BUILD=1 bench/run.sh
+#       # two `sigil serve` on one PostgreSQL database; worker i at instance i % 2
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
 # peak RSS is that run's), and in `auth-code` mode a fresh upstream OpenID
@@ -47,6 +49,15 @@ RESULTS="${RESULTS:-}"   # optional: also append the JSON lines to this file
 # Optional: a database URL instead of a fresh SQLite file per run (e.g. an
 # empty PostgreSQL database; it is not reset between runs).
 BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-}"
+# Sigil instances per run, on one database (BENCH_DATABASE_URL, PostgreSQL)
+# and one public URL (the first's): sigil-load sends worker i's requests to
+# instance i % INSTANCES and reports their CPU summed and per instance.
+INSTANCES="${INSTANCES:-1}"
+[[ "$INSTANCES" =~ ^[1-9][0-9]*$ ]] || { echo "INSTANCES=$INSTANCES: give a number >= 1" >&2; exit 1; }
+if (( INSTANCES > 1 )) && [[ "$BENCH_DATABASE_URL" != postgres://* && "$BENCH_DATABASE_URL" != postgresql://* ]]; then
+    echo "INSTANCES=$INSTANCES needs BENCH_DATABASE_URL, a PostgreSQL URL (postgres://…): the instances share one database" >&2
+    exit 1
+fi
 # EVENT_WEBHOOK=1: one event endpoint subscribed to every event of the
 # benchmarked configuration (its `webhook_endpoint_id`), received by
 # bench/events-receiver.mjs (node) on this machine; the run then reports how
@@ -82,7 +93,10 @@ if [[ " $MODES " == *" auth-code "* ]]; then
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/sigil-bench.XXXXXX")"
-SERVER_PID=""
+# The running instances of this run: their pids and URLs, in the same order
+# (URLS[0], the first instance's, is every instance's public URL).
+SERVER_PIDS=()
+URLS=()
 PROVIDER_PID=""
 # Sigil's client at the provider, and the account the load generator logs in with.
 LOGIN_CLIENT_ID="sigil"
@@ -92,16 +106,21 @@ LOGIN_PASSWORD="bench-password"
 ADMIN_TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 stop_server() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
+    local pid
+    # Ask every instance to stop first, then wait for each.
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${SERVER_PIDS[@]}"; do
         for _ in $(seq 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVER_PIDS=()
+    URLS=()
 }
 stop_provider() {
     if [[ -n "$PROVIDER_PID" ]] && kill -0 "$PROVIDER_PID" 2>/dev/null; then
@@ -162,8 +181,26 @@ start_provider() {
     exit 1
 }
 
-# Start a server with a temp copy of config/ and a fresh SQLite file; in
-# auth-code mode ($2) with a provider to log in at first; metrics on or off ($3).
+# Wait for /ready of instance $1 (URL $2, pid $3, log $4), or exit.
+wait_ready() {
+    for _ in $(seq 600); do
+        if curl -fsS "$2/ready" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$3" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "server instance $1 ($2) did not become ready; its log:" >&2
+    cat "$4" >&2
+    exit 1
+}
+
+# Start INSTANCES servers with one temp copy of config/ (one key folder: the
+# first instance generates the development keys, the others start once it
+# is ready) and a fresh SQLite file (one instance) or BENCH_DATABASE_URL;
+# in auth-code mode ($2) with a provider to log in at first; metrics on or
+# off ($3). Every instance has its own port and the first one's public URL.
+# Sets SERVER_PIDS, URLS and URL (the public URL).
 start_server() {
     local run="$WORK/run-$1"
     mkdir -p "$run"
@@ -189,6 +226,13 @@ start_server() {
     fi
     PORT="$(free_port)"
     URL="http://127.0.0.1:$PORT"
+    local ports=("$PORT") k
+    for ((k = 1; k < INSTANCES; k++)); do
+        local p
+        p="$(free_port)"
+        while [[ " ${ports[*]} " == *" $p "* ]]; do p="$(free_port)"; done
+        ports+=("$p")
+    done
     local login=()
     if [[ "$2" == auth-code ]]; then
         start_provider "$URL" "$run"
@@ -200,26 +244,28 @@ start_server() {
     fi
     local metrics=true
     [[ "$3" == off ]] && metrics=false
-    env "${login[@]}" NO_COLOR=1 RUST_LOG=warn \
-    SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" \
-    SIGIL__METRICS__ENABLED="$metrics" \
-    SIGIL__SERVER__HOST=127.0.0.1 \
-    SIGIL__SERVER__PORT="$PORT" \
-    SIGIL__SERVER__PUBLIC_URL="$URL" \
-    SIGIL__DATABASE__URL="${BENCH_DATABASE_URL:-sqlite://$run/sigil.db?mode=rwc}" \
-    SIGIL__PLUGINS__DIR="$ROOT/plugins/dist" \
-        "$SIGIL" serve --config "$run/config/sigil.toml" >"$run/server.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 600); do
-        if curl -fsS "$URL/ready" >/dev/null 2>&1; then
-            return 0
+    for ((k = 0; k < INSTANCES; k++)); do
+        local log="$run/server-$((k + 1)).log"
+        env "${login[@]}" NO_COLOR=1 RUST_LOG=warn \
+        SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" \
+        SIGIL__METRICS__ENABLED="$metrics" \
+        SIGIL__SERVER__HOST=127.0.0.1 \
+        SIGIL__SERVER__PORT="${ports[k]}" \
+        SIGIL__SERVER__PUBLIC_URL="$URL" \
+        SIGIL__DATABASE__URL="${BENCH_DATABASE_URL:-sqlite://$run/sigil.db?mode=rwc}" \
+        SIGIL__PLUGINS__DIR="$ROOT/plugins/dist" \
+            "$SIGIL" serve --config "$run/config/sigil.toml" >"$log" 2>&1 &
+        SERVER_PIDS+=("$!")
+        URLS+=("http://127.0.0.1:${ports[k]}")
+        # The first instance writes the keys (and migrates the database)
+        # before any other starts.
+        if (( k == 0 )); then
+            wait_ready 1 "${URLS[0]}" "${SERVER_PIDS[0]}" "$log"
         fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
     done
-    echo "the server did not become ready; its log:" >&2
-    cat "$run/server.log" >&2
-    exit 1
+    for ((k = 1; k < INSTANCES; k++)); do
+        wait_ready "$((k + 1))" "${URLS[k]}" "${SERVER_PIDS[k]}" "$run/server-$((k + 1)).log"
+    done
 }
 
 JSONL="$WORK/results.jsonl"
@@ -235,19 +281,31 @@ for mode in $MODES; do
             # The server records metrics (200) or does not (404), as asked.
             want=200
             [[ "$metrics" == off ]] && want=404
-            got="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/metrics")"
-            [[ "$got" == "$want" ]] || { echo "GET /metrics answered $got, expected $want (metrics $metrics)" >&2; exit 1; }
+            for u in "${URLS[@]}"; do
+                got="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" "$u/metrics")"
+                [[ "$got" == "$want" ]] || { echo "GET $u/metrics answered $got, expected $want (metrics $metrics)" >&2; exit 1; }
+            done
+            # Every instance, in order: --url and --server-pid pairs.
+            instances=()
+            for k in "${!URLS[@]}"; do
+                instances+=(--url "${URLS[k]}" --server-pid "${SERVER_PIDS[k]}")
+            done
+            if (( INSTANCES > 1 )); then
+                servers="$INSTANCES instances: pids ${SERVER_PIDS[*]}, ${URLS[*]}; public URL $URL"
+            else
+                servers="server pid ${SERVER_PIDS[0]}, $URL"
+            fi
             provider=()
             if [[ -n "$PROVIDER_PID" ]]; then
                 provider=(--provider-pid "$PROVIDER_PID" --login-user "$LOGIN_USER" --login-password "$LOGIN_PASSWORD")
-                echo "== $cfg $mode c=$c metrics $metrics run $rep (server pid $SERVER_PID, $URL; provider pid $PROVIDER_PID, $PROVIDER_ISSUER)" >&2
+                echo "== $cfg $mode c=$c metrics $metrics run $rep ($servers; provider pid $PROVIDER_PID, $PROVIDER_ISSUER)" >&2
             else
-                echo "== $cfg $mode c=$c metrics $metrics run $rep (server pid $SERVER_PID, $URL)" >&2
+                echo "== $cfg $mode c=$c metrics $metrics run $rep ($servers)" >&2
             fi
-            if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" --url "$URL" --mode "$mode" \
+            if out="$(SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" "$LOAD" "${instances[@]}" --mode "$mode" \
                 --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
                 --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --batch "$BATCH" \
-                --server-pid "$SERVER_PID" "${provider[@]}" --json)"; then
+                "${provider[@]}" --json)"; then
                 jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" --arg metrics "$metrics" \
                     '. + {configuration: $cfg, claims_source: $src, metrics: $metrics}' <<<"$out" >>"$JSONL"
             else
@@ -282,11 +340,17 @@ for mode in $MODES; do
             # Anything the server logged at warn or above, but the expected
             # lines about the development keys it generates on start.
             expected='sigil_keys::folder: generated (an issuer key|a development issuer key|a demo )'
-            if grep -Ev "$expected" "$WORK/run-$n/server.log" | grep -q .; then
-                echo "   server log:" >&2
-                grep -Ev "$expected" "$WORK/run-$n/server.log" |
-                    head -n 5 | sed 's/^/   /' >&2
-            fi
+            for log in "$WORK/run-$n"/server-*.log; do
+                if grep -Ev "$expected" "$log" | grep -q .; then
+                    if (( INSTANCES > 1 )); then
+                        echo "   server log of instance $(basename "$log" .log | cut -d- -f2):" >&2
+                    else
+                        echo "   server log:" >&2
+                    fi
+                    grep -Ev "$expected" "$log" |
+                        head -n 5 | sed 's/^/   /' >&2
+                fi
+            done
           done
         done
     done
@@ -298,7 +362,7 @@ done
 echo
 echo "results ($(nproc) cores, load generator on the same machine; ops/s = flows/s or credential requests/s, each with its /nonce call; creds/s = ops/s x batch)"
 jq -r '
-    [ .configuration, .mode, (.metrics // "on"), (.concurrency|tostring), (.ops_per_s|floor|tostring),
+    [ .configuration, .mode, (.metrics // "on"), ((.instances // 1)|tostring), (.concurrency|tostring), (.ops_per_s|floor|tostring),
       ((.batch // 1)|tostring), ((.credentials_per_s // .ops_per_s)|floor|tostring), (.errors|tostring),
       (.latency.op.p50_ms*100|round/100|tostring), (.latency.op.p99_ms*100|round/100|tostring),
       (if .server.cpu_ms_per_op then (.server.cpu_ms_per_op*1000|round/1000|tostring) else "n/a" end),
@@ -308,7 +372,7 @@ jq -r '
       (if .provider.cpu_ms_per_op then (.provider.cpu_ms_per_op*1000|round/1000|tostring) else "-" end),
       (if .provider.cores then (.provider.cores*100|round/100|tostring) else "-" end) ]
     | @tsv' "$JSONL" |
-    (printf 'configuration\tmode\tmetrics\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
+    (printf 'configuration\tmode\tmetrics\tinstances\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
     column -t -s $'\t'
 
 # Per step, for the modes with more than one request per operation.

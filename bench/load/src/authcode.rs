@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::time::Instant;
 
 use crate::stats::{Endpoint, Samples};
-use crate::{Ctx, call};
+use crate::{Ctx, Instance, call};
 
 /// The wallet's client id (public client, no registration).
 pub const CLIENT_ID: &str = "sigil-load";
@@ -271,9 +271,12 @@ fn interaction_form(html: &str, page: &Url) -> Option<(&'static str, Url)> {
 }
 
 /// Offer → offer by reference → PAR → authorize → (provider → callback)
-/// → token: a fresh access token from the authorization code flow.
+/// → token: a fresh access token from the authorization code flow, every
+/// request to Sigil at instance `at` (redirects to the public URL
+/// included).
 pub async fn access_token(
     ctx: &Ctx,
+    at: &Instance,
     s: &mut Samples,
     jar: &mut Jar,
     login: Login,
@@ -283,12 +286,13 @@ pub async fn access_token(
         s,
         Endpoint::Offer,
         ctx.client
-            .post(ctx.url("/admin/v1/offers"))
+            .post(at.url("/admin/v1/offers"))
             .bearer_auth(&ctx.admin_token)
             .json(&ctx.auth_offer_body),
         |v| v.get("credentialOfferUri")?.as_str(),
     )
     .await?;
+    let uri = ctx.local_str(at, &uri);
     let issuer_state = call(ctx, s, Endpoint::OfferUri, ctx.client.get(&uri), |v| {
         v.get("grants")?
             .get("authorization_code")?
@@ -304,7 +308,7 @@ pub async fn access_token(
         ctx,
         s,
         Endpoint::Par,
-        ctx.client.post(ctx.url("/par")).form(&[
+        ctx.client.post(at.url("/par")).form(&[
             ("response_type", "code"),
             ("client_id", CLIENT_ID),
             ("redirect_uri", REDIRECT_URI),
@@ -318,7 +322,7 @@ pub async fn access_token(
     .await?;
 
     let authorize = Url::parse_with_params(
-        &ctx.url("/authorize"),
+        &at.url("/authorize"),
         &[("client_id", CLIENT_ID), ("request_uri", &request_uri)],
     )
     .ok()?;
@@ -352,12 +356,12 @@ pub async fn access_token(
         },
     )
     .await?;
-    let mut location = first.location?;
+    let mut location = ctx.local(at, first.location?);
 
     // The browser at the provider and back at Sigil's /login/callback.
     let callback_path = format!(
         "{}/login/callback",
-        ctx.base_url.path().trim_end_matches('/')
+        at.base_url.path().trim_end_matches('/')
     );
     let mut submitted: Vec<&str> = Vec::new();
     let mut hops = 0;
@@ -369,7 +373,7 @@ pub async fn access_token(
             ));
             return None;
         }
-        let at_sigil = location.origin() == ctx.base_url.origin();
+        let at_sigil = location.origin() == at.base_url.origin();
         if at_sigil && location.path() == callback_path {
             let url = location.clone();
             let a = hop(
@@ -382,7 +386,7 @@ pub async fn access_token(
                 wallet_check,
             )
             .await?;
-            location = a.location?;
+            location = ctx.local(at, a.location?);
             continue;
         }
         if at_sigil {
@@ -410,7 +414,9 @@ pub async fn access_token(
         )
         .await?;
         if let Some(next) = a.location {
-            location = next;
+            // The provider sends the browser back to the public URL's
+            // /login/callback: this wallet's instance answers it.
+            location = ctx.local(at, next);
             continue;
         }
         // A login or consent page: fill it in, once per prompt.
@@ -439,7 +445,7 @@ pub async fn access_token(
         )
         .await?;
         s.interaction(&ctx.window, Instant::now());
-        location = posted.location?;
+        location = ctx.local(at, posted.location?);
     }
     let code = wallet_code(&location, &state, issuer).ok()?;
 
@@ -447,7 +453,7 @@ pub async fn access_token(
         ctx,
         s,
         Endpoint::Token,
-        ctx.client.post(ctx.url("/token")).form(&[
+        ctx.client.post(at.url("/token")).form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", REDIRECT_URI),

@@ -3,6 +3,12 @@
 //! latency percentiles, errors, and the server process's CPU time per
 //! operation and peak RSS (from `/proc`).
 //!
+//! Several instances of one Sigil (one database, one public URL) can be
+//! driven at once: `--url` and `--server-pid` once per instance. Worker `i`
+//! sends every request to instance `i % N`, as a load balancer with sticky
+//! connections would spread wallets; their CPU is reported summed and per
+//! instance.
+//!
 //! Modes:
 //! * `flow`: offer → credential_offer_uri → token → nonce → credential, per iteration;
 //! * `credential`: nonce → credential with access tokens created beforehand;
@@ -127,9 +133,14 @@ struct Args {
     /// What one operation is.
     #[arg(long, value_enum, default_value = "flow")]
     mode: Mode,
-    /// Base URL of the server (its default tenant); must be a loopback address.
+    /// Base URL of the server (its default tenant); must be a loopback
+    /// address. Give it once per instance of a server run as several
+    /// instances on one database: worker i then talks to instance i % N
+    /// only. The instances must share one public URL (credential issuer
+    /// identifier); URLs on it in their answers (`credentialOfferUri`, the
+    /// login callback) are fetched from the worker's own instance.
     #[arg(long, default_value = "http://127.0.0.1:8099")]
-    url: String,
+    url: Vec<String>,
     /// Concurrent workers (each runs one operation at a time).
     #[arg(long, short = 'c', default_value_t = 32)]
     concurrency: usize,
@@ -148,9 +159,11 @@ struct Args {
     /// Pre-generated holder keys (default: one per worker).
     #[arg(long)]
     holders: Option<usize>,
-    /// PID of the server process: report its CPU time per operation and peak RSS.
+    /// PID of the server process: report its CPU time per operation and peak
+    /// RSS. With several `--url`, one per instance in the same order: the
+    /// report gives their sum and each instance's own figures.
     #[arg(long)]
-    server_pid: Option<u32>,
+    server_pid: Vec<u32>,
     /// `auth-code` mode: PID of the upstream provider (it shares the
     /// machine): report its CPU time per operation too.
     #[arg(long)]
@@ -186,11 +199,27 @@ struct Args {
     batch: usize,
 }
 
+/// One server instance: where the workers assigned to it send everything.
+struct Instance {
+    /// Its base URL, without a trailing slash.
+    base: String,
+    base_url: reqwest::Url,
+}
+
+impl Instance {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
 /// What every worker shares.
 struct Ctx {
     client: reqwest::Client,
-    base: String,
-    base_url: reqwest::Url,
+    /// The instances, in `--url` order; worker i uses `instances[i % N]`.
+    instances: Vec<Instance>,
+    /// The credential issuer identifier (the instances' shared public URL),
+    /// parsed: URLs on its origin are moved to the worker's instance.
+    public: Option<reqwest::Url>,
     admin_token: String,
     audience: String,
     configuration: String,
@@ -205,8 +234,30 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// The instance of worker `i`.
+    fn instance(&self, i: usize) -> &Instance {
+        &self.instances[i % self.instances.len()]
+    }
+
+    /// `url` as a worker of instance `at` fetches it: on the public origin
+    /// (scheme, host and port of the credential issuer identifier), it is
+    /// moved to the instance's own; any other URL is kept.
+    fn local(&self, at: &Instance, url: reqwest::Url) -> reqwest::Url {
+        match &self.public {
+            Some(public) if public.origin() == url.origin() => {
+                move_origin(url.clone(), &at.base_url).unwrap_or(url)
+            }
+            _ => url,
+        }
+    }
+
+    /// [`Ctx::local`] of a URL as the server wrote it; kept as it is when it
+    /// does not parse (the request then fails and says so).
+    fn local_str(&self, at: &Instance, url: &str) -> String {
+        match reqwest::Url::parse(url) {
+            Ok(u) => self.local(at, u).into(),
+            Err(_) => url.to_owned(),
+        }
     }
 
     fn note_error(&self, message: String) {
@@ -262,24 +313,33 @@ async fn call(
     }
 }
 
+/// `url` with the scheme, host and port of `to`.
+fn move_origin(mut url: reqwest::Url, to: &reqwest::Url) -> Option<reqwest::Url> {
+    url.set_scheme(to.scheme()).ok()?;
+    url.set_host(to.host_str()).ok()?;
+    url.set_port(to.port()).ok()?;
+    Some(url)
+}
+
 fn clip(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     text.chars().take(400).collect()
 }
 
-/// Offer → offer URI → token: a fresh access token.
-async fn access_token(ctx: &Ctx, s: &mut Samples) -> Option<String> {
+/// Offer → offer URI → token: a fresh access token, all at instance `at`.
+async fn access_token(ctx: &Ctx, at: &Instance, s: &mut Samples) -> Option<String> {
     let uri = call(
         ctx,
         s,
         Endpoint::Offer,
         ctx.client
-            .post(ctx.url("/admin/v1/offers"))
+            .post(at.url("/admin/v1/offers"))
             .bearer_auth(&ctx.admin_token)
             .json(&ctx.offer_body),
         |v| v.get("credentialOfferUri")?.as_str(),
     )
     .await?;
+    let uri = ctx.local_str(at, &uri);
     let code = call(ctx, s, Endpoint::OfferUri, ctx.client.get(&uri), |v| {
         v.get("grants")?
             .get(GRANT)?
@@ -292,7 +352,7 @@ async fn access_token(ctx: &Ctx, s: &mut Samples) -> Option<String> {
         s,
         Endpoint::Token,
         ctx.client
-            .post(ctx.url("/token"))
+            .post(at.url("/token"))
             .form(&[("grant_type", GRANT), ("pre-authorized_code", &code)]),
         |v| v.get("access_token")?.as_str(),
     )
@@ -300,30 +360,30 @@ async fn access_token(ctx: &Ctx, s: &mut Samples) -> Option<String> {
 }
 
 /// A fresh `c_nonce`.
-async fn nonce(ctx: &Ctx, s: &mut Samples) -> Option<String> {
+async fn nonce(ctx: &Ctx, at: &Instance, s: &mut Samples) -> Option<String> {
     call(
         ctx,
         s,
         Endpoint::Nonce,
-        ctx.client.post(ctx.url("/nonce")),
+        ctx.client.post(at.url("/nonce")),
         |v| v.get("c_nonce")?.as_str(),
     )
     .await
 }
 
 /// The diagnostic single-request modes.
-async fn diagnostic(ctx: &Ctx, s: &mut Samples, mode: Mode) -> Option<()> {
+async fn diagnostic(ctx: &Ctx, at: &Instance, s: &mut Samples, mode: Mode) -> Option<()> {
     let (endpoint, request, pick): (_, _, fn(&Value) -> Option<&str>) = match mode {
         Mode::Metadata => (
             Endpoint::Metadata,
             ctx.client
-                .get(ctx.url("/.well-known/openid-credential-issuer")),
+                .get(at.url("/.well-known/openid-credential-issuer")),
             |v| v.get("credential_issuer")?.as_str(),
         ),
         _ => (
             Endpoint::Resolve,
             ctx.client
-                .post(ctx.url("/admin/v1/plugins/claims-inline/resolve"))
+                .post(at.url("/admin/v1/plugins/claims-inline/resolve"))
                 .bearer_auth(&ctx.admin_token)
                 .json(&ctx.resolve_body),
             |v| v.get("claims")?.get("given_name")?.as_str(),
@@ -336,11 +396,12 @@ async fn diagnostic(ctx: &Ctx, s: &mut Samples, mode: Mode) -> Option<()> {
 /// there are several).
 async fn credential(
     ctx: &Ctx,
+    at: &Instance,
     s: &mut Samples,
     holders: &[Arc<Holder>],
     token: &str,
 ) -> Option<()> {
-    let nonce = nonce(ctx, s).await?;
+    let nonce = nonce(ctx, at, s).await?;
     let proofs: Vec<String> = holders
         .iter()
         .map(|h| h.proof(&ctx.audience, &nonce))
@@ -354,7 +415,7 @@ async fn credential(
         s,
         Endpoint::Credential,
         ctx.client
-            .post(ctx.url("/credential"))
+            .post(at.url("/credential"))
             .bearer_auth(token)
             .json(&body),
         |v| {
@@ -373,35 +434,40 @@ async fn credential(
 /// One authorization code flow: the token, then nonce + credential.
 async fn auth_code_flow(
     ctx: &Ctx,
+    at: &Instance,
     s: &mut Samples,
     holders: &[Arc<Holder>],
     jar: &mut authcode::Jar,
     login: authcode::Login,
 ) -> Option<()> {
-    let token = authcode::access_token(ctx, s, jar, login).await?;
-    credential(ctx, s, holders, &token).await
+    let token = authcode::access_token(ctx, at, s, jar, login).await?;
+    credential(ctx, at, s, holders, &token).await
 }
 
+/// Worker `i`: operations at its instance (`i % N`) until the window ends.
 async fn worker(
     ctx: Arc<Ctx>,
+    i: usize,
     mode: Mode,
     holders: Vec<Arc<Holder>>,
     token: Option<String>,
     mut jar: authcode::Jar,
 ) -> Samples {
+    let ctx = &*ctx;
+    let at = ctx.instance(i);
     let mut s = Samples::default();
     while Instant::now() < ctx.window.end {
         let started = Instant::now();
         let ok = match (mode, &token) {
-            (Mode::Credential, Some(t)) => credential(&ctx, &mut s, &holders, t).await,
+            (Mode::Credential, Some(t)) => credential(ctx, at, &mut s, &holders, t).await,
             (Mode::AuthCode | Mode::AuthCodeNologin, _) => {
                 let login = mode.login().unwrap_or(authcode::Login::None);
-                auth_code_flow(&ctx, &mut s, &holders, &mut jar, login).await
+                auth_code_flow(ctx, at, &mut s, &holders, &mut jar, login).await
             }
-            (Mode::Nonce, _) => nonce(&ctx, &mut s).await.map(drop),
-            (Mode::Metadata | Mode::Resolve, _) => diagnostic(&ctx, &mut s, mode).await,
-            _ => match access_token(&ctx, &mut s).await {
-                Some(t) => credential(&ctx, &mut s, &holders, &t).await,
+            (Mode::Nonce, _) => nonce(ctx, at, &mut s).await.map(drop),
+            (Mode::Metadata | Mode::Resolve, _) => diagnostic(ctx, at, &mut s, mode).await,
+            _ => match access_token(ctx, at, &mut s).await {
+                Some(t) => credential(ctx, at, &mut s, &holders, &t).await,
                 None => None,
             },
         };
@@ -442,11 +508,17 @@ fn machine_ticks() -> Option<Machine> {
     })
 }
 
+/// One server process's counters at one moment.
+struct ServerSnapshot {
+    ticks: Option<procstat::Ticks>,
+    threads: ThreadTicks,
+    io: Option<procstat::Io>,
+}
+
 struct CpuSnapshot {
     at: Instant,
-    server: Option<procstat::Ticks>,
-    server_threads: ThreadTicks,
-    server_io: Option<procstat::Io>,
+    /// One per `--server-pid`, in order.
+    servers: Vec<ServerSnapshot>,
     provider: Option<procstat::Ticks>,
     client: Option<procstat::Ticks>,
     machine: Option<Machine>,
@@ -454,12 +526,17 @@ struct CpuSnapshot {
 
 type ThreadTicks = std::collections::BTreeMap<String, procstat::Thread>;
 
-fn snapshot(pid: Option<&str>, provider: Option<&str>) -> CpuSnapshot {
+fn snapshot(pids: &[String], provider: Option<&str>) -> CpuSnapshot {
     CpuSnapshot {
         at: Instant::now(),
-        server: pid.and_then(procstat::process),
-        server_threads: pid.map(procstat::threads).unwrap_or_default(),
-        server_io: pid.and_then(procstat::io),
+        servers: pids
+            .iter()
+            .map(|pid| ServerSnapshot {
+                ticks: procstat::process(pid),
+                threads: procstat::threads(pid),
+                io: procstat::io(pid),
+            })
+            .collect(),
         provider: provider.and_then(procstat::process),
         client: procstat::process("self"),
         machine: machine_ticks(),
@@ -488,10 +565,22 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let base = args.url.trim_end_matches('/').to_owned();
-    if !is_loopback(&base) {
+    let mut instances = Vec::new();
+    for url in &args.url {
+        let base = url.trim_end_matches('/').to_owned();
+        if !is_loopback(&base) {
+            return Err(format!(
+                "{base} is not a loopback http:// URL; this tool only drives a local server"
+            ));
+        }
+        let base_url = reqwest::Url::parse(&base).map_err(|e| format!("--url {base}: {e}"))?;
+        instances.push(Instance { base, base_url });
+    }
+    if !args.server_pid.is_empty() && args.server_pid.len() != instances.len() {
         return Err(format!(
-            "{base} is not a loopback http:// URL; this tool only drives a local server"
+            "{} --server-pid for {} --url: give one per instance, in the same order, or none",
+            args.server_pid.len(),
+            instances.len()
         ));
     }
     if args.concurrency == 0
@@ -518,21 +607,34 @@ async fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| format!("building the HTTP client: {e}"))?;
 
-    // The credential issuer identifier is the proofs' audience.
-    let metadata: Value = client
-        .get(format!("{base}/.well-known/openid-credential-issuer"))
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("fetching the issuer metadata from {base}: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("reading the issuer metadata: {e}"))?;
-    let audience = metadata
-        .get("credential_issuer")
-        .and_then(Value::as_str)
-        .ok_or("the issuer metadata has no credential_issuer")?
-        .to_owned();
+    // The credential issuer identifier is the proofs' audience. Instances
+    // of one issuer share it (their public URL).
+    let mut audience = String::new();
+    for at in &instances {
+        let base = &at.base;
+        let metadata: Value = client
+            .get(at.url("/.well-known/openid-credential-issuer"))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("fetching the issuer metadata from {base}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("reading the issuer metadata of {base}: {e}"))?;
+        let issuer = metadata
+            .get("credential_issuer")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("the issuer metadata of {base} has no credential_issuer"))?;
+        if audience.is_empty() {
+            issuer.clone_into(&mut audience);
+        } else if issuer != audience {
+            return Err(format!(
+                "{base} is credential issuer {issuer}, {} is {audience}: instances must share one public URL",
+                instances[0].base
+            ));
+        }
+    }
+    let public = reqwest::Url::parse(&audience).ok();
 
     // ES256 cost on this machine, measured before any load.
     let crypto_us = holder::calibrate(200);
@@ -562,7 +664,6 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let mut auth_offer_body = offer_body.clone();
     auth_offer_body["flow"] = json!("authorization_code");
-    let base_url = reqwest::Url::parse(&base).map_err(|e| format!("--url {base}: {e}"))?;
     let resolve_body = json!({
         "credentialConfigurationId": "employee_badge_sd_jwt",
         "format": "dc+sd-jwt",
@@ -572,8 +673,8 @@ async fn run(args: Args) -> Result<(), String> {
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
     let mut ctx = Ctx {
         client,
-        base,
-        base_url,
+        instances,
+        public,
         admin_token,
         audience,
         configuration,
@@ -589,38 +690,52 @@ async fn run(args: Args) -> Result<(), String> {
         error_bodies: Mutex::new(Vec::new()),
     };
 
-    // Access tokens for `credential` mode, created before the clock starts.
-    let mut tokens: Vec<String> = Vec::new();
+    // Access tokens for `credential` mode, created before the clock starts:
+    // token j at instance j % N, and used there (at least one each).
+    let n_instances = ctx.instances.len();
+    let mut tokens: Vec<Vec<String>> = vec![Vec::new(); n_instances];
     if args.mode == Mode::Credential {
-        let wanted = args.tokens.unwrap_or(args.concurrency).max(1);
+        let wanted = args.tokens.unwrap_or(args.concurrency).max(n_instances);
         let shared = Arc::new(ctx);
         let mut set = JoinSet::new();
-        for i in 0..wanted {
+        let mut keep = |r: Result<(usize, Option<String>), _>| {
+            if let Ok((k, Some(token))) = r {
+                tokens[k].push(token);
+            }
+        };
+        for j in 0..wanted {
             let c = shared.clone();
-            set.spawn(async move { access_token(&c, &mut Samples::default()).await });
-            if (i + 1) % args.concurrency == 0 {
+            let k = j % n_instances;
+            set.spawn(async move {
+                (
+                    k,
+                    access_token(&c, c.instance(k), &mut Samples::default()).await,
+                )
+            });
+            if (j + 1) % args.concurrency == 0 {
                 while let Some(r) = set.join_next().await {
-                    tokens.extend(r.ok().flatten());
+                    keep(r);
                 }
             }
         }
         while let Some(r) = set.join_next().await {
-            tokens.extend(r.ok().flatten());
+            keep(r);
         }
         ctx = Arc::try_unwrap(shared).map_err(|_| "set-up tasks still running")?;
-        if tokens.is_empty() {
+        if let Some(k) = tokens.iter().position(Vec::is_empty) {
             let bodies = ctx
                 .error_bodies
                 .lock()
                 .map(|b| b.join("\n"))
                 .unwrap_or_default();
-            return Err(format!("could not create any access token:\n{bodies}"));
+            return Err(format!(
+                "could not create any access token at {}:\n{bodies}",
+                ctx.instances[k].base
+            ));
         }
-        if tokens.len() < wanted {
-            eprintln!(
-                "sigil-load: only {} of {wanted} access tokens created",
-                tokens.len()
-            );
+        let made: usize = tokens.iter().map(Vec::len).sum();
+        if made < wanted {
+            eprintln!("sigil-load: only {made} of {wanted} access tokens created");
         }
     }
 
@@ -645,7 +760,7 @@ async fn run(args: Args) -> Result<(), String> {
             let mine = holders_of(i);
             set.spawn(async move {
                 let mut s = Samples::default();
-                let ok = auth_code_flow(&c, &mut s, &mine, &mut jar, login).await;
+                let ok = auth_code_flow(&c, c.instance(i), &mut s, &mine, &mut jar, login).await;
                 (i, jar, ok.is_some(), s.interactions_outside)
             });
         }
@@ -686,15 +801,18 @@ async fn run(args: Args) -> Result<(), String> {
     let ctx = Arc::new(ctx);
     let mut workers = JoinSet::new();
     for (i, jar) in jars.into_iter().enumerate() {
-        let token = (!tokens.is_empty()).then(|| tokens[i % tokens.len()].clone());
-        workers.spawn(worker(ctx.clone(), args.mode, holders_of(i), token, jar));
+        let k = i % n_instances;
+        let mine = &tokens[k];
+        let token = (!mine.is_empty()).then(|| mine[(i / n_instances) % mine.len()].clone());
+        let w = worker(ctx.clone(), i, args.mode, holders_of(i), token, jar);
+        workers.spawn(async move { (k, w.await) });
     }
 
-    let pid = args.server_pid.map(|p| p.to_string());
-    if let Some(p) = &pid
-        && procstat::process(p).is_none()
-    {
-        eprintln!("sigil-load: cannot read /proc/{p}/stat; server CPU will not be reported");
+    let pids: Vec<String> = args.server_pid.iter().map(u32::to_string).collect();
+    for p in &pids {
+        if procstat::process(p).is_none() {
+            eprintln!("sigil-load: cannot read /proc/{p}/stat; server CPU will not be reported");
+        }
     }
     let provider_pid = args.provider_pid.map(|p| p.to_string());
     if let Some(p) = &provider_pid
@@ -703,33 +821,41 @@ async fn run(args: Args) -> Result<(), String> {
         eprintln!("sigil-load: cannot read /proc/{p}/stat; provider CPU will not be reported");
     }
     tokio::time::sleep_until(ctx.window.start.into()).await;
-    let first = snapshot(pid.as_deref(), provider_pid.as_deref());
+    let first = snapshot(&pids, provider_pid.as_deref());
     tokio::time::sleep_until(ctx.window.end.into()).await;
-    let last = snapshot(pid.as_deref(), provider_pid.as_deref());
+    let last = snapshot(&pids, provider_pid.as_deref());
 
     // Workers stop starting operations at the window's end; give the last
     // ones time to finish, then abandon them.
     let mut samples = Samples::default();
+    // Operations and errors in the window, per instance.
+    let mut shares = vec![Share::default(); n_instances];
     let grace = Duration::from_secs(args.timeout * 6 + 1);
     let joined = tokio::time::timeout(grace, async {
         let mut all = Samples::default();
+        let mut shares = vec![Share::default(); n_instances];
         while let Some(r) = workers.join_next().await {
-            if let Ok(s) = r {
+            if let Ok((k, s)) = r {
+                shares[k].ops += s.op_latency.len();
+                shares[k].errors += s.errors.iter().sum::<u64>();
                 all.merge(s);
             }
         }
-        all
+        (all, shares)
     })
     .await;
     match joined {
-        Ok(s) => samples.merge(s),
+        Ok((s, per)) => {
+            samples.merge(s);
+            shares = per;
+        }
         Err(_) => {
             workers.abort_all();
             eprintln!("sigil-load: some workers did not finish within {grace:?}");
         }
     }
 
-    let mut report = Report::new(&args, &ctx, &samples, &first, &last, pid.as_deref());
+    let mut report = Report::new(&args, &ctx, &samples, &first, &last, &pids, &shares);
     report.crypto_us = crypto_us;
     report.setup_interactions = setup_interactions;
     if args.json {
@@ -742,6 +868,59 @@ async fn run(args: Args) -> Result<(), String> {
         return Err("no operation completed in the measured window".into());
     }
     Ok(())
+}
+
+/// Operations and errors of the workers of one instance, in the window.
+#[derive(Clone, Copy, Default)]
+struct Share {
+    ops: usize,
+    errors: u64,
+}
+
+/// One server instance's figures over the window.
+struct InstanceReport {
+    url: String,
+    pid: Option<String>,
+    share: Share,
+    ticks: Option<procstat::Ticks>,
+    threads: Vec<procstat::Group>,
+    io: Option<procstat::Io>,
+    vm_hwm_kb: Option<u64>,
+    vm_rss_kb: Option<u64>,
+    thread_count: Option<u64>,
+}
+
+/// The sum of every item, or `None` when there is none or one is unknown.
+fn sum_all<T>(items: impl Iterator<Item = Option<T>>, add: impl Fn(T, T) -> T) -> Option<T> {
+    let mut total: Option<T> = None;
+    for item in items {
+        let item = item?;
+        total = Some(match total {
+            Some(t) => add(t, item),
+            None => item,
+        });
+    }
+    total
+}
+
+/// Thread groups of several processes, summed by thread name, most CPU first.
+fn merge_groups<'a>(lists: impl Iterator<Item = &'a [procstat::Group]>) -> Vec<procstat::Group> {
+    let mut by_name: std::collections::BTreeMap<String, procstat::Group> = Default::default();
+    for g in lists.flatten() {
+        let m = by_name
+            .entry(g.name.clone())
+            .or_insert_with(|| procstat::Group {
+                name: g.name.clone(),
+                ..procstat::Group::default()
+            });
+        m.threads += g.threads;
+        m.ticks.user += g.ticks.user;
+        m.ticks.system += g.ticks.system;
+        m.wait_ns += g.wait_ns;
+    }
+    let mut list: Vec<procstat::Group> = by_name.into_values().collect();
+    list.sort_by_key(|g| std::cmp::Reverse(g.ticks.total()));
+    list
 }
 
 struct Report {
@@ -760,6 +939,10 @@ struct Report {
     error_bodies: Vec<String>,
     tick_ms: f64,
     cpu_seconds: f64,
+    /// Every instance, in `--url` order; the `server*` and RSS fields below
+    /// are their sums (one instance: its own figures).
+    instances: Vec<InstanceReport>,
+    /// The server pids, comma-separated.
     server_pid: Option<String>,
     server: Option<procstat::Ticks>,
     server_threads: Vec<procstat::Group>,
@@ -791,7 +974,8 @@ impl Report {
         samples: &Samples,
         first: &CpuSnapshot,
         last: &CpuSnapshot,
-        pid: Option<&str>,
+        pids: &[String],
+        shares: &[Share],
     ) -> Self {
         let rows: Vec<_> = args
             .mode
@@ -814,6 +998,54 @@ impl Report {
             _ => None,
         };
         let since = |a: Option<procstat::Ticks>, b: Option<procstat::Ticks>| Some(b?.since(a?));
+        let instances: Vec<InstanceReport> = ctx
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(k, at)| {
+                let pid = pids.get(k);
+                let a = first.servers.get(k);
+                let b = last.servers.get(k);
+                let status = |key| pid.and_then(|p| procstat::status_value(p, key));
+                InstanceReport {
+                    url: at.base.clone(),
+                    pid: pid.cloned(),
+                    share: shares.get(k).copied().unwrap_or_default(),
+                    ticks: since(a.and_then(|a| a.ticks), b.and_then(|b| b.ticks)),
+                    threads: match (a, b) {
+                        (Some(a), Some(b)) => procstat::by_name(&a.threads, &b.threads),
+                        _ => Vec::new(),
+                    },
+                    io: match (a.and_then(|a| a.io), b.and_then(|b| b.io)) {
+                        (Some(a), Some(b)) => Some(procstat::Io {
+                            wchar: b.wchar.saturating_sub(a.wchar),
+                            syscw: b.syscw.saturating_sub(a.syscw),
+                            write_bytes: b.write_bytes.saturating_sub(a.write_bytes),
+                        }),
+                        _ => None,
+                    },
+                    vm_hwm_kb: status("VmHWM"),
+                    vm_rss_kb: status("VmRSS"),
+                    thread_count: status("Threads"),
+                }
+            })
+            .collect();
+        // The sums: unknown (`None`) without pids, or when one is unreadable.
+        let sum_u64 =
+            |f: fn(&InstanceReport) -> Option<u64>| sum_all(instances.iter().map(f), |a, b| a + b);
+        let server = sum_all(instances.iter().map(|i| i.ticks), |a, b| procstat::Ticks {
+            user: a.user + b.user,
+            system: a.system + b.system,
+        });
+        let server_io = sum_all(instances.iter().map(|i| i.io), |a, b| procstat::Io {
+            wchar: a.wchar + b.wchar,
+            syscw: a.syscw + b.syscw,
+            write_bytes: a.write_bytes + b.write_bytes,
+        });
+        let server_threads = merge_groups(instances.iter().map(|i| i.threads.as_slice()));
+        let vm_hwm_kb = sum_u64(|i| i.vm_hwm_kb);
+        let vm_rss_kb = sum_u64(|i| i.vm_rss_kb);
+        let threads = sum_u64(|i| i.thread_count);
         Self {
             mode: args.mode,
             concurrency: args.concurrency,
@@ -821,7 +1053,9 @@ impl Report {
             warmup: args.warmup,
             measured: (ctx.window.end - ctx.window.start).as_secs_f64(),
             tokens: if args.mode == Mode::Credential {
-                args.tokens.unwrap_or(args.concurrency).max(1)
+                args.tokens
+                    .unwrap_or(args.concurrency)
+                    .max(ctx.instances.len())
             } else {
                 0
             },
@@ -837,24 +1071,18 @@ impl Report {
                 .unwrap_or_default(),
             tick_ms: 1000.0 / procstat::clock_ticks() as f64,
             cpu_seconds: (last.at - first.at).as_secs_f64(),
-            server_pid: pid.map(str::to_owned),
-            server: since(first.server, last.server),
-            server_threads: procstat::by_name(&first.server_threads, &last.server_threads),
-            server_io: match (first.server_io, last.server_io) {
-                (Some(a), Some(b)) => Some(procstat::Io {
-                    wchar: b.wchar.saturating_sub(a.wchar),
-                    syscw: b.syscw.saturating_sub(a.syscw),
-                    write_bytes: b.write_bytes.saturating_sub(a.write_bytes),
-                }),
-                _ => None,
-            },
+            server_pid: (!pids.is_empty()).then(|| pids.join(",")),
+            server,
+            server_threads,
+            server_io,
             client: since(first.client, last.client),
             machine_busy_cores: machine.map(|m| m.0),
             machine_steal_cores: machine.map(|m| m.1),
             cores,
-            vm_hwm_kb: pid.and_then(|p| procstat::status_value(p, "VmHWM")),
-            vm_rss_kb: pid.and_then(|p| procstat::status_value(p, "VmRSS")),
-            threads: pid.and_then(|p| procstat::status_value(p, "Threads")),
+            vm_hwm_kb,
+            vm_rss_kb,
+            threads,
+            instances,
             crypto_us: (f64::NAN, f64::NAN),
             provider_pid: args.provider_pid.map(|p| p.to_string()),
             provider: since(first.provider, last.provider),
@@ -877,9 +1105,12 @@ impl Report {
     }
 
     fn per_op(&self, ticks: Option<u64>) -> Option<f64> {
-        ticks
-            .filter(|_| self.ops > 0)
-            .map(|t| self.ms(t) / self.ops as f64)
+        self.per(ticks, self.ops)
+    }
+
+    /// Milliseconds of `ticks` per one of `ops` operations.
+    fn per(&self, ticks: Option<u64>, ops: usize) -> Option<f64> {
+        ticks.filter(|_| ops > 0).map(|t| self.ms(t) / ops as f64)
     }
 
     fn wait_per_op(&self, ns: u64) -> f64 {
@@ -904,9 +1135,17 @@ impl Report {
         let fmt =
             |v: Option<f64>, prec: usize| v.map_or("n/a".to_owned(), |x| format!("{x:.prec$}"));
         out += &format!(
-            "sigil-load mode={} concurrency={} warmup={:.0}s measured={:.1}s{}\n",
+            "sigil-load mode={} concurrency={}{} warmup={:.0}s measured={:.1}s{}\n",
             self.mode.name(),
             self.concurrency,
+            if self.instances.len() > 1 {
+                format!(
+                    " instances={} (worker i at instance i % {0})",
+                    self.instances.len()
+                )
+            } else {
+                String::new()
+            },
             self.warmup,
             self.measured,
             if self.tokens > 0 {
@@ -952,10 +1191,20 @@ impl Report {
                 name, s.count, s.p50, s.p99, s.max, errs
             );
         }
+        let several = self.instances.len() > 1;
         if let Some(pid) = &self.server_pid {
             let total = self.server.map(procstat::Ticks::total);
+            let who = if several {
+                format!(
+                    "server, {} instances (pids {}), summed",
+                    self.instances.len(),
+                    pid.replace(',', ", ")
+                )
+            } else {
+                format!("server pid {pid}")
+            };
             out += &format!(
-                "  server pid {pid}: CPU {} ms ({} user, {} sys) = {} cores; {} ms CPU per {one}\n",
+                "  {who}: CPU {} ms ({} user, {} sys) = {} cores; {} ms CPU per {one}\n",
                 fmt(total.map(|t| self.ms(t)), 0),
                 fmt(self.server.map(|t| self.ms(t.user)), 0),
                 fmt(self.server.map(|t| self.ms(t.system)), 0),
@@ -963,7 +1212,12 @@ impl Report {
                 fmt(self.per_op(total), 3),
             );
             out += &format!(
-                "    peak RSS (VmHWM) {} MB, RSS {} MB, {} threads\n",
+                "    {}peak RSS (VmHWM) {} MB, RSS {} MB, {} threads\n",
+                if several {
+                    "summed over the instances (I/O and threads too): "
+                } else {
+                    ""
+                },
                 fmt(self.vm_hwm_kb.map(|k| k as f64 / 1024.0), 1),
                 fmt(self.vm_rss_kb.map(|k| k as f64 / 1024.0), 1),
                 self.threads.map_or("?".to_owned(), |t| t.to_string()),
@@ -985,6 +1239,32 @@ impl Report {
                     self.per_op(Some(g.ticks.total())).unwrap_or_default(),
                     100.0 * g.ticks.system as f64 / g.ticks.total() as f64,
                     self.wait_per_op(g.wait_ns),
+                );
+            }
+        }
+        if several {
+            for (k, i) in self.instances.iter().enumerate() {
+                let total = i.ticks.map(procstat::Ticks::total);
+                let cpu = if i.pid.is_some() {
+                    format!(
+                        "; CPU {} ms = {} cores, {} ms per {one} of its own; peak RSS {} MB",
+                        fmt(total.map(|t| self.ms(t)), 0),
+                        fmt(self.busy_cores(total), 2),
+                        fmt(self.per(total, i.share.ops), 3),
+                        fmt(i.vm_hwm_kb.map(|k| k as f64 / 1024.0), 1),
+                    )
+                } else {
+                    String::new()
+                };
+                out += &format!(
+                    "    instance {} {}{}: {:.1} {unit}/s, {} errors{cpu}\n",
+                    k + 1,
+                    i.url,
+                    i.pid
+                        .as_ref()
+                        .map_or(String::new(), |p| format!(" (pid {p})")),
+                    i.share.ops as f64 / self.measured,
+                    i.share.errors,
                 );
             }
         }
@@ -1060,9 +1340,42 @@ impl Report {
                 })
             })
             .collect();
+        let io_json = |io: Option<procstat::Io>| {
+            io.map(|io| {
+                json!({
+                    "write_calls": io.syscw,
+                    "wchar_bytes": io.wchar,
+                    "block_write_bytes": io.write_bytes,
+                })
+            })
+        };
+        let instances: Vec<Value> = self
+            .instances
+            .iter()
+            .map(|i| {
+                let total = i.ticks.map(procstat::Ticks::total);
+                json!({
+                    "url": i.url,
+                    "pid": i.pid,
+                    "ops": i.share.ops,
+                    "ops_per_s": i.share.ops as f64 / self.measured,
+                    "errors": i.share.errors,
+                    "cpu_ms": total.map(|t| self.ms(t)),
+                    "user_ms": i.ticks.map(|t| self.ms(t.user)),
+                    "sys_ms": i.ticks.map(|t| self.ms(t.system)),
+                    "cpu_ms_per_op": self.per(total, i.share.ops),
+                    "cores": self.busy_cores(total),
+                    "vm_hwm_kb": i.vm_hwm_kb,
+                    "vm_rss_kb": i.vm_rss_kb,
+                    "threads": i.thread_count,
+                    "io": io_json(i.io),
+                })
+            })
+            .collect();
         json!({
             "mode": self.mode.name(),
             "concurrency": self.concurrency,
+            "instances": self.instances.len(),
             "warmup_s": self.warmup,
             "measured_s": self.measured,
             "access_tokens": self.tokens,
@@ -1086,11 +1399,8 @@ impl Report {
                 "vm_rss_kb": self.vm_rss_kb,
                 "threads": self.threads,
                 "by_thread": threads,
-                "io": self.server_io.map(|io| json!({
-                    "write_calls": io.syscw,
-                    "wchar_bytes": io.wchar,
-                    "block_write_bytes": io.write_bytes,
-                })),
+                "io": io_json(self.server_io),
+                "instances": instances,
             },
             "provider": self.provider_pid.as_ref().map(|pid| {
                 let total = self.provider.map(procstat::Ticks::total);
