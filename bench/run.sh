@@ -63,6 +63,11 @@ fi
 # bench/events-receiver.mjs (node) on this machine; the run then reports how
 # many events arrived and how long delivery took to catch up after the load.
 EVENT_WEBHOOK="${EVENT_WEBHOOK:-0}"
+# PRELOAD=N: before each run, fill the run's database with N offers as
+# finished traffic leaves them (bench/preload.sh; SHAPE=steady or unpurged).
+# On PostgreSQL BENCH_DATABASE_URL must then name an empty database, and
+# each run needs its own (REPEATS=1, one mode).
+PRELOAD="${PRELOAD:-0}"
 RECEIVER_PID=""
 EVENTS_SECRET="bench-events-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
@@ -244,23 +249,39 @@ start_server() {
     fi
     local metrics=true
     [[ "$3" == off ]] && metrics=false
-    for ((k = 0; k < INSTANCES; k++)); do
-        local log="$run/server-$((k + 1)).log"
+    local database="${BENCH_DATABASE_URL:-sqlite://$run/sigil.db?mode=rwc}"
+    launch() {
         env "${login[@]}" NO_COLOR=1 RUST_LOG=warn \
         SIGIL_ADMIN_TOKEN="$ADMIN_TOKEN" \
         SIGIL__METRICS__ENABLED="$metrics" \
         SIGIL__SERVER__HOST=127.0.0.1 \
-        SIGIL__SERVER__PORT="${ports[k]}" \
+        SIGIL__SERVER__PORT="${ports[$1]}" \
         SIGIL__SERVER__PUBLIC_URL="$URL" \
-        SIGIL__DATABASE__URL="${BENCH_DATABASE_URL:-sqlite://$run/sigil.db?mode=rwc}" \
+        SIGIL__DATABASE__URL="$database" \
         SIGIL__PLUGINS__DIR="$ROOT/plugins/dist" \
-            "$SIGIL" serve --config "$run/config/sigil.toml" >"$log" 2>&1 &
+            "$SIGIL" serve --config "$run/config/sigil.toml" >"$run/server-$(($1 + 1)).log" 2>&1 &
         SERVER_PIDS+=("$!")
-        URLS+=("http://127.0.0.1:${ports[k]}")
+        URLS+=("http://127.0.0.1:${ports[$1]}")
+    }
+    for ((k = 0; k < INSTANCES; k++)); do
+        launch "$k"
         # The first instance writes the keys (and migrates the database)
         # before any other starts.
         if (( k == 0 )); then
-            wait_ready 1 "${URLS[0]}" "${SERVER_PIDS[0]}" "$log"
+            wait_ready 1 "${URLS[0]}" "${SERVER_PIDS[0]}" "$run/server-1.log"
+        fi
+        if (( k == 0 && PRELOAD > 0 )); then
+            # Migrated: stop it, fill the database, start it again.
+            stop_server
+            SERVER_PIDS=()
+            URLS=()
+            echo "preloading $PRELOAD offers (SHAPE=${SHAPE:-steady})" >&2
+            local started=$SECONDS
+            "$ROOT/bench/preload.sh" "$database" "$PRELOAD" >"$run/preload.log" 2>&1 ||
+                { cat "$run/preload.log" >&2; exit 1; }
+            echo "   preloaded in $((SECONDS - started)) s" >&2
+            launch 0
+            wait_ready 1 "${URLS[0]}" "${SERVER_PIDS[0]}" "$run/server-1.log"
         fi
     done
     for ((k = 1; k < INSTANCES; k++)); do
@@ -307,7 +328,8 @@ for mode in $MODES; do
                 --configuration "$cfg" --claims-source "$CLAIMS_SOURCE" --batch "$BATCH" \
                 "${provider[@]}" --json)"; then
                 jq -c --arg cfg "$cfg" --arg src "$CLAIMS_SOURCE" --arg metrics "$metrics" \
-                    '. + {configuration: $cfg, claims_source: $src, metrics: $metrics}' <<<"$out" >>"$JSONL"
+                    --argjson preload "$PRELOAD" \
+                    '. + {configuration: $cfg, claims_source: $src, metrics: $metrics, preload: $preload}' <<<"$out" >>"$JSONL"
             else
                 echo "sigil-load failed" >&2
             fi
