@@ -15,6 +15,7 @@ mod m20261207_000008_lifecycle;
 mod m20261207_000009_event_delivery;
 mod m20261207_000010_offer_expiry;
 mod m20261208_000011_leases;
+mod m20261208_000012_unredeemed_offers;
 
 /// All migrations of the store.
 pub(crate) struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000009_event_delivery::Migration),
             Box::new(m20261207_000010_offer_expiry::Migration),
             Box::new(m20261208_000011_leases::Migration),
+            Box::new(m20261208_000012_unredeemed_offers::Migration),
         ]
     }
 }
