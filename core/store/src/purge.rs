@@ -135,6 +135,23 @@ impl Store {
     }
 }
 
+/// Runs `batch` (a delete of at most [`ROW_BATCH`] rows) until it deletes
+/// fewer; returns the rows deleted in all.
+async fn in_batches<F, Fut>(mut batch: F) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = batch().await?;
+        total += deleted;
+        if deleted < ROW_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
 /// The `column` (not null) of the deferred transactions a wallet may still
 /// collect at `now`: pending or ready, unexpired.
 fn live_deferred(now: i64, column: deferred_transaction::Column) -> SelectStatement {
@@ -155,24 +172,21 @@ impl Store {
     /// Deletes expired nonces, [`ROW_BATCH`] per statement; returns how many.
     async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
         use nonce::Column as N;
-        let mut total = 0;
-        loop {
+        let key = || Expr::tuple([Expr::col(N::Value), Expr::col(N::Tenant)]);
+        in_batches(|| async {
             let batch = Query::select()
                 .columns([N::Value, N::Tenant])
                 .from(nonce::Entity)
                 .and_where(N::ExpiresAt.lte(now))
                 .limit(ROW_BATCH)
                 .to_owned();
-            let deleted = nonce::Entity::delete_many()
-                .filter(Expr::tuple([Expr::col(N::Value), Expr::col(N::Tenant)]).in_subquery(batch))
+            Ok(nonce::Entity::delete_many()
+                .filter(key().in_subquery(batch))
                 .exec(&self.db)
                 .await?
-                .rows_affected;
-            total += deleted;
-            if deleted < ROW_BATCH {
-                return Ok(total);
-            }
-        }
+                .rows_affected)
+        })
+        .await
     }
 
     /// Deletes expired access tokens, [`ROW_BATCH`] per statement; returns
@@ -180,8 +194,7 @@ impl Store {
     /// wallet polls with it long after it expired (ADR 0019).
     async fn purge_access_tokens(&self, now: i64) -> Result<u64, StoreError> {
         use access_token::Column as T;
-        let mut total = 0;
-        loop {
+        in_batches(|| async {
             let batch = Query::select()
                 .column(T::TokenHash)
                 .from(access_token::Entity)
@@ -192,16 +205,13 @@ impl Store {
                 )
                 .limit(ROW_BATCH)
                 .to_owned();
-            let deleted = access_token::Entity::delete_many()
+            Ok(access_token::Entity::delete_many()
                 .filter(T::TokenHash.in_subquery(batch))
                 .exec(&self.db)
                 .await?
-                .rows_affected;
-            total += deleted;
-            if deleted < ROW_BATCH {
-                return Ok(total);
-            }
-        }
+                .rows_affected)
+        })
+        .await
     }
 
     /// Deletes spent authorizations, [`AUTHORIZATION_BATCH`] per statement; returns how many.
