@@ -349,7 +349,7 @@ pub struct DatabaseSettings {
     /// `sqlite://path?mode=rwc` or `postgres://...`.
     #[serde(default = "default_database_url")]
     pub url: String,
-    /// PostgreSQL: connections in this instance's pool (default 16). A
+    /// PostgreSQL: connections in this instance's pool (default 32). A
     /// connection is held only for one statement or one transaction, never
     /// across a plugin call or signing. SQLite keeps its own: one writer
     /// thread and 4 readers.
@@ -377,7 +377,7 @@ impl Default for DatabaseSettings {
 }
 
 fn default_max_connections() -> u32 {
-    16
+    32
 }
 
 fn default_acquire_timeout_ms() -> u64 {
@@ -731,7 +731,7 @@ impl Settings {
             return Err(self.err(
                 "database.max_connections",
                 "must be at least 1",
-                "set it to the connections this instance may open (default 16)",
+                "set it to the connections this instance may open (default 32)",
             ));
         }
         if self.database.acquire_timeout_ms == 0 {
