@@ -31,6 +31,12 @@ fn issuance_statement(i: Issuance) -> sea_orm::TryInsert<issuance::ActiveModel> 
     ])
 }
 
+/// Whether `i`'s configuration is the only one of the offer (`offered`):
+/// then its issuance consumes the offer at once.
+fn only_configuration(offered: &[String], i: &Issuance) -> bool {
+    offered.iter().all(|c| *c == i.credential_configuration_id)
+}
+
 /// Records an issuance, the offer's new status (`consumed` once every configuration in `offered` has been issued,
 /// `credential_issued` before that) and `event` on `txn`; returns whether this was the first issuance of that
 /// configuration.
@@ -46,7 +52,7 @@ async fn record_in<C: ConnectionTrait>(
     event: NewEvent,
 ) -> Result<bool, StoreError> {
     let (offer_id, now) = (i.offer_id.clone(), i.created_at);
-    let single = offered.iter().all(|c| *c == i.credential_configuration_id);
+    let single = only_configuration(offered, &i);
     set_credential_issued(txn, &offer_id, now, single).await?;
     let first = insert_issuance(txn, i).await?;
     if !single {
@@ -129,7 +135,7 @@ impl Store {
                 .finish_in_one_batch(nonces, i, credentials, offered, event)
                 .await;
         }
-        if offered.iter().all(|c| *c == i.credential_configuration_id) {
+        if only_configuration(offered, &i) {
             return self
                 .finish_in_one_statement(nonces, i, credentials, event)
                 .await;
@@ -201,7 +207,7 @@ impl Store {
         offered: &[String],
         event: NewEvent,
     ) -> Result<Finish, StoreError> {
-        let single = offered.iter().all(|c| *c == i.credential_configuration_id);
+        let single = only_configuration(offered, &i);
         let backend = sea_orm::DbBackend::Sqlite;
         let mut statements = Vec::new();
         for (value, expires_at) in nonces {
