@@ -24,21 +24,25 @@ function verify(header, body) {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-// Your data source goes here.
+// Your data source goes here: a few people, by subject id.
+const PEOPLE = {
+  "ada@example.com": { given_name: "Ada", family_name: "Lovelace", employee_id: "E-1815", department: "Analytical Engines" },
+  "grace@example.com": { given_name: "Grace", family_name: "Hopper", employee_id: "E-1906", department: "Compilers" },
+};
+// The credential configurations this service gives claims for.
+const CONFIGURATIONS = new Set(["employee_badge_sd_jwt", "employee_badge_python", "employee_badge_js"]);
+
+// Returns [HTTP status, answer].
 function lookup(request) {
-  if (request.credentialConfigurationId !== "employee_badge_sd_jwt") {
-    return { status: "denied", reason: "we do not issue this credential" };
+  if (!CONFIGURATIONS.has(request.credentialConfigurationId)) {
+    return [200, { status: "denied", reason: "we do not issue this credential" }];
   }
-  return {
-    contractVersion: "1",
-    claims: {
-      given_name: "Grace",
-      family_name: "Hopper",
-      employee_id: "E-1906",
-      department: "Compilers",
-    },
-  };
-  // Not ready yet: { status: "pending", intervalSeconds: 30, reason: "HR record under review" }
+  // POST carries subject.id, GET the subjectId query parameter; no subject: Grace.
+  const subject = request.subject?.id ?? request.subjectId ?? "grace@example.com";
+  const claims = PEOPLE[subject];
+  if (!claims) return [404, { error: "unknown subject" }];
+  return [200, { contractVersion: "1", claims }];
+  // Not ready yet: [200, { status: "pending", intervalSeconds: 30, reason: "HR record under review" }]
 }
 
 createServer((req, res) => {
@@ -62,6 +66,6 @@ createServer((req, res) => {
       return reply(400, { error: "not JSON" });
     }
     if (request.contractVersion !== "1") return reply(400, { error: "unsupported contract version" });
-    reply(200, lookup(request));
+    reply(...lookup(request));
   });
 }).listen(PORT, "127.0.0.1", () => console.log(`claims receiver on http://127.0.0.1:${PORT}/claims`));

@@ -16,6 +16,7 @@ mod format_mdoc;
 mod format_sd_jwt;
 mod hardening;
 mod health;
+mod interpreted_plugins;
 mod keys;
 mod metrics;
 mod notification;

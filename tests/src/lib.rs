@@ -188,8 +188,25 @@ impl Spawn {
         }
         let dir = tempfile::tempdir().unwrap();
         if self.example_resources {
-            for sub in ["credential-configurations", "profiles"] {
-                copy_dir(&root().join("config").join(sub), &dir.path().join(sub));
+            copy_dir(
+                &root().join("config/profiles"),
+                &dir.path().join("profiles"),
+            );
+            // The example configurations, but those whose claims come from a
+            // plugin this server does not load (the Python and JavaScript
+            // examples, which only their own tests load).
+            let to = dir.path().join("credential-configurations");
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in std::fs::read_dir(root().join("config/credential-configurations")).unwrap()
+            {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let needs = ["claims-example-python", "claims-example-js"]
+                    .into_iter()
+                    .find(|p| text.contains(&format!("plugin = \"{p}\"")));
+                if needs.is_none_or(|p| self.plugins.iter().any(|l| l == p)) {
+                    std::fs::write(to.join(path.file_name().unwrap()), text).unwrap();
+                }
             }
         }
         if let Some(keys) = &self.offer_secret_from {
@@ -218,9 +235,12 @@ impl Spawn {
         std::fs::write(
             &config,
             format!(
-                "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"{}\"\n{}\n[plugins]\ndir = \"plugins\"\n\n{}",
+                "[server]\nport = 0\npublic_url = \"http://127.0.0.1:8099\"\nworkers = 2\n\n[database]\nurl = \"{}\"\n{}\n[plugins]\ndir = \"plugins\"\ncompile_cache = \"{}\"\n\n{}",
                 database_url,
                 self.database_toml,
+                // One compile cache for every test server: each component
+                // is compiled once per run, not at every start.
+                root().join("target/plugin-compile-cache").display(),
                 self.extra_toml
             ),
         )

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: build plugins, run the issuer, run every test.
 //!
-//! * `build-plugins`  — build `plugins/*` for wasm32-wasip2 into `plugins/dist/`
+//! * `build-plugins`  — build `plugins/*` into `plugins/dist/`: Rust crates for wasm32-wasip2,
+//!   `plugin.py` folders with componentize-py, `plugin.js` folders with componentize-js
 //! * `build-fixtures` — build the hostile test plugins into `target/fixtures/`
 //! * `serve`          — build plugins, then run `sigil serve` (release) with `config/sigil.toml`
 //! * `test`           — everything CI runs: fmt, clippy, plugins, fixtures, PostgreSQL and the Node
@@ -17,6 +18,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod check_logs;
+mod interpreted;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -102,7 +104,7 @@ fn build_guests(root: &Path, dir: &str, out: &Path) -> Result<()> {
     for entry in std::fs::read_dir(root.join(dir))? {
         let folder = entry?.path();
         let manifest = folder.join("plugin.toml");
-        if !manifest.is_file() {
+        if !manifest.is_file() || !folder.join("Cargo.toml").is_file() {
             continue;
         }
         let crate_name = folder
@@ -121,6 +123,7 @@ fn build_guests(root: &Path, dir: &str, out: &Path) -> Result<()> {
             .with_context(|| format!("copying {}", wasm.display()))?;
         count += 1;
     }
+    count += interpreted::build(root, dir, out)?;
     eprintln!("xtask: {count} components in {}", out.display());
     Ok(())
 }

@@ -37,6 +37,9 @@ pub struct RuntimeConfig {
     pub max_concurrent_calls: u32,
     /// Where every call is recorded (disabled: nowhere).
     pub metrics: sigil_metrics::Metrics,
+    /// Where compiled components are kept across starts and reloads
+    /// (none: every load compiles).
+    pub compile_cache: Option<PathBuf>,
 }
 
 impl RuntimeConfig {
@@ -48,6 +51,7 @@ impl RuntimeConfig {
             policies: BTreeMap::new(),
             max_concurrent_calls: 256,
             metrics: sigil_metrics::Metrics::disabled(),
+            compile_cache: None,
         }
     }
 }
@@ -97,6 +101,7 @@ impl PluginRuntime {
         let engine = SandboxEngine::new(EngineOptions {
             max_memory_bytes: max_memory,
             max_concurrent_calls: config.max_concurrent_calls,
+            compile_cache: config.compile_cache.clone(),
         })
         .map_err(|e| LoadError::Compile {
             path: config.dir.clone(),
@@ -413,7 +418,18 @@ fn wrong_kind(plugin: &LoadedPlugin, expected: PluginKind) -> PluginError {
 }
 
 /// A failure after a denied outbound request is reported as the denial.
+/// The sandbox's verdict on a call whose guest answered with an error: a
+/// request to an origin it was not granted, or memory the limit refused
+/// (an interpreter such as Python's or SpiderMonkey catches a failed
+/// `memory.grow` and fails the call itself, where Rust code traps). Else the
+/// guest's own error.
 fn denied_or(plugin: &LoadedPlugin, store: &Store<CallState>, error: PluginError) -> PluginError {
+    if store.data().memory.exceeded {
+        return PluginError::MemoryExceeded {
+            plugin: plugin.info.id.clone(),
+            limit: plugin.limits.max_memory_bytes,
+        };
+    }
     let denied = store.data().outbound.denied();
     if denied.is_empty() {
         error

@@ -45,6 +45,8 @@ pub fn load_plugins(
             .collect(),
         max_concurrent_calls: settings.plugins.max_concurrent_calls,
         metrics: metrics.clone(),
+        compile_cache: Some(settings.plugins.compile_cache.clone())
+            .filter(|dir| !dir.as_os_str().is_empty()),
     };
     PluginRuntime::load(&config).with_context(|| {
         format!(

@@ -412,6 +412,17 @@ pub struct PluginSettings {
     /// How often the plugin directory is checked for changes, in milliseconds.
     #[serde(default = "default_watch_interval_ms")]
     pub watch_interval_ms: u64,
+    /// Where compiled plugins are kept between starts and reloads
+    /// (relative to the config file; default `plugin-cache`). A component
+    /// is compiled to machine code once per version: an interpreter-based
+    /// plugin (Python, JavaScript) takes seconds. Empty: no cache. Only
+    /// Sigil may write there: what it holds is run as native code.
+    #[serde(default = "default_compile_cache")]
+    pub compile_cache: PathBuf,
+}
+
+fn default_compile_cache() -> PathBuf {
+    "plugin-cache".into()
 }
 
 fn default_watch_interval_ms() -> u64 {
@@ -427,6 +438,7 @@ impl Default for PluginSettings {
             grants: BTreeMap::new(),
             watch: true,
             watch_interval_ms: default_watch_interval_ms(),
+            compile_cache: default_compile_cache(),
         }
     }
 }
@@ -543,6 +555,9 @@ impl Settings {
         settings.source = path.to_owned();
         let base = path.parent().unwrap_or(Path::new("."));
         settings.plugins.dir = base.join(&settings.plugins.dir);
+        if !settings.plugins.compile_cache.as_os_str().is_empty() {
+            settings.plugins.compile_cache = base.join(&settings.plugins.compile_cache);
+        }
         settings.keys.dir = base.join(&settings.keys.dir);
         settings.database.url = resolve_sqlite_path(base, &settings.database.url);
         settings.resources.credential_configurations =

@@ -48,6 +48,9 @@ impl PluginDir {
 pub fn runtime(dir: &PluginDir, policies: BTreeMap<String, PluginPolicy>) -> PluginRuntime {
     let mut config = RuntimeConfig::new(dir.path());
     config.policies = policies;
+    // Shared by every test (and the e2e servers): each component is
+    // compiled once per run, which matters for the interpreter plugins.
+    config.compile_cache = Some(root().join("target/plugin-compile-cache"));
     let rt = PluginRuntime::load(&config).unwrap();
     assert!(rt.load_errors().is_empty(), "{:?}", rt.load_errors());
     rt

@@ -8,6 +8,7 @@
 
 mod helpers;
 mod hostile;
+mod interpreted;
 mod loading;
 mod metrics;
 mod outbound;

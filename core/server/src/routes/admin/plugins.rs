@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sigil_plugin_host::{ClaimFailure, ClaimOutcome, ClaimRequest, PluginError, PluginInfo};
+use sigil_settings::{ClaimSource, CredentialConfiguration};
 use utoipa::ToSchema;
 
 use super::access::{Admin, printable};
@@ -227,7 +228,10 @@ pub struct ResolveBody {
     /// Format of that configuration.
     #[serde(default)]
     pub format: String,
-    /// Claim source settings.
+    /// Claim source settings. Absent: the settings of the credential
+    /// configuration whose source is this plugin (the one named by
+    /// `credentialConfigurationId`, else the first by id), which also fills
+    /// `credentialConfigurationId` and `format` when they are absent.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub source: Value,
@@ -278,7 +282,10 @@ pub async fn resolve(
             printable(&id)
         )));
     }
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    if body.source.is_null() {
+        configured_source(&admin, &state, &id, &mut body);
+    }
     let request = ClaimRequest {
         tenant: "default".into(),
         issuer: state.settings.server.public_url.clone(),
@@ -307,6 +314,40 @@ pub async fn resolve(
             },
         })),
         Err(e) => Err(plugin_problem(&e)),
+    }
+}
+
+/// A dry run without `source` resolves as a credential configuration whose
+/// claim source is this plugin would: the one named by
+/// `credentialConfigurationId`, else the first (by id) the caller may see.
+/// Its settings become `source`, and its id and format fill those left
+/// empty. Nothing changes when no configuration uses the plugin.
+fn configured_source(admin: &Admin, state: &AppState, plugin: &str, body: &mut ResolveBody) {
+    let visible: Vec<&CredentialConfiguration> = match admin.scoped_tenant() {
+        Some(tenant) => state.settings.tenant_configurations(tenant),
+        None => state.settings.credential_configurations.values().collect(),
+    };
+    let mut candidates = visible.into_iter().filter_map(|c| match &c.source {
+        Some(ClaimSource::Plugin {
+            plugin: p,
+            settings,
+        }) if p == plugin => Some((c, settings)),
+        _ => None,
+    });
+    let wanted = body.credential_configuration_id.clone();
+    let found = if wanted.is_empty() {
+        candidates.min_by(|a, b| a.0.id.cmp(&b.0.id))
+    } else {
+        candidates.find(|(c, _)| c.id == wanted)
+    };
+    if let Some((configuration, settings)) = found {
+        body.source = settings.clone();
+        if body.credential_configuration_id.is_empty() {
+            body.credential_configuration_id = configuration.id.clone();
+        }
+        if body.format.is_empty() {
+            body.format = configuration.format.clone();
+        }
     }
 }
 
