@@ -18,6 +18,10 @@
 #       # (alternating within each repeat; the table's `metrics` column tells them apart)
 #   INSTANCES=2 BENCH_DATABASE_URL=postgres://… SKIP_BUILD=1 bench/run.sh
 #       # two `sigil serve` on one PostgreSQL database; worker i at instance i % 2
+#   PEER=sphereon MODES=flow CONCURRENCY=32 REPEATS=3 SKIP_BUILD=1 bench/run.sh
+#       # after each Sigil run, the same load against a public npm issuer
+#       # (bench/peer/, node; `npm ci --prefix bench/peer` is run when needed),
+#       # then a table of both and the ratios
 #
 # Every run gets a fresh server (fresh SQLite database in a temp dir, so the
 # peak RSS is that run's), and in `auth-code` mode a fresh upstream OpenID
@@ -68,6 +72,14 @@ EVENT_WEBHOOK="${EVENT_WEBHOOK:-0}"
 # On PostgreSQL BENCH_DATABASE_URL must then name an empty database, and
 # each run needs its own (REPEATS=1, one mode).
 PRELOAD="${PRELOAD:-0}"
+# PEER=sphereon: in every repeat, after Sigil's run(s), one run of the same
+# load against a public npm OpenID4VCI issuer on this machine
+# (bench/peer/sphereon-issuer.mjs: @sphereon/oid4vci-issuer-server), started
+# fresh and stopped like the server; the end adds a table of both and the
+# ratios. Modes flow, credential, nonce, metadata; one instance, batch 1,
+# employee_badge_sd_jwt with inline claims.
+PEER="${PEER:-}"
+PEER_PID=""
 RECEIVER_PID=""
 EVENTS_SECRET="bench-events-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
@@ -85,6 +97,22 @@ done
     echo "plugins/dist is empty: run cargo xtask build-plugins" >&2
     exit 1
 }
+if [[ -n "$PEER" ]]; then
+    [[ "$PEER" == sphereon ]] || { echo "PEER=$PEER: the one peer is sphereon" >&2; exit 1; }
+    for m in $MODES; do
+        [[ " flow credential nonce metadata " == *" $m "* ]] ||
+            { echo "PEER=$PEER runs the modes flow, credential, nonce and metadata, not $m" >&2; exit 1; }
+    done
+    [[ "$CONFIGURATIONS" == employee_badge_sd_jwt && "$CLAIMS_SOURCE" == inline ]] ||
+        { echo "PEER=$PEER issues employee_badge_sd_jwt with inline claims only" >&2; exit 1; }
+    (( INSTANCES == 1 && BATCH == 1 )) ||
+        { echo "PEER=$PEER needs INSTANCES=1 and BATCH=1 (one credential per request)" >&2; exit 1; }
+    command -v node >/dev/null || { echo "PEER=$PEER needs node (>= 20)" >&2; exit 1; }
+    if [[ ! -f "$ROOT/bench/peer/node_modules/@sphereon/oid4vci-issuer-server/package.json" ]]; then
+        echo "installing the peer's npm packages: npm ci --prefix bench/peer" >&2
+        npm ci --prefix "$ROOT/bench/peer" --no-audit --no-fund >&2
+    fi
+fi
 # `auth-code` mode logs in at a real provider: oidc-provider under node.
 if [[ " $MODES " == *" auth-code "* ]]; then
     command -v node >/dev/null || {
@@ -146,8 +174,21 @@ stop_receiver() {
     fi
     RECEIVER_PID=""
 }
+stop_peer() {
+    if [[ -n "$PEER_PID" ]] && kill -0 "$PEER_PID" 2>/dev/null; then
+        kill "$PEER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$PEER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$PEER_PID" 2>/dev/null || true
+        wait "$PEER_PID" 2>/dev/null || true
+    fi
+    PEER_PID=""
+}
 cleanup() {
     stop_server
+    stop_peer
     stop_provider
     stop_receiver
     rm -rf "$WORK"
@@ -183,6 +224,26 @@ start_provider() {
     done
     echo "the provider (tests/wallet/op.mjs) did not start; its log:" >&2
     cat "$run/op.log" >&2
+    exit 1
+}
+
+# Start the peer issuer (bench/peer/, node) on a free port for run $1, with
+# in-memory state and a fresh issuer key. Sets PEER_PID and PEER_URL.
+start_peer() {
+    local run="$WORK/run-$1"
+    mkdir -p "$run"
+    NODE_ENV=production PORT="$(free_port)" node "$ROOT/bench/peer/sphereon-issuer.mjs" \
+        >"$run/peer.out" 2>"$run/peer.log" &
+    PEER_PID=$!
+    PEER_URL=""
+    for _ in $(seq 300); do
+        PEER_URL="$(head -n 1 "$run/peer.out" 2>/dev/null | jq -r '.url // empty' 2>/dev/null || true)"
+        [[ -n "$PEER_URL" ]] && return 0
+        kill -0 "$PEER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the peer ($PEER) did not start; its log:" >&2
+    cat "$run/peer.log" >&2
     exit 1
 }
 
@@ -374,6 +435,24 @@ for mode in $MODES; do
                 fi
             done
           done
+          if [[ -n "$PEER" ]]; then
+            n=$((n + 1))
+            start_peer "$n"
+            echo "== $cfg $mode c=$c peer $PEER run $rep (pid $PEER_PID, $PEER_URL)" >&2
+            if out="$("$LOAD" --peer "$PEER" --url "$PEER_URL" --server-pid "$PEER_PID" --mode "$mode" \
+                --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
+                --configuration "$cfg" --json)"; then
+                jq -c --arg cfg "$cfg" '. + {configuration: $cfg, claims_source: "inline", metrics: "-", preload: 0}' \
+                    <<<"$out" >>"$JSONL"
+            else
+                echo "sigil-load failed against the peer" >&2
+            fi
+            stop_peer
+            if [[ -s "$WORK/run-$n/peer.log" ]]; then
+                echo "   peer log:" >&2
+                head -n 5 "$WORK/run-$n/peer.log" | sed 's/^/   /' >&2
+            fi
+          fi
         done
     done
 done
@@ -383,7 +462,8 @@ done
 
 echo
 echo "results ($(nproc) cores, load generator on the same machine; ops/s = flows/s or credential requests/s, each with its /nonce call; creds/s = ops/s x batch)"
-jq -r '
+jq -r --arg peer "$PEER" '
+    (if $peer != "" then [.target // "sigil"] else [] end) +
     [ .configuration, .mode, (.metrics // "on"), ((.instances // 1)|tostring), (.concurrency|tostring), (.ops_per_s|floor|tostring),
       ((.batch // 1)|tostring), ((.credentials_per_s // .ops_per_s)|floor|tostring), (.errors|tostring),
       (.latency.op.p50_ms*100|round/100|tostring), (.latency.op.p99_ms*100|round/100|tostring),
@@ -394,17 +474,49 @@ jq -r '
       (if .provider.cpu_ms_per_op then (.provider.cpu_ms_per_op*1000|round/1000|tostring) else "-" end),
       (if .provider.cores then (.provider.cores*100|round/100|tostring) else "-" end) ]
     | @tsv' "$JSONL" |
-    (printf 'configuration\tmode\tmetrics\tinstances\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
+    ([[ -n "$PEER" ]] && printf 'target\t'; printf 'configuration\tmode\tmetrics\tinstances\tconc\tops/s\tbatch\tcreds/s\terrors\tp50_ms\tp99_ms\tsrv_cpu_ms/op\tsrv_cores\tgen_cpu_ms/op\tpeak_rss_MB\tprov_cpu_ms/op\tprov_cores\n'; cat) |
     column -t -s $'\t'
 
 # Per step, for the modes with more than one request per operation.
 if jq -e 'select((.latency | length) > 2)' "$JSONL" >/dev/null 2>&1; then
     echo
     echo "per request: p50 / p99 ms (provider = each request of the browser at the provider; forms = login/consent forms filled in in the window)"
-    jq -r 'select((.latency | length) > 2)
-        | [ .configuration, .mode, (.concurrency|tostring),
+    jq -r --arg peer "$PEER" 'select((.latency | length) > 2)
+        | (if $peer != "" then [.target // "sigil"] else [] end) + [ .configuration, .mode, (.concurrency|tostring),
             (. as $r | (.steps // (.latency | keys | map(select(. != "op"))))
                 | map("\(.) \($r.latency[.].p50_ms*100|round/100)/\($r.latency[.].p99_ms*100|round/100)") | join("  ")),
             (if .provider then "forms \(.interactions)" else "" end) ]
         | @tsv' "$JSONL" | column -t -s $'\t'
+fi
+
+# Sigil against the peer: means over the repeats, and the ratios.
+if [[ -n "$PEER" ]]; then
+    echo
+    echo "Sigil against $PEER (same machine, load and window; means over the runs, each run in brackets):"
+    echo "  flows/s ratio = Sigil ops/s / $PEER ops/s; CPU ratio = $PEER server CPU ms per op / Sigil's"
+    jq -rs --arg peer "$PEER" '
+        def mean: map(select(. != null)) | if length == 0 then null else add / length end;
+        def r2: if . == null then "n/a" else (. * 100 | round / 100 | tostring) end;
+        def r3: if . == null then "n/a" else (. * 1000 | round / 1000 | tostring) end;
+        def runs(f): "(" + (map(f | r2) | join(", ")) + ")";
+        def ratio(a; b): if a == null or b == null or b == 0 then "n/a" else (a / b | r2) + "x" end;
+        group_by([.configuration, .mode, .concurrency])[]
+        | . as $g
+        | [ $g[] | select((.target // "sigil") == "sigil") ] as $s
+        | [ $g[] | select(.target == $peer) ] as $p
+        | def row($t; $rs): [ $t, $g[0].mode, ($g[0].concurrency|tostring), ($rs|length|tostring),
+              (($rs | map(.ops_per_s) | mean | r2) + " " + ($rs | runs(.ops_per_s))),
+              (($rs | map(.server.cpu_ms_per_op) | mean | r3) + " " + ($rs | runs(.server.cpu_ms_per_op))),
+              ($rs | map(.latency.op.p50_ms) | mean | r2), ($rs | map(.latency.op.p99_ms) | mean | r2),
+              ($rs | map(.server.vm_hwm_kb | if . == null then null else . / 1024 end) | mean
+                   | if . == null then "n/a" else round | tostring end),
+              ($rs | map(.errors) | add // 0 | tostring) ];
+          row("sigil"; $s), row($peer; $p),
+          [ "ratio", $g[0].mode, ($g[0].concurrency|tostring), "",
+            "Sigil/\($peer) " + ratio($s | map(.ops_per_s) | mean; $p | map(.ops_per_s) | mean),
+            "\($peer)/Sigil " + ratio($p | map(.server.cpu_ms_per_op) | mean; $s | map(.server.cpu_ms_per_op) | mean),
+            "", "", "", "" ]
+        | @tsv' "$JSONL" |
+        (printf 'target\tmode\tconc\truns\tops/s (runs)\tsrv_cpu_ms/op (runs)\tp50_ms\tp99_ms\tpeak_rss_MB\terrors\n'; cat) |
+        column -t -s $'\t'
 fi

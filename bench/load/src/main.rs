@@ -21,9 +21,13 @@
 //!   `/authorize` answers with the code (Sigil's authorization server alone);
 //! * diagnostics, one request per operation: `nonce`, `metadata` (HTTP only),
 //!   `resolve` (one claim-plugin call through the admin dry run).
+//!
+//! `--peer sphereon` drives another issuer instead (`bench/peer/`) with the
+//! same `flow`, `credential`, `nonce` and `metadata` operations: see `peer`.
 
 mod authcode;
 mod holder;
+mod peer;
 mod procstat;
 mod stats;
 
@@ -197,6 +201,12 @@ struct Args {
     /// credentials/s.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Drive a peer issuer instead of Sigil (`bench/peer/`): the same wallet
+    /// requests, offers created through the peer's own API, its token, nonce
+    /// and credential endpoints read from its metadata. Modes `flow`,
+    /// `credential`, `nonce` and `metadata`; no admin token.
+    #[arg(long, value_enum)]
+    peer: Option<peer::Peer>,
 }
 
 /// One server instance: where the workers assigned to it send everything.
@@ -221,6 +231,10 @@ struct Ctx {
     /// parsed: URLs on its origin are moved to the worker's instance.
     public: Option<reqwest::Url>,
     admin_token: String,
+    /// The peer driven instead of Sigil, if any.
+    peer: Option<peer::Peer>,
+    /// Where the wallet's requests go (Sigil's paths, or the peer's).
+    paths: peer::Paths,
     audience: String,
     configuration: String,
     offer_body: Value,
@@ -278,6 +292,20 @@ async fn call(
     request: reqwest::RequestBuilder,
     pick: impl for<'a> Fn(&'a Value) -> Option<&'a str>,
 ) -> Option<String> {
+    call_owned(ctx, samples, endpoint, request, |v| {
+        pick(v).map(str::to_owned)
+    })
+    .await
+}
+
+/// [`call`] with a `pick` that makes its value (e.g. from part of a field).
+async fn call_owned(
+    ctx: &Ctx,
+    samples: &mut Samples,
+    endpoint: Endpoint,
+    request: reqwest::RequestBuilder,
+    pick: impl Fn(&Value) -> Option<String>,
+) -> Option<String> {
     let started = Instant::now();
     let result = match request.send().await {
         Ok(response) => {
@@ -285,7 +313,7 @@ async fn call(
             match response.bytes().await {
                 Ok(body) if status.is_success() => serde_json::from_slice::<Value>(&body)
                     .ok()
-                    .and_then(|v| pick(&v).map(str::to_owned))
+                    .and_then(|v| pick(&v))
                     .ok_or_else(|| {
                         format!(
                             "{} {status}: unexpected body: {}",
@@ -328,17 +356,22 @@ fn clip(body: &[u8]) -> String {
 
 /// Offer → offer URI → token: a fresh access token, all at instance `at`.
 async fn access_token(ctx: &Ctx, at: &Instance, s: &mut Samples) -> Option<String> {
-    let uri = call(
-        ctx,
-        s,
-        Endpoint::Offer,
-        ctx.client
-            .post(at.url("/admin/v1/offers"))
-            .bearer_auth(&ctx.admin_token)
-            .json(&ctx.offer_body),
-        |v| v.get("credentialOfferUri")?.as_str(),
-    )
-    .await?;
+    let uri = match ctx.peer {
+        Some(_) => peer::create_offer(ctx, at, s).await?,
+        None => {
+            call(
+                ctx,
+                s,
+                Endpoint::Offer,
+                ctx.client
+                    .post(at.url(&ctx.paths.offer))
+                    .bearer_auth(&ctx.admin_token)
+                    .json(&ctx.offer_body),
+                |v| v.get("credentialOfferUri")?.as_str(),
+            )
+            .await?
+        }
+    };
     let uri = ctx.local_str(at, &uri);
     let code = call(ctx, s, Endpoint::OfferUri, ctx.client.get(&uri), |v| {
         v.get("grants")?
@@ -352,7 +385,7 @@ async fn access_token(ctx: &Ctx, at: &Instance, s: &mut Samples) -> Option<Strin
         s,
         Endpoint::Token,
         ctx.client
-            .post(at.url("/token"))
+            .post(at.url(&ctx.paths.token))
             .form(&[("grant_type", GRANT), ("pre-authorized_code", &code)]),
         |v| v.get("access_token")?.as_str(),
     )
@@ -365,7 +398,7 @@ async fn nonce(ctx: &Ctx, at: &Instance, s: &mut Samples) -> Option<String> {
         ctx,
         s,
         Endpoint::Nonce,
-        ctx.client.post(at.url("/nonce")),
+        ctx.client.post(at.url(&ctx.paths.nonce)),
         |v| v.get("c_nonce")?.as_str(),
     )
     .await
@@ -415,7 +448,7 @@ async fn credential(
         s,
         Endpoint::Credential,
         ctx.client
-            .post(at.url("/credential"))
+            .post(at.url(&ctx.paths.credential))
             .bearer_auth(token)
             .json(&body),
         |v| {
@@ -590,11 +623,24 @@ async fn run(args: Args) -> Result<(), String> {
     {
         return Err("concurrency and duration must be positive, warmup not negative".into());
     }
+    if args.peer.is_some()
+        && !matches!(
+            args.mode,
+            Mode::Flow | Mode::Credential | Mode::Nonce | Mode::Metadata
+        )
+    {
+        return Err(format!(
+            "--peer runs the modes flow, credential, nonce and metadata, not {}",
+            args.mode.name()
+        ));
+    }
+    // A peer's offer API takes no token.
     let admin_token = args
         .admin_token
         .clone()
         .or_else(|| std::env::var("SIGIL_ADMIN_TOKEN").ok())
         .filter(|t| !t.is_empty())
+        .or_else(|| args.peer.map(|_| String::new()))
         .ok_or("give --admin-token or set SIGIL_ADMIN_TOKEN")?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
@@ -610,6 +656,7 @@ async fn run(args: Args) -> Result<(), String> {
     // The credential issuer identifier is the proofs' audience. Instances
     // of one issuer share it (their public URL).
     let mut audience = String::new();
+    let mut paths = peer::Paths::sigil();
     for at in &instances {
         let base = &at.base;
         let metadata: Value = client
@@ -627,6 +674,9 @@ async fn run(args: Args) -> Result<(), String> {
             .ok_or_else(|| format!("the issuer metadata of {base} has no credential_issuer"))?;
         if audience.is_empty() {
             issuer.clone_into(&mut audience);
+            if let Some(p) = args.peer {
+                paths = peer::Paths::discover(p, &client, at, &metadata).await?;
+            }
         } else if issuer != audience {
             return Err(format!(
                 "{base} is credential issuer {issuer}, {} is {audience}: instances must share one public URL",
@@ -649,7 +699,9 @@ async fn run(args: Args) -> Result<(), String> {
     });
     let configuration = args.configuration.clone();
     let mut offer_body = json!({ "credentialConfigurationIds": [configuration] });
-    if configuration.starts_with("employee_badge") {
+    if let Some(p) = args.peer {
+        offer_body = p.offer_body(&configuration, &claims);
+    } else if configuration.starts_with("employee_badge") {
         let source = match args.claims_source.as_str() {
             "inline" => json!({ "type": "inline", "claims": claims }),
             "attribute-provider" => json!({ "type": "attributeProvider", "id": "hr-directory" }),
@@ -676,6 +728,8 @@ async fn run(args: Args) -> Result<(), String> {
         instances,
         public,
         admin_token,
+        peer: args.peer,
+        paths,
         audience,
         configuration,
         offer_body,
@@ -925,6 +979,8 @@ fn merge_groups<'a>(lists: impl Iterator<Item = &'a [procstat::Group]>) -> Vec<p
 
 struct Report {
     mode: Mode,
+    /// The peer driven instead of Sigil, if any.
+    peer: Option<peer::Peer>,
     concurrency: usize,
     /// Credentials per operation (the batch size of each credential request).
     batch: usize,
@@ -1048,6 +1104,7 @@ impl Report {
         let threads = sum_u64(|i| i.thread_count);
         Self {
             mode: args.mode,
+            peer: args.peer,
             concurrency: args.concurrency,
             batch: args.batch.max(1),
             warmup: args.warmup,
@@ -1135,7 +1192,9 @@ impl Report {
         let fmt =
             |v: Option<f64>, prec: usize| v.map_or("n/a".to_owned(), |x| format!("{x:.prec$}"));
         out += &format!(
-            "sigil-load mode={} concurrency={}{} warmup={:.0}s measured={:.1}s{}\n",
+            "sigil-load {}mode={} concurrency={}{} warmup={:.0}s measured={:.1}s{}\n",
+            self.peer
+                .map_or(String::new(), |p| format!("peer={} ", p.name())),
             self.mode.name(),
             self.concurrency,
             if self.instances.len() > 1 {
@@ -1373,6 +1432,7 @@ impl Report {
             })
             .collect();
         json!({
+            "target": self.peer.map_or("sigil", peer::Peer::name),
             "mode": self.mode.name(),
             "concurrency": self.concurrency,
             "instances": self.instances.len(),
