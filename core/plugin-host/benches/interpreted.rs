@@ -93,17 +93,26 @@ fn alone(id: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The limits plugin-sdk/README.md recommends for interpreter plugins.
+fn recommended() -> Limits {
+    Limits {
+        fuel: 1_000_000_000,
+        timeout_ms: 5_000,
+        max_memory_bytes: 64 << 20,
+        ..Limits::default()
+    }
+}
+
 fn config(dir: &Path, id: &str, cache: Option<&Path>) -> RuntimeConfig {
+    config_with(dir, id, cache, recommended())
+}
+
+fn config_with(dir: &Path, id: &str, cache: Option<&Path>, limits: Limits) -> RuntimeConfig {
     let mut config = RuntimeConfig::new(dir);
     config.max_concurrent_calls = 32;
     config.compile_cache = cache.map(Path::to_owned);
     let mut policy = PluginPolicy {
-        limits: Some(Limits {
-            fuel: 1_000_000_000,
-            timeout_ms: 5_000,
-            max_memory_bytes: 64 << 20,
-            ..Limits::default()
-        }),
+        limits: Some(limits),
         ..Default::default()
     };
     policy.allowed_hosts = vec!["http://127.0.0.1:*".to_owned()];
@@ -136,8 +145,28 @@ unsafe extern "C" {
     fn getrusage(who: i32, usage: *mut libc_rusage) -> i32;
 }
 
+/// The smallest of `budgets` with which a call succeeds (None: not even the largest).
+async fn smallest<T: Copy>(
+    dir: &Path,
+    id: &str,
+    cache: &Path,
+    request: &ClaimRequest,
+    budgets: &[T],
+    limits: impl Fn(T) -> Limits,
+) -> Option<T> {
+    for &budget in budgets {
+        let rt = PluginRuntime::load(&config_with(dir, id, Some(cache), limits(budget))).unwrap();
+        if rt.resolve_claims(id, request).await.is_ok() {
+            return Some(budget);
+        }
+    }
+    None
+}
+
 struct Row {
     id: &'static str,
+    fuel_needed: Option<u64>,
+    memory_needed: Option<usize>,
     language: &'static str,
     size_mb: f64,
     compile: Duration,
@@ -184,8 +213,55 @@ async fn measure(
     }
     let cpu_per_call = (cpu() - cpu_before) / u32::try_from(calls).unwrap();
     times.sort();
+    let fuel_needed = smallest(
+        dir.path(),
+        id,
+        cache.path(),
+        request,
+        &[
+            1_000_000,
+            2_500_000,
+            5_000_000,
+            10_000_000,
+            25_000_000,
+            50_000_000,
+            100_000_000,
+            250_000_000,
+            500_000_000,
+            1_000_000_000,
+        ],
+        |fuel| Limits {
+            fuel,
+            ..recommended()
+        },
+    )
+    .await;
+    let memory_needed = smallest(
+        dir.path(),
+        id,
+        cache.path(),
+        request,
+        &[
+            2 << 20,
+            4 << 20,
+            8 << 20,
+            12 << 20,
+            16 << 20,
+            24 << 20,
+            32 << 20,
+            48 << 20,
+            64 << 20,
+        ],
+        |max_memory_bytes| Limits {
+            max_memory_bytes,
+            ..recommended()
+        },
+    )
+    .await;
     Row {
         id,
+        fuel_needed,
+        memory_needed,
         language,
         size_mb,
         compile,
@@ -242,12 +318,13 @@ async fn main() {
         "\n{calls} calls per plugin, each on a fresh sandbox, one at a time; limits fuel 1e9, 64 MiB, 5 s\n"
     );
     println!(
-        "| plugin | language | component MB | compile (cold start) ms | load from cache ms | first call ms | call p50 ms | call p99 ms | CPU per call ms |"
+        "| plugin | language | component MB | compile (cold start) ms | load from cache ms | first call ms | call p50 ms | call p99 ms | CPU per call ms | fuel needed (≤) | memory needed (≤ MiB) |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let or_more = |v: Option<String>| v.unwrap_or_else(|| "more".into());
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.id,
             r.language,
             r.size_mb,
@@ -256,7 +333,9 @@ async fn main() {
             ms(r.first_call),
             ms(r.p50),
             ms(r.p99),
-            ms(r.cpu_per_call)
+            ms(r.cpu_per_call),
+            or_more(r.fuel_needed.map(|f| f.to_string())),
+            or_more(r.memory_needed.map(|m| (m >> 20).to_string()))
         );
     }
 }

@@ -74,4 +74,29 @@ mod tests {
         assert!(checked >= 1);
         assert!(frozen.contains(&format!("sigil-plugin@{} ", super::WIT_VERSION)));
     }
+
+    /// The Python and JavaScript SDKs ship a copy of the WIT package their
+    /// plugins are built against: it must be this host's, byte for byte.
+    #[test]
+    fn the_python_and_js_sdks_carry_the_current_wit() {
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugin-sdk");
+        let source = sdk.join(format!("wit/sigil-plugin@{}", super::WIT_VERSION));
+        for copy in ["python/sigil_plugin/wit/deps/sigil-plugin", "js/wit"] {
+            let copy = sdk.join(copy);
+            let mut names: Vec<_> = std::fs::read_dir(&source)
+                .expect("WIT folder")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            names.sort();
+            for name in names {
+                assert_eq!(
+                    std::fs::read(copy.join(&name)).ok(),
+                    Some(std::fs::read(source.join(&name)).expect("read")),
+                    "{} differs from {}: copy the WIT again",
+                    copy.join(&name).display(),
+                    source.join(&name).display()
+                );
+            }
+        }
+    }
 }

@@ -56,8 +56,16 @@ fn behaved(id: &str, result: &Result<ClaimOutcome, PluginError>) {
     }
 }
 
+/// One test, so each component is compiled once (into the shared cache)
+/// and the second runtime loads it from there: a debug build compiles an
+/// interpreter component in about half a minute.
 #[tokio::test]
 async fn hostile_python_and_js_calls_fail_alone_with_typed_errors() {
+    with_recommended_limits().await;
+    spinning_with_ample_fuel_hits_the_deadline().await;
+}
+
+async fn with_recommended_limits() {
     let (_dir, rt) = load(interpreter_limits());
     for id in HOSTILE {
         let started = Instant::now();
@@ -99,8 +107,7 @@ async fn hostile_python_and_js_calls_fail_alone_with_typed_errors() {
     }
 }
 
-#[tokio::test]
-async fn an_interpreter_spinning_with_ample_fuel_hits_the_deadline() {
+async fn spinning_with_ample_fuel_hits_the_deadline() {
     let (_dir, rt) = load(Limits {
         fuel: u64::MAX / 2,
         timeout_ms: 500,
