@@ -57,9 +57,9 @@ impl SandboxEngine {
     /// Build the engine: component model, fuel, epoch interruption, and the
     /// pooling allocator (falling back to on-demand allocation where the
     /// machine cannot reserve the address space the pool needs).
-    pub fn new(options: EngineOptions) -> wasmtime::Result<Self> {
+    pub fn new(options: &EngineOptions) -> wasmtime::Result<Self> {
         let cache = options.compile_cache.as_deref().and_then(compile_cache);
-        let (engine, pooling) = match Engine::new(&base_config(Some(&options), cache.clone())) {
+        let (engine, pooling) = match Engine::new(&base_config(Some(options), cache.clone())) {
             Ok(engine) => (engine, true),
             Err(e) => {
                 tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation");

@@ -98,7 +98,7 @@ impl PluginRuntime {
             .chain([config.limits.max_memory_bytes])
             .max()
             .unwrap_or(config.limits.max_memory_bytes);
-        let engine = SandboxEngine::new(EngineOptions {
+        let engine = SandboxEngine::new(&EngineOptions {
             max_memory_bytes: max_memory,
             max_concurrent_calls: config.max_concurrent_calls,
             compile_cache: config.compile_cache.clone(),
