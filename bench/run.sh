@@ -155,16 +155,21 @@ stop_server() {
     SERVER_PIDS=()
     URLS=()
 }
-stop_provider() {
-    if [[ -n "$PROVIDER_PID" ]] && kill -0 "$PROVIDER_PID" 2>/dev/null; then
-        kill "$PROVIDER_PID" 2>/dev/null || true
+# Stop the process `$1` (TERM, up to 5 s, then KILL) if it runs.
+stop_pid() {
+    local pid="$1"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
         for _ in $(seq 50); do
-            kill -0 "$PROVIDER_PID" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -9 "$PROVIDER_PID" 2>/dev/null || true
-        wait "$PROVIDER_PID" 2>/dev/null || true
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     fi
+}
+stop_provider() {
+    stop_pid "$PROVIDER_PID"
     PROVIDER_PID=""
 }
 stop_receiver() {
@@ -175,15 +180,7 @@ stop_receiver() {
     RECEIVER_PID=""
 }
 stop_peer() {
-    if [[ -n "$PEER_PID" ]] && kill -0 "$PEER_PID" 2>/dev/null; then
-        kill "$PEER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$PEER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$PEER_PID" 2>/dev/null || true
-        wait "$PEER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$PEER_PID"
     PEER_PID=""
 }
 cleanup() {

@@ -130,19 +130,8 @@ fn python_toolchain(root: &Path) -> Result<PathBuf> {
 }
 
 fn js_toolchain(root: &Path) -> Result<PathBuf> {
-    let dir = root.join("plugin-sdk/js");
-    let lock = dir.join("package-lock.json");
-    let marker = dir.join("node_modules/.package-lock.json");
-    let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&marker)) {
-        (Ok(l), Ok(m)) => m.modified()? >= l.modified()?,
-        _ => false,
-    };
-    if !fresh {
-        run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir))
+    crate::npm_ci(&root.join("plugin-sdk/js"))
         .context("installing componentize-js (npm ci in plugin-sdk/js; needs Node.js >= 20)")?;
-    }
     Ok(PathBuf::from("node"))
 }
 

@@ -199,9 +199,19 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .args(["--", "-D", "warnings"]))?;
     }
     run(&mut plugin_host_tests(root, &[]))?;
+    // Every `sigil` the tests start shares one compile cache, filled once
+    // here: a debug build compiles a Python or JavaScript plugin in half a
+    // minute, and the tests start dozens of servers and CLI commands.
+    let cache = root.join(COMPILE_CACHE);
+    run(cargo().args(["test", "--workspace", "--no-run"]))?;
+    run(Command::new(root.join("target/debug/sigil"))
+        .args(["plugins", "list", "--config", "config/sigil.toml"])
+        .env(COMPILE_CACHE_ENV, &cache))?;
     // Everything on SQLite (and the store's own PostgreSQL tests), then the
     // end-to-end suite again on PostgreSQL.
-    run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    run(cargo()
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .env(COMPILE_CACHE_ENV, &cache))?;
     // No secret in any line the SQLite end-to-end run logged.
     check_logs::run(root, &[])?;
     run(cargo()
@@ -213,8 +223,15 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "e2e",
             "--no-fail-fast",
         ])
-        .env("SIGIL_TEST_DATABASE", "postgres"))
+        .env("SIGIL_TEST_DATABASE", "postgres")
+        .env(COMPILE_CACHE_ENV, &cache))
 }
+
+/// The compile cache every test shares (also set by the e2e harness and
+/// the sandbox tests).
+const COMPILE_CACHE: &str = "target/plugin-compile-cache";
+/// The setting `[plugins] compile_cache` as an environment override.
+const COMPILE_CACHE_ENV: &str = "SIGIL__PLUGINS__COMPILE_CACHE";
 
 /// Start the machine's PostgreSQL cluster when 127.0.0.1:5432 does not answer.
 fn ensure_postgres() -> Result<()> {
@@ -252,7 +269,11 @@ fn ensure_postgres() -> Result<()> {
 
 /// Install the independent Node wallet used by the end-to-end tests.
 fn ensure_wallet(root: &Path) -> Result<()> {
-    let dir = root.join("tests/wallet");
+    npm_ci(&root.join("tests/wallet"))
+}
+
+/// `npm ci` in `dir` unless its `node_modules` is newer than its lock file.
+pub(crate) fn npm_ci(dir: &Path) -> Result<()> {
     let lock = dir.join("package-lock.json");
     let marker = dir.join("node_modules/.package-lock.json");
     let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&marker)) {
@@ -262,7 +283,7 @@ fn ensure_wallet(root: &Path) -> Result<()> {
     if !fresh {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir))?;
+            .current_dir(dir))?;
     }
     Ok(())
 }
