@@ -9,6 +9,7 @@
 // pre-initialised with Wizer, targeting the `claim-provider` world of
 // sigil:plugin@0.1.0. The component is about 12 MB; Sigil compiles it once
 // at load and caches the machine code (see plugin-sdk/README.md).
+import { realpathSync } from "node:fs";
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -51,7 +52,8 @@ export async function build(entry, out) {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a command (also through node_modules/.bin, a symlink), not when imported.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { out: { type: "string", short: "o" } },
