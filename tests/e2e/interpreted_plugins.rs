@@ -78,9 +78,11 @@ fn configuration_file(configuration: &str, url: &str) -> String {
 }
 
 /// The issuer with both example plugins, granted as `config/sigil.toml`
-/// grants them (the loopback origins, the service's bearer token).
-async fn issuer(service: &ClaimsService) -> TestApp {
-    let mut spawn = Spawn::default().issuer().plugins(&[
+/// grants them (the loopback origins, the service's bearer token), and
+/// the `extra` plugins (granted nothing but the limits `config/sigil.toml`
+/// gives the examples).
+async fn issuer(service: &ClaimsService, extra: &[&str]) -> TestApp {
+    let mut plugins = vec![
         "claims-inline",
         "claims-static",
         "claims-id-token",
@@ -89,7 +91,14 @@ async fn issuer(service: &ClaimsService) -> TestApp {
         "format-mso-mdoc",
         "claims-example-python",
         "claims-example-js",
-    ]);
+    ];
+    plugins.extend_from_slice(extra);
+    let mut spawn = Spawn::default().issuer().plugins(&plugins);
+    for plugin in extra {
+        spawn = spawn.toml(&format!(
+            "[plugins.grants.{plugin}]\nlimits = {{ timeout_ms = 5_000, fuel = 1_000_000_000, max_memory_bytes = 67_108_864 }}"
+        ));
+    }
     for (plugin, configuration) in EXAMPLES {
         spawn = spawn
             .file(
@@ -124,7 +133,7 @@ async fn dry_run(app: &TestApp, plugin: &str, body: &Value) -> (u16, Value) {
 async fn python_and_js_plugins_give_a_subjects_claims_to_the_wallet_and_fail_typed_when_the_service_is_down()
  {
     let mut service = ClaimsService::start().await;
-    let app = issuer(&service).await;
+    let app = issuer(&service, &[]).await;
 
     for (plugin, configuration) in EXAMPLES {
         // The dry run resolves as the configuration would: its source's url.
@@ -174,5 +183,85 @@ async fn python_and_js_plugins_give_a_subjects_claims_to_the_wallet_and_fail_typ
         let detail = body["detail"].as_str().unwrap();
         assert!(detail.contains("did not answer"), "{plugin}: {detail}");
         assert!(detail.contains("http://127.0.0.1:"), "{plugin}: {detail}");
+    }
+}
+
+/// Hostile Python and JavaScript plugins (tests/fixtures) called through
+/// the admin dry run while the wallet claims from the examples: each
+/// hostile call fails alone with its typed problem, and every claim
+/// succeeds.
+#[tokio::test]
+async fn hostile_python_and_js_plugins_fail_alone_while_the_wallet_claims_from_the_examples() {
+    let service = ClaimsService::start().await;
+    let app = issuer(&service, &["hostile-python", "hostile-js"]).await;
+    let hostile = [
+        ("spin", "plugin-fuel-exhausted", "ran out of fuel"),
+        (
+            "memory-bomb",
+            "plugin-memory-exceeded",
+            "exceeded its memory limit of 67108864 bytes",
+        ),
+        (
+            "forbidden-origin",
+            "plugin-capability-denied",
+            "was denied outbound HTTP to http://127.0.0.1:9",
+        ),
+    ];
+    let app = &app;
+    let cases: Vec<_> = ["hostile-python", "hostile-js"]
+        .into_iter()
+        .flat_map(|plugin| hostile.map(move |case| (plugin, case)))
+        .collect();
+    let attacks = cases
+        .into_iter()
+        .map(|(plugin, (behaviour, problem, detail))| async move {
+            let body = json!({ "subjectId": "ada@example.com",
+                "source": { "behaviour": behaviour, "url": "http://127.0.0.1:9/people" } });
+            let (status, answer) = dry_run(app, plugin, &body).await;
+            assert_eq!(status, 502, "{plugin} {behaviour}: {answer}");
+            assert_eq!(
+                answer["type"],
+                format!("https://sigil.dev/problems/{problem}"),
+                "{plugin} {behaviour}: {answer}"
+            );
+            let text = answer["detail"].as_str().unwrap();
+            assert!(
+                text.contains(&format!("plugin '{plugin}'")) && text.contains(detail),
+                "{plugin} {behaviour}: {text}"
+            );
+        });
+    let claims = EXAMPLES
+        .into_iter()
+        .map(|(plugin, configuration)| async move {
+            let created = create(
+                app,
+                &json!({ "credentialConfigurationIds": [configuration],
+                         "runtimeOverrides": { "subjectId": "ada@example.com" } }),
+            )
+            .await;
+            let report = wallet::claim(json!({ "offer": created["credentialOffer"] })).await;
+            assert_eq!(report["ok"], true, "{plugin}: {report}");
+            assert_eq!(
+                report["credentials"][0]["claims"]["given_name"], "Ada",
+                "{plugin}: {report}"
+            );
+        });
+    let (_, _) = tokio::join!(
+        futures::future::join_all(attacks),
+        futures::future::join_all(claims)
+    );
+    // And the hostile plugins still serve a behaving call.
+    for plugin in ["hostile-python", "hostile-js"] {
+        let (status, answer) = dry_run(
+            &app,
+            plugin,
+            &json!({ "source": { "behaviour": "behave" } }),
+        )
+        .await;
+        assert_eq!(
+            (status, &answer["claims"]),
+            (200, &json!({ "given_name": "Ada" })),
+            "{plugin}: {answer}"
+        );
     }
 }
