@@ -252,12 +252,8 @@ async fn hostile_python_and_js_plugins_fail_alone_while_the_wallet_claims_from_t
     );
     // And the hostile plugins still serve a behaving call.
     for plugin in ["hostile-python", "hostile-js"] {
-        let (status, answer) = dry_run(
-            &app,
-            plugin,
-            &json!({ "source": { "behaviour": "behave" } }),
-        )
-        .await;
+        let (status, answer) =
+            dry_run(app, plugin, &json!({ "source": { "behaviour": "behave" } })).await;
         assert_eq!(
             (status, &answer["claims"]),
             (200, &json!({ "given_name": "Ada" })),
