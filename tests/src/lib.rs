@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use sigil::auth::AdminToken;
 use sigil::startup::Application;
-use sigil_settings::Settings;
+use sigil_settings::{ClaimSource, CredentialConfiguration, Settings};
 
 /// The admin token every test server accepts.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -201,10 +201,13 @@ impl Spawn {
             {
                 let path = entry.unwrap().path();
                 let text = std::fs::read_to_string(&path).unwrap();
-                let needs = ["claims-example-python", "claims-example-js"]
-                    .into_iter()
-                    .find(|p| text.contains(&format!("plugin = \"{p}\"")));
-                if needs.is_none_or(|p| self.plugins.iter().any(|l| l == p)) {
+                let parsed: CredentialConfiguration =
+                    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let loaded = match &parsed.source {
+                    Some(ClaimSource::Plugin { plugin, .. }) => self.plugins.contains(plugin),
+                    _ => true,
+                };
+                if loaded {
                     std::fs::write(to.join(path.file_name().unwrap()), text).unwrap();
                 }
             }

@@ -417,7 +417,6 @@ fn wrong_kind(plugin: &LoadedPlugin, expected: PluginKind) -> PluginError {
     }
 }
 
-/// A failure after a denied outbound request is reported as the denial.
 /// The sandbox's verdict on a call whose guest answered with an error: a
 /// request to an origin it was not granted, or memory the limit refused
 /// (an interpreter such as Python's or SpiderMonkey catches a failed
