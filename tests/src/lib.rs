@@ -249,12 +249,11 @@ impl Spawn {
         )
         .unwrap();
         // The public URL must name the port, which is known only once bound:
-        // bind first to learn a free port, then configure it.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // bind first and keep the listener for the server. (Probing a free
+        // port and binding it again later raced with other tests and with
+        // outbound connections, which take their ports from the same range.)
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
         let address = format!("http://127.0.0.1:{port}");
         let env = [
             ("SIGIL__SERVER__PORT".to_string(), port.to_string()),
@@ -264,7 +263,7 @@ impl Spawn {
             ),
         ];
         let settings = Settings::load_with_env(&config, env.into_iter().chain(self.env)).unwrap();
-        let app = Application::build_with(settings, AdminToken::new(Some(ADMIN_TOKEN)))
+        let app = Application::build_on(settings, AdminToken::new(Some(ADMIN_TOKEN)), listener)
             .await
             .unwrap();
         let handle = app.handle();

@@ -57,6 +57,17 @@ pub fn load_plugins(
     })
 }
 
+/// The listener of `server.host` and `server.port`.
+fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
+    let address = format!("{}:{}", settings.server.host, settings.server.port);
+    TcpListener::bind(&address).with_context(|| {
+        format!(
+            "{}: server.port: cannot listen on {address}. Fix: choose a free port (SIGIL__SERVER__PORT=...)",
+            settings.source.display()
+        )
+    })
+}
+
 /// `[plugins.limits]` (or a grant's `limits`) as the plugin runtime's limits.
 fn runtime_limits(l: &PluginLimits) -> Limits {
     Limits {
@@ -89,6 +100,29 @@ impl Application {
     /// Like [`Application::build`] with an explicit global admin credential
     /// (tenant keys come from the settings).
     pub async fn build_with(settings: Settings, admin: AdminToken) -> anyhow::Result<Self> {
+        Self::assemble(settings, admin, None).await
+    }
+
+    /// Like [`Application::build_with`] on a listener the caller bound
+    /// already: `server.host` and `server.port` are not bound again. For a
+    /// caller that must know the port before it writes the settings (the
+    /// public URL names it), without the race of probing a free port and
+    /// binding it later.
+    pub async fn build_on(
+        settings: Settings,
+        admin: AdminToken,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        Self::assemble(settings, admin, Some(listener)).await
+    }
+
+    /// Everything but the listener is built first, so a port is bound
+    /// (and starts accepting) only once the application can serve.
+    async fn assemble(
+        settings: Settings,
+        admin: AdminToken,
+        listener: Option<TcpListener>,
+    ) -> anyhow::Result<Self> {
         let admin = admin.with_tenant_keys(&settings);
         let metrics = crate::metrics::for_settings(&settings);
         let plugins = load_plugins(&settings, &metrics)?;
@@ -119,13 +153,10 @@ impl Application {
         if let Some(server) = crate::metrics::listener(&settings, &metrics)? {
             tokio::spawn(server);
         }
-        let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&address).with_context(|| {
-            format!(
-                "{}: server.port: cannot listen on {address}. Fix: choose a free port (SIGIL__SERVER__PORT=...)",
-                settings.source.display()
-            )
-        })?;
+        let listener = match listener {
+            Some(listener) => listener,
+            None => bind(&settings)?,
+        };
         let port = listener.local_addr()?.port();
         let workers = settings.server.workers;
         let grace = settings.server.shutdown_grace_seconds;
