@@ -212,16 +212,8 @@ start_provider() {
     # stdin is a file, so only a signal stops it (see its header).
     node "$ROOT/tests/wallet/op.mjs" <"$run/op.json" >"$run/op.out" 2>"$run/op.log" &
     PROVIDER_PID=$!
-    PROVIDER_ISSUER=""
-    for _ in $(seq 300); do
-        PROVIDER_ISSUER="$(jq -r '.issuer // empty' "$run/op.out" 2>/dev/null || true)"
-        [[ -n "$PROVIDER_ISSUER" ]] && return 0
-        kill -0 "$PROVIDER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "the provider (tests/wallet/op.mjs) did not start; its log:" >&2
-    cat "$run/op.log" >&2
-    exit 1
+    PROVIDER_ISSUER="$(started_field "$PROVIDER_PID" "$run/op.out" issuer "$run/op.log" \
+        "the provider (tests/wallet/op.mjs)")"
 }
 
 # Start the peer issuer (bench/peer/, node) on a free port for run $1, with
@@ -232,16 +224,23 @@ start_peer() {
     NODE_ENV=production PORT="$(free_port)" node "$ROOT/bench/peer/sphereon-issuer.mjs" \
         >"$run/peer.out" 2>"$run/peer.log" &
     PEER_PID=$!
-    PEER_URL=""
+    PEER_URL="$(started_field "$PEER_PID" "$run/peer.out" url "$run/peer.log" "the peer ($PEER)")"
+}
+
+# A helper process (pid $1) announces itself with one JSON line on stdout
+# (file $2): print its field $3 once it is there. If the process exits
+# first, or after 30 s, show its log ($4) naming it ($5), and fail.
+started_field() {
+    local value
     for _ in $(seq 300); do
-        PEER_URL="$(head -n 1 "$run/peer.out" 2>/dev/null | jq -r '.url // empty' 2>/dev/null || true)"
-        [[ -n "$PEER_URL" ]] && return 0
-        kill -0 "$PEER_PID" 2>/dev/null || break
+        value="$(head -n 1 "$2" 2>/dev/null | jq -r ".$3 // empty" 2>/dev/null || true)"
+        [[ -n "$value" ]] && { echo "$value"; return 0; }
+        kill -0 "$1" 2>/dev/null || break
         sleep 0.1
     done
-    echo "the peer ($PEER) did not start; its log:" >&2
-    cat "$run/peer.log" >&2
-    exit 1
+    echo "$5 did not start; its log:" >&2
+    cat "$4" >&2
+    return 1
 }
 
 # Wait for /ready of instance $1 (URL $2, pid $3, log $4), or exit.

@@ -171,16 +171,7 @@ fn provider_file(id: &str, origin: &str, extra: &str) -> String {
 pub(crate) fn spawn(mock: &Mock) -> Spawn {
     Spawn::default()
         .issuer()
-        .plugins(&[
-            "claims-inline",
-            "claims-static",
-            "claims-id-token",
-            "claims-attribute-provider",
-            "claims-webhook",
-            "format-sd-jwt-vc",
-            "format-jwt-vc-json",
-            "format-mso-mdoc",
-        ])
+        .more_plugins(&["claims-attribute-provider", "claims-webhook"])
         .toml(&grants(&mock.origin))
         .file(
             "attribute-providers/crm.toml",

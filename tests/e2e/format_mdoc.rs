@@ -832,15 +832,7 @@ async fn a_provider_mdl_with_another_country_is_denied_naming_the_mismatch() {
     let origin = provider(&mdl_claims("Ada", "FR"));
     let app = Spawn::default()
         .issuer()
-        .plugins(&[
-            "claims-inline",
-            "claims-static",
-            "claims-id-token",
-            "claims-attribute-provider",
-            "format-sd-jwt-vc",
-            "format-jwt-vc-json",
-            "format-mso-mdoc",
-        ])
+        .more_plugins(&["claims-attribute-provider"])
         .toml(&format!(
             "[plugins.grants.claims-attribute-provider]\nallowed_hosts = [\"{origin}\"]\nlimits = {{ timeout_ms = 5000 }}\n"
         ))

@@ -82,18 +82,10 @@ fn configuration_file(configuration: &str, url: &str) -> String {
 /// the `extra` plugins (granted nothing but the limits `config/sigil.toml`
 /// gives the examples).
 async fn issuer(service: &ClaimsService, extra: &[&str]) -> TestApp {
-    let mut plugins = vec![
-        "claims-inline",
-        "claims-static",
-        "claims-id-token",
-        "format-sd-jwt-vc",
-        "format-jwt-vc-json",
-        "format-mso-mdoc",
-        "claims-example-python",
-        "claims-example-js",
-    ];
-    plugins.extend_from_slice(extra);
-    let mut spawn = Spawn::default().issuer().plugins(&plugins);
+    let mut spawn = Spawn::default()
+        .issuer()
+        .more_plugins(&["claims-example-python", "claims-example-js"])
+        .more_plugins(extra);
     for plugin in extra {
         spawn = spawn.toml(&format!(
             "[plugins.grants.{plugin}]\nlimits = {{ timeout_ms = 5_000, fuel = 1_000_000_000, max_memory_bytes = 67_108_864 }}"

@@ -68,6 +68,13 @@ impl Spawn {
         self
     }
 
+    /// These plugins as well as those chosen already (e.g. by
+    /// [`Spawn::issuer`]).
+    pub fn more_plugins(mut self, names: &[&str]) -> Self {
+        self.plugins.extend(names.iter().map(|s| s.to_string()));
+        self
+    }
+
     /// Extra TOML appended to the generated `sigil.toml`.
     pub fn toml(mut self, extra: &str) -> Self {
         self.extra_toml.push_str(extra);

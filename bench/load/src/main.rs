@@ -659,15 +659,12 @@ async fn run(args: Args) -> Result<(), String> {
     let mut paths = peer::Paths::sigil();
     for at in &instances {
         let base = &at.base;
-        let metadata: Value = client
-            .get(at.url("/.well-known/openid-credential-issuer"))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("fetching the issuer metadata from {base}: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("reading the issuer metadata of {base}: {e}"))?;
+        let metadata = get_json(
+            &client,
+            &at.url("/.well-known/openid-credential-issuer"),
+            &format!("the issuer metadata of {base}"),
+        )
+        .await?;
         let issuer = metadata
             .get("credential_issuer")
             .and_then(Value::as_str)
@@ -1490,4 +1487,17 @@ impl Report {
         })
         .to_string()
     }
+}
+
+/// GET `url` and parse its JSON body; an error names `what`.
+async fn get_json(client: &reqwest::Client, url: &str, what: &str) -> Result<Value, String> {
+    client
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("fetching {what}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("reading {what}: {e}"))
 }

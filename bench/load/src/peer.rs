@@ -87,15 +87,7 @@ impl Paths {
             "/.well-known/oauth-authorization-server{}",
             server.trim_end_matches('/')
         ));
-        let authorization: Value = client
-            .get(&as_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("fetching {as_url}: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("reading {as_url}: {e}"))?;
+        let authorization = crate::get_json(client, &as_url, &as_url).await?;
         let endpoint = |doc: &Value, key: &str| -> Result<String, String> {
             doc.get(key)
                 .and_then(Value::as_str)

@@ -93,18 +93,8 @@ fn alone(id: &str) -> tempfile::TempDir {
     dir
 }
 
-/// The limits plugin-sdk/README.md recommends for interpreter plugins.
-fn recommended() -> Limits {
-    Limits {
-        fuel: 1_000_000_000,
-        timeout_ms: 5_000,
-        max_memory_bytes: 64 << 20,
-        ..Limits::default()
-    }
-}
-
 fn config(dir: &Path, id: &str, cache: Option<&Path>) -> RuntimeConfig {
-    config_with(dir, id, cache, recommended())
+    config_with(dir, id, cache, Limits::for_interpreters())
 }
 
 fn config_with(dir: &Path, id: &str, cache: Option<&Path>, limits: Limits) -> RuntimeConfig {
@@ -218,7 +208,7 @@ async fn measure(
         ],
         |fuel| Limits {
             fuel,
-            ..recommended()
+            ..Limits::for_interpreters()
         },
     )
     .await;
@@ -240,7 +230,7 @@ async fn measure(
         ],
         |max_memory_bytes| Limits {
             max_memory_bytes,
-            ..recommended()
+            ..Limits::for_interpreters()
         },
     )
     .await;

@@ -33,6 +33,20 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The limits recommended for a plugin whose runtime is an interpreter
+    /// (Python through componentize-py, JavaScript through componentize-js;
+    /// plugin-sdk/README.md): 64 MiB (CPython needs 12-16 MiB and
+    /// SpiderMonkey 8-12 MiB before any data), fuel 10^9, 5 s; the rest as
+    /// [`Limits::default`].
+    pub fn for_interpreters() -> Self {
+        Self {
+            fuel: 1_000_000_000,
+            timeout_ms: 5_000,
+            max_memory_bytes: 64 << 20,
+            ..Self::default()
+        }
+    }
+
     /// The wall-clock deadline as a [`Duration`].
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)

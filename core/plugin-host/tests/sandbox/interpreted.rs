@@ -16,16 +16,6 @@ use crate::helpers::{PluginDir, policy_with_limits, request, runtime};
 
 const HOSTILE: [&str; 2] = ["hostile-python", "hostile-js"];
 
-/// The limits plugin-sdk/README.md recommends for interpreter plugins.
-fn interpreter_limits() -> Limits {
-    Limits {
-        fuel: 1_000_000_000,
-        timeout_ms: 5_000,
-        max_memory_bytes: 64 << 20,
-        ..Limits::default()
-    }
-}
-
 fn load(limits: Limits) -> (PluginDir, PluginRuntime) {
     let dir = PluginDir::with(&HOSTILE);
     let policies = HOSTILE
@@ -66,7 +56,7 @@ async fn hostile_python_and_js_calls_fail_alone_with_typed_errors() {
 }
 
 async fn with_recommended_limits() {
-    let (_dir, rt) = load(interpreter_limits());
+    let (_dir, rt) = load(Limits::for_interpreters());
     for id in HOSTILE {
         let started = Instant::now();
         let hostile = ["spin", "memory-bomb", "forbidden-origin"].map(asking);
